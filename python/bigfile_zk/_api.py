@@ -1,0 +1,107 @@
+"""Python-facing wrappers: argument normalisation, progress bars, numpy/int dual inputs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import overload
+
+import numpy as np
+import numpy.typing as npt
+
+from bigfile_zk import _native
+from bigfile_zk._native import ChunkOpening, FileCommitment
+from bigfile_zk._progress import ProgressReporter
+from bigfile_zk.errors import ParameterError
+from bigfile_zk.field import from_limbs, to_limbs
+
+StrPath = str | os.PathLike[str]
+
+
+def poseidon(inputs: Sequence[int]) -> int:
+    """circomlib's Poseidon of 1 to 16 field elements (ints in ``[0, r)``).
+
+    >>> hex(poseidon([1, 2]))
+    '0x115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a'
+    """
+    return _native.poseidon_hash(inputs)
+
+
+def poseidon_permute(state: Sequence[int]) -> list[int]:
+    """The Poseidon permutation (circomlib constants) of a state of width 2 to 17."""
+    return _native.poseidon_permute(state)
+
+
+@overload
+def poseidon_batch(inputs: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]: ...
+@overload
+def poseidon_batch(inputs: Sequence[Sequence[int]]) -> list[int]: ...
+def poseidon_batch(
+    inputs: npt.NDArray[np.uint64] | Sequence[Sequence[int]],
+) -> npt.NDArray[np.uint64] | list[int]:
+    """Hash many inputs of the same arity at once, in parallel, without the GIL.
+
+    ``inputs`` is a ``uint64`` array of shape ``(n, arity, 4)`` (little-endian limbs, see
+    :mod:`bigfile_zk.field`) and the result a ``(n, 4)`` array; or a sequence of int sequences,
+    and the result a list of ints.
+    """
+    if isinstance(inputs, np.ndarray):
+        if inputs.dtype != np.uint64:
+            raise ParameterError(f"poseidon_batch takes a uint64 array, got dtype {inputs.dtype}")
+        return _native.poseidon_batch(inputs)
+    rows = list(inputs)
+    if not rows:
+        return []
+    arity = len(rows[0])
+    if any(len(r) != arity for r in rows):
+        raise ParameterError("poseidon_batch: every input must have the same number of elements")
+    return from_limbs(_native.poseidon_batch(to_limbs(rows).reshape(len(rows), arity, 4)))
+
+
+def commit_file(
+    path: StrPath,
+    *,
+    chunk_size: int = _native.DEFAULT_CHUNK_SIZE,
+    arity: int = _native.DEFAULT_ARITY,
+    progress: bool | None = None,
+) -> FileCommitment:
+    """Commit to a file, streaming it with bounded memory (docs/spec/file-commitment.md).
+
+    ``progress``: show a progress bar (default: when stderr is a terminal). Ctrl-C stops the
+    work between blocks and raises ``KeyboardInterrupt``. A file that changes while it is read
+    raises :class:`~bigfile_zk.errors.FileChangedError`.
+    """
+    size = os.stat(path).st_size
+    with ProgressReporter(size, f"commit {os.fspath(path)}", progress) as bar:
+        return _native.commit_file(path, chunk_size, arity, bar)
+
+
+def commit_bytes(
+    data: bytes,
+    *,
+    chunk_size: int = _native.DEFAULT_CHUNK_SIZE,
+    arity: int = _native.DEFAULT_ARITY,
+) -> FileCommitment:
+    """Commit to bytes in memory (same commitment as a file with these bytes)."""
+    return _native.commit_bytes(data, chunk_size, arity)
+
+
+def open_file(
+    path: StrPath,
+    commitment: FileCommitment,
+    index: int,
+    *,
+    progress: bool | None = None,
+) -> ChunkOpening:
+    """Chunk ``index`` of the committed file with its Merkle proof, checked before returning.
+
+    The siblings are recomputed from the file (one full read); a file that no longer matches
+    raises :class:`~bigfile_zk.errors.CommitmentMismatchError`.
+    """
+    with ProgressReporter(commitment.file_size, f"open chunk {index}", progress) as bar:
+        return _native.open_file(path, commitment, index, bar)
+
+
+def leaf_hash(data: bytes, chunk_size: int = _native.DEFAULT_CHUNK_SIZE) -> int:
+    """The leaf of one chunk (``data`` unpadded, at most ``chunk_size`` bytes)."""
+    return _native.leaf_hash(data, chunk_size)

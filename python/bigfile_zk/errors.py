@@ -1,0 +1,51 @@
+"""Exceptions raised by bigfile_zk.
+
+Every error from the Rust core arrives as one of these classes, with a message that names the
+bad value. They also derive from the matching built-in (``ValueError``, ``IndexError``,
+``OSError``) so that generic handlers keep working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BigFileZkError",
+    "CommitmentMismatchError",
+    "DecodeError",
+    "FieldElementError",
+    "FileChangedError",
+    "IndexOutOfRangeError",
+    "InternalError",
+    "ParameterError",
+]
+
+
+class BigFileZkError(Exception):
+    """Base class of every bigfile_zk error."""
+
+
+class FieldElementError(BigFileZkError, ValueError):
+    """A value is not a canonical BN254 scalar field element (``0 <= x < r``)."""
+
+
+class ParameterError(BigFileZkError, ValueError):
+    """A parameter is outside its allowed set (arity, input count, chunk size, shape, ...)."""
+
+
+class DecodeError(BigFileZkError, ValueError):
+    """Bytes or JSON that do not decode to a valid object (proof, commitment, ...)."""
+
+
+class IndexOutOfRangeError(BigFileZkError, IndexError):
+    """A leaf or chunk index past the end."""
+
+
+class FileChangedError(BigFileZkError, OSError):
+    """The file was modified while it was being read."""
+
+
+class CommitmentMismatchError(BigFileZkError, ValueError):
+    """Data does not match the commitment it was checked against."""
+
+
+class InternalError(BigFileZkError, RuntimeError):
+    """A bug in bigfile_zk (a caught Rust panic). Please report it."""

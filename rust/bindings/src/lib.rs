@@ -1,0 +1,745 @@
+//! `bigfile_zk._native`: thin PyO3 bindings over the `bigfile-zk` core.
+//!
+//! This crate converts and nothing else: Python ints / numpy arrays / bytes in, core calls with
+//! the GIL released, typed exceptions out (`bigfile_zk.errors`). Long calls report progress
+//! through a callback and poll for Ctrl-C between blocks; panics are caught and turned into
+//! `InternalError` so they never unwind into Python.
+
+use bigfile_zk::commitment::{self, ChunkOpening, FileCommitment, Layout};
+use bigfile_zk::merkle::{self, IncrementalMerkleTree, MerkleMultiProof, MerkleProof, MerkleTree};
+use bigfile_zk::{field, poseidon, Error, Fr};
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use pyo3::exceptions::{
+    PyFileNotFoundError, PyIsADirectoryError, PyKeyboardInterrupt, PyOSError, PyPermissionError,
+    PyTypeError,
+};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyInt};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+fn py_error(py: Python<'_>, class: &str, msg: String) -> PyErr {
+    match py
+        .import("bigfile_zk.errors")
+        .and_then(|m| m.getattr(class))
+    {
+        Ok(cls) => match cls.call1((msg.clone(),)) {
+            Ok(inst) => PyErr::from_value(inst),
+            Err(e) => e,
+        },
+        Err(e) => e,
+    }
+}
+
+fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        Error::NonCanonical { .. } => py_error(py, "FieldElementError", msg),
+        Error::InvalidParameter(_) => py_error(py, "ParameterError", msg),
+        Error::IndexOutOfRange { .. } => py_error(py, "IndexOutOfRangeError", msg),
+        Error::Decode { .. } => py_error(py, "DecodeError", msg),
+        Error::FileChanged { .. } => py_error(py, "FileChangedError", msg),
+        Error::CommitmentMismatch(_) => py_error(py, "CommitmentMismatchError", msg),
+        Error::Interrupted => PyKeyboardInterrupt::new_err("interrupted"),
+        Error::Io { source, .. } => match source.kind() {
+            std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(msg),
+            std::io::ErrorKind::PermissionDenied => PyPermissionError::new_err(msg),
+            std::io::ErrorKind::IsADirectory => PyIsADirectoryError::new_err(msg),
+            _ => PyOSError::new_err(msg),
+        },
+    }
+}
+
+trait IntoPy<T> {
+    fn py(self, py: Python<'_>) -> PyResult<T>;
+}
+
+impl<T> IntoPy<T> for Result<T, Error> {
+    fn py(self, py: Python<'_>) -> PyResult<T> {
+        self.map_err(|e| to_py_err(py, e))
+    }
+}
+
+/// Run `work` without the GIL. It gets a progress callback that re-attaches to call
+/// `on_progress(bytes_done)` and to poll for Ctrl-C; a Python exception raised there stops the
+/// work and is re-raised. A panic becomes `InternalError`.
+fn run_detached<T: Send>(
+    py: Python<'_>,
+    on_progress: Option<Py<PyAny>>,
+    work: impl FnOnce(commitment::Progress) -> Result<T, Error> + Send,
+) -> PyResult<T> {
+    let mut pending: Option<PyErr> = None;
+    let outcome = py.detach(|| {
+        let mut report = |done: u64| -> Result<(), Error> {
+            Python::attach(|py| {
+                let res = py.check_signals().and_then(|_| match &on_progress {
+                    Some(cb) => cb.call1(py, (done,)).map(|_| ()),
+                    None => Ok(()),
+                });
+                res.map_err(|e| {
+                    pending = Some(e);
+                    Error::Interrupted
+                })
+            })
+        };
+        catch_unwind(AssertUnwindSafe(|| work(&mut report)))
+    });
+    match outcome {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(pending.take().unwrap_or_else(|| to_py_err(py, e))),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(py_error(
+                py,
+                "InternalError",
+                format!("bigfile_zk internal error (please report it): {what}"),
+            ))
+        }
+    }
+}
+
+/// `run_detached` for work without progress.
+fn detached<T: Send>(
+    py: Python<'_>,
+    work: impl FnOnce() -> Result<T, Error> + Send,
+) -> PyResult<T> {
+    run_detached(py, None, |_| work())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversions
+// ---------------------------------------------------------------------------------------------
+
+fn fr_from_py(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Fr> {
+    let py = obj.py();
+    if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be an int (a field element), not {}",
+            obj.get_type().name()?
+        )));
+    }
+    if let Ok(small) = obj.extract::<u64>() {
+        return Ok(Fr::from(small));
+    }
+    let bad = || {
+        py_error(
+            py,
+            "FieldElementError",
+            format!(
+                "{what} = {} is not a canonical BN254 scalar field element (it must satisfy 0 <= x < r)",
+                obj.repr().map(|r| r.to_string()).unwrap_or_default()
+            ),
+        )
+    };
+    if obj.lt(0)? {
+        return Err(bad());
+    }
+    let bytes = obj
+        .call_method1("to_bytes", (32, "big"))
+        .map_err(|_| bad())?;
+    let bytes: [u8; 32] = bytes.extract().map_err(|_| bad())?;
+    field::from_be_bytes(&bytes, what).map_err(|_| bad())
+}
+
+fn fr_to_py<'py>(py: Python<'py>, x: &Fr) -> PyResult<Bound<'py, PyAny>> {
+    let limbs = field::to_limbs(x);
+    if limbs[1..] == [0, 0, 0] {
+        return Ok(limbs[0].into_pyobject(py)?.into_any());
+    }
+    py.get_type::<PyInt>().call_method1(
+        "from_bytes",
+        (PyBytes::new(py, &field::to_be_bytes(x)), "big"),
+    )
+}
+
+fn frs_to_py<'py>(py: Python<'py>, xs: &[Fr]) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    xs.iter().map(|x| fr_to_py(py, x)).collect()
+}
+
+/// Field elements from a sequence of ints, or from a `uint64` array whose last axis holds 4
+/// little-endian limbs (any leading shape; flattened in C order).
+fn frs_from_py(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<Fr>> {
+    if let Ok(arr) = obj.extract::<PyReadonlyArrayDyn<'_, u64>>() {
+        return frs_from_limbs(obj.py(), &arr, what);
+    }
+    if obj.is_instance_of::<pyo3::types::PyString>() || obj.is_instance_of::<PyBytes>() {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be a sequence of ints or a uint64 array of shape (..., 4)"
+        )));
+    }
+    obj.try_iter()
+        .map_err(|_| {
+            PyTypeError::new_err(format!(
+                "{what} must be a sequence of ints or a uint64 array of shape (..., 4)"
+            ))
+        })?
+        .enumerate()
+        .map(|(i, item)| fr_from_py(&item?, &format!("{what}[{i}]")))
+        .collect()
+}
+
+fn frs_from_limbs(
+    py: Python<'_>,
+    arr: &PyReadonlyArrayDyn<'_, u64>,
+    what: &str,
+) -> PyResult<Vec<Fr>> {
+    let shape = arr.shape();
+    if shape.last() != Some(&4) {
+        return Err(py_error(
+            py,
+            "ParameterError",
+            format!("{what}: a uint64 array must have a last axis of 4 limbs, got shape {shape:?}"),
+        ));
+    }
+    let view = arr.as_array();
+    let flat: Vec<u64> = view.iter().copied().collect();
+    flat.chunks_exact(4)
+        .enumerate()
+        .map(|(i, l)| {
+            field::from_limbs(
+                l.try_into().expect("4 limbs"),
+                &format!("{what} element {i}"),
+            )
+        })
+        .collect::<Result<_, _>>()
+        .py(py)
+}
+
+fn limbs_array<'py>(py: Python<'py>, xs: &[Fr]) -> PyResult<Bound<'py, PyAny>> {
+    let flat: Vec<u64> = xs.iter().flat_map(field::to_limbs).collect();
+    Ok(PyArray1::from_vec(py, flat)
+        .reshape([xs.len(), 4])?
+        .into_any())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Poseidon
+// ---------------------------------------------------------------------------------------------
+
+/// circomlib Poseidon of 1 to 16 field elements.
+#[pyfunction]
+fn poseidon_hash<'py>(py: Python<'py>, inputs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let xs = frs_from_py(inputs, "inputs")?;
+    let h = poseidon::hash(&xs).py(py)?;
+    fr_to_py(py, &h)
+}
+
+/// The Poseidon permutation of a state of width 2 to 17.
+#[pyfunction]
+fn poseidon_permute<'py>(
+    py: Python<'py>,
+    state: &Bound<'py, PyAny>,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let mut xs = frs_from_py(state, "state")?;
+    poseidon::permute(&mut xs).py(py)?;
+    frs_to_py(py, &xs)
+}
+
+/// Many hashes at once: `inputs` is uint64 `(n, arity, 4)`; returns uint64 `(n, 4)`.
+#[pyfunction]
+fn poseidon_batch<'py>(
+    py: Python<'py>,
+    inputs: PyReadonlyArrayDyn<'py, u64>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let shape = inputs.shape().to_vec();
+    if shape.len() != 3 || shape[2] != 4 {
+        return Err(py_error(
+            py,
+            "ParameterError",
+            format!("poseidon_batch takes a uint64 array of shape (n, arity, 4), got {shape:?}"),
+        ));
+    }
+    let arity = shape[1];
+    let limbs: Vec<u64> = match inputs.as_slice() {
+        Ok(s) => s.to_vec(),
+        Err(_) => inputs.as_array().iter().copied().collect(),
+    };
+    let out = detached(py, || {
+        let xs: Vec<Fr> = limbs
+            .chunks_exact(4)
+            .enumerate()
+            .map(|(i, l)| {
+                field::from_limbs(
+                    l.try_into().expect("4 limbs"),
+                    &format!("inputs[{}][{}]", i / arity.max(1), i % arity.max(1)),
+                )
+            })
+            .collect::<Result<_, _>>()?;
+        poseidon::hash_many(&xs, arity)
+    })?;
+    limbs_array(py, &out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merkle trees
+// ---------------------------------------------------------------------------------------------
+
+#[pyclass(name = "MerkleProof", module = "bigfile_zk", frozen, eq)]
+#[derive(PartialEq)]
+struct PyMerkleProof(MerkleProof);
+
+#[pymethods]
+impl PyMerkleProof {
+    #[new]
+    fn new(
+        arity: usize,
+        index: u64,
+        leaf: &Bound<'_, PyAny>,
+        siblings: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        let py = leaf.py();
+        merkle::check_arity(arity).py(py)?;
+        let mut flat = Vec::new();
+        for (l, level) in siblings.try_iter()?.enumerate() {
+            let level = frs_from_py(&level?, &format!("siblings[{l}]"))?;
+            if level.len() != arity - 1 {
+                return Err(py_error(
+                    py,
+                    "ParameterError",
+                    format!(
+                        "siblings[{l}] has {} elements; arity {arity} needs {}",
+                        level.len(),
+                        arity - 1
+                    ),
+                ));
+            }
+            flat.extend(level);
+        }
+        Ok(PyMerkleProof(MerkleProof {
+            arity,
+            index,
+            leaf: fr_from_py(leaf, "leaf")?,
+            siblings: flat,
+        }))
+    }
+    #[getter]
+    fn arity(&self) -> usize {
+        self.0.arity
+    }
+    #[getter]
+    fn index(&self) -> u64 {
+        self.0.index
+    }
+    #[getter]
+    fn depth(&self) -> u32 {
+        self.0.depth()
+    }
+    #[getter]
+    fn leaf<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        fr_to_py(py, &self.0.leaf)
+    }
+    /// Siblings per level (level 0 first), each level in position order.
+    #[getter]
+    fn siblings<'py>(&self, py: Python<'py>) -> PyResult<Vec<Vec<Bound<'py, PyAny>>>> {
+        self.0
+            .siblings
+            .chunks(self.0.arity - 1)
+            .map(|l| frs_to_py(py, l))
+            .collect()
+    }
+    fn compute_root<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.0.compute_root().map(|r| fr_to_py(py, &r)).transpose()
+    }
+    fn verify(&self, root: &Bound<'_, PyAny>) -> PyResult<bool> {
+        Ok(self.0.verify(&fr_from_py(root, "root")?))
+    }
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.0.to_bytes())
+    }
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
+        MerkleProof::from_bytes(data).map(PyMerkleProof).py(py)
+    }
+    fn to_json(&self) -> String {
+        self.0.to_json()
+    }
+    #[staticmethod]
+    fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
+        MerkleProof::from_json(text).map(PyMerkleProof).py(py)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "MerkleProof(arity={}, depth={}, index={}, leaf={})",
+            self.0.arity,
+            self.0.depth(),
+            self.0.index,
+            field::to_hex(&self.0.leaf)
+        )
+    }
+}
+
+#[pyclass(name = "MerkleMultiProof", module = "bigfile_zk", frozen, eq)]
+#[derive(PartialEq)]
+struct PyMerkleMultiProof(MerkleMultiProof);
+
+#[pymethods]
+impl PyMerkleMultiProof {
+    #[getter]
+    fn arity(&self) -> usize {
+        self.0.arity
+    }
+    #[getter]
+    fn depth(&self) -> u32 {
+        self.0.depth
+    }
+    #[getter]
+    fn indices(&self) -> Vec<u64> {
+        self.0.indices.clone()
+    }
+    #[getter]
+    fn leaves<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        frs_to_py(py, &self.0.leaves)
+    }
+    #[getter]
+    fn siblings<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        frs_to_py(py, &self.0.siblings)
+    }
+    fn verify(&self, root: &Bound<'_, PyAny>) -> PyResult<bool> {
+        Ok(self.0.verify(&fr_from_py(root, "root")?))
+    }
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.0.to_bytes())
+    }
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
+        MerkleMultiProof::from_bytes(data)
+            .map(PyMerkleMultiProof)
+            .py(py)
+    }
+    fn to_json(&self) -> String {
+        self.0.to_json()
+    }
+    #[staticmethod]
+    fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
+        MerkleMultiProof::from_json(text)
+            .map(PyMerkleMultiProof)
+            .py(py)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "MerkleMultiProof(arity={}, depth={}, indices={:?}, siblings={})",
+            self.0.arity,
+            self.0.depth,
+            self.0.indices,
+            self.0.siblings.len()
+        )
+    }
+}
+
+#[pyclass(name = "MerkleTree", module = "bigfile_zk", frozen)]
+struct PyMerkleTree(MerkleTree);
+
+#[pymethods]
+impl PyMerkleTree {
+    #[new]
+    #[pyo3(signature = (leaves, arity = 2))]
+    fn new(py: Python<'_>, leaves: &Bound<'_, PyAny>, arity: usize) -> PyResult<Self> {
+        let leaves = frs_from_py(leaves, "leaves")?;
+        detached(py, || MerkleTree::new(leaves, arity)).map(PyMerkleTree)
+    }
+    #[getter]
+    fn root<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        fr_to_py(py, &self.0.root())
+    }
+    #[getter]
+    fn depth(&self) -> u32 {
+        self.0.depth()
+    }
+    #[getter]
+    fn arity(&self) -> usize {
+        self.0.arity()
+    }
+    fn __len__(&self) -> usize {
+        self.0.len() as usize
+    }
+    fn leaf<'py>(&self, py: Python<'py>, index: u64) -> PyResult<Bound<'py, PyAny>> {
+        let p = self.0.proof(index).py(py)?;
+        fr_to_py(py, &p.leaf)
+    }
+    fn proof(&self, py: Python<'_>, index: u64) -> PyResult<PyMerkleProof> {
+        self.0.proof(index).map(PyMerkleProof).py(py)
+    }
+    fn multi_proof(&self, py: Python<'_>, indices: Vec<u64>) -> PyResult<PyMerkleMultiProof> {
+        self.0.multi_proof(&indices).map(PyMerkleMultiProof).py(py)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "MerkleTree(arity={}, leaves={}, depth={}, root={})",
+            self.0.arity(),
+            self.0.len(),
+            self.0.depth(),
+            field::to_hex(&self.0.root())
+        )
+    }
+}
+
+#[pyclass(name = "IncrementalMerkleTree", module = "bigfile_zk")]
+struct PyIncrementalMerkleTree(IncrementalMerkleTree);
+
+#[pymethods]
+impl PyIncrementalMerkleTree {
+    #[new]
+    #[pyo3(signature = (arity = 2))]
+    fn new(py: Python<'_>, arity: usize) -> PyResult<Self> {
+        IncrementalMerkleTree::new(arity)
+            .map(PyIncrementalMerkleTree)
+            .py(py)
+    }
+    fn append(&mut self, leaf: &Bound<'_, PyAny>) -> PyResult<()> {
+        let x = fr_from_py(leaf, "leaf")?;
+        self.0.append(x).py(leaf.py())
+    }
+    fn extend(&mut self, leaves: &Bound<'_, PyAny>) -> PyResult<()> {
+        for x in frs_from_py(leaves, "leaves")? {
+            self.0.append(x).py(leaves.py())?;
+        }
+        Ok(())
+    }
+    #[getter]
+    fn root<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let r = self.0.root().py(py)?;
+        fr_to_py(py, &r)
+    }
+    #[getter]
+    fn depth(&self) -> u32 {
+        self.0.depth()
+    }
+    #[getter]
+    fn arity(&self) -> usize {
+        self.0.arity()
+    }
+    fn __len__(&self) -> usize {
+        self.0.len() as usize
+    }
+    fn proof(&self, py: Python<'_>, index: u64) -> PyResult<PyMerkleProof> {
+        self.0.proof(index).map(PyMerkleProof).py(py)
+    }
+    fn multi_proof(&self, py: Python<'_>, indices: Vec<u64>) -> PyResult<PyMerkleMultiProof> {
+        self.0.multi_proof(&indices).map(PyMerkleMultiProof).py(py)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// File commitments
+// ---------------------------------------------------------------------------------------------
+
+#[pyclass(name = "ChunkOpening", module = "bigfile_zk", frozen, eq)]
+#[derive(PartialEq)]
+struct PyChunkOpening(ChunkOpening);
+
+#[pymethods]
+impl PyChunkOpening {
+    #[getter]
+    fn index(&self) -> u64 {
+        self.0.index
+    }
+    #[getter]
+    fn data<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.0.data)
+    }
+    #[getter]
+    fn proof(&self) -> PyMerkleProof {
+        PyMerkleProof(self.0.proof.clone())
+    }
+    fn verify(&self, commitment: &PyFileCommitment) -> bool {
+        commitment.0.verify_opening(&self.0)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "ChunkOpening(index={}, {} bytes)",
+            self.0.index,
+            self.0.data.len()
+        )
+    }
+}
+
+#[pyclass(name = "FileCommitment", module = "bigfile_zk", frozen, eq)]
+#[derive(PartialEq)]
+struct PyFileCommitment(FileCommitment);
+
+#[pymethods]
+impl PyFileCommitment {
+    /// `H(root, meta)`: the value to register on chain and prove against.
+    #[getter]
+    fn commitment<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        fr_to_py(py, &self.0.commitment)
+    }
+    /// Merkle root over the chunk leaves.
+    #[getter]
+    fn root<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        fr_to_py(py, &self.0.root)
+    }
+    #[getter]
+    fn file_size(&self) -> u64 {
+        self.0.file_size
+    }
+    #[getter]
+    fn chunk_size(&self) -> usize {
+        self.0.layout.chunk_size
+    }
+    #[getter]
+    fn arity(&self) -> usize {
+        self.0.layout.arity
+    }
+    #[getter]
+    fn spec_version(&self) -> u8 {
+        self.0.spec_version
+    }
+    #[getter]
+    fn num_chunks(&self) -> u64 {
+        self.0.num_chunks()
+    }
+    #[getter]
+    fn depth(&self) -> u32 {
+        self.0.depth()
+    }
+    fn chunk_len(&self, py: Python<'_>, index: u64) -> PyResult<usize> {
+        self.0.chunk_len(index).py(py)
+    }
+    fn verify(&self, opening: &PyChunkOpening) -> bool {
+        self.0.verify_opening(&opening.0)
+    }
+    /// Chunk `index` of the file at `path` with its proof (see `bigfile_zk.open_file`).
+    #[pyo3(signature = (path, index, *, progress = None))]
+    fn open<'py>(
+        slf: Bound<'py, Self>,
+        path: Bound<'py, PyAny>,
+        index: u64,
+        progress: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let kwargs = pyo3::types::PyDict::new(py);
+        kwargs.set_item("progress", progress)?;
+        py.import("bigfile_zk._api")?
+            .getattr("open_file")?
+            .call((path, slf, index), Some(&kwargs))
+    }
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.0.to_bytes())
+    }
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
+        FileCommitment::from_bytes(data)
+            .map(PyFileCommitment)
+            .py(py)
+    }
+    fn to_json(&self) -> String {
+        self.0.to_json()
+    }
+    #[staticmethod]
+    fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
+        FileCommitment::from_json(text).map(PyFileCommitment).py(py)
+    }
+    fn __hash__(&self) -> u64 {
+        field::to_limbs(&self.0.commitment)[0]
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "FileCommitment(commitment={}, file_size={}, chunk_size={}, arity={}, num_chunks={}, depth={})",
+            field::to_hex(&self.0.commitment),
+            self.0.file_size,
+            self.0.layout.chunk_size,
+            self.0.layout.arity,
+            self.0.num_chunks(),
+            self.0.depth()
+        )
+    }
+}
+
+/// Streamed commitment to the file at `path`; `on_progress(bytes_done)` is called per block.
+#[pyfunction]
+#[pyo3(signature = (path, chunk_size = commitment::DEFAULT_CHUNK_SIZE, arity = commitment::DEFAULT_ARITY, on_progress = None))]
+fn commit_file(
+    py: Python<'_>,
+    path: PathBuf,
+    chunk_size: usize,
+    arity: usize,
+    on_progress: Option<Py<PyAny>>,
+) -> PyResult<PyFileCommitment> {
+    let layout = Layout::new(chunk_size, arity).py(py)?;
+    run_detached(py, on_progress, |progress| {
+        commitment::commit_file(&path, layout, progress)
+    })
+    .map(PyFileCommitment)
+}
+
+/// Commitment to bytes in memory.
+#[pyfunction]
+#[pyo3(signature = (data, chunk_size = commitment::DEFAULT_CHUNK_SIZE, arity = commitment::DEFAULT_ARITY))]
+fn commit_bytes(
+    py: Python<'_>,
+    data: Vec<u8>,
+    chunk_size: usize,
+    arity: usize,
+) -> PyResult<PyFileCommitment> {
+    let layout = Layout::new(chunk_size, arity).py(py)?;
+    detached(py, || commitment::commit_bytes(&data, layout)).map(PyFileCommitment)
+}
+
+/// Open chunk `index` of the file at `path` against `commitment`.
+#[pyfunction]
+#[pyo3(signature = (path, commitment, index, on_progress = None))]
+fn open_file(
+    py: Python<'_>,
+    path: PathBuf,
+    commitment: &PyFileCommitment,
+    index: u64,
+    on_progress: Option<Py<PyAny>>,
+) -> PyResult<PyChunkOpening> {
+    let c = commitment.0;
+    run_detached(py, on_progress, |progress| {
+        commitment::open_file(&path, &c, index, progress)
+    })
+    .map(PyChunkOpening)
+}
+
+/// The leaf of one chunk (`data` without padding, at most `chunk_size` bytes).
+#[pyfunction]
+#[pyo3(signature = (data, chunk_size = commitment::DEFAULT_CHUNK_SIZE))]
+fn leaf_hash<'py>(py: Python<'py>, data: &[u8], chunk_size: usize) -> PyResult<Bound<'py, PyAny>> {
+    Layout::new(chunk_size, 2).py(py)?;
+    if data.len() > chunk_size {
+        return Err(py_error(
+            py,
+            "ParameterError",
+            format!("a chunk has at most {chunk_size} bytes, got {}", data.len()),
+        ));
+    }
+    fr_to_py(py, &commitment::leaf_hash_unpadded(data, chunk_size))
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add(
+        "MODULUS",
+        py.get_type::<PyInt>().call1((field::modulus_decimal(),))?,
+    )?;
+    m.add("LEAF_IV", fr_to_py(py, &commitment::leaf_iv())?)?;
+    m.add("DEFAULT_CHUNK_SIZE", commitment::DEFAULT_CHUNK_SIZE)?;
+    m.add("DEFAULT_ARITY", commitment::DEFAULT_ARITY)?;
+    m.add("SPEC_VERSION", commitment::SPEC_VERSION)?;
+    m.add("MAX_CHUNKS", commitment::MAX_CHUNKS)?;
+    m.add_function(wrap_pyfunction!(poseidon_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(poseidon_permute, m)?)?;
+    m.add_function(wrap_pyfunction!(poseidon_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(commit_file, m)?)?;
+    m.add_function(wrap_pyfunction!(commit_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(open_file, m)?)?;
+    m.add_function(wrap_pyfunction!(leaf_hash, m)?)?;
+    m.add_class::<PyMerkleProof>()?;
+    m.add_class::<PyMerkleMultiProof>()?;
+    m.add_class::<PyMerkleTree>()?;
+    m.add_class::<PyIncrementalMerkleTree>()?;
+    m.add_class::<PyFileCommitment>()?;
+    m.add_class::<PyChunkOpening>()?;
+    Ok(())
+}

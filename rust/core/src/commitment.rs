@@ -1,0 +1,684 @@
+//! Streaming file commitments (docs/spec/file-commitment.md).
+//!
+//! bytes → 992-byte chunks → 32 elements of 31 bytes → a `t = 3` Poseidon sponge per chunk (the
+//! leaf) → a Poseidon Merkle tree → `commitment = H(root, meta)` where `meta` binds the length and
+//! the layout. The file is read once, in blocks of whole aligned subtrees: a reader thread fills
+//! the next block while the leaves and the block's subtree are hashed in parallel, and only the
+//! tree's right edge is kept, so memory stays at a few blocks whatever the file size.
+
+use crate::error::{Error, Result};
+use crate::field::{self, Fr};
+use crate::merkle::{self, Frontier, MerkleProof};
+use crate::poseidon;
+use ark_ff::Zero;
+use rayon::prelude::*;
+use serde_json::json;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::SystemTime;
+
+pub const SPEC_VERSION: u8 = 1;
+pub const DEFAULT_CHUNK_SIZE: usize = 992;
+pub const DEFAULT_ARITY: usize = 2;
+/// Bytes per field element.
+pub const ELEMENT_BYTES: usize = 31;
+/// Bytes absorbed per permutation of the leaf sponge (two elements).
+pub const BLOCK_BYTES: usize = 2 * ELEMENT_BYTES;
+pub const MAX_CHUNK_SIZE: usize = 65472;
+/// Most chunks one commitment may have (the proof-of-storage circuit's maximum tree).
+pub const MAX_CHUNKS: u64 = 1 << 32;
+/// `b"bigfile_zk/leaf/v1"` as a big-endian integer: the leaf sponge's initial capacity.
+pub const LEAF_IV_BYTES: &[u8] = b"bigfile_zk/leaf/v1";
+/// Target bytes per streamed block (rounded to whole aligned subtrees).
+const BLOCK_TARGET: usize = 8 << 20;
+
+/// The leaf sponge's initial capacity element.
+pub fn leaf_iv() -> Fr {
+    field::from_be_bytes_short(LEAF_IV_BYTES)
+}
+
+/// How a file is cut into chunks and leaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub chunk_size: usize,
+    pub arity: usize,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            arity: DEFAULT_ARITY,
+        }
+    }
+}
+
+impl Layout {
+    pub fn new(chunk_size: usize, arity: usize) -> Result<Self> {
+        merkle::check_arity(arity)?;
+        if chunk_size == 0 || chunk_size % BLOCK_BYTES != 0 || chunk_size > MAX_CHUNK_SIZE {
+            return Err(Error::param(format!(
+                "chunk_size {chunk_size} is not supported: it must be a multiple of \
+                 {BLOCK_BYTES} bytes between {BLOCK_BYTES} and {MAX_CHUNK_SIZE}"
+            )));
+        }
+        Ok(Layout { chunk_size, arity })
+    }
+
+    /// Chunks of a file of `file_size` bytes, checking the limits.
+    pub fn num_chunks(&self, file_size: u64) -> Result<u64> {
+        if file_size == 0 {
+            return Err(Error::param(
+                "the file is empty: there is nothing to commit to (or to prove later)",
+            ));
+        }
+        let n = file_size.div_ceil(self.chunk_size as u64);
+        if n > MAX_CHUNKS {
+            return Err(Error::param(format!(
+                "a {file_size}-byte file has {n} chunks of {} bytes; at most {MAX_CHUNKS} are \
+                 supported (files up to {} bytes)",
+                self.chunk_size,
+                MAX_CHUNKS * self.chunk_size as u64
+            )));
+        }
+        Ok(n)
+    }
+
+    /// Chunks per streamed block: a whole number of aligned subtrees near [`BLOCK_TARGET`].
+    fn block_chunks(&self) -> (usize, u32) {
+        let mut height = 0u32;
+        while self.arity.pow(height + 1) * self.chunk_size <= BLOCK_TARGET {
+            height += 1;
+        }
+        (self.arity.pow(height), height)
+    }
+}
+
+/// The leaf of one chunk padded to `chunk_size` bytes.
+pub fn leaf_hash(chunk: &[u8]) -> Fr {
+    debug_assert!(chunk.len() % BLOCK_BYTES == 0);
+    let mut state = [leaf_iv(), Fr::zero(), Fr::zero()];
+    for block in chunk.chunks_exact(BLOCK_BYTES) {
+        state[1] += field::from_be_bytes_short(&block[..ELEMENT_BYTES]);
+        state[2] += field::from_be_bytes_short(&block[ELEMENT_BYTES..]);
+        poseidon::permute(&mut state).expect("t = 3");
+    }
+    state[0]
+}
+
+/// Leaf of a chunk given without padding (the last chunk of a file may be short).
+pub fn leaf_hash_unpadded(data: &[u8], chunk_size: usize) -> Fr {
+    if data.len() == chunk_size {
+        return leaf_hash(data);
+    }
+    let mut padded = data.to_vec();
+    padded.resize(chunk_size, 0);
+    leaf_hash(&padded)
+}
+
+/// `file_size + chunk_size·2^64 + arity·2^96 + version·2^128`.
+pub fn meta(file_size: u64, layout: &Layout, version: u8) -> Fr {
+    let mut limbs = [0u64; 4];
+    limbs[0] = file_size;
+    limbs[1] = layout.chunk_size as u64 | (layout.arity as u64) << 32;
+    limbs[2] = version as u64;
+    field::from_limbs(limbs, "meta").expect("< 2^136")
+}
+
+/// A commitment to a file: its Merkle root bound to its length and layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileCommitment {
+    /// `H(root, meta)`: the one value to register and prove against.
+    pub commitment: Fr,
+    /// Merkle root over the chunk leaves.
+    pub root: Fr,
+    pub file_size: u64,
+    pub layout: Layout,
+    pub spec_version: u8,
+}
+
+impl FileCommitment {
+    /// Bind a tree root to a length and layout.
+    pub fn from_root(root: Fr, file_size: u64, layout: Layout) -> Result<Self> {
+        layout.num_chunks(file_size)?;
+        Ok(FileCommitment {
+            commitment: poseidon::hash2(root, meta(file_size, &layout, SPEC_VERSION)),
+            root,
+            file_size,
+            layout,
+            spec_version: SPEC_VERSION,
+        })
+    }
+
+    pub fn num_chunks(&self) -> u64 {
+        self.file_size.div_ceil(self.layout.chunk_size as u64)
+    }
+
+    pub fn depth(&self) -> u32 {
+        merkle::depth_for(self.num_chunks(), self.layout.arity)
+    }
+
+    /// Length of chunk `index` without padding.
+    pub fn chunk_len(&self, index: u64) -> Result<usize> {
+        let n = self.num_chunks();
+        if index >= n {
+            return Err(Error::IndexOutOfRange {
+                what: "chunk index",
+                index,
+                len: n,
+            });
+        }
+        let start = index * self.layout.chunk_size as u64;
+        Ok((self.file_size - start).min(self.layout.chunk_size as u64) as usize)
+    }
+
+    pub fn to_bytes(&self) -> [u8; 84] {
+        let mut out = [0u8; 84];
+        out[..4].copy_from_slice(b"BFFC");
+        out[4] = self.spec_version;
+        out[5] = self.layout.arity as u8;
+        out[8..12].copy_from_slice(&(self.layout.chunk_size as u32).to_be_bytes());
+        out[12..20].copy_from_slice(&self.file_size.to_be_bytes());
+        out[20..52].copy_from_slice(&field::to_be_bytes(&self.root));
+        out[52..84].copy_from_slice(&field::to_be_bytes(&self.commitment));
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        const WHAT: &str = "file commitment bytes";
+        let err = |why: String| Error::decode(WHAT, why);
+        if bytes.len() != 84 {
+            return Err(err(format!("{} bytes (expected 84)", bytes.len())));
+        }
+        if &bytes[..4] != b"BFFC" {
+            return Err(err("bad magic (expected \"BFFC\")".into()));
+        }
+        if bytes[6..8] != [0, 0] {
+            return Err(err("reserved bytes are not zero".into()));
+        }
+        let chunk_size = u32::from_be_bytes(bytes[8..12].try_into().expect("4")) as usize;
+        let file_size = u64::from_be_bytes(bytes[12..20].try_into().expect("8"));
+        let root = field::from_be_slice(&bytes[20..52], "root").map_err(|e| err(e.to_string()))?;
+        let commitment =
+            field::from_be_slice(&bytes[52..84], "commitment").map_err(|e| err(e.to_string()))?;
+        Self::checked(
+            WHAT,
+            bytes[4],
+            bytes[5] as usize,
+            chunk_size,
+            file_size,
+            root,
+            commitment,
+        )
+    }
+
+    /// Rebuild from decoded fields, checking everything, including the commitment itself.
+    fn checked(
+        what: &'static str,
+        version: u8,
+        arity: usize,
+        chunk_size: usize,
+        file_size: u64,
+        root: Fr,
+        commitment: Fr,
+    ) -> Result<Self> {
+        let err = |e: Error| Error::decode(what, e.to_string());
+        if version != SPEC_VERSION {
+            return Err(Error::decode(
+                what,
+                format!("unsupported spec version {version}"),
+            ));
+        }
+        let layout = Layout::new(chunk_size, arity).map_err(err)?;
+        let c = Self::from_root(root, file_size, layout).map_err(err)?;
+        if c.commitment != commitment {
+            return Err(Error::decode(
+                what,
+                "commitment is not H(root, meta) for this root, size and layout",
+            ));
+        }
+        Ok(c)
+    }
+
+    pub fn to_json(&self) -> String {
+        json!({
+            "type": "bigfile_zk.FileCommitment",
+            "spec_version": self.spec_version,
+            "commitment": field::to_hex(&self.commitment),
+            "root": field::to_hex(&self.root),
+            "file_size": self.file_size,
+            "chunk_size": self.layout.chunk_size,
+            "arity": self.layout.arity,
+            "num_chunks": self.num_chunks(),
+            "depth": self.depth(),
+        })
+        .to_string()
+    }
+
+    pub fn from_json(text: &str) -> Result<Self> {
+        const WHAT: &str = "file commitment JSON";
+        let keys = [
+            "spec_version",
+            "commitment",
+            "root",
+            "file_size",
+            "chunk_size",
+            "arity",
+            "num_chunks",
+            "depth",
+        ];
+        let v = merkle::parse_json_object(text, WHAT, "bigfile_zk.FileCommitment", &keys)?;
+        let num = |k: &str| merkle::json_u64(&v, k, WHAT);
+        let elem = |k: &str| merkle::json_element(merkle::json_get(&v, k, WHAT)?, WHAT, k);
+        let version = u8::try_from(num("spec_version")?)
+            .map_err(|_| Error::decode(WHAT, "spec_version out of range"))?;
+        let c = Self::checked(
+            WHAT,
+            version,
+            num("arity")? as usize,
+            num("chunk_size")? as usize,
+            num("file_size")?,
+            elem("root")?,
+            elem("commitment")?,
+        )?;
+        if num("num_chunks")? != c.num_chunks() || num("depth")? != c.depth() as u64 {
+            return Err(Error::decode(
+                WHAT,
+                "num_chunks/depth disagree with file_size",
+            ));
+        }
+        Ok(c)
+    }
+
+    /// Whether `opening` is chunk `opening.index` of the committed file.
+    pub fn verify_opening(&self, opening: &ChunkOpening) -> bool {
+        let p = &opening.proof;
+        self.chunk_len(opening.index).ok() == Some(opening.data.len())
+            && p.index == opening.index
+            && p.arity == self.layout.arity
+            && p.depth() == self.depth()
+            && leaf_hash_unpadded(&opening.data, self.layout.chunk_size) == p.leaf
+            && p.verify(&self.root)
+            && Self::from_root(self.root, self.file_size, self.layout)
+                .is_ok_and(|c| c.commitment == self.commitment)
+    }
+}
+
+/// One chunk's raw bytes (no padding) and its Merkle proof.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkOpening {
+    pub index: u64,
+    pub data: Vec<u8>,
+    pub proof: MerkleProof,
+}
+
+/// Progress callback: called with the bytes processed so far; an error stops the work.
+pub type Progress<'a> = &'a mut dyn FnMut(u64) -> Result<()>;
+
+/// Hash `count` chunks from `reader` into the frontier, in blocks of aligned subtrees. The
+/// frontier must be aligned to the block size (true at the start of a file or subtree).
+fn absorb_chunks<R: Read + Send>(
+    reader: R,
+    count: u64,
+    bytes_total: u64,
+    layout: &Layout,
+    frontier: &mut Frontier,
+    progress: Progress,
+) -> Result<()> {
+    let (block_chunks, block_height) = layout.block_chunks();
+    let block_bytes = block_chunks * layout.chunk_size;
+    let (tx, rx) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(1);
+    let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|scope| -> Result<()> {
+        // Reader thread: fill the next block while this thread hashes the current one.
+        scope.spawn(move || {
+            let mut reader = reader;
+            let mut left = bytes_total;
+            while left > 0 {
+                let want = left.min(block_bytes as u64) as usize;
+                let mut buf = recycle_rx.try_recv().unwrap_or_default();
+                buf.resize(want, 0);
+                let res = reader.read_exact(&mut buf).map(|_| buf);
+                let failed = res.is_err();
+                if tx.send(res).is_err() || failed {
+                    return;
+                }
+                left -= want as u64;
+            }
+        });
+        let mut done_chunks = 0u64;
+        let mut done_bytes = 0u64;
+        while done_chunks < count {
+            let mut buf = rx
+                .recv()
+                .map_err(|_| Error::param("reader stopped early"))?
+                .map_err(|e| Error::Io {
+                    path: String::new(),
+                    source: e,
+                })?;
+            done_bytes += buf.len() as u64;
+            let chunks = (buf.len().div_ceil(layout.chunk_size)) as u64;
+            buf.resize(chunks as usize * layout.chunk_size, 0); // zero-pad the last chunk
+            let leaves: Vec<Fr> = buf
+                .par_chunks_exact(layout.chunk_size)
+                .with_min_len(8)
+                .map(leaf_hash)
+                .collect();
+            if leaves.len() == block_chunks {
+                frontier.push(
+                    block_height,
+                    merkle::subtree_root(&leaves, layout.arity, block_height)?,
+                )?;
+            } else {
+                for leaf in leaves {
+                    frontier.push(0, leaf)?;
+                }
+            }
+            done_chunks += chunks;
+            let _ = recycle_tx.send(buf);
+            progress(done_bytes)?;
+        }
+        Ok(())
+    })
+}
+
+/// Commitment to `file_size` bytes read from `reader`.
+pub fn commit_reader<R: Read + Send>(
+    reader: R,
+    file_size: u64,
+    layout: Layout,
+    progress: Progress,
+) -> Result<FileCommitment> {
+    let n = layout.num_chunks(file_size)?;
+    let mut frontier = Frontier::new(layout.arity)?;
+    absorb_chunks(reader, n, file_size, &layout, &mut frontier, progress)?;
+    FileCommitment::from_root(frontier.root()?, file_size, layout)
+}
+
+/// Commitment to bytes in memory.
+pub fn commit_bytes(data: &[u8], layout: Layout) -> Result<FileCommitment> {
+    commit_reader(data, data.len() as u64, layout, &mut |_| Ok(()))
+}
+
+/// What identifies a file's version on disk.
+#[derive(PartialEq, Eq, Debug)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+fn stamp(file: &File, path: &Path) -> Result<Stamp> {
+    let m = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !m.is_file() {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+        ));
+    }
+    Ok(Stamp {
+        len: m.len(),
+        modified: m.modified().ok(),
+    })
+}
+
+fn changed(path: &Path, reason: impl Into<String>) -> Error {
+    Error::FileChanged {
+        path: path.display().to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Run `work` on the open file, then check that the file did not change meanwhile.
+fn with_stable_file<T>(path: &Path, work: impl FnOnce(&File, u64) -> Result<T>) -> Result<T> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let before = stamp(&file, path)?;
+    let out = work(&file, before.len).map_err(|e| match e {
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::UnexpectedEof => {
+            changed(path, "it became shorter")
+        }
+        Error::Io { source, .. } => Error::io(path, source),
+        other => other,
+    })?;
+    let after = stamp(&file, path)?;
+    if after.len != before.len {
+        return Err(changed(
+            path,
+            format!("its size went from {} to {} bytes", before.len, after.len),
+        ));
+    }
+    if after.modified != before.modified {
+        return Err(changed(path, "its modification time changed"));
+    }
+    Ok(out)
+}
+
+/// Commitment to the file at `path`, streaming it with bounded memory.
+pub fn commit_file(path: &Path, layout: Layout, progress: Progress) -> Result<FileCommitment> {
+    with_stable_file(path, |file, len| {
+        let c = commit_reader(file, len, layout, progress)?;
+        // The size said `len`; a file that grew meanwhile has more to read.
+        let mut probe = [0u8; 1];
+        if (&*file).read(&mut probe).map_err(|e| Error::io(path, e))? != 0 {
+            return Err(changed(path, "it grew"));
+        }
+        Ok(c)
+    })
+}
+
+/// Root of the subtree of height `level` at position `pos`, read from the file.
+fn subtree_from_file(
+    file: &File,
+    c: &FileCommitment,
+    level: u32,
+    pos: u64,
+    progress: Progress,
+) -> Result<Fr> {
+    let n = c.num_chunks();
+    let span = merkle::capacity(c.layout.arity, level);
+    let first = pos as u128 * span;
+    if first >= n as u128 {
+        return Ok(merkle::zero_hashes(c.layout.arity)?[level as usize]);
+    }
+    let last = (first + span).min(n as u128) as u64;
+    let first = first as u64;
+    let start = first * c.layout.chunk_size as u64;
+    let end = (last * c.layout.chunk_size as u64).min(c.file_size);
+    let mut f = file;
+    f.seek(SeekFrom::Start(start)).map_err(|e| Error::Io {
+        path: String::new(),
+        source: e,
+    })?;
+    let mut frontier = Frontier::new(c.layout.arity)?;
+    absorb_chunks(
+        f.take(end - start),
+        last - first,
+        end - start,
+        &c.layout,
+        &mut frontier,
+        progress,
+    )?;
+    frontier.root_at_depth(level)
+}
+
+/// Open chunk `index` of the committed file: its bytes and Merkle proof.
+///
+/// Without a stored tree the siblings are recomputed from the file (a full read, bounded
+/// memory). The opening is checked against the commitment before it is returned.
+pub fn open_file(
+    path: &Path,
+    c: &FileCommitment,
+    index: u64,
+    progress: Progress,
+) -> Result<ChunkOpening> {
+    let chunk_len = c.chunk_len(index)?;
+    with_stable_file(path, |file, len| {
+        if len != c.file_size {
+            return Err(Error::CommitmentMismatch(format!(
+                "{} is {len} bytes but the commitment is for {} bytes",
+                path.display(),
+                c.file_size
+            )));
+        }
+        let mut data = vec![0u8; chunk_len];
+        let mut f = file;
+        f.seek(SeekFrom::Start(index * c.layout.chunk_size as u64))
+            .and_then(|_| f.read_exact(&mut data))
+            .map_err(|e| Error::Io {
+                path: String::new(),
+                source: e,
+            })?;
+        let a = c.layout.arity as u64;
+        let mut siblings = Vec::new();
+        let mut pos = index;
+        let mut done = 0u64;
+        for level in 0..c.depth() {
+            let first = pos - pos % a;
+            for p in (first..first + a).filter(|&p| p != pos) {
+                let base = done;
+                siblings.push(subtree_from_file(file, c, level, p, &mut |b| {
+                    progress(base + b)
+                })?);
+                done += merkle::capacity(c.layout.arity, level).min(u64::MAX as u128) as u64
+                    * c.layout.chunk_size as u64;
+            }
+            pos /= a;
+        }
+        let opening = ChunkOpening {
+            index,
+            proof: MerkleProof {
+                arity: c.layout.arity,
+                index,
+                leaf: leaf_hash_unpadded(&data, c.layout.chunk_size),
+                siblings,
+            },
+            data,
+        };
+        if !c.verify_opening(&opening) {
+            return Err(Error::CommitmentMismatch(format!(
+                "{} no longer matches the commitment {} (its Merkle root differs)",
+                path.display(),
+                field::to_hex(&c.commitment)
+            )));
+        }
+        Ok(opening)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| ((i * 7 + 3) % 256) as u8).collect()
+    }
+
+    /// The spec, written the slow obvious way: leaves, then a full tree.
+    fn commit_naive(data: &[u8], layout: Layout) -> FileCommitment {
+        let leaves: Vec<Fr> = data
+            .chunks(layout.chunk_size)
+            .map(|c| leaf_hash_unpadded(c, layout.chunk_size))
+            .collect();
+        let root = merkle::MerkleTree::new(leaves, layout.arity)
+            .unwrap()
+            .root();
+        FileCommitment::from_root(root, data.len() as u64, layout).unwrap()
+    }
+
+    #[test]
+    fn streaming_equals_naive_across_block_boundaries() {
+        // Small blocks are not configurable, so use a layout whose blocks are small: 65472-byte
+        // chunks with arity 16 make 16-chunk (1 MiB) blocks.
+        let layout = Layout::new(65472, 16).unwrap();
+        for len in [
+            1usize,
+            65472,
+            65473,
+            16 * 65472,
+            16 * 65472 + 1,
+            40 * 65472 - 5,
+        ] {
+            let data = pattern(len);
+            assert_eq!(
+                commit_bytes(&data, layout).unwrap(),
+                commit_naive(&data, layout),
+                "{len}"
+            );
+        }
+        let layout = Layout::default();
+        for len in [1usize, 31, 62, 991, 992, 993, 5000] {
+            let data = pattern(len);
+            assert_eq!(
+                commit_bytes(&data, layout).unwrap(),
+                commit_naive(&data, layout),
+                "{len}"
+            );
+        }
+    }
+
+    #[test]
+    fn length_is_bound() {
+        let layout = Layout::default();
+        let a = commit_bytes(&[1, 2, 3], layout).unwrap();
+        let b = commit_bytes(&[1, 2, 3, 0], layout).unwrap();
+        assert_eq!(a.root, b.root); // same padded chunk ...
+        assert_ne!(a.commitment, b.commitment); // ... but not the same commitment
+    }
+
+    #[test]
+    fn parameters_and_encodings() {
+        assert!(Layout::new(100, 2).is_err());
+        assert!(Layout::new(62, 3).is_err());
+        assert!(Layout::new(0, 2).is_err());
+        assert!(commit_bytes(&[], Layout::default()).is_err());
+        let c = commit_bytes(&pattern(5000), Layout::default()).unwrap();
+        assert_eq!(FileCommitment::from_bytes(&c.to_bytes()).unwrap(), c);
+        assert_eq!(FileCommitment::from_json(&c.to_json()).unwrap(), c);
+        let mut b = c.to_bytes();
+        b[19] ^= 1; // file size
+        assert!(FileCommitment::from_bytes(&b).is_err());
+        assert_eq!(
+            leaf_iv(),
+            field::from_hex("0x62696766696c655f7a6b2f6c6561662f7631", "").unwrap()
+        );
+    }
+
+    #[test]
+    fn open_file_round_trip_and_detects_changes() {
+        let dir = std::env::temp_dir().join(format!("bfzk-core-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.bin");
+        let data = pattern(992 * 9 + 17);
+        std::fs::write(&path, &data).unwrap();
+        let layout = Layout::default();
+        let c = commit_file(&path, layout, &mut |_| Ok(())).unwrap();
+        assert_eq!(c, commit_bytes(&data, layout).unwrap());
+        for i in [0u64, 4, 9] {
+            let o = open_file(&path, &c, i, &mut |_| Ok(())).unwrap();
+            assert!(c.verify_opening(&o));
+            let mut bad = o.clone();
+            bad.data[0] ^= 1;
+            assert!(!c.verify_opening(&bad));
+        }
+        assert!(matches!(
+            open_file(&path, &c, 10, &mut |_| Ok(())),
+            Err(Error::IndexOutOfRange { .. })
+        ));
+        let mut changed = data.clone();
+        changed[992 * 3] ^= 0xff;
+        std::fs::write(&path, &changed).unwrap();
+        assert!(matches!(
+            open_file(&path, &c, 0, &mut |_| Ok(())),
+            Err(Error::CommitmentMismatch(_))
+        ));
+        assert!(matches!(
+            commit_file(&dir.join("missing"), layout, &mut |_| Ok(())),
+            Err(Error::Io { .. })
+        ));
+        // An interrupting progress callback stops the work.
+        let r = commit_file(&path, layout, &mut |_| Err(Error::Interrupted));
+        assert!(matches!(r, Err(Error::Interrupted)));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
