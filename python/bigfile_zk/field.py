@@ -50,8 +50,10 @@ def check(x: object, what: str = "value") -> int:
 def to_limbs(values: Iterable[int] | Iterable[Iterable[int]]) -> npt.NDArray[np.uint64]:
     """Ints (or nested lists of ints) → ``uint64`` array with a trailing axis of 4 limbs."""
     nested = [_limbs_of(v, "value") for v in values]
-    return np.array(nested, dtype=np.uint64).reshape((*np.shape(nested)[:-1], 4)) if nested else (
-        np.zeros((0, 4), dtype=np.uint64)
+    return (
+        np.array(nested, dtype=np.uint64).reshape((*np.shape(nested)[:-1], 4))
+        if nested
+        else (np.zeros((0, 4), dtype=np.uint64))
     )
 
 

@@ -57,9 +57,7 @@ def poseidon_vectors() -> dict[str, Any]:
     for n in range(MIN_INPUTS, MAX_INPUTS + 1):
         cases = {
             "sequential": list(range(1, n + 1)),
-            "sha256": [
-                sha_element(f"bigfile_zk/vectors/poseidon/{n}/{k}") for k in range(n)
-            ],
+            "sha256": [sha_element(f"bigfile_zk/vectors/poseidon/{n}/{k}") for k in range(n)],
             "zeros": [0] * n,
             "max": [R - 1] * n,
         }
@@ -106,8 +104,7 @@ def poseidon_vectors() -> dict[str, Any]:
         "modulus": str(R),
         "rules": {
             "sequential": "inputs = [1, 2, ..., n] (permute: state = [0, 1, ..., t-1])",
-            "sha256": random_rule
-            + " (permute: label bigfile_zk/vectors/permute/{t}/{k})",
+            "sha256": random_rule + " (permute: label bigfile_zk/vectors/permute/{t}/{k})",
             "zeros": "inputs = [0] * n",
             "max": "inputs = [r - 1] * n",
         },
@@ -177,10 +174,7 @@ def merkle_vectors() -> dict[str, Any]:
 FILE_RULE = "data = bytes((i * 7 + 3) % 256 for i in range(file_size))"
 
 FILE_CASES: list[tuple[int, int, int]] = [
-    *(
-        (size, DEFAULT_CHUNK_SIZE, DEFAULT_ARITY)
-        for size in (1, 31, 62, 991, 992, 993, 1984, 5000)
-    ),
+    *((size, DEFAULT_CHUNK_SIZE, DEFAULT_ARITY) for size in (1, 31, 62, 991, 992, 993, 1984, 5000)),
     (1000, 62, 4),  # 17 chunks: one more than 4^2, so depth 3
     (3000, 186, 8),  # 17 chunks at arity 8: depth 2
     (5000, 124, 16),  # 41 chunks at arity 16: depth 2

@@ -80,14 +80,11 @@ def num_chunks_for(file_size: int, chunk_size: int) -> int:
     size = check_int(file_size, "file_size")
     chunk = check_chunk_size(chunk_size)
     if size < 1:
-        raise ValueError(
-            f"file_size must be >= 1 (an empty file cannot be committed), got {size}"
-        )
+        raise ValueError(f"file_size must be >= 1 (an empty file cannot be committed), got {size}")
     count = -(-size // chunk)
     if count > MAX_CHUNKS:
         raise ValueError(
-            f"file_size {size} needs {count} chunks of {chunk} bytes, more than the "
-            f"limit of 2^32"
+            f"file_size {size} needs {count} chunks of {chunk} bytes, more than the limit of 2^32"
         )
     return count
 
@@ -100,9 +97,7 @@ def chunk_length(file_size: int, chunk_size: int, index: int) -> int:
     return min(chunk_size, file_size - index * chunk_size)
 
 
-def meta(
-    file_size: int, chunk_size: int, arity: int, version: int = SPEC_VERSION
-) -> int:
+def meta(file_size: int, chunk_size: int, arity: int, version: int = SPEC_VERSION) -> int:
     """The layout word hashed with the root: ``size + chunk·2^64 + arity·2^96 + version·2^128``.
 
     The fields occupy disjoint bit ranges (``u64``, ``u32``, ``u32``, ``u8``), so distinct
@@ -201,8 +196,7 @@ class FileCommitment:
         depth = tree_depth(count, self.arity)
         if check_int(self.depth, "depth") != depth:
             raise ValueError(
-                f"depth must be {depth} for {count} chunks and arity {self.arity}, "
-                f"got {self.depth}"
+                f"depth must be {depth} for {count} chunks and arity {self.arity}, got {self.depth}"
             )
         expected = poseidon([self.root, self.meta])
         if self.commitment != expected:
@@ -253,23 +247,17 @@ class FileCommitment:
     @classmethod
     def from_bytes(cls, data: bytes) -> FileCommitment:
         if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(
-                f"FileCommitment must be decoded from bytes, got {type(data).__name__}"
-            )
+            raise TypeError(f"FileCommitment must be decoded from bytes, got {type(data).__name__}")
         raw = bytes(data)
         if len(raw) != ENCODED_SIZE:
-            raise ValueError(
-                f"FileCommitment: must be {ENCODED_SIZE} bytes, got {len(raw)}"
-            )
-        magic, version, arity, reserved, chunk_size, file_size, root, commitment = (
-            _LAYOUT.unpack(raw)
+            raise ValueError(f"FileCommitment: must be {ENCODED_SIZE} bytes, got {len(raw)}")
+        magic, version, arity, reserved, chunk_size, file_size, root, commitment = _LAYOUT.unpack(
+            raw
         )
         if magic != MAGIC:
             raise ValueError(f"FileCommitment: bad magic {magic!r}, expected {MAGIC!r}")
         if reserved != 0:
-            raise ValueError(
-                f"FileCommitment: reserved field must be 0, got {reserved}"
-            )
+            raise ValueError(f"FileCommitment: reserved field must be 0, got {reserved}")
         count = num_chunks_for(file_size, chunk_size)
         # The constructor checks the rest, including the commitment itself.
         return cls(
@@ -349,9 +337,7 @@ class ChunkOpening:
             raise ValueError(f"chunk index must be >= 0, got {self.index}")
         object.__setattr__(self, "data", _check_data(self.data))
         if not isinstance(self.proof, MerkleProof):
-            raise TypeError(
-                f"proof must be a MerkleProof, got {type(self.proof).__name__}"
-            )
+            raise TypeError(f"proof must be a MerkleProof, got {type(self.proof).__name__}")
 
     def verify(self, commitment: FileCommitment) -> bool:
         """Whether this chunk is chunk ``index`` of the file ``commitment`` commits to.
@@ -361,9 +347,7 @@ class ChunkOpening:
         same chunk with explicit trailing zeros would both open.
         """
         if not isinstance(commitment, FileCommitment):
-            raise TypeError(
-                f"expected a FileCommitment, got {type(commitment).__name__}"
-            )
+            raise TypeError(f"expected a FileCommitment, got {type(commitment).__name__}")
         c = commitment
         if not self.index < c.num_chunks:
             return False
@@ -386,9 +370,7 @@ def open_bytes(data: bytes, commitment: FileCommitment, index: int) -> ChunkOpen
         raise TypeError(f"expected a FileCommitment, got {type(commitment).__name__}")
     i = check_int(index, "chunk index")
     if not 0 <= i < commitment.num_chunks:
-        raise IndexError(
-            f"chunk index must be in 0..{commitment.num_chunks - 1}, got {i}"
-        )
+        raise IndexError(f"chunk index must be in 0..{commitment.num_chunks - 1}, got {i}")
     if len(raw) != commitment.file_size:
         raise ValueError(
             f"data has {len(raw)} bytes but the commitment is for {commitment.file_size}"

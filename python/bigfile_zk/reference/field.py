@@ -44,9 +44,7 @@ def check_int(value: object, what: str) -> int:
     or an index is almost certainly a bug, so it is refused.
     """
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
-            f"{what} must be an int, got {type(value).__name__} {_describe(value)}"
-        )
+        raise TypeError(f"{what} must be an int, got {type(value).__name__} {_describe(value)}")
     return value
 
 
@@ -60,9 +58,7 @@ def check_element(x: object, what: str = "field element") -> int:
     if value < 0:
         raise ValueError(f"{what} must be >= 0, got {value}")
     if value >= R:
-        raise ValueError(
-            f"{what} must be < r (the BN254 scalar field modulus), got {value}"
-        )
+        raise ValueError(f"{what} must be < r (the BN254 scalar field modulus), got {value}")
     return value
 
 
@@ -111,9 +107,7 @@ def to_bytes32(x: int) -> bytes:
     return check_element(x).to_bytes(ELEMENT_BYTES, "big")
 
 
-def from_bytes32(
-    data: bytes | bytearray | memoryview, what: str = "field element"
-) -> int:
+def from_bytes32(data: bytes | bytearray | memoryview, what: str = "field element") -> int:
     """Decode 32 big-endian bytes, rejecting a wrong length and non-canonical values."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"{what} must be bytes, got {type(data).__name__}")
@@ -138,13 +132,9 @@ def from_hex(text: object, what: str = "field element") -> int:
     otherwise tolerate (surrounding whitespace, ``_`` separators, a sign, fewer digits).
     """
     if not isinstance(text, str):
-        raise TypeError(
-            f"{what} must be a hex string, got {type(text).__name__} {_describe(text)}"
-        )
+        raise TypeError(f"{what} must be a hex string, got {type(text).__name__} {_describe(text)}")
     if _HEX_RE.fullmatch(text) is None:
-        raise ValueError(
-            f"{what} must be '0x' followed by 64 hex digits, got {_describe(text)}"
-        )
+        raise ValueError(f"{what} must be '0x' followed by 64 hex digits, got {_describe(text)}")
     value = int(text, 16)  # the pattern has been checked, prefix included
     if value >= R:
         raise ValueError(f"{what} {text} is not canonical (>= r)")

@@ -114,15 +114,11 @@ def _check_index_iterable(indices: object) -> list[int]:
     if isinstance(indices, (str, bytes, bytearray, memoryview)) or not isinstance(
         indices, Iterable
     ):
-        raise TypeError(
-            f"indices must be an iterable of ints, got {type(indices).__name__}"
-        )
+        raise TypeError(f"indices must be an iterable of ints, got {type(indices).__name__}")
     return [check_int(i, "leaf index") for i in indices]
 
 
-def _multi_proof_positions(
-    arity: int, depth: int, indices: Sequence[int]
-) -> list[list[int]]:
+def _multi_proof_positions(arity: int, depth: int, indices: Sequence[int]) -> list[list[int]]:
     """Per level, the positions whose nodes a multi-proof for ``indices`` must carry.
 
     ``K_0`` is the index set; at each level the parents of the known positions are computed,
@@ -136,12 +132,7 @@ def _multi_proof_positions(
         known_set = set(known)
         parents = sorted({p // arity for p in known})
         levels.append(
-            [
-                c
-                for q in parents
-                for c in range(arity * q, arity * q + arity)
-                if c not in known_set
-            ]
+            [c for q in parents for c in range(arity * q, arity * q + arity) if c not in known_set]
         )
         known = parents
     return levels
@@ -155,9 +146,7 @@ class _Reader:
 
     def __init__(self, data: object, what: str) -> None:
         if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(
-                f"{what} must be decoded from bytes, got {type(data).__name__}"
-            )
+            raise TypeError(f"{what} must be decoded from bytes, got {type(data).__name__}")
         self.data = bytes(data)
         self.offset = 0
         self.what = what
@@ -188,9 +177,7 @@ class _Reader:
 
 def _read_header(reader: _Reader, magic: bytes) -> tuple[int, int]:
     """Check magic, version and reserved byte; return ``(arity, depth)``."""
-    got_magic, version, arity, depth, reserved = _HEADER.unpack(
-        reader.take(_HEADER.size)
-    )
+    got_magic, version, arity, depth, reserved = _HEADER.unpack(reader.take(_HEADER.size))
     if got_magic != magic:
         raise ValueError(f"{reader.what}: bad magic {got_magic!r}, expected {magic!r}")
     if version != FORMAT_VERSION:
@@ -219,7 +206,7 @@ def _parse_json_object(text: object, json_type: str, keys: set[str]) -> dict[str
     except json.JSONDecodeError as exc:
         raise ValueError(f"{json_type}: malformed JSON ({exc})") from exc
     if not isinstance(obj, dict):
-        raise ValueError(f"{json_type}: not a JSON object: {text!r:.80}")  # noqa: TRY004
+        raise ValueError(f"{json_type}: not a JSON object: {text!r:.80}")
     missing, extra = keys - obj.keys(), obj.keys() - keys
     if missing:
         raise ValueError(f"{json_type}: missing keys {sorted(missing)}")
@@ -232,13 +219,13 @@ def _parse_json_object(text: object, json_type: str, keys: set[str]) -> dict[str
 
 def _json_int(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{what} must be an integer, got {value!r}")  # noqa: TRY004
+        raise ValueError(f"{what} must be an integer, got {value!r}")
     return value
 
 
 def _json_list(value: object, what: str) -> list[Any]:
     if not isinstance(value, list):
-        raise ValueError(f"{what} must be a list, got {value!r:.80}")  # noqa: TRY004
+        raise ValueError(f"{what} must be a list, got {value!r:.80}")
     return value
 
 
@@ -250,9 +237,7 @@ def _json_element(value: object, what: str) -> int:
         raise ValueError(str(exc)) from exc
 
 
-def _json_version(
-    obj: dict[str, Any], key: str, json_type: str, allowed: Sequence[int]
-) -> int:
+def _json_version(obj: dict[str, Any], key: str, json_type: str, allowed: Sequence[int]) -> int:
     version = _json_int(obj[key], f"{json_type}: {key}")
     if version not in allowed:
         raise ValueError(f"{json_type}: unsupported {key} {version}")
@@ -280,9 +265,7 @@ class MerkleProof:
         if isinstance(self.siblings, (str, bytes, bytearray)) or not isinstance(
             self.siblings, Iterable
         ):
-            raise TypeError(
-                "siblings must be a sequence of sequences of field elements"
-            )
+            raise TypeError("siblings must be a sequence of sequences of field elements")
         levels = []
         for level, group in enumerate(self.siblings):
             values = tuple(check_elements(group, f"sibling at level {level}"))
@@ -295,9 +278,7 @@ class MerkleProof:
         depth = _check_depth(arity, len(levels))
         index = check_int(self.index, "leaf index")
         if not 0 <= index < arity**depth:
-            raise ValueError(
-                f"leaf index must be in 0..{arity**depth - 1}, got {index}"
-            )
+            raise ValueError(f"leaf index must be in 0..{arity**depth - 1}, got {index}")
         object.__setattr__(self, "siblings", tuple(levels))
         object.__setattr__(self, "leaf", check_element(self.leaf, "leaf"))
 
@@ -324,9 +305,7 @@ class MerkleProof:
             _U64.pack(self.index),
             self.leaf.to_bytes(ELEMENT_BYTES, "big"),
         ]
-        out.extend(
-            s.to_bytes(ELEMENT_BYTES, "big") for group in self.siblings for s in group
-        )
+        out.extend(s.to_bytes(ELEMENT_BYTES, "big") for group in self.siblings for s in group)
         return b"".join(out)
 
     @classmethod
@@ -373,9 +352,7 @@ class MerkleProof:
         depth = _json_int(obj["depth"], f"{what}: depth")
         groups = _json_list(obj["siblings"], f"{what}: siblings")
         if len(groups) != depth:
-            raise ValueError(
-                f"{what}: depth is {depth} but siblings has {len(groups)} levels"
-            )
+            raise ValueError(f"{what}: depth is {depth} but siblings has {len(groups)} levels")
         siblings = tuple(
             tuple(
                 _json_element(s, f"{what}: sibling {level}.{k}")
@@ -430,25 +407,20 @@ class MerkleMultiProof:
         siblings = tuple(check_elements(self.siblings, "sibling"))
         expected = sum(map(len, _multi_proof_positions(arity, depth, indices)))
         if len(siblings) != expected:
-            raise ValueError(
-                f"these indices need exactly {expected} siblings, got {len(siblings)}"
-            )
+            raise ValueError(f"these indices need exactly {expected} siblings, got {len(siblings)}")
         object.__setattr__(self, "indices", indices)
         object.__setattr__(self, "leaves", leaves)
         object.__setattr__(self, "siblings", siblings)
 
     def compute_root(self) -> int:
-        known = dict(zip(self.indices, self.leaves))
+        known = dict(zip(self.indices, self.leaves, strict=True))
         supplied = iter(self.siblings)
         a = self.arity
         for _ in range(self.depth):
             parents = sorted({p // a for p in known})
             known = {
                 q: hash_children(
-                    [
-                        known[c] if c in known else next(supplied)
-                        for c in range(a * q, a * q + a)
-                    ]
+                    [known[c] if c in known else next(supplied) for c in range(a * q, a * q + a)]
                 )
                 for q in parents
             }
@@ -516,12 +488,8 @@ class MerkleMultiProof:
         return cls(
             arity=_json_int(obj["arity"], f"{what}: arity"),
             depth=_json_int(obj["depth"], f"{what}: depth"),
-            indices=tuple(
-                _json_int(i, f"{what}: indices[{k}]") for k, i in enumerate(indices)
-            ),
-            leaves=tuple(
-                _json_element(x, f"{what}: leaf {k}") for k, x in enumerate(leaves)
-            ),
+            indices=tuple(_json_int(i, f"{what}: indices[{k}]") for k, i in enumerate(indices)),
+            leaves=tuple(_json_element(x, f"{what}: leaf {k}") for k, x in enumerate(leaves)),
             siblings=tuple(
                 _json_element(x, f"{what}: sibling {k}") for k, x in enumerate(siblings)
             ),
@@ -543,9 +511,7 @@ class MerkleTree:
         if isinstance(leaves, (str, bytes, bytearray, memoryview)) or not isinstance(
             leaves, Iterable
         ):
-            raise TypeError(
-                f"leaves must be an iterable of ints, got {type(leaves).__name__}"
-            )
+            raise TypeError(f"leaves must be an iterable of ints, got {type(leaves).__name__}")
         level = check_elements(list(leaves), "leaf")
         if not level:
             raise ValueError("a Merkle tree needs at least one leaf, got 0")
@@ -555,8 +521,7 @@ class MerkleTree:
         for height in range(self._depth):
             padded = level + [self._zeros[height]] * (-len(level) % self.arity)
             level = [
-                hash_children(padded[p : p + self.arity])
-                for p in range(0, len(padded), self.arity)
+                hash_children(padded[p : p + self.arity]) for p in range(0, len(padded), self.arity)
             ]
             self._levels.append(level)
 
@@ -595,9 +560,7 @@ class MerkleTree:
             first = position - position % self.arity
             siblings.append(
                 tuple(
-                    self.node(level, p)
-                    for p in range(first, first + self.arity)
-                    if p != position
+                    self.node(level, p) for p in range(first, first + self.arity) if p != position
                 )
             )
         return MerkleProof(self.arity, i, self.node(0, i), tuple(siblings))
@@ -608,9 +571,7 @@ class MerkleTree:
         if not chosen:
             raise ValueError("a multi-proof needs at least one index")
         positions = _multi_proof_positions(self.arity, self.depth, chosen)
-        siblings = tuple(
-            self.node(level, p) for level, row in enumerate(positions) for p in row
-        )
+        siblings = tuple(self.node(level, p) for level, row in enumerate(positions) for p in row)
         leaves = tuple(self.node(0, i) for i in chosen)
         return MerkleMultiProof(self.arity, self.depth, tuple(chosen), leaves, siblings)
 
@@ -677,9 +638,7 @@ class IncrementalMerkleTree:
 
     def root(self) -> int:
         if not len(self):
-            raise ValueError(
-                "an empty tree has no root (a Merkle tree needs at least one leaf)"
-            )
+            raise ValueError("an empty tree has no root (a Merkle tree needs at least one leaf)")
         depth = self.depth
         top = self._right_edge()[depth]
         return top if top is not None else self._complete[depth][0]
@@ -706,10 +665,6 @@ class IncrementalMerkleTree:
             position = i // self.arity**level
             first = position - position % self.arity
             siblings.append(
-                tuple(
-                    node(level, p)
-                    for p in range(first, first + self.arity)
-                    if p != position
-                )
+                tuple(node(level, p) for p in range(first, first + self.arity) if p != position)
             )
         return MerkleProof(self.arity, i, self._complete[0][i], tuple(siblings))

@@ -57,9 +57,7 @@ def check_width(t: object) -> int:
     """Return ``t`` if it is a supported permutation width (2..17)."""
     width = check_int(t, "Poseidon width t")
     if not MIN_WIDTH <= width <= MAX_WIDTH:
-        raise ValueError(
-            f"Poseidon width t must be in {MIN_WIDTH}..{MAX_WIDTH}, got {width}"
-        )
+        raise ValueError(f"Poseidon width t must be in {MIN_WIDTH}..{MAX_WIDTH}, got {width}")
     return width
 
 
@@ -170,13 +168,13 @@ def _permute_unchecked(state: list[int]) -> list[int]:
     for rnd in range(N_ROUNDS_F + n_partial):
         # Add the round constants. The sums are left unreduced: the S-box (``pow`` mod R)
         # and the matrix product below reduce them, which saves a third of the run time.
-        state = [s + c for s, c in zip(state, constants[rnd * t : (rnd + 1) * t])]
+        state = [s + c for s, c in zip(state, constants[rnd * t : (rnd + 1) * t], strict=True)]
         if rnd < first_partial or rnd >= first_final_full:
             state = [_sbox(s) for s in state]
         else:
             state[0] = _sbox(state[0])
         # new[i] = Σ_j M[i][j] · state[j]
-        state = [sum(m * s for m, s in zip(row, state)) % R for row in matrix]
+        state = [sum(m * s for m, s in zip(row, state, strict=True)) % R for row in matrix]
     return state
 
 
@@ -190,9 +188,7 @@ def permute(state: Sequence[int]) -> list[int]:
 def _check_inputs(inputs: Sequence[int]) -> list[int]:
     values = check_elements(inputs, "Poseidon input")
     if not MIN_INPUTS <= len(values) <= MAX_INPUTS:
-        raise ValueError(
-            f"Poseidon takes {MIN_INPUTS}..{MAX_INPUTS} inputs, got {len(values)}"
-        )
+        raise ValueError(f"Poseidon takes {MIN_INPUTS}..{MAX_INPUTS} inputs, got {len(values)}")
     return values
 
 
@@ -201,9 +197,7 @@ def poseidon(inputs: Sequence[int]) -> int:
     return _permute_unchecked([0, *_check_inputs(inputs)])[0]
 
 
-def poseidon_ex(
-    inputs: Sequence[int], init_state: int = 0, n_out: int = 1
-) -> list[int]:
+def poseidon_ex(inputs: Sequence[int], init_state: int = 0, n_out: int = 1) -> list[int]:
     """circomlib's ``PoseidonEx`` / circomlibjs ``poseidon(inputs, initState, nOut)``.
 
     Like :func:`poseidon` but with a chosen capacity element and the first ``n_out`` state

@@ -716,6 +716,40 @@ fn leaf_hash<'py>(py: Python<'py>, data: &[u8], chunk_size: usize) -> PyResult<B
     fr_to_py(py, &commitment::leaf_hash_unpadded(data, chunk_size))
 }
 
+/// Benchmark hook: best-of-`repeats` seconds for `poseidon::hash_many` over `n` hashes of
+/// `arity` inputs already in memory (the pure-Rust rate the Python batch API is compared to).
+#[pyfunction]
+fn _bench_hash_many(py: Python<'_>, n: usize, arity: usize, repeats: usize) -> PyResult<f64> {
+    detached(py, || {
+        let inputs: Vec<Fr> = (0..n * arity).map(|i| Fr::from(i as u64 + 1)).collect();
+        let mut best = f64::INFINITY;
+        for _ in 0..repeats.max(1) {
+            let start = std::time::Instant::now();
+            std::hint::black_box(poseidon::hash_many(&inputs, arity)?);
+            best = best.min(start.elapsed().as_secs_f64());
+        }
+        Ok(best)
+    })
+}
+
+/// Benchmark hook: best-of-`repeats` seconds for one single-threaded permutation of width `t`.
+#[pyfunction]
+fn _bench_permute(py: Python<'_>, t: usize, iterations: usize, repeats: usize) -> PyResult<f64> {
+    detached(py, || {
+        let mut state: Vec<Fr> = (0..t as u64).map(Fr::from).collect();
+        let mut best = f64::INFINITY;
+        for _ in 0..repeats.max(1) {
+            let start = std::time::Instant::now();
+            for _ in 0..iterations {
+                poseidon::permute(&mut state)?;
+            }
+            best = best.min(start.elapsed().as_secs_f64() / iterations.max(1) as f64);
+        }
+        std::hint::black_box(&state);
+        Ok(best)
+    })
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -735,6 +769,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(commit_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(open_file, m)?)?;
     m.add_function(wrap_pyfunction!(leaf_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(_bench_hash_many, m)?)?;
+    m.add_function(wrap_pyfunction!(_bench_permute, m)?)?;
     m.add_class::<PyMerkleProof>()?;
     m.add_class::<PyMerkleMultiProof>()?;
     m.add_class::<PyMerkleTree>()?;

@@ -108,8 +108,8 @@ pub fn subtree_root(leaves: &[Fr], arity: usize, depth: u32) -> Result<Fr> {
         )));
     }
     let mut level = leaves.to_vec();
-    for l in 0..depth as usize {
-        level = parent_level(&level, arity, zeros[l]);
+    for &zero in &zeros[..depth as usize] {
+        level = parent_level(&level, arity, zero);
     }
     Ok(level[0])
 }
@@ -1012,13 +1012,13 @@ impl Frontier {
         }
         let zeros = zero_hashes(self.arity)?;
         let mut carry: Option<Fr> = None;
-        for l in 0..depth as usize {
+        for (l, &zero) in zeros[..depth as usize].iter().enumerate() {
             let mut group = self.pending.get(l).cloned().unwrap_or_default();
             group.extend(carry);
             carry = if group.is_empty() {
                 None
             } else {
-                group.resize(self.arity, zeros[l]);
+                group.resize(self.arity, zero);
                 Some(hash_node(&group))
             };
         }

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need, then runs every check; the README's test command.
+#
+#   Rust:   cargo fmt --check, cargo clippy -D warnings, cargo test (core unit + spec vectors)
+#   Python: builds and installs the package (release, maturin) into .venv with its test extras,
+#           installs the outside oracles (circomlibjs from npm), ruff, then pytest.
+#
+# Environment: PYTHON (interpreter for the venv, default python3); CI=true selects the bounded
+# hypothesis profile "ci" (HYPOTHESIS_PROFILE overrides).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+for tool in cargo node npm "${PYTHON:-python3}"; do
+  command -v "$tool" >/dev/null || { echo "error: $tool is required but not on PATH" >&2; exit 1; }
+done
+
+step "Python environment (.venv)"
+[ -x .venv/bin/python ] || "${PYTHON:-python3}" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q ".[test]"
+
+step "outside oracles (npm: circomlibjs)"
+(cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "cargo test"
+cargo test --workspace --quiet
+
+step "ruff"
+.venv/bin/ruff check python tests benches
+.venv/bin/ruff format --check python tests benches
+
+step "pytest"
+if [ "${CI:-}" = "true" ]; then
+  export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"
+fi
+# Run from the repo root against the installed wheel (python/ is not on sys.path).
+.venv/bin/python -m pytest -p no:cacheprovider "$@"
