@@ -63,17 +63,20 @@ def commit_file(
     *,
     chunk_size: int = _native.DEFAULT_CHUNK_SIZE,
     arity: int = _native.DEFAULT_ARITY,
+    tree: StrPath | None = None,
     progress: bool | None = None,
 ) -> FileCommitment:
     """Commit to a file, streaming it with bounded memory (docs/spec/file-commitment.md).
 
+    ``tree``: also write the tree's upper levels to this path (≈ 0.2 % of the file's size,
+    written atomically) so that :meth:`FileCommitment.open` reads only a few chunks.
     ``progress``: show a progress bar (default: when stderr is a terminal). Ctrl-C stops the
     work between blocks and raises ``KeyboardInterrupt``. A file that changes while it is read
     raises :class:`~bigfile_zk.errors.FileChangedError`.
     """
     size = os.stat(path).st_size
     with ProgressReporter(size, f"commit {os.fspath(path)}", progress) as bar:
-        return _native.commit_file(path, chunk_size, arity, bar)
+        return _native.commit_file(path, chunk_size, arity, bar, tree)
 
 
 def commit_bytes(
@@ -91,15 +94,18 @@ def open_file(
     commitment: FileCommitment,
     index: int,
     *,
+    tree: StrPath | None = None,
     progress: bool | None = None,
 ) -> ChunkOpening:
     """Chunk ``index`` of the committed file with its Merkle proof, checked before returning.
 
-    The siblings are recomputed from the file (one full read); a file that no longer matches
-    raises :class:`~bigfile_zk.errors.CommitmentMismatchError`.
+    With ``tree`` (written by :func:`commit_file`) only the chunks under the lowest stored node
+    are read; without it the siblings are recomputed from the whole file. A file that no
+    longer matches raises :class:`~bigfile_zk.errors.CommitmentMismatchError` (naming the
+    changed chunks when the tree can tell).
     """
     with ProgressReporter(commitment.file_size, f"open chunk {index}", progress) as bar:
-        return _native.open_file(path, commitment, index, bar)
+        return _native.open_file(path, commitment, index, bar, tree)
 
 
 def leaf_hash(data: bytes, chunk_size: int = _native.DEFAULT_CHUNK_SIZE) -> int:

@@ -32,7 +32,11 @@ def _progress_flag(args: argparse.Namespace) -> bool | None:
 def _cmd_commit(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     c = bigfile_zk.commit_file(
-        args.file, chunk_size=args.chunk_size, arity=args.arity, progress=_progress_flag(args)
+        args.file,
+        chunk_size=args.chunk_size,
+        arity=args.arity,
+        tree=args.tree,
+        progress=_progress_flag(args),
     )
     seconds = time.perf_counter() - start
     if args.out:
@@ -50,13 +54,15 @@ def _cmd_commit(args: argparse.Namespace) -> int:
     print(f"time         {seconds:.3f} s ({mib / seconds if seconds > 0 else 0:.1f} MiB/s)")
     if args.out:
         print(f"written      {args.out}")
+    if args.tree:
+        print(f"tree file    {args.tree}")
     return 0
 
 
 def _cmd_open(args: argparse.Namespace) -> int:
     with open(args.commitment, encoding="utf-8") as f:
         c = FileCommitment.from_json(f.read())
-    opening = c.open(args.file, args.index, progress=_progress_flag(args))
+    opening = c.open(args.file, args.index, tree=args.tree, progress=_progress_flag(args))
     print(
         json.dumps(
             {
@@ -81,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_layout_args(p)
     p.add_argument("--json", action="store_true", help="print the commitment as JSON")
     p.add_argument("--out", help="also write the commitment JSON to this file")
+    p.add_argument("--tree", help="also write the tree's upper levels here (fast `open` later)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_commit)
 
@@ -88,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--commitment", required=True, help="commitment JSON (from commit --out)")
     p.add_argument("--index", type=int, required=True, help="chunk index")
+    p.add_argument("--tree", help="tree file written by `commit --tree` (reads ≤ 16 chunks)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_open)
     return parser

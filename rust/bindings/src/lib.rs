@@ -608,15 +608,17 @@ impl PyFileCommitment {
         self.0.verify_opening(&opening.0)
     }
     /// Chunk `index` of the file at `path` with its proof (see `bigfile_zk.open_file`).
-    #[pyo3(signature = (path, index, *, progress = None))]
+    #[pyo3(signature = (path, index, *, tree = None, progress = None))]
     fn open<'py>(
         slf: Bound<'py, Self>,
         path: Bound<'py, PyAny>,
         index: u64,
+        tree: Option<Bound<'py, PyAny>>,
         progress: Option<bool>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let kwargs = pyo3::types::PyDict::new(py);
+        kwargs.set_item("tree", tree)?;
         kwargs.set_item("progress", progress)?;
         py.import("bigfile_zk._api")?
             .getattr("open_file")?
@@ -656,17 +658,19 @@ impl PyFileCommitment {
 
 /// Streamed commitment to the file at `path`; `on_progress(bytes_done)` is called per block.
 #[pyfunction]
-#[pyo3(signature = (path, chunk_size = commitment::DEFAULT_CHUNK_SIZE, arity = commitment::DEFAULT_ARITY, on_progress = None))]
+/// With `tree`, also writes the tree's upper levels there (atomically) for fast openings.
+#[pyo3(signature = (path, chunk_size = commitment::DEFAULT_CHUNK_SIZE, arity = commitment::DEFAULT_ARITY, on_progress = None, tree = None))]
 fn commit_file(
     py: Python<'_>,
     path: PathBuf,
     chunk_size: usize,
     arity: usize,
     on_progress: Option<Py<PyAny>>,
+    tree: Option<PathBuf>,
 ) -> PyResult<PyFileCommitment> {
     let layout = Layout::new(chunk_size, arity).py(py)?;
     run_detached(py, on_progress, |progress| {
-        commitment::commit_file(&path, layout, progress)
+        commitment::commit_file(&path, layout, tree.as_deref(), progress)
     })
     .map(PyFileCommitment)
 }
@@ -686,17 +690,19 @@ fn commit_bytes(
 
 /// Open chunk `index` of the file at `path` against `commitment`.
 #[pyfunction]
-#[pyo3(signature = (path, commitment, index, on_progress = None))]
+/// With `tree` (written by `commit_file`), reads only the chunks near `index`.
+#[pyo3(signature = (path, commitment, index, on_progress = None, tree = None))]
 fn open_file(
     py: Python<'_>,
     path: PathBuf,
     commitment: &PyFileCommitment,
     index: u64,
     on_progress: Option<Py<PyAny>>,
+    tree: Option<PathBuf>,
 ) -> PyResult<PyChunkOpening> {
     let c = commitment.0;
     run_detached(py, on_progress, |progress| {
-        commitment::open_file(&path, &c, index, progress)
+        commitment::open_file(&path, &c, index, tree.as_deref(), progress)
     })
     .map(PyChunkOpening)
 }

@@ -317,8 +317,13 @@ pub struct ChunkOpening {
 /// Progress callback: called with the bytes processed so far; an error stops the work.
 pub type Progress<'a> = &'a mut dyn FnMut(u64) -> Result<()>;
 
+/// Reports `(level, position, value)` of tree nodes as they are computed.
+type NodeReport<'a> = &'a mut dyn FnMut(u32, u64, Fr);
+
 /// Hash `count` chunks from `reader` into the frontier, in blocks of aligned subtrees. The
 /// frontier must be aligned to the block size (true at the start of a file or subtree).
+/// Every node computed is passed to `report` (levels below the block height only for full
+/// blocks; the frontier reports the rest).
 fn absorb_chunks<R: Read + Send>(
     reader: R,
     count: u64,
@@ -326,9 +331,11 @@ fn absorb_chunks<R: Read + Send>(
     layout: &Layout,
     frontier: &mut Frontier,
     progress: Progress,
+    report: NodeReport,
 ) -> Result<()> {
     let (block_chunks, block_height) = layout.block_chunks();
     let block_bytes = block_chunks * layout.chunk_size;
+    let a = layout.arity as u64;
     let (tx, rx) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(1);
     let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| -> Result<()> {
@@ -367,13 +374,21 @@ fn absorb_chunks<R: Read + Send>(
                 .map(leaf_hash)
                 .collect();
             if leaves.len() == block_chunks {
-                frontier.push(
-                    block_height,
-                    merkle::subtree_root(&leaves, layout.arity, block_height)?,
-                )?;
+                let block = done_chunks / block_chunks as u64;
+                let levels = merkle::subtree_levels(&leaves, layout.arity, block_height)?;
+                let below_top =
+                    std::iter::once(&leaves).chain(&levels[..levels.len().saturating_sub(1)]);
+                for (l, nodes) in below_top.enumerate() {
+                    let first = block * a.pow(block_height - l as u32);
+                    for (j, v) in nodes.iter().enumerate() {
+                        report(l as u32, first + j as u64, *v);
+                    }
+                }
+                let root = levels.last().map_or(leaves[0], |top| top[0]);
+                frontier.push_reporting(block_height, root, report)?;
             } else {
                 for leaf in leaves {
-                    frontier.push(0, leaf)?;
+                    frontier.push_reporting(0, leaf, report)?;
                 }
             }
             done_chunks += chunks;
@@ -391,10 +406,30 @@ pub fn commit_reader<R: Read + Send>(
     layout: Layout,
     progress: Progress,
 ) -> Result<FileCommitment> {
+    commit_reader_reporting(reader, file_size, layout, progress, &mut |_, _, _| {})
+}
+
+fn commit_reader_reporting<R: Read + Send>(
+    reader: R,
+    file_size: u64,
+    layout: Layout,
+    progress: Progress,
+    report: NodeReport,
+) -> Result<FileCommitment> {
     let n = layout.num_chunks(file_size)?;
     let mut frontier = Frontier::new(layout.arity)?;
-    absorb_chunks(reader, n, file_size, &layout, &mut frontier, progress)?;
-    FileCommitment::from_root(frontier.root()?, file_size, layout)
+    absorb_chunks(
+        reader,
+        n,
+        file_size,
+        &layout,
+        &mut frontier,
+        progress,
+        report,
+    )?;
+    let depth = merkle::depth_for(n, layout.arity);
+    let root = frontier.root_at_depth_reporting(depth, report)?;
+    FileCommitment::from_root(root, file_size, layout)
 }
 
 /// Commitment to bytes in memory.
@@ -454,17 +489,232 @@ fn with_stable_file<T>(path: &Path, work: impl FnOnce(&File, u64) -> Result<T>) 
     Ok(out)
 }
 
-/// Commitment to the file at `path`, streaming it with bounded memory.
-pub fn commit_file(path: &Path, layout: Layout, progress: Progress) -> Result<FileCommitment> {
+/// Commitment to the file at `path`, streaming it with bounded memory. With `tree`, the
+/// tree's upper levels are also written there (see [`TreeFile`]), atomically.
+pub fn commit_file(
+    path: &Path,
+    layout: Layout,
+    tree: Option<&Path>,
+    progress: Progress,
+) -> Result<FileCommitment> {
     with_stable_file(path, |file, len| {
-        let c = commit_reader(file, len, layout, progress)?;
+        let mut writer = match tree {
+            Some(t) => Some(TreeWriter::create(t, len, layout)?),
+            None => None,
+        };
+        let c = match writer.as_mut() {
+            Some(w) => commit_reader_reporting(file, len, layout, progress, &mut |l, p, v| {
+                w.node(l, p, v)
+            })?,
+            None => commit_reader(file, len, layout, progress)?,
+        };
         // The size said `len`; a file that grew meanwhile has more to read.
         let mut probe = [0u8; 1];
         if (&*file).read(&mut probe).map_err(|e| Error::io(path, e))? != 0 {
             return Err(changed(path, "it grew"));
         }
+        if let Some(w) = writer {
+            w.finish(&c)?;
+        }
         Ok(c)
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tree files: the upper levels of a committed file's tree, so that opening a chunk reads a few
+// chunks instead of the whole file.
+// ---------------------------------------------------------------------------------------------
+
+const TREE_MAGIC: &[u8; 4] = b"BFZT";
+const TREE_HEADER: u64 = 84;
+
+/// The lowest stored level: the least `L` with `arity^L >= 16`, so the file holds about
+/// 1/15 of a node per chunk (32 B per 16 × 992 B, 0.2 % of the data), and an opening re-hashes
+/// at most `arity^L` chunks.
+pub fn tree_min_level(arity: usize) -> u32 {
+    let mut l = 0;
+    while arity.pow(l) < 16 {
+        l += 1;
+    }
+    l
+}
+
+/// Byte offset of each stored level `L..=depth` (index `l − L`), and the total file length.
+fn tree_offsets(n: u64, layout: &Layout) -> (u32, Vec<u64>, u64) {
+    let depth = merkle::depth_for(n, layout.arity);
+    let min = tree_min_level(layout.arity);
+    let mut offsets = Vec::new();
+    let mut at = TREE_HEADER;
+    for l in min..=depth {
+        offsets.push(at);
+        at += 32 * (n as u128).div_ceil(merkle::capacity(layout.arity, l)) as u64;
+    }
+    (min, offsets, at)
+}
+
+fn tree_header(c: &FileCommitment, min_level: u32) -> [u8; TREE_HEADER as usize] {
+    let mut h = c.to_bytes();
+    h[..4].copy_from_slice(TREE_MAGIC);
+    h[6] = min_level as u8;
+    h
+}
+
+/// Writes a tree file while the file is streamed: nodes of levels `>= L` go to their place
+/// (`offset(level) + 32·position`) in a temporary file, renamed over `path` on success.
+struct TreeWriter {
+    file: File,
+    tmp: std::path::PathBuf,
+    dst: std::path::PathBuf,
+    min_level: u32,
+    offsets: Vec<u64>,
+    /// Per stored level: the first position of the buffered run and its bytes.
+    runs: Vec<(u64, Vec<u8>)>,
+    error: Option<std::io::Error>,
+}
+
+impl TreeWriter {
+    fn create(dst: &Path, file_size: u64, layout: Layout) -> Result<Self> {
+        let n = layout.num_chunks(file_size)?;
+        let (min_level, offsets, total) = tree_offsets(n, &layout);
+        let name = dst
+            .file_name()
+            .ok_or_else(|| Error::param(format!("{} is not a file path", dst.display())))?;
+        let tmp = dst.with_file_name(format!(
+            ".{}.tmp-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        file.set_len(total).map_err(|e| Error::io(&tmp, e))?;
+        Ok(TreeWriter {
+            file,
+            tmp,
+            dst: dst.to_path_buf(),
+            runs: vec![(0, Vec::new()); offsets.len()],
+            min_level,
+            offsets,
+            error: None,
+        })
+    }
+
+    fn node(&mut self, level: u32, pos: u64, value: Fr) {
+        if level < self.min_level || (level - self.min_level) as usize >= self.offsets.len() {
+            return;
+        }
+        let i = (level - self.min_level) as usize;
+        let (start, bytes) = &self.runs[i];
+        if bytes.len() >= 1 << 20 || (!bytes.is_empty() && *start + bytes.len() as u64 / 32 != pos)
+        {
+            self.flush(i);
+        }
+        let run = &mut self.runs[i];
+        if run.1.is_empty() {
+            run.0 = pos;
+        }
+        run.1.extend_from_slice(&field::to_be_bytes(&value));
+    }
+
+    fn flush(&mut self, i: usize) {
+        use std::os::unix::fs::FileExt;
+        let (start, bytes) = std::mem::take(&mut self.runs[i]);
+        if bytes.is_empty() || self.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.file.write_all_at(&bytes, self.offsets[i] + 32 * start) {
+            self.error = Some(e);
+        }
+    }
+
+    fn finish(mut self, c: &FileCommitment) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        for i in 0..self.runs.len() {
+            self.flush(i);
+        }
+        let tmp = self.tmp.clone();
+        let result = match self.error.take() {
+            Some(e) => Err(e),
+            None => self
+                .file
+                .write_all_at(&tree_header(c, self.min_level), 0)
+                .and_then(|_| self.file.sync_all())
+                .and_then(|_| std::fs::rename(&self.tmp, &self.dst)),
+        };
+        result.map_err(|e| Error::io(&tmp, e))
+    }
+}
+
+impl Drop for TreeWriter {
+    fn drop(&mut self) {
+        // After a successful rename the temporary name no longer exists; otherwise this removes
+        // the partial file, so a failed or interrupted commit never leaves one behind.
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+/// A tree file opened for reading, checked against its commitment.
+pub struct TreeFile {
+    file: File,
+    path: std::path::PathBuf,
+    arity: usize,
+    chunks: u64,
+    min_level: u32,
+    offsets: Vec<u64>,
+}
+
+impl TreeFile {
+    pub fn open(path: &Path, c: &FileCommitment) -> Result<Self> {
+        use std::os::unix::fs::FileExt;
+        const WHAT: &str = "tree file";
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let (min_level, offsets, total) = tree_offsets(c.num_chunks(), &c.layout);
+        let mut header = [0u8; TREE_HEADER as usize];
+        file.read_exact_at(&mut header, 0)
+            .map_err(|_| Error::decode(WHAT, format!("{} is too short", path.display())))?;
+        if header != tree_header(c, min_level) {
+            return Err(Error::decode(
+                WHAT,
+                format!("{} is not the tree of this commitment", path.display()),
+            ));
+        }
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        if len != total {
+            return Err(Error::decode(
+                WHAT,
+                format!(
+                    "{} is {len} bytes; this commitment's tree is {total}",
+                    path.display()
+                ),
+            ));
+        }
+        Ok(TreeFile {
+            file,
+            path: path.to_path_buf(),
+            arity: c.layout.arity,
+            chunks: c.num_chunks(),
+            min_level,
+            offsets,
+        })
+    }
+
+    /// Whether level `level` is stored.
+    fn has(&self, level: u32) -> bool {
+        level >= self.min_level && ((level - self.min_level) as usize) < self.offsets.len()
+    }
+
+    fn node(&self, level: u32, pos: u64) -> Result<Fr> {
+        use std::os::unix::fs::FileExt;
+        // Positions past the level's last node are padding: all-zero subtrees, not stored.
+        if pos as u128 >= (self.chunks as u128).div_ceil(merkle::capacity(self.arity, level)) {
+            return Ok(merkle::zero_hashes(self.arity)?[level as usize]);
+        }
+        let mut b = [0u8; 32];
+        let at = self.offsets[(level - self.min_level) as usize] + 32 * pos;
+        self.file
+            .read_exact_at(&mut b, at)
+            .map_err(|e| Error::io(&self.path, e))?;
+        field::from_be_bytes(&b, "stored node")
+            .map_err(|e| Error::decode("tree file", e.to_string()))
+    }
 }
 
 /// Root of the subtree of height `level` at position `pos`, read from the file.
@@ -491,6 +741,7 @@ fn subtree_from_file(
         source: e,
     })?;
     let mut frontier = Frontier::new(c.layout.arity)?;
+    let noop: NodeReport = &mut |_, _, _| {};
     absorb_chunks(
         f.take(end - start),
         last - first,
@@ -498,21 +749,27 @@ fn subtree_from_file(
         &c.layout,
         &mut frontier,
         progress,
+        noop,
     )?;
     frontier.root_at_depth(level)
 }
 
 /// Open chunk `index` of the committed file: its bytes and Merkle proof.
 ///
-/// Without a stored tree the siblings are recomputed from the file (a full read, bounded
-/// memory). The opening is checked against the commitment before it is returned.
+/// With a tree file (written by [`commit_file`]) the stored levels are read from it and only
+/// the chunks under the lowest stored node around `index` are read and hashed; without one
+/// the siblings are recomputed from the whole file (one full read, bounded memory). The
+/// opening is checked against the commitment before it is returned; a mismatch names the
+/// chunks that changed when a tree file can tell.
 pub fn open_file(
     path: &Path,
     c: &FileCommitment,
     index: u64,
+    tree: Option<&Path>,
     progress: Progress,
 ) -> Result<ChunkOpening> {
     let chunk_len = c.chunk_len(index)?;
+    let tree = tree.map(|t| TreeFile::open(t, c)).transpose()?;
     with_stable_file(path, |file, len| {
         if len != c.file_size {
             return Err(Error::CommitmentMismatch(format!(
@@ -536,12 +793,18 @@ pub fn open_file(
         for level in 0..c.depth() {
             let first = pos - pos % a;
             for p in (first..first + a).filter(|&p| p != pos) {
-                let base = done;
-                siblings.push(subtree_from_file(file, c, level, p, &mut |b| {
-                    progress(base + b)
-                })?);
-                done += merkle::capacity(c.layout.arity, level).min(u64::MAX as u128) as u64
-                    * c.layout.chunk_size as u64;
+                let node = match &tree {
+                    Some(t) if t.has(level) => t.node(level, p)?,
+                    _ => {
+                        let base = done;
+                        let span_bytes = (merkle::capacity(c.layout.arity, level)
+                            * c.layout.chunk_size as u128)
+                            .min(u64::MAX as u128) as u64;
+                        done = done.saturating_add(span_bytes);
+                        subtree_from_file(file, c, level, p, &mut |b| progress(base + b))?
+                    }
+                };
+                siblings.push(node);
             }
             pos /= a;
         }
@@ -556,14 +819,63 @@ pub fn open_file(
             data,
         };
         if !c.verify_opening(&opening) {
-            return Err(Error::CommitmentMismatch(format!(
-                "{} no longer matches the commitment {} (its Merkle root differs)",
-                path.display(),
-                field::to_hex(&c.commitment)
-            )));
+            return Err(diagnose_mismatch(path, c, &opening, tree.as_ref()));
         }
         Ok(opening)
     })
+}
+
+/// Explain a failed opening: which chunks changed, or a corrupt tree file.
+fn diagnose_mismatch(
+    path: &Path,
+    c: &FileCommitment,
+    opening: &ChunkOpening,
+    tree: Option<&TreeFile>,
+) -> Error {
+    let generic = || {
+        Error::CommitmentMismatch(format!(
+            "{} no longer matches the commitment {} (its Merkle root differs)",
+            path.display(),
+            field::to_hex(&c.commitment)
+        ))
+    };
+    let Some(t) = tree.filter(|t| t.has(t.min_level)) else {
+        return generic();
+    };
+    // Recompute the path's node at the lowest stored level from the file's chunks and compare
+    // it with the stored one: a difference pins the change to those chunks.
+    let l = t.min_level;
+    let a = c.layout.arity;
+    let below = MerkleProof {
+        arity: a,
+        index: opening.index % merkle::capacity(a, l) as u64,
+        leaf: opening.proof.leaf,
+        siblings: opening.proof.siblings[..l as usize * (a - 1)].to_vec(),
+    };
+    let group = opening.index / merkle::capacity(a, l) as u64;
+    match (below.compute_root(), t.node(l, group)) {
+        (Some(from_file), Ok(stored)) if from_file != stored => {
+            let span = merkle::capacity(a, l) as u64;
+            let first = group * span;
+            let last = (first + span).min(c.num_chunks()) - 1;
+            Error::CommitmentMismatch(format!(
+                "{} no longer matches the commitment {}: chunks {first}..={last} (bytes {}..{}) \
+                 changed",
+                path.display(),
+                field::to_hex(&c.commitment),
+                first * c.layout.chunk_size as u64,
+                ((last + 1) * c.layout.chunk_size as u64).min(c.file_size)
+            ))
+        }
+        (_, Err(e)) => e,
+        _ => Error::decode(
+            "tree file",
+            format!(
+                "{} does not lead to the commitment's root (corrupt?)",
+                t.path.display()
+            ),
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -652,33 +964,137 @@ mod tests {
         let data = pattern(992 * 9 + 17);
         std::fs::write(&path, &data).unwrap();
         let layout = Layout::default();
-        let c = commit_file(&path, layout, &mut |_| Ok(())).unwrap();
+        let c = commit_file(&path, layout, None, &mut |_| Ok(())).unwrap();
         assert_eq!(c, commit_bytes(&data, layout).unwrap());
         for i in [0u64, 4, 9] {
-            let o = open_file(&path, &c, i, &mut |_| Ok(())).unwrap();
+            let o = open_file(&path, &c, i, None, &mut |_| Ok(())).unwrap();
             assert!(c.verify_opening(&o));
             let mut bad = o.clone();
             bad.data[0] ^= 1;
             assert!(!c.verify_opening(&bad));
         }
         assert!(matches!(
-            open_file(&path, &c, 10, &mut |_| Ok(())),
+            open_file(&path, &c, 10, None, &mut |_| Ok(())),
             Err(Error::IndexOutOfRange { .. })
         ));
         let mut changed = data.clone();
         changed[992 * 3] ^= 0xff;
         std::fs::write(&path, &changed).unwrap();
         assert!(matches!(
-            open_file(&path, &c, 0, &mut |_| Ok(())),
+            open_file(&path, &c, 0, None, &mut |_| Ok(())),
             Err(Error::CommitmentMismatch(_))
         ));
         assert!(matches!(
-            commit_file(&dir.join("missing"), layout, &mut |_| Ok(())),
+            commit_file(&dir.join("missing"), layout, None, &mut |_| Ok(())),
             Err(Error::Io { .. })
         ));
         // An interrupting progress callback stops the work.
-        let r = commit_file(&path, layout, &mut |_| Err(Error::Interrupted));
+        let r = commit_file(&path, layout, None, &mut |_| Err(Error::Interrupted));
         assert!(matches!(r, Err(Error::Interrupted)));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn naive_tree(data: &[u8], layout: Layout) -> merkle::MerkleTree {
+        let leaves = data
+            .chunks(layout.chunk_size)
+            .map(|c| leaf_hash_unpadded(c, layout.chunk_size))
+            .collect();
+        merkle::MerkleTree::new(leaves, layout.arity).unwrap()
+    }
+
+    #[test]
+    fn tree_file_stores_exactly_the_upper_levels_and_opens_from_them() {
+        let dir = std::env::temp_dir().join(format!("bfzk-tree-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // (layout, chunks): several streamed blocks for the big-chunk layouts (block heights 3
+        // and 1), a partial last block, and a file smaller than one stored node.
+        let cases = [
+            (Layout::new(65472, 4).unwrap(), 64 * 2 + 37),
+            (Layout::new(65472, 16).unwrap(), 16 * 3 + 5),
+            (Layout::default(), 100),
+            (Layout::new(62, 8).unwrap(), 5),
+        ];
+        for (layout, chunks) in cases {
+            let data = pattern(chunks * layout.chunk_size - 7);
+            let path = dir.join("f.bin");
+            let tree_path = dir.join("f.bfzt");
+            std::fs::write(&path, &data).unwrap();
+            let c = commit_file(&path, layout, Some(&tree_path), &mut |_| Ok(())).unwrap();
+            assert_eq!(c, commit_bytes(&data, layout).unwrap());
+
+            // Every stored node is the naive tree's node.
+            let naive = naive_tree(&data, layout);
+            let t = TreeFile::open(&tree_path, &c).unwrap();
+            for l in t.min_level..=c.depth() {
+                for (p, v) in naive.level(l).iter().enumerate() {
+                    assert_eq!(t.node(l, p as u64).unwrap(), *v, "level {l} pos {p}");
+                }
+            }
+            // Openings with the tree equal openings without it.
+            for i in [0, chunks as u64 / 2, chunks as u64 - 1] {
+                let with = open_file(&path, &c, i, Some(&tree_path), &mut |_| Ok(())).unwrap();
+                let without = open_file(&path, &c, i, None, &mut |_| Ok(())).unwrap();
+                assert_eq!(with, without);
+                assert_eq!(with.proof, naive.proof(i).unwrap());
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn tree_file_errors_name_the_problem() {
+        let dir = std::env::temp_dir().join(format!("bfzk-tree-err-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let layout = Layout::default();
+        let path = dir.join("f.bin");
+        let tree_path = dir.join("f.bfzt");
+        let data = pattern(992 * 100);
+        std::fs::write(&path, &data).unwrap();
+        let c = commit_file(&path, layout, Some(&tree_path), &mut |_| Ok(())).unwrap();
+        let open = |i: u64| open_file(&path, &c, i, Some(&tree_path), &mut |_| Ok(()));
+
+        // A changed byte in chunk 37 is pinned to its 16-chunk group.
+        let mut changed = data.clone();
+        changed[992 * 37 + 5] ^= 1;
+        std::fs::write(&path, &changed).unwrap();
+        match open(40) {
+            Err(Error::CommitmentMismatch(m)) => assert!(m.contains("chunks 32..=47"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        std::fs::write(&path, &data).unwrap();
+        assert!(open(40).is_ok());
+
+        // A corrupted stored node is reported as a bad tree file.
+        let mut bytes = std::fs::read(&tree_path).unwrap();
+        let good = bytes.clone();
+        let last = bytes.len() - 40; // inside the stored levels, above the group of chunk 0
+        bytes[last] ^= 1;
+        std::fs::write(&tree_path, &bytes).unwrap();
+        let r = (0..100).map(open).find(|r| r.is_err());
+        assert!(matches!(r, Some(Err(Error::Decode { .. }))), "{r:?}");
+
+        // Truncated, or another commitment's tree: refused up front.
+        std::fs::write(&tree_path, &good[..good.len() - 1]).unwrap();
+        assert!(matches!(open(0), Err(Error::Decode { .. })));
+        let other = commit_bytes(&pattern(992 * 100 + 1), layout).unwrap();
+        std::fs::write(&tree_path, &good).unwrap();
+        assert!(matches!(
+            open_file(&path, &other, 0, Some(&tree_path), &mut |_| Ok(())),
+            Err(Error::Decode { .. }) | Err(Error::CommitmentMismatch(_))
+        ));
+
+        // An interrupted commit leaves neither the tree file nor a temporary behind.
+        let fresh = dir.join("g.bfzt");
+        let r = commit_file(&path, layout, Some(&fresh), &mut |_| {
+            Err(Error::Interrupted)
+        });
+        assert!(matches!(r, Err(Error::Interrupted)));
+        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("g.bfzt"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

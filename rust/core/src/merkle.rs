@@ -93,25 +93,38 @@ fn parent_level(nodes: &[Fr], arity: usize, zero: Fr) -> Vec<Fr> {
         .collect()
 }
 
-/// Root of a subtree of exactly `depth` levels over `leaves` (`leaves.len() <= arity^depth`),
-/// in parallel. Used for aligned batches by the streaming commitment.
-pub fn subtree_root(leaves: &[Fr], arity: usize, depth: u32) -> Result<Fr> {
+/// Levels `1..=depth` of a subtree of exactly `depth` levels over `leaves`
+/// (`leaves.len() <= arity^depth`), built in parallel; the last level holds the root.
+pub fn subtree_levels(leaves: &[Fr], arity: usize, depth: u32) -> Result<Vec<Vec<Fr>>> {
     check_arity(arity)?;
-    let zeros = zero_hashes(arity)?;
-    if leaves.is_empty() {
-        return Ok(zeros[depth as usize]);
-    }
     if leaves.len() as u128 > capacity(arity, depth) {
         return Err(Error::param(format!(
             "{} leaves do not fit in a subtree of depth {depth}",
             leaves.len()
         )));
     }
-    let mut level = leaves.to_vec();
+    let zeros = zero_hashes(arity)?;
+    let mut levels: Vec<Vec<Fr>> = Vec::with_capacity(depth as usize);
     for &zero in &zeros[..depth as usize] {
-        level = parent_level(&level, arity, zero);
+        let below = levels.last().map_or(leaves, Vec::as_slice);
+        let next = if below.is_empty() {
+            Vec::new()
+        } else {
+            parent_level(below, arity, zero)
+        };
+        levels.push(next);
     }
-    Ok(level[0])
+    Ok(levels)
+}
+
+/// Root of a subtree of exactly `depth` levels over `leaves` (padding with zeros).
+pub fn subtree_root(leaves: &[Fr], arity: usize, depth: u32) -> Result<Fr> {
+    let levels = subtree_levels(leaves, arity, depth)?;
+    let top = levels.last().map_or(leaves, Vec::as_slice);
+    Ok(top
+        .first()
+        .copied()
+        .unwrap_or(zero_hashes(arity)?[depth as usize]))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,6 +178,11 @@ impl MerkleTree {
 
     pub fn leaves(&self) -> &[Fr] {
         &self.levels[0]
+    }
+
+    /// The nodes of level `l` (`0` = leaves), without padding.
+    pub fn level(&self, l: u32) -> &[Fr] {
+        &self.levels[l as usize]
     }
 
     fn node(&self, level: usize, pos: u64) -> Fr {
@@ -975,6 +993,17 @@ impl Frontier {
     /// Push the root of a complete subtree of height `level` (`level = 0`: a leaf). The number
     /// of leaves pushed so far must be a multiple of `arity^level`.
     pub fn push(&mut self, level: u32, node: Fr) -> Result<()> {
+        self.push_reporting(level, node, &mut |_, _, _| {})
+    }
+
+    /// [`push`](Self::push), reporting `(level, position, value)` of the pushed node and of
+    /// every node it completes (to store a tree while streaming it).
+    pub fn push_reporting(
+        &mut self,
+        level: u32,
+        node: Fr,
+        report: &mut dyn FnMut(u32, u64, Fr),
+    ) -> Result<()> {
         let span = capacity(self.arity, level);
         if self.leaves as u128 % span != 0 {
             return Err(Error::param(format!(
@@ -989,6 +1018,8 @@ impl Frontier {
         let mut l = level as usize;
         let mut node = node;
         loop {
+            let pos = (self.leaves as u128 / capacity(self.arity, l as u32)) as u64 - 1;
+            report(l as u32, pos, node);
             if self.pending.len() <= l {
                 self.pending.resize(l + 1, Vec::new());
             }
@@ -1004,6 +1035,16 @@ impl Frontier {
 
     /// Root of the tree of exactly `depth` levels over the leaves pushed (padding with zeros).
     pub fn root_at_depth(&self, depth: u32) -> Result<Fr> {
+        self.root_at_depth_reporting(depth, &mut |_, _, _| {})
+    }
+
+    /// [`root_at_depth`](Self::root_at_depth), reporting the incomplete right-edge nodes it
+    /// computes (each is the last node of its level).
+    pub fn root_at_depth_reporting(
+        &self,
+        depth: u32,
+        report: &mut dyn FnMut(u32, u64, Fr),
+    ) -> Result<Fr> {
         if self.leaves as u128 > capacity(self.arity, depth) {
             return Err(Error::param(format!(
                 "{} leaves do not fit in depth {depth}",
@@ -1019,7 +1060,14 @@ impl Frontier {
                 None
             } else {
                 group.resize(self.arity, zero);
-                Some(hash_node(&group))
+                let node = hash_node(&group);
+                let span = capacity(self.arity, l as u32 + 1);
+                report(
+                    l as u32 + 1,
+                    (self.leaves as u128).div_ceil(span) as u64 - 1,
+                    node,
+                );
+                Some(node)
             };
         }
         // A full tree of exactly `depth` levels leaves its root pending at level `depth`.
