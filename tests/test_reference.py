@@ -17,6 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from bigfile_zk.reference import _gen_vectors, field
 from bigfile_zk.reference.commitment import (
     LEAF_IV,
@@ -49,17 +52,13 @@ from bigfile_zk.reference.poseidon import (
     poseidon_ex,
     round_constants,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parents[1]
 VECTORS = REPO / "docs" / "spec" / "vectors"
 
 # Pure-Python Poseidon costs ~0.4 ms (t = 3) to ~4 ms (t = 17) per call: keep examples few
 # and trees small, and never let hypothesis time an example.
-FAST = settings(
-    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+FAST = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 elements = st.integers(min_value=0, max_value=R - 1)
 arities = st.sampled_from(ARITIES)
@@ -162,7 +161,7 @@ class TestField:
         with pytest.raises(ValueError):
             field.from_limbs([2**64, 0, 0, 0])
         with pytest.raises(ValueError):
-            field.from_limbs(field.to_limbs(R - 1)[:3] + (2**64 - 1,))
+            field.from_limbs((*field.to_limbs(R - 1)[:3], 2**64 - 1))
 
 
 # --- poseidon ---------------------------------------------------------------------------
@@ -186,8 +185,7 @@ class TestPoseidon:
     def test_zero_pair(self) -> None:
         # The well-known first zero of Poseidon Merkle trees (Semaphore, Tornado Nova, ...).
         assert (
-            poseidon([0, 0])
-            == 0x2098F5FB9E239EAB3CEAC3F27B81E481DC3124D55FFED523A839EE8446B64864
+            poseidon([0, 0]) == 0x2098F5FB9E239EAB3CEAC3F27B81E481DC3124D55FFED523A839EE8446B64864
         )
 
     def test_first_round_constants(self) -> None:
@@ -319,9 +317,7 @@ class TestMerkleShape:
         leaves = [10, 11, 12, 13, 14]
         z1 = poseidon([0] * 4)
         tree = MerkleTree(leaves, 4)
-        assert tree.root == poseidon(
-            [poseidon(leaves[:4]), poseidon([14, 0, 0, 0]), z1, z1]
-        )
+        assert tree.root == poseidon([poseidon(leaves[:4]), poseidon([14, 0, 0, 0]), z1, z1])
         proof = tree.proof(4)
         assert proof.siblings == ((0, 0, 0), (poseidon(leaves[:4]), z1, z1))
 
@@ -376,9 +372,7 @@ class TestMerkleShape:
 class TestMerkleProperties:
     @given(arities, st.lists(elements, min_size=1, max_size=40), st.data())
     @FAST
-    def test_proofs_verify(
-        self, arity: int, leaves: list[int], data: st.DataObject
-    ) -> None:
+    def test_proofs_verify(self, arity: int, leaves: list[int], data: st.DataObject) -> None:
         tree = MerkleTree(leaves, arity)
         index = data.draw(st.integers(0, len(leaves) - 1))
         proof = tree.proof(index)
@@ -515,13 +509,9 @@ class TestMerkleEncodings:
         raw = proof.to_bytes()
         assert raw[:8] == b"BFMM\x01\x02\x03\x00"
         assert int.from_bytes(raw[8:12], "big") == 2
-        assert [
-            int.from_bytes(raw[12 + 8 * k : 20 + 8 * k], "big") for k in range(2)
-        ] == [0, 4]
+        assert [int.from_bytes(raw[12 + 8 * k : 20 + 8 * k], "big") for k in range(2)] == [0, 4]
         s_offset = 12 + 2 * 8 + 2 * 32
-        assert int.from_bytes(raw[s_offset : s_offset + 4], "big") == len(
-            proof.siblings
-        )
+        assert int.from_bytes(raw[s_offset : s_offset + 4], "big") == len(proof.siblings)
         # level 0: siblings of 0 and 4 (positions 1 and 5); level 1: positions 1 and 3;
         # level 2: nothing (both children of the root are known).
         assert proof.siblings == (
@@ -624,9 +614,7 @@ class TestMerkleEncodings:
         for case in vectors["cases"]:
             root = field.from_hex(case["root"])
             assert MerkleProof.from_bytes(bytes.fromhex(case["proof"])).verify(root)
-            assert MerkleMultiProof.from_bytes(
-                bytes.fromhex(case["multi_proof"])
-            ).verify(root)
+            assert MerkleMultiProof.from_bytes(bytes.fromhex(case["multi_proof"])).verify(root)
 
 
 # --- file commitments -------------------------------------------------------------------
@@ -637,9 +625,7 @@ def pattern(length: int) -> bytes:
 
 
 @functools.cache
-def cached_commitment(
-    length: int, chunk_size: int = 992, arity: int = 2
-) -> FileCommitment:
+def cached_commitment(length: int, chunk_size: int = 992, arity: int = 2) -> FileCommitment:
     return commit_bytes(pattern(length), chunk_size, arity)
 
 
@@ -853,9 +839,7 @@ class TestCommitment:
         delta = draw.draw(st.integers(1, 255))
         changed = bytearray(data)
         changed[position] ^= delta
-        assert (
-            commit_bytes(bytes(changed), chunk_size, arity).commitment != c.commitment
-        )
+        assert commit_bytes(bytes(changed), chunk_size, arity).commitment != c.commitment
 
         zeros = draw.draw(st.integers(1, 70))
         extended = commit_bytes(data + bytes(zeros), chunk_size, arity)
@@ -873,9 +857,7 @@ class TestCommitment:
             data = pattern(case["file_size"])
             start = case["opening_index"] * c.chunk_size
             proof = MerkleProof.from_bytes(bytes.fromhex(case["opening_proof"]))
-            opening = ChunkOpening(
-                case["opening_index"], data[start : start + c.chunk_size], proof
-            )
+            opening = ChunkOpening(case["opening_index"], data[start : start + c.chunk_size], proof)
             assert opening.verify(c)
 
 
