@@ -497,11 +497,11 @@ impl PyIncrementalMerkleTree {
         let x = fr_from_py(leaf, "leaf")?;
         self.0.append(x).py(leaf.py())
     }
+    /// Append many leaves (ints or a uint64 limb array) without holding the GIL.
     fn extend(&mut self, leaves: &Bound<'_, PyAny>) -> PyResult<()> {
-        for x in frs_from_py(leaves, "leaves")? {
-            self.0.append(x).py(leaves.py())?;
-        }
-        Ok(())
+        let xs = frs_from_py(leaves, "leaves")?;
+        let tree = &mut self.0;
+        detached(leaves.py(), || xs.into_iter().try_for_each(|x| tree.append(x)))
     }
     #[getter]
     fn root<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
