@@ -64,17 +64,13 @@ def _npm_ci() -> None:
                 check=False,
             )
         except subprocess.TimeoutExpired as e:
-            raise RuntimeError(
-                f"`npm ci` in {JS_DIR} timed out after {_NPM_TIMEOUT_S}s"
-            ) from e
+            raise RuntimeError(f"`npm ci` in {JS_DIR} timed out after {_NPM_TIMEOUT_S}s") from e
     if proc.returncode != 0:
         raise RuntimeError(
             f"`npm ci` in {JS_DIR} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
         )
     if _installed_version() != CIRCOMLIBJS_VERSION:
-        raise RuntimeError(
-            f"`npm ci` did not install circomlibjs {CIRCOMLIBJS_VERSION}"
-        )
+        raise RuntimeError(f"`npm ci` did not install circomlibjs {CIRCOMLIBJS_VERSION}")
 
 
 def ensure_circomlibjs() -> Path:
@@ -125,9 +121,7 @@ def circomlib_poseidon(
             env={k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"},
         )
     except subprocess.TimeoutExpired as e:
-        raise RuntimeError(
-            f"poseidon oracle timed out after {_ORACLE_TIMEOUT_S}s"
-        ) from e
+        raise RuntimeError(f"poseidon oracle timed out after {_ORACLE_TIMEOUT_S}s") from e
     if proc.returncode != 0:
         raise RuntimeError(
             f"poseidon oracle failed (exit {proc.returncode}): {proc.stderr.strip()}"

@@ -128,7 +128,7 @@ class TestField:
     @pytest.mark.parametrize(
         "bad",
         [
-            "0x" + "0" * 63,
+            "0x",
             "0x" + "0" * 65,
             "0X" + "0" * 64,
             "0" * 66,
@@ -144,6 +144,11 @@ class TestField:
     def test_from_hex_rejects(self, bad: str) -> None:
         with pytest.raises(ValueError):
             field.from_hex(bad)
+
+    def test_from_hex_accepts_1_to_64_digits(self) -> None:
+        assert field.from_hex("0x1") == 1
+        assert field.from_hex("0xAbC") == 0xABC
+        assert field.from_hex("0x" + "0" * 63 + "7") == 7
 
     def test_from_hex_type(self) -> None:
         with pytest.raises(TypeError):
@@ -578,7 +583,7 @@ class TestMerkleEncodings:
             lambda o: o.update(index=-1),
             lambda o: o.update(index=1.0),
             lambda o: o.update(leaf=f"0x{R:064x}"),
-            lambda o: o.update(leaf="0x01"),
+            lambda o: o.update(leaf="0x"),
             lambda o: o.update(leaf=1),
             lambda o: o["siblings"][0].append(o["leaf"]),
             lambda o: o["siblings"].pop(),

@@ -12,10 +12,37 @@ import numpy.typing as npt
 from bigfile_zk import _native
 from bigfile_zk._native import ChunkOpening, FileCommitment
 from bigfile_zk._progress import ProgressReporter
-from bigfile_zk.errors import ParameterError
+from bigfile_zk.errors import IndexOutOfRangeError, ParameterError
 from bigfile_zk.field import from_limbs, to_limbs
 
 StrPath = str | os.PathLike[str]
+BytesLike = bytes | bytearray | memoryview
+
+
+def _int(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    return value
+
+
+def _size(value: object, what: str) -> int:
+    # Only the sign is checked here; the core says which values are supported.
+    if _int(value, what) < 0:
+        raise ParameterError(f"{what} {value} is not supported: it must be a positive int")
+    return int(value)  # type: ignore[call-overload]
+
+
+def _index(value: object, what: str = "index") -> int:
+    if _int(value, what) < 0:
+        raise IndexOutOfRangeError(f"{what} {value} is out of range (indices are non-negative)")
+    return int(value)  # type: ignore[call-overload]
+
+
+def _bytes(data: object, what: str = "data") -> bytes:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        kind = type(data).__name__
+        raise TypeError(f"{what} must be bytes-like (bytes, bytearray, memoryview), not {kind}")
+    return bytes(data)
 
 
 def poseidon(inputs: Sequence[int]) -> int:
@@ -53,9 +80,12 @@ def poseidon_batch(
     if not rows:
         return []
     arity = len(rows[0])
+    if not 1 <= arity <= 16:
+        raise ParameterError(f"poseidon takes 1 to 16 inputs, got {arity}")
     if any(len(r) != arity for r in rows):
         raise ParameterError("poseidon_batch: every input must have the same number of elements")
-    return from_limbs(_native.poseidon_batch(to_limbs(rows).reshape(len(rows), arity, 4)))
+    limbs = to_limbs(rows, "inputs").reshape(len(rows), arity, 4)
+    return from_limbs(_native.poseidon_batch(limbs))
 
 
 def commit_file(
@@ -74,19 +104,21 @@ def commit_file(
     work between blocks and raises ``KeyboardInterrupt``. A file that changes while it is read
     raises :class:`~bigfile_zk.errors.FileChangedError`.
     """
+    chunk_size, arity = _size(chunk_size, "chunk_size"), _size(arity, "arity")
     size = os.stat(path).st_size
     with ProgressReporter(size, f"commit {os.fspath(path)}", progress) as bar:
         return _native.commit_file(path, chunk_size, arity, bar, tree)
 
 
 def commit_bytes(
-    data: bytes,
+    data: BytesLike,
     *,
     chunk_size: int = _native.DEFAULT_CHUNK_SIZE,
     arity: int = _native.DEFAULT_ARITY,
 ) -> FileCommitment:
     """Commit to bytes in memory (same commitment as a file with these bytes)."""
-    return _native.commit_bytes(data, chunk_size, arity)
+    chunk_size, arity = _size(chunk_size, "chunk_size"), _size(arity, "arity")
+    return _native.commit_bytes(_bytes(data), chunk_size, arity)
 
 
 def open_file(
@@ -104,10 +136,11 @@ def open_file(
     longer matches raises :class:`~bigfile_zk.errors.CommitmentMismatchError` (naming the
     changed chunks when the tree can tell).
     """
+    index = _index(index)
     with ProgressReporter(commitment.file_size, f"open chunk {index}", progress) as bar:
         return _native.open_file(path, commitment, index, bar, tree)
 
 
-def leaf_hash(data: bytes, chunk_size: int = _native.DEFAULT_CHUNK_SIZE) -> int:
+def leaf_hash(data: BytesLike, chunk_size: int = _native.DEFAULT_CHUNK_SIZE) -> int:
     """The leaf of one chunk (``data`` unpadded, at most ``chunk_size`` bytes)."""
-    return _native.leaf_hash(data, chunk_size)
+    return _native.leaf_hash(_bytes(data), _size(chunk_size, "chunk_size"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -63,15 +62,7 @@ def _cmd_open(args: argparse.Namespace) -> int:
     with open(args.commitment, encoding="utf-8") as f:
         c = FileCommitment.from_json(f.read())
     opening = c.open(args.file, args.index, tree=args.tree, progress=_progress_flag(args))
-    print(
-        json.dumps(
-            {
-                "index": opening.index,
-                "data": "0x" + opening.data.hex(),
-                "proof": json.loads(opening.proof.to_json()),
-            }
-        )
-    )
+    print(opening.to_json())
     return 0
 
 

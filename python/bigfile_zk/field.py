@@ -47,9 +47,14 @@ def check(x: object, what: str = "value") -> int:
     return x
 
 
-def to_limbs(values: Iterable[int] | Iterable[Iterable[int]]) -> npt.NDArray[np.uint64]:
-    """Ints (or nested lists of ints) → ``uint64`` array with a trailing axis of 4 limbs."""
-    nested = [_limbs_of(v, "value") for v in values]
+def to_limbs(
+    values: Iterable[int] | Iterable[Iterable[int]], what: str = "values"
+) -> npt.NDArray[np.uint64]:
+    """Ints (or nested lists of ints) → ``uint64`` array with a trailing axis of 4 limbs.
+
+    ``what`` names the argument in error messages (``values[i][j] = ... is not canonical``).
+    """
+    nested = [_limbs_of(v, f"{what}[{i}]") for i, v in enumerate(values)]
     return (
         np.array(nested, dtype=np.uint64).reshape((*np.shape(nested)[:-1], 4))
         if nested

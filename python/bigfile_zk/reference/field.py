@@ -27,7 +27,7 @@ ELEMENT_BYTES: int = 32
 #: Bit length of ``R`` (254); Poseidon's parameter generator draws integers of this size.
 R_BITS: int = R.bit_length()
 
-_HEX_RE = re.compile(r"0x[0-9a-fA-F]{64}")
+_HEX_RE = re.compile(r"0x[0-9a-fA-F]{1,64}")
 _LIMB_MASK = (1 << 64) - 1
 
 
@@ -134,7 +134,7 @@ def from_hex(text: object, what: str = "field element") -> int:
     if not isinstance(text, str):
         raise TypeError(f"{what} must be a hex string, got {type(text).__name__} {_describe(text)}")
     if _HEX_RE.fullmatch(text) is None:
-        raise ValueError(f"{what} must be '0x' followed by 64 hex digits, got {_describe(text)}")
+        raise ValueError(f"{what} must be '0x' + 1 to 64 hex digits, got {_describe(text)}")
     value = int(text, 16)  # the pattern has been checked, prefix included
     if value >= R:
         raise ValueError(f"{what} {text} is not canonical (>= r)")

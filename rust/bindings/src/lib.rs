@@ -9,10 +9,7 @@ use bigfile_zk::commitment::{self, ChunkOpening, FileCommitment, Layout};
 use bigfile_zk::merkle::{self, IncrementalMerkleTree, MerkleMultiProof, MerkleProof, MerkleTree};
 use bigfile_zk::{field, poseidon, Error, Fr};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
-use pyo3::exceptions::{
-    PyFileNotFoundError, PyIsADirectoryError, PyKeyboardInterrupt, PyOSError, PyPermissionError,
-    PyTypeError,
-};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyInt};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -45,11 +42,18 @@ fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
         Error::FileChanged { .. } => py_error(py, "FileChangedError", msg),
         Error::CommitmentMismatch(_) => py_error(py, "CommitmentMismatchError", msg),
         Error::Interrupted => PyKeyboardInterrupt::new_err("interrupted"),
-        Error::Io { source, .. } => match source.kind() {
-            std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(msg),
-            std::io::ErrorKind::PermissionDenied => PyPermissionError::new_err(msg),
-            std::io::ErrorKind::IsADirectory => PyIsADirectoryError::new_err(msg),
-            _ => PyOSError::new_err(msg),
+        // OSError(errno, strerror, filename) picks the subclass (FileNotFoundError, ...) itself.
+        Error::Io { path, source } => match source.raw_os_error() {
+            Some(errno) => {
+                let strerror = std::io::Error::from_raw_os_error(errno).to_string();
+                let strerror = strerror
+                    .split(" (os error")
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                PyOSError::new_err((errno, strerror, path))
+            }
+            None => PyOSError::new_err(msg),
         },
     }
 }
@@ -147,6 +151,55 @@ fn fr_from_py(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Fr> {
         .map_err(|_| bad())?;
     let bytes: [u8; 32] = bytes.extract().map_err(|_| bad())?;
     field::from_be_bytes(&bytes, what).map_err(|_| bad())
+}
+
+/// An int argument (not a bool); `what` names it in errors.
+fn int_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<i128> {
+    if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be an int, not {}",
+            obj.get_type().name()?
+        )));
+    }
+    obj.extract::<i128>().map_err(|_| {
+        py_error(
+            obj.py(),
+            "ParameterError",
+            format!("{what} = {obj} is out of range"),
+        )
+    })
+}
+
+/// A leaf or chunk index: a non-negative int.
+fn index_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u64> {
+    let v = int_arg(obj, what)?;
+    u64::try_from(v).map_err(|_| {
+        py_error(
+            obj.py(),
+            "IndexOutOfRangeError",
+            format!("{what} {v} is out of range (indices are non-negative)"),
+        )
+    })
+}
+
+/// A size-like parameter (arity, chunk size): a non-negative int; `default` when omitted.
+fn size_arg(obj: Option<&Bound<'_, PyAny>>, what: &str, default: usize) -> PyResult<usize> {
+    let Some(obj) = obj else { return Ok(default) };
+    let v = int_arg(obj, what)?;
+    usize::try_from(v).map_err(|_| {
+        py_error(
+            obj.py(),
+            "ParameterError",
+            format!("{what} {v} is not supported: it must be a positive int"),
+        )
+    })
+}
+
+fn indices_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
+    obj.try_iter()?
+        .enumerate()
+        .map(|(i, x)| index_arg(&x?, &format!("indices[{i}]")))
+        .collect()
 }
 
 fn fr_to_py<'py>(py: Python<'py>, x: &Fr) -> PyResult<Bound<'py, PyAny>> {
@@ -258,9 +311,10 @@ fn poseidon_batch<'py>(
         ));
     }
     let arity = shape[1];
+    // `as_slice` also accepts Fortran order (memory order != logical order): C order only.
     let limbs: Vec<u64> = match inputs.as_slice() {
-        Ok(s) => s.to_vec(),
-        Err(_) => inputs.as_array().iter().copied().collect(),
+        Ok(s) if inputs.is_c_contiguous() => s.to_vec(),
+        _ => inputs.as_array().iter().copied().collect(),
     };
     let out = detached(py, || {
         let xs: Vec<Fr> = limbs
@@ -290,12 +344,14 @@ struct PyMerkleProof(MerkleProof);
 impl PyMerkleProof {
     #[new]
     fn new(
-        arity: usize,
-        index: u64,
+        arity: &Bound<'_, PyAny>,
+        index: &Bound<'_, PyAny>,
         leaf: &Bound<'_, PyAny>,
         siblings: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
         let py = leaf.py();
+        let arity = size_arg(Some(arity), "arity", 2)?;
+        let index = index_arg(index, "index")?;
         merkle::check_arity(arity).py(py)?;
         let mut flat = Vec::new();
         for (l, level) in siblings.try_iter()?.enumerate() {
@@ -312,6 +368,18 @@ impl PyMerkleProof {
                 ));
             }
             flat.extend(level);
+        }
+        let depth = (flat.len() / (arity - 1)) as u32;
+        if depth > merkle::max_depth(arity) || index as u128 >= merkle::capacity(arity, depth) {
+            return Err(py_error(
+                py,
+                "ParameterError",
+                format!(
+                    "index {index} does not fit a tree of arity {arity} and depth {depth} \
+                     (depth at most {})",
+                    merkle::max_depth(arity)
+                ),
+            ));
         }
         Ok(PyMerkleProof(MerkleProof {
             arity,
@@ -440,8 +508,13 @@ struct PyMerkleTree(MerkleTree);
 #[pymethods]
 impl PyMerkleTree {
     #[new]
-    #[pyo3(signature = (leaves, arity = 2))]
-    fn new(py: Python<'_>, leaves: &Bound<'_, PyAny>, arity: usize) -> PyResult<Self> {
+    #[pyo3(signature = (leaves, arity = None))]
+    fn new(
+        py: Python<'_>,
+        leaves: &Bound<'_, PyAny>,
+        arity: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let arity = size_arg(arity, "arity", 2)?;
         let leaves = frs_from_py(leaves, "leaves")?;
         detached(py, || MerkleTree::new(leaves, arity)).map(PyMerkleTree)
     }
@@ -460,15 +533,25 @@ impl PyMerkleTree {
     fn __len__(&self) -> usize {
         self.0.len() as usize
     }
-    fn leaf<'py>(&self, py: Python<'py>, index: u64) -> PyResult<Bound<'py, PyAny>> {
-        let p = self.0.proof(index).py(py)?;
+    fn leaf<'py>(&self, py: Python<'py>, index: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let p = self.0.proof(index_arg(index, "index")?).py(py)?;
         fr_to_py(py, &p.leaf)
     }
-    fn proof(&self, py: Python<'_>, index: u64) -> PyResult<PyMerkleProof> {
-        self.0.proof(index).map(PyMerkleProof).py(py)
+    fn proof(&self, py: Python<'_>, index: &Bound<'_, PyAny>) -> PyResult<PyMerkleProof> {
+        self.0
+            .proof(index_arg(index, "index")?)
+            .map(PyMerkleProof)
+            .py(py)
     }
-    fn multi_proof(&self, py: Python<'_>, indices: Vec<u64>) -> PyResult<PyMerkleMultiProof> {
-        self.0.multi_proof(&indices).map(PyMerkleMultiProof).py(py)
+    fn multi_proof(
+        &self,
+        py: Python<'_>,
+        indices: &Bound<'_, PyAny>,
+    ) -> PyResult<PyMerkleMultiProof> {
+        self.0
+            .multi_proof(&indices_arg(indices)?)
+            .map(PyMerkleMultiProof)
+            .py(py)
     }
     fn __repr__(&self) -> String {
         format!(
@@ -487,9 +570,9 @@ struct PyIncrementalMerkleTree(IncrementalMerkleTree);
 #[pymethods]
 impl PyIncrementalMerkleTree {
     #[new]
-    #[pyo3(signature = (arity = 2))]
-    fn new(py: Python<'_>, arity: usize) -> PyResult<Self> {
-        IncrementalMerkleTree::new(arity)
+    #[pyo3(signature = (arity = None))]
+    fn new(py: Python<'_>, arity: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        IncrementalMerkleTree::new(size_arg(arity, "arity", 2)?)
             .map(PyIncrementalMerkleTree)
             .py(py)
     }
@@ -501,7 +584,9 @@ impl PyIncrementalMerkleTree {
     fn extend(&mut self, leaves: &Bound<'_, PyAny>) -> PyResult<()> {
         let xs = frs_from_py(leaves, "leaves")?;
         let tree = &mut self.0;
-        detached(leaves.py(), || xs.into_iter().try_for_each(|x| tree.append(x)))
+        detached(leaves.py(), || {
+            xs.into_iter().try_for_each(|x| tree.append(x))
+        })
     }
     #[getter]
     fn root<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -519,11 +604,21 @@ impl PyIncrementalMerkleTree {
     fn __len__(&self) -> usize {
         self.0.len() as usize
     }
-    fn proof(&self, py: Python<'_>, index: u64) -> PyResult<PyMerkleProof> {
-        self.0.proof(index).map(PyMerkleProof).py(py)
+    fn proof(&self, py: Python<'_>, index: &Bound<'_, PyAny>) -> PyResult<PyMerkleProof> {
+        self.0
+            .proof(index_arg(index, "index")?)
+            .map(PyMerkleProof)
+            .py(py)
     }
-    fn multi_proof(&self, py: Python<'_>, indices: Vec<u64>) -> PyResult<PyMerkleMultiProof> {
-        self.0.multi_proof(&indices).map(PyMerkleMultiProof).py(py)
+    fn multi_proof(
+        &self,
+        py: Python<'_>,
+        indices: &Bound<'_, PyAny>,
+    ) -> PyResult<PyMerkleMultiProof> {
+        self.0
+            .multi_proof(&indices_arg(indices)?)
+            .map(PyMerkleMultiProof)
+            .py(py)
     }
 }
 
@@ -537,6 +632,35 @@ struct PyChunkOpening(ChunkOpening);
 
 #[pymethods]
 impl PyChunkOpening {
+    /// An opening received from elsewhere (e.g. decoded from JSON by hand).
+    #[new]
+    fn new(
+        py: Python<'_>,
+        index: &Bound<'_, PyAny>,
+        data: Vec<u8>,
+        proof: &PyMerkleProof,
+    ) -> PyResult<Self> {
+        let index = index_arg(index, "index")?;
+        if proof.0.index != index {
+            return Err(py_error(
+                py,
+                "ParameterError",
+                format!("the proof is for index {}, not {index}", proof.0.index),
+            ));
+        }
+        Ok(PyChunkOpening(ChunkOpening {
+            index,
+            data,
+            proof: proof.0.clone(),
+        }))
+    }
+    fn to_json(&self) -> String {
+        self.0.to_json()
+    }
+    #[staticmethod]
+    fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
+        ChunkOpening::from_json(text).map(PyChunkOpening).py(py)
+    }
     #[getter]
     fn index(&self) -> u64 {
         self.0.index
@@ -601,8 +725,8 @@ impl PyFileCommitment {
     fn depth(&self) -> u32 {
         self.0.depth()
     }
-    fn chunk_len(&self, py: Python<'_>, index: u64) -> PyResult<usize> {
-        self.0.chunk_len(index).py(py)
+    fn chunk_len(&self, py: Python<'_>, index: &Bound<'_, PyAny>) -> PyResult<usize> {
+        self.0.chunk_len(index_arg(index, "index")?).py(py)
     }
     fn verify(&self, opening: &PyChunkOpening) -> bool {
         self.0.verify_opening(&opening.0)
@@ -612,7 +736,7 @@ impl PyFileCommitment {
     fn open<'py>(
         slf: Bound<'py, Self>,
         path: Bound<'py, PyAny>,
-        index: u64,
+        index: Bound<'py, PyAny>,
         tree: Option<Bound<'py, PyAny>>,
         progress: Option<bool>,
     ) -> PyResult<Bound<'py, PyAny>> {

@@ -314,6 +314,59 @@ pub struct ChunkOpening {
     pub proof: MerkleProof,
 }
 
+impl ChunkOpening {
+    /// `{"type": "bigfile_zk.ChunkOpening", "version": 1, "index", "data": "0x…", "proof": {…}}`
+    /// with the proof as in `MerkleProof::to_json`.
+    pub fn to_json(&self) -> String {
+        let proof: serde_json::Value =
+            serde_json::from_str(&self.proof.to_json()).expect("our own JSON");
+        let data: String = self.data.iter().map(|b| format!("{b:02x}")).collect();
+        json!({
+            "type": "bigfile_zk.ChunkOpening",
+            "version": 1,
+            "index": self.index,
+            "data": format!("0x{data}"),
+            "proof": proof,
+        })
+        .to_string()
+    }
+
+    pub fn from_json(text: &str) -> Result<Self> {
+        const WHAT: &str = "chunk opening JSON";
+        let v = merkle::parse_json_object(
+            text,
+            WHAT,
+            "bigfile_zk.ChunkOpening",
+            &["version", "index", "data", "proof"],
+        )?;
+        merkle::check_json_version_pub(&v, WHAT)?;
+        let index = merkle::json_u64(&v, "index", WHAT)?;
+        let hex = merkle::json_get(&v, "data", WHAT)?
+            .as_str()
+            .and_then(|s| s.strip_prefix("0x"))
+            .filter(|h| h.len() % 2 == 0 && h.len() / 2 <= MAX_CHUNK_SIZE)
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| {
+                Error::decode(
+                    WHAT,
+                    format!("\"data\" must be 0x-hex of at most {MAX_CHUNK_SIZE} bytes"),
+                )
+            })?;
+        let data = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("checked hex digits"))
+            .collect();
+        let proof = MerkleProof::from_json(&merkle::json_get(&v, "proof", WHAT)?.to_string())?;
+        if proof.index != index {
+            return Err(Error::decode(
+                WHAT,
+                format!("the proof is for index {}, not {index}", proof.index),
+            ));
+        }
+        Ok(ChunkOpening { index, data, proof })
+    }
+}
+
 /// Progress callback: called with the bytes processed so far; an error stops the work.
 pub type Progress<'a> = &'a mut dyn FnMut(u64) -> Result<()>;
 
@@ -339,6 +392,9 @@ fn absorb_chunks<R: Read + Send>(
     let (tx, rx) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(1);
     let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| -> Result<()> {
+        // Owned by this closure so that an early return (error, Ctrl-C) drops it before the
+        // scope joins the reader, whose blocked `send` then fails and lets it exit.
+        let rx = rx;
         // Reader thread: fill the next block while this thread hashes the current one.
         scope.spawn(move || {
             let mut reader = reader;
@@ -473,7 +529,7 @@ fn with_stable_file<T>(path: &Path, work: impl FnOnce(&File, u64) -> Result<T>) 
         Error::Io { source, .. } if source.kind() == std::io::ErrorKind::UnexpectedEof => {
             changed(path, "it became shorter")
         }
-        Error::Io { source, .. } => Error::io(path, source),
+        Error::Io { path: p, source } if p.is_empty() => Error::io(path, source),
         other => other,
     })?;
     let after = stamp(&file, path)?;
@@ -584,8 +640,13 @@ impl TreeWriter {
             name.to_string_lossy(),
             std::process::id()
         ));
-        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        file.set_len(total).map_err(|e| Error::io(&tmp, e))?;
+        if dst.is_dir() {
+            let e = std::io::Error::new(std::io::ErrorKind::IsADirectory, "Is a directory");
+            return Err(Error::io(dst, e));
+        }
+        // Errors name the destination: the temporary name means nothing to the user.
+        let file = File::create(&tmp).map_err(|e| Error::io(dst, e))?;
+        file.set_len(total).map_err(|e| Error::io(dst, e))?;
         Ok(TreeWriter {
             file,
             tmp,
@@ -630,7 +691,7 @@ impl TreeWriter {
         for i in 0..self.runs.len() {
             self.flush(i);
         }
-        let tmp = self.tmp.clone();
+        let dst = self.dst.clone();
         let result = match self.error.take() {
             Some(e) => Err(e),
             None => self
@@ -639,7 +700,7 @@ impl TreeWriter {
                 .and_then(|_| self.file.sync_all())
                 .and_then(|_| std::fs::rename(&self.tmp, &self.dst)),
         };
-        result.map_err(|e| Error::io(&tmp, e))
+        result.map_err(|e| Error::io(&dst, e))
     }
 }
 
@@ -712,9 +773,33 @@ impl TreeFile {
         self.file
             .read_exact_at(&mut b, at)
             .map_err(|e| Error::io(&self.path, e))?;
-        field::from_be_bytes(&b, "stored node")
-            .map_err(|e| Error::decode("tree file", e.to_string()))
+        field::from_be_bytes(&b, "stored node").map_err(|_| {
+            Error::decode(
+                "tree file",
+                format!(
+                    "{}: the node at level {level}, position {pos} is not a canonical field \
+                     element (corrupt file?)",
+                    self.path.display()
+                ),
+            )
+        })
     }
+}
+
+/// The chunks `first..last` and bytes `start..end` under the node at (`level`, `pos`), or
+/// `None` for a padding subtree.
+fn subtree_span(c: &FileCommitment, level: u32, pos: u64) -> Option<(u64, u64, u64, u64)> {
+    let n = c.num_chunks() as u128;
+    let span = merkle::capacity(c.layout.arity, level);
+    let first = pos as u128 * span;
+    if first >= n {
+        return None;
+    }
+    let last = (first + span).min(n) as u64;
+    let first = first as u64;
+    let start = first * c.layout.chunk_size as u64;
+    let end = (last * c.layout.chunk_size as u64).min(c.file_size);
+    Some((first, last, start, end))
 }
 
 /// Root of the subtree of height `level` at position `pos`, read from the file.
@@ -725,16 +810,9 @@ fn subtree_from_file(
     pos: u64,
     progress: Progress,
 ) -> Result<Fr> {
-    let n = c.num_chunks();
-    let span = merkle::capacity(c.layout.arity, level);
-    let first = pos as u128 * span;
-    if first >= n as u128 {
+    let Some((first, last, start, end)) = subtree_span(c, level, pos) else {
         return Ok(merkle::zero_hashes(c.layout.arity)?[level as usize]);
-    }
-    let last = (first + span).min(n as u128) as u64;
-    let first = first as u64;
-    let start = first * c.layout.chunk_size as u64;
-    let end = (last * c.layout.chunk_size as u64).min(c.file_size);
+    };
     let mut f = file;
     f.seek(SeekFrom::Start(start)).map_err(|e| Error::Io {
         path: String::new(),
@@ -757,10 +835,11 @@ fn subtree_from_file(
 /// Open chunk `index` of the committed file: its bytes and Merkle proof.
 ///
 /// With a tree file (written by [`commit_file`]) the stored levels are read from it and only
-/// the chunks under the lowest stored node around `index` are read and hashed; without one
-/// the siblings are recomputed from the whole file (one full read, bounded memory). The
-/// opening is checked against the commitment before it is returned; a mismatch names the
-/// chunks that changed when a tree file can tell.
+/// the chunks under the lowest stored node around `index` are read and hashed (so only those
+/// chunks are checked against the commitment); without one the siblings are recomputed from
+/// the whole file (one full read, bounded memory, and the whole file is checked). The opening
+/// is verified against the commitment before it is returned; a mismatch names the chunks that
+/// changed when a tree file can tell.
 pub fn open_file(
     path: &Path,
     c: &FileCommitment,
@@ -797,10 +876,7 @@ pub fn open_file(
                     Some(t) if t.has(level) => t.node(level, p)?,
                     _ => {
                         let base = done;
-                        let span_bytes = (merkle::capacity(c.layout.arity, level)
-                            * c.layout.chunk_size as u128)
-                            .min(u64::MAX as u128) as u64;
-                        done = done.saturating_add(span_bytes);
+                        done += subtree_span(c, level, p).map_or(0, |(_, _, s, e)| e - s);
                         subtree_from_file(file, c, level, p, &mut |b| progress(base + b))?
                     }
                 };
@@ -930,6 +1006,18 @@ mod tests {
     }
 
     #[test]
+    fn interrupting_a_multi_block_stream_returns_promptly() {
+        // Regression: with the reader blocked on a full channel, an early return used to wait
+        // forever for it. 16-chunk blocks, 5 blocks; stop at the first progress report.
+        let layout = Layout::new(65472, 16).unwrap();
+        let data = pattern(5 * 16 * 65472);
+        let r = commit_reader(&data[..], data.len() as u64, layout, &mut |_| {
+            Err(Error::Interrupted)
+        });
+        assert!(matches!(r, Err(Error::Interrupted)));
+    }
+
+    #[test]
     fn length_is_bound() {
         let layout = Layout::default();
         let a = commit_bytes(&[1, 2, 3], layout).unwrap();
@@ -969,6 +1057,7 @@ mod tests {
         for i in [0u64, 4, 9] {
             let o = open_file(&path, &c, i, None, &mut |_| Ok(())).unwrap();
             assert!(c.verify_opening(&o));
+            assert_eq!(ChunkOpening::from_json(&o.to_json()).unwrap(), o);
             let mut bad = o.clone();
             bad.data[0] ^= 1;
             assert!(!c.verify_opening(&bad));

@@ -811,6 +811,10 @@ fn check_json_version(v: &Value, what: &'static str) -> Result<()> {
     Ok(())
 }
 
+pub(crate) fn check_json_version_pub(v: &Value, what: &'static str) -> Result<()> {
+    check_json_version(v, what)
+}
+
 pub(crate) fn json_get<'a>(v: &'a Value, key: &str, what: &'static str) -> Result<&'a Value> {
     v.get(key)
         .ok_or_else(|| Error::decode(what, format!("missing key {key:?}")))
@@ -832,7 +836,10 @@ pub(crate) fn json_element(v: &Value, what: &'static str, name: &str) -> Result<
     let s = v
         .as_str()
         .ok_or_else(|| Error::decode(what, format!("{name} must be a 0x-hex string")))?;
-    field::from_hex(s, name).map_err(|e| Error::decode(what, e.to_string()))
+    field::from_hex(s, name).map_err(|e| match e {
+        Error::Decode { reason, .. } => Error::decode(what, reason),
+        other => Error::decode(what, other.to_string()),
+    })
 }
 
 fn json_arity_depth(v: &Value, what: &'static str) -> Result<(usize, u32)> {

@@ -1,0 +1,66 @@
+"""Shared pytest configuration: hypothesis profiles, the circomlibjs oracle, paths.
+
+Hypothesis profiles (select with ``HYPOTHESIS_PROFILE``, default ``dev``):
+
+* ``ci``: few examples, derandomized (the same examples on every run), failure blobs printed
+  so that a CI failure can be replayed locally with ``@reproduce_failure``;
+* ``dev``: deeper random search for local runs.
+
+Neither profile has a deadline: the pure-Python reference is slow (~0.5 ms per permutation)
+and its first call per width regenerates the Poseidon constants.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+TESTS_DIR = Path(__file__).resolve().parent
+
+# tests/_circomlibjs.py and tests/strategies.py are imported as top-level modules, as
+# tests/test_reference.py does (`import _circomlibjs`); make that independent of pytest's
+# import mode.
+if str(TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(TESTS_DIR))
+
+from strategies import Oracle  # noqa: E402  (needs the sys.path entry above)
+
+settings.register_profile(
+    "ci",
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "dev",
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def running_in_ci() -> bool:
+    """``CI=true`` (or any other non-false value): missing tools are failures, not skips."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def circomlib() -> Oracle:
+    """The circomlibjs oracle; a skip when node is unavailable, a failure under CI."""
+    import _circomlibjs  # type: ignore[import-not-found]
+
+    try:
+        _circomlibjs.ensure_circomlibjs()
+    except RuntimeError as exc:
+        if running_in_ci():
+            pytest.fail(f"CI is set but the circomlibjs cross-check cannot run: {exc}")
+        pytest.skip(f"circomlibjs unavailable: {exc}")
+    oracle: Oracle = _circomlibjs.circomlib_poseidon
+    return oracle
