@@ -817,3 +817,23 @@ def test_tree_write_error_names_the_tree_path(tmp_path: Path, where: str) -> Non
         bz.commit_file(path, tree=tree)
     assert str(tree) in str(info.value)
     assert f"{path}:" not in str(info.value)
+
+
+def test_opening_json_matches_the_reference(tmp_path: Path) -> None:
+    """The ChunkOpening JSON of docs/spec/file-commitment.md, both ways."""
+    data = bytes((i * 7 + 3) % 256 for i in range(992 * 5 + 100))
+    path = write(tmp_path / "f.bin", data)
+    c = bz.commit_file(path, progress=False)
+    ref_c = rc.commit_bytes(data)
+    for index in (0, 5):
+        native = c.open(path, index, progress=False)
+        ref = rc.open_bytes(data, ref_c, index)
+        assert json.loads(native.to_json()) == json.loads(ref.to_json())
+        assert rc.ChunkOpening.from_json(native.to_json()).verify(ref_c)
+        assert bz.ChunkOpening.from_json(ref.to_json()).verify(c)
+        tampered = json.loads(native.to_json())
+        tampered["index"] = index + 1
+        with pytest.raises(DecodeError):
+            bz.ChunkOpening.from_json(json.dumps(tampered))
+        with pytest.raises(ValueError):
+            rc.ChunkOpening.from_json(json.dumps(tampered))

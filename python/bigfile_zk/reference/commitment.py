@@ -324,6 +324,9 @@ def commit_bytes(
 # --- openings -----------------------------------------------------------------------
 
 
+OPENING_JSON_TYPE = "bigfile_zk.ChunkOpening"
+
+
 @dataclass(frozen=True)
 class ChunkOpening:
     """Chunk ``index`` of a committed file (unpadded bytes) with its Merkle proof."""
@@ -338,6 +341,41 @@ class ChunkOpening:
         object.__setattr__(self, "data", _check_data(self.data))
         if not isinstance(self.proof, MerkleProof):
             raise TypeError(f"proof must be a MerkleProof, got {type(self.proof).__name__}")
+
+    def to_json(self) -> str:
+        """``{"type": "bigfile_zk.ChunkOpening", "version": 1, "index", "data", "proof"}``."""
+        return json.dumps(
+            {
+                "type": OPENING_JSON_TYPE,
+                "version": 1,
+                "index": self.index,
+                "data": "0x" + self.data.hex(),
+                "proof": json.loads(self.proof.to_json()),
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> ChunkOpening:
+        obj = _parse_json_object(
+            text, OPENING_JSON_TYPE, {"type", "version", "index", "data", "proof"}
+        )
+        _json_version(obj, "version", OPENING_JSON_TYPE, (1,))
+        index = _json_int(obj["index"], f"{OPENING_JSON_TYPE}: index")
+        data = obj["data"]
+        if not isinstance(data, str) or not data.startswith("0x") or len(data) % 2:
+            raise ValueError(f"{OPENING_JSON_TYPE}: data must be 0x-prefixed hex bytes")
+        try:
+            raw = bytes.fromhex(data[2:])
+        except ValueError:
+            raise ValueError(f"{OPENING_JSON_TYPE}: data is not hex") from None
+        if not isinstance(obj["proof"], dict):
+            raise ValueError(f"{OPENING_JSON_TYPE}: proof must be a JSON object")
+        proof = MerkleProof.from_json(json.dumps(obj["proof"]))
+        if proof.index != index:
+            raise ValueError(
+                f"{OPENING_JSON_TYPE}: the proof is for index {proof.index}, not {index}"
+            )
+        return cls(index, raw, proof)
 
     def verify(self, commitment: FileCommitment) -> bool:
         """Whether this chunk is chunk ``index`` of the file ``commitment`` commits to.
