@@ -68,8 +68,13 @@ def test_circomlibjs_wasm_poseidon2(benchmark) -> None:
         )
         return json.loads(out.stdout)
 
-    result = benchmark.pedantic(run, rounds=1)
-    benchmark.extra_info.update(result)
+    # Best of three on both sides: this shared 2-core machine is noisy (the wasm figure has
+    # ranged from 38 to 49 µs between runs).
+    runs = [benchmark.pedantic(run, rounds=1)] + [run() for _ in range(2)]
+    wasm = min(r["wasm_us_per_hash"] for r in runs)
     ours = _native._bench_permute(3, 20_000, 3) * 1e6
+    benchmark.extra_info.update(runs[0])
+    benchmark.extra_info["wasm_us_per_hash_best_of_3"] = wasm
+    benchmark.extra_info["wasm_us_per_hash_runs"] = [r["wasm_us_per_hash"] for r in runs]
     benchmark.extra_info["ours_us_per_permutation"] = ours
-    benchmark.extra_info["speedup_vs_wasm"] = result["wasm_us_per_hash"] / ours
+    benchmark.extra_info["speedup_vs_wasm"] = wasm / ours

@@ -98,7 +98,7 @@ def commit_file(
 ) -> FileCommitment:
     """Commit to a file, streaming it with bounded memory (docs/spec/file-commitment.md).
 
-    ``tree``: also write the tree's upper levels to this path (≈ 0.2 % of the file's size,
+    ``tree``: also write the tree's upper levels to this path (≈ 0.4 % of the file's size,
     written atomically) so that :meth:`FileCommitment.open` reads only a few chunks.
     ``progress``: show a progress bar (default: when stderr is a terminal). Ctrl-C stops the
     work between blocks and raises ``KeyboardInterrupt``. A file that changes while it is read

@@ -584,9 +584,9 @@ pub fn commit_file(
 const TREE_MAGIC: &[u8; 4] = b"BFZT";
 const TREE_HEADER: u64 = 84;
 
-/// The lowest stored level: the least `L` with `arity^L >= 16`, so the file holds about
-/// 1/15 of a node per chunk (32 B per 16 × 992 B, 0.2 % of the data), and an opening re-hashes
-/// at most `arity^L` chunks.
+/// The lowest stored level: the least `L` with `arity^L >= 16`, so the file holds about two
+/// nodes per 16 chunks over all stored levels (≈ 0.4 % of the data at the default layout), and
+/// an opening re-hashes at most `arity^L` chunks.
 pub fn tree_min_level(arity: usize) -> u32 {
     let mut l = 0;
     while arity.pow(l) < 16 {
