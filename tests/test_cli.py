@@ -293,3 +293,12 @@ def test_ctrl_c_big_file(tmp_path: Path) -> None:
     assert code == 130
     assert "interrupted" in err
     assert "Traceback" not in err
+
+
+def test_huge_numbers_are_one_line_errors(
+    data_file: tuple[Path, bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, _ = data_file
+    assert cli.main(["commit", str(path), "-q", "--chunk-size", "99999999999999999999"]) == 2
+    _, err = capsys.readouterr()
+    assert err.startswith("bigfile-zk: error:") and err.count("\n") == 1

@@ -837,3 +837,38 @@ def test_opening_json_matches_the_reference(tmp_path: Path) -> None:
             bz.ChunkOpening.from_json(json.dumps(tampered))
         with pytest.raises(ValueError):
             rc.ChunkOpening.from_json(json.dumps(tampered))
+
+
+def test_tree_path_equal_to_the_input_is_refused(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 20
+    path = write(tmp_path / "d.bin", data)
+    with pytest.raises(ParameterError, match="is the file being committed"):
+        bz.commit_file(path, tree=path, progress=False)
+    assert path.read_bytes() == data
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"chunk_size": 2**64}, ParameterError),
+        ({"arity": 2**64}, ParameterError),
+        ({"chunk_size": 2**200}, ParameterError),
+    ],
+)
+def test_huge_sizes_are_parameter_errors(kwargs: dict[str, int], error: type) -> None:
+    with pytest.raises(error):
+        bz.commit_bytes(b"x", **kwargs)
+    with pytest.raises(ParameterError):
+        _native.commit_bytes(b"x", **kwargs)
+
+
+def test_huge_index_is_an_index_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.bin", b"abc")
+    c = bz.commit_file(path, progress=False)
+    for call in (
+        lambda: c.open(path, 2**64, progress=False),
+        lambda: _native.open_file(path, c, 2**64),
+        lambda: c.chunk_len(2**64),
+    ):
+        with pytest.raises(IndexOutOfRangeError, match="below 2\\^64"):
+            call()

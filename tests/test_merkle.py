@@ -645,3 +645,34 @@ def test_max_depth_bound_in_decoder() -> None:
         assert re.fullmatch(
             r"MerkleProof\(arity=\d+, depth=\d+, index=\d+, leaf=0x0{64}\)", repr(proof)
         )
+
+
+def test_verify_with_depth_rejects_an_inner_node_as_leaf() -> None:
+    """docs/spec/merkle.md: a verifier that knows the depth must check it."""
+    tree = bz.MerkleTree([1, 2, 3, 4])
+    inner = bz.MerkleProof(2, 0, bz.poseidon([1, 2]), [[bz.poseidon([3, 4])]])
+    assert inner.verify(tree.root)  # by the proof's own depth
+    assert not inner.verify(tree.root, depth=tree.depth)
+    assert tree.proof(0).verify(tree.root, depth=tree.depth)
+    ref_inner = ref.MerkleProof.from_bytes(inner.to_bytes())
+    assert ref_inner.verify(tree.root) and not ref_inner.verify(tree.root, depth=tree.depth)
+    multi = tree.multi_proof([0, 3])
+    assert multi.verify(tree.root, depth=2) and not multi.verify(tree.root, depth=1)
+
+
+def test_multi_proof_with_an_extra_sibling_is_refused() -> None:
+    tree = bz.MerkleTree(list(range(1, 6)))
+    good = tree.multi_proof([1, 3]).to_bytes()
+    count = int.from_bytes(good[-4 - 32 * 3 : -32 * 3], "big")
+    assert count == 3
+    extended = good[: -4 - 32 * 3] + (count + 1).to_bytes(4, "big") + good[-32 * 3 :] + bytes(32)
+    with pytest.raises(DecodeError):
+        bz.MerkleMultiProof.from_bytes(extended)
+
+
+def test_one_dimensional_limb_array_is_refused() -> None:
+    arr = np.array([1, 2, 3, 4], dtype=np.uint64)
+    with pytest.raises(ParameterError, match=r"shape \(n, 4\)"):
+        bz.MerkleTree(arr)
+    with pytest.raises(ParameterError):
+        bz.poseidon(arr)

@@ -27,7 +27,7 @@ from strategies import (
 
 import bigfile_zk as bz
 from bigfile_zk import _native
-from bigfile_zk.errors import FieldElementError, ParameterError
+from bigfile_zk.errors import DecodeError, FieldElementError, ParameterError
 from bigfile_zk.field import from_limbs, to_limbs
 from bigfile_zk.reference import poseidon as ref
 
@@ -363,3 +363,16 @@ def test_batch_list_errors() -> None:
 def test_batch_list_of_empty_rows() -> None:
     with pytest.raises(ParameterError, match="got 0"):
         bz.poseidon_batch([[], []])
+
+
+@pytest.mark.parametrize("text", ["0x+1", "0x1_0", "0x1 ", "0x\u0661\u0662", "0X1", "0x"])
+def test_field_from_hex_takes_only_the_canonical_form(text: str) -> None:
+    with pytest.raises(DecodeError):
+        bz.field.from_hex(text)
+
+
+def test_to_limbs_ragged_rows_are_parameter_errors() -> None:
+    with pytest.raises(ParameterError):
+        bz.field.to_limbs([[1, 2], [3]])
+    with pytest.raises(ParameterError):
+        bz.field.to_limbs([[]])

@@ -26,15 +26,16 @@ def _int(value: object, what: str) -> int:
 
 
 def _size(value: object, what: str) -> int:
-    # Only the sign is checked here; the core says which values are supported.
-    if _int(value, what) < 0:
+    # Only the range of the int is checked here; the core says which values are supported.
+    if not 0 <= _int(value, what) < 2**63:
         raise ParameterError(f"{what} {value} is not supported: it must be a positive int")
     return int(value)  # type: ignore[call-overload]
 
 
 def _index(value: object, what: str = "index") -> int:
-    if _int(value, what) < 0:
-        raise IndexOutOfRangeError(f"{what} {value} is out of range (indices are non-negative)")
+    if not 0 <= _int(value, what) < 2**64:
+        why = "indices are non-negative" if int(value) < 0 else "indices are below 2^64"  # type: ignore[call-overload]
+        raise IndexOutOfRangeError(f"{what} {value} is out of range ({why})")
     return int(value)  # type: ignore[call-overload]
 
 

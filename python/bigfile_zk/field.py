@@ -10,13 +10,14 @@ Nothing is reduced silently: values outside ``[0, r)`` raise :class:`FieldElemen
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import numpy as np
 import numpy.typing as npt
 
 from bigfile_zk import _native
-from bigfile_zk.errors import DecodeError, FieldElementError
+from bigfile_zk.errors import DecodeError, FieldElementError, ParameterError
 
 __all__ = [
     "MODULUS",
@@ -33,6 +34,7 @@ __all__ = [
 MODULUS: int = _native.MODULUS
 
 _MASK64 = (1 << 64) - 1
+_HEX = re.compile(r"0x[0-9a-fA-F]{1,64}")
 
 
 def check(x: object, what: str = "value") -> int:
@@ -55,11 +57,15 @@ def to_limbs(
     ``what`` names the argument in error messages (``values[i][j] = ... is not canonical``).
     """
     nested = [_limbs_of(v, f"{what}[{i}]") for i, v in enumerate(values)]
-    return (
-        np.array(nested, dtype=np.uint64).reshape((*np.shape(nested)[:-1], 4))
-        if nested
-        else (np.zeros((0, 4), dtype=np.uint64))
-    )
+    if not nested:
+        return np.zeros((0, 4), dtype=np.uint64)
+    try:
+        arr = np.array(nested, dtype=np.uint64)
+    except ValueError:
+        raise ParameterError(f"{what} is ragged: every row must have the same length") from None
+    if arr.shape[-1] != 4:
+        raise ParameterError(f"{what} has an empty row: there is nothing to convert")
+    return arr
 
 
 def _limbs_of(v: object, what: str) -> list:
@@ -109,10 +115,8 @@ def to_hex(x: int) -> str:
 
 def from_hex(s: str) -> int:
     """Parse ``0x``-prefixed hex (digits of any case); rejects values ``>= r``."""
-    if not isinstance(s, str) or not s.startswith("0x") or not 2 < len(s) <= 66:
-        raise DecodeError(f"{s!r} is not 0x-prefixed hex of 1 to 64 digits")
-    try:
-        value = int(s[2:], 16)
-    except ValueError:
-        raise DecodeError(f"{s!r} is not 0x-prefixed hex") from None
-    return check(value, s)
+    # Match the whole form first: int(..., 16) alone would also take "+1", "1_0", " 1" and
+    # non-ASCII digits, i.e. several strings for one element.
+    if not isinstance(s, str) or _HEX.fullmatch(s) is None:
+        raise DecodeError(f"{s!r} is not '0x' followed by 1 to 64 hex digits")
+    return check(int(s, 16), s)

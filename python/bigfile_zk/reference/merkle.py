@@ -295,8 +295,14 @@ class MerkleProof:
             position //= self.arity
         return node
 
-    def verify(self, root: int) -> bool:
-        """Whether the proof leads to ``root``. A non-canonical ``root`` is a caller error."""
+    def verify(self, root: int, *, depth: int | None = None) -> bool:
+        """Whether the proof leads to ``root`` (and, given ``depth``, is for a tree that deep).
+
+        Without ``depth`` an inner node passes as the leaf of a shorter proof to the same root;
+        see docs/spec/merkle.md. A non-canonical ``root`` is a caller error.
+        """
+        if depth is not None and depth != self.depth:
+            return False
         return self.compute_root() == check_element(root, "Merkle root")
 
     def to_bytes(self) -> bytes:
@@ -426,8 +432,10 @@ class MerkleMultiProof:
             }
         return known[0]
 
-    def verify(self, root: int) -> bool:
-        """Whether all leaves are included under ``root``."""
+    def verify(self, root: int, *, depth: int | None = None) -> bool:
+        """Whether all leaves are included under ``root`` (in a tree of ``depth``, if given)."""
+        if depth is not None and depth != self.depth:
+            return False
         return self.compute_root() == check_element(root, "Merkle root")
 
     def to_bytes(self) -> bytes:

@@ -174,10 +174,15 @@ fn int_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<i128> {
 fn index_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u64> {
     let v = int_arg(obj, what)?;
     u64::try_from(v).map_err(|_| {
+        let why = if v < 0 {
+            "indices are non-negative"
+        } else {
+            "indices are below 2^64"
+        };
         py_error(
             obj.py(),
             "IndexOutOfRangeError",
-            format!("{what} {v} is out of range (indices are non-negative)"),
+            format!("{what} {v} is out of range ({why})"),
         )
     })
 }
@@ -193,6 +198,17 @@ fn size_arg(obj: Option<&Bound<'_, PyAny>>, what: &str, default: usize) -> PyRes
             format!("{what} {v} is not supported: it must be a positive int"),
         )
     })
+}
+
+/// A file layout from optional `chunk_size` / `arity` arguments.
+fn layout_arg(
+    py: Python<'_>,
+    chunk_size: Option<&Bound<'_, PyAny>>,
+    arity: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Layout> {
+    let cs = size_arg(chunk_size, "chunk_size", commitment::DEFAULT_CHUNK_SIZE)?;
+    let a = size_arg(arity, "arity", commitment::DEFAULT_ARITY)?;
+    Layout::new(cs, a).py(py)
 }
 
 fn indices_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
@@ -221,6 +237,18 @@ fn frs_to_py<'py>(py: Python<'py>, xs: &[Fr]) -> PyResult<Vec<Bound<'py, PyAny>>
 /// little-endian limbs (any leading shape; flattened in C order).
 fn frs_from_py(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<Fr>> {
     if let Ok(arr) = obj.extract::<PyReadonlyArrayDyn<'_, u64>>() {
+        // A 1-D array of 4 uint64 would otherwise pass as one element: limb arrays are 2-D+.
+        if arr.ndim() < 2 {
+            return Err(py_error(
+                obj.py(),
+                "ParameterError",
+                format!(
+                    "{what}: a uint64 limb array must have shape (n, 4) (got {:?}); pass ints as a \
+                     list",
+                    arr.shape()
+                ),
+            ));
+        }
         return frs_from_limbs(obj.py(), &arr, what);
     }
     if obj.is_instance_of::<pyo3::types::PyString>() || obj.is_instance_of::<PyBytes>() {
@@ -416,8 +444,15 @@ impl PyMerkleProof {
     fn compute_root<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         self.0.compute_root().map(|r| fr_to_py(py, &r)).transpose()
     }
-    fn verify(&self, root: &Bound<'_, PyAny>) -> PyResult<bool> {
-        Ok(self.0.verify(&fr_from_py(root, "root")?))
+    /// Whether the proof leads to `root`; with `depth`, also that the tree has that depth
+    /// (without it, an inner node passes as the leaf of a shorter proof to the same root).
+    #[pyo3(signature = (root, *, depth = None))]
+    fn verify(&self, root: &Bound<'_, PyAny>, depth: Option<u32>) -> PyResult<bool> {
+        let root = fr_from_py(root, "root")?;
+        Ok(match depth {
+            Some(d) => self.0.verify_at_depth(&root, d),
+            None => self.0.verify(&root),
+        })
     }
     fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.0.to_bytes())
@@ -470,8 +505,11 @@ impl PyMerkleMultiProof {
     fn siblings<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
         frs_to_py(py, &self.0.siblings)
     }
-    fn verify(&self, root: &Bound<'_, PyAny>) -> PyResult<bool> {
-        Ok(self.0.verify(&fr_from_py(root, "root")?))
+    /// Whether the proof leads to `root`; with `depth`, also that the tree has that depth.
+    #[pyo3(signature = (root, *, depth = None))]
+    fn verify(&self, root: &Bound<'_, PyAny>, depth: Option<u32>) -> PyResult<bool> {
+        let ok = depth.is_none_or(|d| d == self.0.depth);
+        Ok(ok && self.0.verify(&fr_from_py(root, "root")?))
     }
     fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.0.to_bytes())
@@ -783,16 +821,16 @@ impl PyFileCommitment {
 /// Streamed commitment to the file at `path`; `on_progress(bytes_done)` is called per block.
 #[pyfunction]
 /// With `tree`, also writes the tree's upper levels there (atomically) for fast openings.
-#[pyo3(signature = (path, chunk_size = commitment::DEFAULT_CHUNK_SIZE, arity = commitment::DEFAULT_ARITY, on_progress = None, tree = None))]
+#[pyo3(signature = (path, chunk_size = None, arity = None, on_progress = None, tree = None))]
 fn commit_file(
     py: Python<'_>,
     path: PathBuf,
-    chunk_size: usize,
-    arity: usize,
+    chunk_size: Option<&Bound<'_, PyAny>>,
+    arity: Option<&Bound<'_, PyAny>>,
     on_progress: Option<Py<PyAny>>,
     tree: Option<PathBuf>,
 ) -> PyResult<PyFileCommitment> {
-    let layout = Layout::new(chunk_size, arity).py(py)?;
+    let layout = layout_arg(py, chunk_size, arity)?;
     run_detached(py, on_progress, |progress| {
         commitment::commit_file(&path, layout, tree.as_deref(), progress)
     })
@@ -801,14 +839,14 @@ fn commit_file(
 
 /// Commitment to bytes in memory.
 #[pyfunction]
-#[pyo3(signature = (data, chunk_size = commitment::DEFAULT_CHUNK_SIZE, arity = commitment::DEFAULT_ARITY))]
+#[pyo3(signature = (data, chunk_size = None, arity = None))]
 fn commit_bytes(
     py: Python<'_>,
     data: Vec<u8>,
-    chunk_size: usize,
-    arity: usize,
+    chunk_size: Option<&Bound<'_, PyAny>>,
+    arity: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyFileCommitment> {
-    let layout = Layout::new(chunk_size, arity).py(py)?;
+    let layout = layout_arg(py, chunk_size, arity)?;
     detached(py, || commitment::commit_bytes(&data, layout)).map(PyFileCommitment)
 }
 
@@ -820,10 +858,11 @@ fn open_file(
     py: Python<'_>,
     path: PathBuf,
     commitment: &PyFileCommitment,
-    index: u64,
+    index: &Bound<'_, PyAny>,
     on_progress: Option<Py<PyAny>>,
     tree: Option<PathBuf>,
 ) -> PyResult<PyChunkOpening> {
+    let index = index_arg(index, "index")?;
     let c = commitment.0;
     run_detached(py, on_progress, |progress| {
         commitment::open_file(&path, &c, index, tree.as_deref(), progress)
@@ -833,9 +872,13 @@ fn open_file(
 
 /// The leaf of one chunk (`data` without padding, at most `chunk_size` bytes).
 #[pyfunction]
-#[pyo3(signature = (data, chunk_size = commitment::DEFAULT_CHUNK_SIZE))]
-fn leaf_hash<'py>(py: Python<'py>, data: &[u8], chunk_size: usize) -> PyResult<Bound<'py, PyAny>> {
-    Layout::new(chunk_size, 2).py(py)?;
+#[pyo3(signature = (data, chunk_size = None))]
+fn leaf_hash<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    chunk_size: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let chunk_size = layout_arg(py, chunk_size, None)?.chunk_size;
     if data.len() > chunk_size {
         return Err(py_error(
             py,

@@ -546,16 +546,20 @@ fn with_stable_file<T>(path: &Path, work: impl FnOnce(&File, u64) -> Result<T>) 
 }
 
 /// Commitment to the file at `path`, streaming it with bounded memory. With `tree`, the
-/// tree's upper levels are also written there (see [`TreeFile`]), atomically.
+/// tree's upper levels are also written there (see [`TreeFile`]); the tree file appears only
+/// once the commitment is complete and the file is known not to have changed.
 pub fn commit_file(
     path: &Path,
     layout: Layout,
     tree: Option<&Path>,
     progress: Progress,
 ) -> Result<FileCommitment> {
-    with_stable_file(path, |file, len| {
+    let (c, writer) = with_stable_file(path, |file, len| {
         let mut writer = match tree {
-            Some(t) => Some(TreeWriter::create(t, len, layout)?),
+            Some(t) => {
+                refuse_same_file(file, path, t)?;
+                Some(TreeWriter::create(t, len, layout)?)
+            }
             None => None,
         };
         let c = match writer.as_mut() {
@@ -569,11 +573,28 @@ pub fn commit_file(
         if (&*file).read(&mut probe).map_err(|e| Error::io(path, e))? != 0 {
             return Err(changed(path, "it grew"));
         }
-        if let Some(w) = writer {
-            w.finish(&c)?;
+        Ok((c, writer))
+    })?;
+    if let Some(w) = writer {
+        w.finish(&c)?;
+    }
+    Ok(c)
+}
+
+/// Refuse a tree path that names the file being committed (renaming over it would destroy it).
+fn refuse_same_file(file: &File, path: &Path, tree: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let data = file.metadata().map_err(|e| Error::io(path, e))?;
+    if let Ok(t) = std::fs::metadata(tree) {
+        if t.dev() == data.dev() && t.ino() == data.ino() {
+            return Err(Error::param(format!(
+                "the tree file {} is the file being committed ({}); choose another path",
+                tree.display(),
+                path.display()
+            )));
         }
-        Ok(c)
-    })
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -635,17 +656,42 @@ impl TreeWriter {
         let name = dst
             .file_name()
             .ok_or_else(|| Error::param(format!("{} is not a file path", dst.display())))?;
-        let tmp = dst.with_file_name(format!(
-            ".{}.tmp-{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
         if dst.is_dir() {
             let e = std::io::Error::new(std::io::ErrorKind::IsADirectory, "Is a directory");
             return Err(Error::io(dst, e));
         }
-        // Errors name the destination: the temporary name means nothing to the user.
-        let file = File::create(&tmp).map_err(|e| Error::io(dst, e))?;
+        // A fresh temporary beside the destination: `create_new` never follows or truncates an
+        // existing file or symlink, and the name is unique per process, call and time.
+        static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let (tmp, file) = (0..16)
+            .find_map(|attempt| {
+                let nanos = SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos());
+                let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let tmp = dst.with_file_name(format!(
+                    ".{}.tmp-{}-{call}-{nanos}-{attempt}",
+                    name.to_string_lossy(),
+                    std::process::id()
+                ));
+                match std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&tmp)
+                {
+                    Ok(f) => Some(Ok((tmp, f))),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
+                    // Errors name the destination: the temporary name means nothing to users.
+                    Err(e) => Some(Err(Error::io(dst, e))),
+                }
+            })
+            .unwrap_or_else(|| {
+                let e = std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "could not create a unique temporary file",
+                );
+                Err(Error::io(dst, e))
+            })?;
         file.set_len(total).map_err(|e| Error::io(dst, e))?;
         Ok(TreeWriter {
             file,
@@ -871,7 +917,8 @@ pub fn open_file(
         let mut done = 0u64;
         for level in 0..c.depth() {
             let first = pos - pos % a;
-            for p in (first..first + a).filter(|&p| p != pos) {
+            // `first + j`, not `first..first + a`: the range end may be 2^64 (depth-64 trees).
+            for p in (0..a).map(|j| first + j).filter(|&p| p != pos) {
                 let node = match &tree {
                     Some(t) if t.has(level) => t.node(level, p)?,
                     _ => {
@@ -1171,6 +1218,26 @@ mod tests {
             open_file(&path, &other, 0, Some(&tree_path), &mut |_| Ok(())),
             Err(Error::Decode { .. }) | Err(Error::CommitmentMismatch(_))
         ));
+
+        // The tree path may not be the committed file itself (the rename would replace it).
+        let r = commit_file(&path, layout, Some(&path), &mut |_| Ok(()));
+        assert!(matches!(r, Err(Error::InvalidParameter(_))), "{r:?}");
+        assert_eq!(std::fs::read(&path).unwrap(), data);
+
+        // A commit that fails after hashing (the file changed) leaves the old tree file alone.
+        let before = std::fs::read(&tree_path).unwrap();
+        let big = dir.join("big.bin");
+        std::fs::write(&big, pattern(3 * 8 * 1024 * 1024)).unwrap();
+        let mut first = true;
+        let r = commit_file(&big, layout, Some(&tree_path), &mut |_| {
+            if std::mem::take(&mut first) {
+                let f = std::fs::OpenOptions::new().append(true).open(&big).unwrap();
+                f.set_len(3 * 8 * 1024 * 1024 + 1).unwrap();
+            }
+            Ok(())
+        });
+        assert!(matches!(r, Err(Error::FileChanged { .. })), "{r:?}");
+        assert_eq!(std::fs::read(&tree_path).unwrap(), before);
 
         // An interrupted commit leaves neither the tree file nor a temporary behind.
         let fresh = dir.join("g.bfzt");

@@ -20,6 +20,16 @@ use std::sync::OnceLock;
 /// The supported arities.
 pub const ARITIES: [usize; 4] = [2, 4, 8, 16];
 
+fn check_depth(arity: usize, depth: u32) -> Result<()> {
+    if depth > max_depth(arity) {
+        return Err(Error::param(format!(
+            "depth {depth} is larger than {} for arity {arity}",
+            max_depth(arity)
+        )));
+    }
+    Ok(())
+}
+
 /// Check that `arity` is one of [`ARITIES`].
 pub fn check_arity(arity: usize) -> Result<()> {
     if ARITIES.contains(&arity) {
@@ -97,6 +107,7 @@ fn parent_level(nodes: &[Fr], arity: usize, zero: Fr) -> Vec<Fr> {
 /// (`leaves.len() <= arity^depth`), built in parallel; the last level holds the root.
 pub fn subtree_levels(leaves: &[Fr], arity: usize, depth: u32) -> Result<Vec<Vec<Fr>>> {
     check_arity(arity)?;
+    check_depth(arity, depth)?;
     if leaves.len() as u128 > capacity(arity, depth) {
         return Err(Error::param(format!(
             "{} leaves do not fit in a subtree of depth {depth}",
@@ -231,7 +242,8 @@ fn build_proof(
     let mut pos = index;
     for l in 0..depth as usize {
         let first = pos - pos % a;
-        for p in first..first + a {
+        // `first + j` never overflows (positions are < 2^64); `first + a` can.
+        for p in (0..a).map(|j| first + j) {
             if p != pos {
                 siblings.push(node(l, p));
             }
@@ -294,8 +306,17 @@ impl MerkleProof {
     }
 
     /// Whether the proof leads to `root`. Never fails for a well-formed but wrong proof.
+    ///
+    /// The depth comes from the proof: a verifier that knows its tree's depth should use
+    /// [`verify_at_depth`](Self::verify_at_depth), since an inner node is the "leaf" of a
+    /// shorter proof to the same root.
     pub fn verify(&self, root: &Fr) -> bool {
         self.compute_root() == Some(*root)
+    }
+
+    /// [`verify`](Self::verify) for a tree of known depth.
+    pub fn verify_at_depth(&self, root: &Fr, depth: u32) -> bool {
+        self.depth() == depth && self.verify(root)
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -423,8 +444,9 @@ pub struct MerkleMultiProof {
     pub siblings: Vec<Fr>,
 }
 
-/// Walk the levels of a multi-proof: for each level, each parent in order, each child
-/// position; `known` says whether the child is already known. Returns the parents' positions.
+/// Walk the levels of a multi-proof: for each level and each parent (in order) of the known
+/// positions, call `visit(level, parent, known)` with `known` the sorted positions known at
+/// that level.
 fn multi_walk(
     arity: usize,
     depth: u32,
@@ -443,17 +465,24 @@ fn multi_walk(
     }
 }
 
-/// The number of siblings a multi-proof for `indices` carries.
+/// The number of siblings a multi-proof for `indices` (sorted, distinct) carries: per level,
+/// `arity` children for each distinct parent minus the known ones. One linear pass per level,
+/// so decoding a hostile index list stays cheap.
 pub fn multi_proof_sibling_count(arity: usize, depth: u32, indices: &[u64]) -> usize {
-    let mut count = 0;
-    multi_walk(arity, depth, indices, |_, q, known| {
-        let first = q * arity as u64;
-        let present = known
-            .iter()
-            .filter(|&&p| p >= first && p < first + arity as u64)
-            .count();
-        count += arity - present;
-    });
+    let a = arity as u64;
+    let mut known = indices.to_vec();
+    let mut count = 0usize;
+    for _ in 0..depth {
+        let mut parents: Vec<u64> = Vec::with_capacity(known.len());
+        for &p in &known {
+            if parents.last() != Some(&(p / a)) {
+                parents.push(p / a);
+                count += arity;
+            }
+            count -= 1;
+        }
+        known = parents;
+    }
     count
 }
 
@@ -482,7 +511,7 @@ fn build_multi_proof(
     let mut siblings = Vec::new();
     multi_walk(arity, depth, &sorted, |l, q, known| {
         let first = q * arity as u64;
-        for p in first..first + arity as u64 {
+        for p in (0..arity as u64).map(|j| first + j) {
             if known.binary_search(&p).is_err() {
                 siblings.push(node(l, p));
             }
@@ -538,8 +567,9 @@ impl MerkleMultiProof {
             }
             known = next;
         }
-        match known.as_slice() {
-            [(0, root)] => Some(*root),
+        // Every sibling must have been used: trailing ones would let two encodings verify.
+        match (known.as_slice(), sib.next()) {
+            ([(0, root)], None) => Some(*root),
             _ => None,
         }
     }
@@ -975,7 +1005,8 @@ impl IncrementalMerkleTree {
 pub struct Frontier {
     arity: usize,
     pending: Vec<Vec<Fr>>,
-    leaves: u64,
+    /// Leaves pushed so far (`u128`: a full depth-64 tree has 2^64).
+    leaves: u128,
 }
 
 impl Frontier {
@@ -989,7 +1020,7 @@ impl Frontier {
     }
 
     /// Leaves pushed so far.
-    pub fn len(&self) -> u64 {
+    pub fn len(&self) -> u128 {
         self.leaves
     }
 
@@ -1011,21 +1042,22 @@ impl Frontier {
         node: Fr,
         report: &mut dyn FnMut(u32, u64, Fr),
     ) -> Result<()> {
+        check_depth(self.arity, level)?;
         let span = capacity(self.arity, level);
-        if self.leaves as u128 % span != 0 {
+        if self.leaves % span != 0 {
             return Err(Error::param(format!(
                 "a subtree of height {level} must start at a multiple of {span} leaves, not {}",
                 self.leaves
             )));
         }
-        if self.leaves as u128 + span > capacity(self.arity, max_depth(self.arity)) {
+        if self.leaves + span > capacity(self.arity, max_depth(self.arity)) {
             return Err(Error::param("the tree is full"));
         }
-        self.leaves += span as u64;
+        self.leaves += span;
         let mut l = level as usize;
         let mut node = node;
         loop {
-            let pos = (self.leaves as u128 / capacity(self.arity, l as u32)) as u64 - 1;
+            let pos = (self.leaves / capacity(self.arity, l as u32) - 1) as u64;
             report(l as u32, pos, node);
             if self.pending.len() <= l {
                 self.pending.resize(l + 1, Vec::new());
@@ -1052,7 +1084,8 @@ impl Frontier {
         depth: u32,
         report: &mut dyn FnMut(u32, u64, Fr),
     ) -> Result<Fr> {
-        if self.leaves as u128 > capacity(self.arity, depth) {
+        check_depth(self.arity, depth)?;
+        if self.leaves > capacity(self.arity, depth) {
             return Err(Error::param(format!(
                 "{} leaves do not fit in depth {depth}",
                 self.leaves
@@ -1069,11 +1102,7 @@ impl Frontier {
                 group.resize(self.arity, zero);
                 let node = hash_node(&group);
                 let span = capacity(self.arity, l as u32 + 1);
-                report(
-                    l as u32 + 1,
-                    (self.leaves as u128).div_ceil(span) as u64 - 1,
-                    node,
-                );
+                report(l as u32 + 1, (self.leaves.div_ceil(span) - 1) as u64, node);
                 Some(node)
             };
         }
@@ -1092,7 +1121,10 @@ impl Frontier {
         if self.leaves == 0 {
             return Err(Error::param("an empty tree has no root"));
         }
-        self.root_at_depth(depth_for(self.leaves, self.arity))
+        let depth = (0..=max_depth(self.arity))
+            .find(|&d| capacity(self.arity, d) >= self.leaves)
+            .expect("at most arity^max_depth leaves");
+        self.root_at_depth(depth)
     }
 }
 
@@ -1136,6 +1168,53 @@ mod tests {
         assert!(t.multi_proof(&[]).is_err());
         assert!(MerkleProof::from_bytes(&[]).is_err());
         assert!(IncrementalMerkleTree::new(2).unwrap().root().is_err());
+    }
+
+    #[test]
+    fn multi_proof_sibling_counts_at_full_depth_and_extra_siblings() {
+        // Regression: `first + arity` overflowed at the last group of a 2^64-position tree.
+        assert_eq!(multi_proof_sibling_count(2, 64, &[u64::MAX]), 64);
+        assert_eq!(multi_proof_sibling_count(4, 32, &[u64::MAX]), 96);
+        assert_eq!(multi_proof_sibling_count(16, 16, &[u64::MAX]), 240);
+        assert_eq!(
+            multi_proof_sibling_count(2, 3, &[0, 1, 2, 3, 4, 5, 6, 7]),
+            0
+        );
+        assert_eq!(multi_proof_sibling_count(2, 3, &[0, 7]), 4);
+        // Regression: trailing siblings were ignored, so two encodings verified.
+        let tree = MerkleTree::new(leaves(5, 1), 2).unwrap();
+        let mut mp = tree.multi_proof(&[1, 3]).unwrap();
+        assert!(mp.verify(&tree.root()));
+        mp.siblings.push(Fr::from(9u64));
+        assert!(!mp.verify(&tree.root()));
+        assert!(MerkleMultiProof::from_bytes(&mp.to_bytes()).is_err());
+    }
+
+    #[test]
+    fn an_inner_node_is_not_a_leaf_at_the_known_depth() {
+        let l = leaves(4, 2);
+        let tree = MerkleTree::new(l.clone(), 2).unwrap();
+        let short = MerkleProof {
+            arity: 2,
+            index: 0,
+            leaf: hash_node(&l[..2]),
+            siblings: vec![hash_node(&l[2..])],
+        };
+        assert!(short.verify(&tree.root())); // by the proof's own depth...
+        assert!(!short.verify_at_depth(&tree.root(), 2)); // ...but not at the tree's
+        assert!(tree.proof(0).unwrap().verify_at_depth(&tree.root(), 2));
+    }
+
+    #[test]
+    fn depths_past_the_maximum_are_errors_not_panics() {
+        let mut f = Frontier::new(2).unwrap();
+        assert!(f.push(65, Fr::zero()).is_err());
+        assert!(f.push(64, Fr::zero()).is_ok()); // a whole 2^64-leaf tree in one node
+        assert_eq!(f.len(), 1u128 << 64);
+        assert!(f.push(0, Fr::zero()).is_err()); // full
+        assert!(f.root_at_depth(65).is_err());
+        assert!(subtree_levels(&[], 2, 65).is_err());
+        assert!(Frontier::new(16).unwrap().push(17, Fr::zero()).is_err());
     }
 
     proptest! {
