@@ -33,6 +33,7 @@ from bigfile_zk._native import (
     MerkleMultiProof,
     MerkleProof,
     MerkleTree,
+    SRS,
 )
 
 __version__ = "0.1.0"
@@ -50,6 +51,7 @@ __all__ = [
     "MerkleMultiProof",
     "MerkleProof",
     "MerkleTree",
+    "SRS",
     "__version__",
     "commit_bytes",
     "commit_file",

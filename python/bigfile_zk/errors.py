@@ -14,6 +14,7 @@ __all__ = [
     "FieldElementError",
     "FileChangedError",
     "IndexOutOfRangeError",
+    "InsecureSRSWarning",
     "InternalError",
     "ParameterError",
 ]
@@ -49,3 +50,7 @@ class CommitmentMismatchError(BigFileZkError, ValueError):
 
 class InternalError(BigFileZkError, RuntimeError):
     """A bug in bigfile_zk (a caught Rust panic). Please report it."""
+
+
+class InsecureSRSWarning(UserWarning):
+    """An SRS whose secret is public (``SRS.insecure_for_testing``) is in use."""

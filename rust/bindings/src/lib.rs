@@ -7,6 +7,7 @@
 
 use bigfile_zk::commitment::{self, ChunkOpening, FileCommitment, Layout};
 use bigfile_zk::merkle::{self, IncrementalMerkleTree, MerkleMultiProof, MerkleProof, MerkleTree};
+use bigfile_zk::srs::{self, Srs};
 use bigfile_zk::{field, poseidon, Error, Fr};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyTypeError};
@@ -889,6 +890,135 @@ fn leaf_hash<'py>(
     fr_to_py(py, &commitment::leaf_hash_unpadded(data, chunk_size))
 }
 
+// ---------------------------------------------------------------------------------------------
+// SRS
+// ---------------------------------------------------------------------------------------------
+
+fn be_int<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    py.get_type::<PyInt>()
+        .call_method1("from_bytes", (PyBytes::new(py, bytes), "big"))
+}
+
+/// A KZG structured reference string over BN254 (`docs/spec/srs.md`).
+#[pyclass(name = "SRS", module = "bigfile_zk", frozen, eq)]
+#[derive(PartialEq)]
+struct PySrs(Srs);
+
+#[pymethods]
+impl PySrs {
+    /// Load and validate a snarkjs `.ptau` file (powers up to `max_degree`, default `2^power`).
+    #[staticmethod]
+    #[pyo3(signature = (path, max_degree = None))]
+    fn from_ptau(py: Python<'_>, path: PathBuf, max_degree: Option<usize>) -> PyResult<Self> {
+        detached(py, || Srs::from_ptau(&path, max_degree)).map(PySrs)
+    }
+    /// An SRS whose τ is public (derived from `seed`). Anyone can forge proofs against it:
+    /// tests and demos only. Emits `bigfile_zk.errors.InsecureSRSWarning`.
+    #[staticmethod]
+    #[pyo3(signature = (max_degree, seed = 0))]
+    fn insecure_for_testing(py: Python<'_>, max_degree: usize, seed: u64) -> PyResult<Self> {
+        let category = py
+            .import("bigfile_zk.errors")?
+            .getattr("InsecureSRSWarning")?;
+        PyErr::warn(
+            py,
+            &category,
+            c"using SRS.insecure_for_testing: its secret is public, so proofs made with it prove \
+              nothing; load a real ceremony with SRS.from_ptau for production",
+            1,
+        )?;
+        detached(py, || Srs::insecure_for_testing(max_degree, seed)).map(PySrs)
+    }
+    /// Load an SRS saved with `save` (checksummed; points checked, pairing check skipped unless
+    /// `validate=True`).
+    #[staticmethod]
+    #[pyo3(signature = (path, *, validate = false))]
+    fn load(py: Python<'_>, path: PathBuf, validate: bool) -> PyResult<Self> {
+        detached(py, || {
+            let srs = Srs::load(&path)?;
+            if validate {
+                srs.validate()?;
+            }
+            Ok(srs)
+        })
+        .map(PySrs)
+    }
+    /// Write atomically in the compact checksummed format.
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let srs = &self.0;
+        detached(py, || srs.save(&path))
+    }
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.0.to_bytes())
+    }
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: Vec<u8>) -> PyResult<Self> {
+        detached(py, || Srs::from_bytes(&data)).map(PySrs)
+    }
+    /// Re-run every check, including the pairing check that ties all powers to one τ.
+    fn validate(&self, py: Python<'_>) -> PyResult<()> {
+        let srs = &self.0;
+        detached(py, || srs.validate())
+    }
+    fn truncate(&self, py: Python<'_>, max_degree: usize) -> PyResult<Self> {
+        self.0.truncate(max_degree).map(PySrs).py(py)
+    }
+    #[getter]
+    fn max_degree(&self) -> usize {
+        self.0.max_degree()
+    }
+    /// `[τ^i]G1` as affine `(x, y)` ints.
+    fn g1<'py>(
+        &self,
+        py: Python<'py>,
+        i: &Bound<'py, PyAny>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        let i = index_arg(i, "i")? as usize;
+        let p = self.0.g1.get(i).ok_or_else(|| {
+            py_error(
+                py,
+                "IndexOutOfRangeError",
+                format!(
+                    "power {i} is out of range (max degree {})",
+                    self.0.max_degree()
+                ),
+            )
+        })?;
+        let b = srs::g1_bytes(p);
+        Ok((be_int(py, &b[..32])?, be_int(py, &b[32..])?))
+    }
+    /// `[1]G2` (`i = 0`) or `[τ]G2` (`i = 1`) as `((x.c0, x.c1), (y.c0, y.c1))`.
+    #[allow(clippy::type_complexity)]
+    fn g2<'py>(
+        &self,
+        py: Python<'py>,
+        i: &Bound<'py, PyAny>,
+    ) -> PyResult<(
+        (Bound<'py, PyAny>, Bound<'py, PyAny>),
+        (Bound<'py, PyAny>, Bound<'py, PyAny>),
+    )> {
+        let i = index_arg(i, "i")? as usize;
+        let p = self.0.g2.get(i).ok_or_else(|| {
+            py_error(
+                py,
+                "IndexOutOfRangeError",
+                format!("G2 point {i} is out of range (0 or 1)"),
+            )
+        })?;
+        let b = srs::g2_bytes(p);
+        Ok((
+            (be_int(py, &b[..32])?, be_int(py, &b[32..64])?),
+            (be_int(py, &b[64..96])?, be_int(py, &b[96..])?),
+        ))
+    }
+    fn __len__(&self) -> usize {
+        self.0.g1.len()
+    }
+    fn __repr__(&self) -> String {
+        format!("SRS(max_degree={})", self.0.max_degree())
+    }
+}
+
 /// Benchmark hook: best-of-`repeats` seconds for `poseidon::hash_many` over `n` hashes of
 /// `arity` inputs already in memory (the pure-Rust rate the Python batch API is compared to).
 #[pyfunction]
@@ -950,5 +1080,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyIncrementalMerkleTree>()?;
     m.add_class::<PyFileCommitment>()?;
     m.add_class::<PyChunkOpening>()?;
+    m.add_class::<PySrs>()?;
     Ok(())
 }

@@ -7,7 +7,8 @@
 //! * [`poseidon`]: circomlib-compatible Poseidon (1 to 16 inputs), optimised form;
 //! * [`merkle`]: Poseidon Merkle trees of arity 2, 4, 8 and 16, proofs, multi-proofs and an
 //!   append-only tree;
-//! * [`commitment`]: streaming file commitments (`docs/spec/file-commitment.md`).
+//! * [`commitment`]: streaming file commitments (`docs/spec/file-commitment.md`);
+//! * [`srs`]: KZG structured reference strings (snarkjs `.ptau`, our own format, test SRS).
 //!
 //! The specs in `docs/spec/` are normative; the pure-Python reference
 //! (`python/bigfile_zk/reference/`) implements them independently and the tests compare both.
@@ -17,6 +18,7 @@ pub mod error;
 pub mod field;
 pub mod merkle;
 pub mod poseidon;
+pub mod srs;
 
 pub use error::{Error, Result};
 pub use field::Fr;
