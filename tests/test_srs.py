@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
+import _snarkjs
 import pytest
 from Crypto.Hash import keccak
 from py_ecc.bn128 import G1, G2, curve_order, multiply
@@ -94,3 +96,89 @@ def test_index_and_degree_errors() -> None:
         srs.truncate(5)
     with pytest.raises(FileNotFoundError):
         bz.SRS.load("/nonexistent/s.srs")
+
+
+# -------------------------------------------------------------------------------------------
+# snarkjs .ptau files (outside implementation: snarkjs 0.7.6 writes them, and its own JS
+# decoding is what we compare against)
+# -------------------------------------------------------------------------------------------
+
+POWER = 4
+G1_START = 80  # payload offset of section 2 in every bn128 .ptau (see tests/_snarkjs.py)
+
+
+@pytest.fixture(scope="module")
+def ptau(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    try:
+        _snarkjs.ensure_snarkjs()
+    except RuntimeError as e:  # no node/npm: a failure in CI, a skip elsewhere
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"snarkjs unavailable: {e}")
+    path = _snarkjs.make_ptau(tmp_path_factory.mktemp("ptau"), POWER, contributions=2)
+    return path, _snarkjs.ptau_json(path)
+
+
+def test_ptau_points_equal_snarkjs(ptau: tuple[Path, dict]) -> None:
+    path, js = ptau
+    srs = bz.SRS.from_ptau(path)
+    assert srs.max_degree == 2**POWER
+    for i in range(srs.max_degree + 1):
+        x, y, _ = js["tauG1"][i]
+        assert srs.g1(i) == (int(x), int(y)), i
+    for i in (0, 1):
+        (x0, x1), (y0, y1), _ = js["tauG2"][i]
+        assert srs.g2(i) == ((int(x0), int(x1)), (int(y0), int(y1)))
+    full = bz.SRS.from_ptau(path, max_degree=2 * 2**POWER - 2)
+    assert full.truncate(2**POWER) == srs
+    x, y, _ = js["tauG1"][-1]
+    assert full.g1(full.max_degree) == (int(x), int(y))
+
+
+def test_ptau_too_small_names_the_sizes(ptau: tuple[Path, dict]) -> None:
+    path, _ = ptau
+    with pytest.raises(ParameterError, match=r"power 4.*degree 31"):
+        bz.SRS.from_ptau(path, max_degree=2 * 2**POWER - 1)
+
+
+@pytest.mark.parametrize(
+    ("what", "offset", "data", "match"),
+    [
+        ("magic", 0, b"ptaX", "bad magic"),
+        ("field modulus", 28, b"\x00", "not a bn128"),
+        ("power", 60, b"\x05", "sections 2/3"),
+        ("G1 coordinate", G1_START + 64 * 3 + 5, b"\x7f", r"\[τ\^3\]G1"),
+        ("identity power", G1_START + 64 * 2, bytes(64), r"\[τ\^2\]G1"),
+        ("G2 coordinate", G1_START + (2 * 2**POWER - 1) * 64 + 12 + 128 + 9, b"\x01", "G2"),
+    ],
+)
+def test_corrupted_ptau_is_refused(
+    ptau: tuple[Path, dict], tmp_path: Path, what: str, offset: int, data: bytes, match: str
+) -> None:
+    path, _ = ptau
+    bad = _snarkjs.patch(path, tmp_path / "bad.ptau", offset, data)
+    with pytest.raises(DecodeError, match=match):
+        bz.SRS.from_ptau(bad)
+
+
+def test_swapped_ptau_powers_fail_the_pairing_check(
+    ptau: tuple[Path, dict], tmp_path: Path
+) -> None:
+    """Both points are valid curve points; only the one-τ check can see the swap."""
+    path, _ = ptau
+    raw = path.read_bytes()
+    p3 = raw[G1_START + 64 * 3 : G1_START + 64 * 4]
+    p4 = raw[G1_START + 64 * 4 : G1_START + 64 * 5]
+    bad = _snarkjs.patch(path, tmp_path / "swap.ptau", G1_START + 64 * 3, p4 + p3)
+    with pytest.raises(DecodeError, match="pairing check"):
+        bz.SRS.from_ptau(bad)
+
+
+def test_truncated_ptau_is_refused(ptau: tuple[Path, dict], tmp_path: Path) -> None:
+    path, _ = ptau
+    raw = path.read_bytes()
+    for keep in (0, 10, 40, G1_START + 100, len(raw) - 1):
+        cut = tmp_path / f"cut{keep}.ptau"
+        cut.write_bytes(raw[:keep])
+        with pytest.raises(DecodeError):
+            bz.SRS.from_ptau(cut)
