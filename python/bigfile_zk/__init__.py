@@ -10,7 +10,7 @@ arrays with a trailing axis of 4 little-endian limbs (see :mod:`bigfile_zk.field
 
 from __future__ import annotations
 
-from bigfile_zk import errors, field
+from bigfile_zk import errors, field, kzg
 from bigfile_zk._api import (
     commit_bytes,
     commit_file,
@@ -57,6 +57,7 @@ __all__ = [
     "commit_file",
     "errors",
     "field",
+    "kzg",
     "leaf_hash",
     "open_file",
     "poseidon",

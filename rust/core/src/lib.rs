@@ -16,6 +16,7 @@
 pub mod commitment;
 pub mod error;
 pub mod field;
+pub mod kzg;
 pub mod merkle;
 pub mod poseidon;
 pub mod srs;
