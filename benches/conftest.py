@@ -5,5 +5,5 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# tests/_circomlibjs.py drives the outside implementation (circomlibjs) for side-by-side figures.
+# tests/_circomlibjs.py and tests/_snarkjs.py drive the outside implementations.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))

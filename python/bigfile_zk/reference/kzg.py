@@ -271,7 +271,8 @@ def _check_coeffs(srs: ReferenceSRS, coeffs: Sequence[int]) -> list[int]:
 
 def commit(srs: ReferenceSRS, coeffs: Sequence[int]) -> G1Point:
     """``Σ c_i · [τ^i]G1`` (``[p(τ)]G1``); the zero polynomial commits to the identity."""
-    return _msm(srs.g1, _check_coeffs(srs, coeffs))
+    values = _check_coeffs(srs, coeffs)
+    return _msm(srs.g1[: len(values)], values)
 
 
 def lagrange_commitments(srs: ReferenceSRS, n: int) -> list[G1Point]:
@@ -339,6 +340,8 @@ def open_many(
     The prover commits to every ``p_j`` itself, because ``gamma`` binds the commitments: a ``gamma``
     chosen before them would let a cheating prover pick commitments that cancel out.
     """
+    if not polys:
+        raise ValueError("open_many needs at least one polynomial")
     checked = [_check_coeffs(srs, p) for p in polys]
     point = check_element(z, "evaluation point z")
     divided = [_divide_by_linear(p, point) for p in checked]
@@ -397,9 +400,11 @@ def batch_verify(srs: ReferenceSRS, openings: Sequence[Opening]) -> bool:
     """``e(Σ rho_i·(C_i - v_i·G + z_i·π_i), H) = e(Σ rho_i·π_i, [τ]G2)``: one 2-pairing check.
 
     The random ``rho_i`` are what make this sound: with all weights 1, two wrong openings at
-    the same point whose errors cancel (``v_0 + δ``, ``v_1 - δ``) would pass. With no openings
-    the equation is ``e(0, H) = e(0, [τ]G2)``, which holds: the empty batch is accepted.
+    the same point whose errors cancel (``v_0 + δ``, ``v_1 - δ``) would pass. An empty batch
+    proves nothing and is refused (``False``), as in the Rust core.
     """
+    if not openings:
+        return False
     checked: list[Opening] = []
     for i, opening in enumerate(openings):
         c, z, v, pi = opening
