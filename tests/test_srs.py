@@ -182,3 +182,53 @@ def test_truncated_ptau_is_refused(ptau: tuple[Path, dict], tmp_path: Path) -> N
         cut.write_bytes(raw[:keep])
         with pytest.raises(DecodeError):
             bz.SRS.from_ptau(cut)
+
+
+@pytest.fixture(scope="module")
+def ptau_phase2(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    try:
+        _snarkjs.ensure_snarkjs()
+    except RuntimeError as e:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"snarkjs unavailable: {e}")
+    directory = tmp_path_factory.mktemp("ptau2")
+    path = _snarkjs.make_ptau(directory, POWER, contributions=1, prepare_phase2=True)
+    return path, _snarkjs.ptau_json(path)
+
+
+def test_lagrange_basis_equals_snarkjs_prepare_phase2(ptau_phase2: tuple[Path, dict]) -> None:
+    """Our domain (ω) and inverse FFT over G1 against snarkjs's section 12, both ways."""
+    path, js = ptau_phase2
+    srs = bz.SRS.from_ptau(path)
+    for k in range(POWER + 1):
+        n = 2**k
+        ours = srs.lagrange_basis(n)
+        from_file = srs.lagrange_basis(n, ptau=path)
+        assert ours == from_file, n
+        expected = [
+            int(x).to_bytes(32, "big") + int(y).to_bytes(32, "big") for x, y, _ in js["lTauG1"][k]
+        ]
+        assert ours == expected, n
+    full = bz.SRS.from_ptau(path, max_degree=2 * 2**POWER - 2)
+    with pytest.raises(ParameterError, match="no Lagrange basis"):
+        full.lagrange_basis(2 ** (POWER + 1), ptau=path)  # block power+1 is not a basis
+    with pytest.raises(ParameterError, match="this one has 16"):
+        srs.lagrange_basis(2 ** (POWER + 1))
+
+
+def test_tampered_lagrange_section_is_refused(
+    ptau_phase2: tuple[Path, dict], tmp_path: Path
+) -> None:
+    path, js = ptau_phase2
+    srs = bz.SRS.from_ptau(path)
+    section12 = next(s for s in js["sections"] if s["id"] == 12)
+    start = section12["offset"] + (8 - 1) * 64  # block k = 3 (n = 8)
+    raw = path.read_bytes()
+    swapped = raw[start + 64 : start + 128] + raw[start : start + 64]
+    bad = _snarkjs.patch(path, tmp_path / "bad.ptau", start, swapped)
+    with pytest.raises(DecodeError, match="does not match"):
+        srs.lagrange_basis(8, ptau=bad)
+    assert srs.lagrange_basis(4, ptau=bad) == srs.lagrange_basis(4)  # other blocks untouched
+    with pytest.raises(DecodeError, match="section 12"):
+        srs.lagrange_basis(4, ptau=_snarkjs.make_ptau(tmp_path, 2))

@@ -1012,6 +1012,23 @@ impl PySrs {
             (be_int(py, &b[64..96])?, be_int(py, &b[96..])?),
         ))
     }
+    /// `[L_i(τ)]G1` for the domain of size `n`, as 64-byte points: computed from the powers
+    /// (an inverse FFT over G1), or with `ptau`, read from that file's section 12 (snarkjs
+    /// `prepare phase2`) and checked against this SRS.
+    #[pyo3(signature = (n, *, ptau = None))]
+    fn lagrange_basis<'py>(
+        &self,
+        py: Python<'py>,
+        n: usize,
+        ptau: Option<PathBuf>,
+    ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        let srs = &self.0;
+        let basis = detached(py, || match &ptau {
+            Some(path) => srs.lagrange_from_ptau(path, n),
+            None => kzg::lagrange_basis(srs, n),
+        })?;
+        Ok(basis.iter().map(|p| g1_out(py, p)).collect())
+    }
     fn __len__(&self) -> usize {
         self.0.g1.len()
     }

@@ -16,6 +16,7 @@ use ark_ec::pairing::Pairing;
 use ark_ec::scalar_mul::ScalarMul;
 use ark_ec::{AffineRepr, CurveGroup, PrimeGroup, VariableBaseMSM};
 use ark_ff::{BigInt, BigInteger, PrimeField, Zero};
+use ark_poly::EvaluationDomain;
 use rayon::prelude::*;
 use sha3::{Digest, Keccak256};
 use std::fs::File;
@@ -156,66 +157,14 @@ impl Srs {
     /// Read `[τ^i]G1` for `i = 0..=max_degree` (default `2^power`, capped at what the file has)
     /// and `[1]G2, [τ]G2` from a snarkjs `.ptau` file, then [`validate`](Self::validate).
     pub fn from_ptau(path: &Path, max_degree: Option<usize>) -> Result<Srs> {
+        let (table, power) = ptau_sections(path)?;
         let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
-        let file_len = f.metadata().map_err(|e| Error::io(path, e))?.len();
-        let mut head = [0u8; 12];
-        read_at(&mut f, path, 0, &mut head)?;
-        if &head[..4] != b"ptau" {
-            return Err(decode(WHAT_PTAU, path, "not a .ptau file (bad magic)"));
-        }
-        let sections = u32::from_le_bytes(head[8..12].try_into().expect("4"));
-        // Section table: id → (payload offset, size).
-        let mut table = std::collections::BTreeMap::new();
-        let mut at = 12u64;
-        for _ in 0..sections {
-            let mut sh = [0u8; 12];
-            read_at(&mut f, path, at, &mut sh)?;
-            let id = u32::from_le_bytes(sh[..4].try_into().expect("4"));
-            let size = u64::from_le_bytes(sh[4..].try_into().expect("8"));
-            let start = at + 12;
-            if start.checked_add(size).is_none_or(|end| end > file_len) {
-                return Err(decode(
-                    WHAT_PTAU,
-                    path,
-                    format!("section {id} runs past the end of the file (truncated?)"),
-                ));
-            }
-            table.insert(id, (start, size));
-            at = start + size;
-        }
         let section = |id: u32| {
             table
                 .get(&id)
                 .copied()
                 .ok_or_else(|| decode(WHAT_PTAU, path, format!("section {id} is missing")))
         };
-
-        // Header: n8 = 32, q = the BN254 base field modulus, power, ceremony power.
-        let (h_at, h_size) = section(1)?;
-        if h_size != 4 + 32 + 8 {
-            return Err(decode(WHAT_PTAU, path, format!("header of {h_size} bytes")));
-        }
-        let mut hdr = [0u8; 44];
-        read_at(&mut f, path, h_at, &mut hdr)?;
-        let n8 = u32::from_le_bytes(hdr[..4].try_into().expect("4"));
-        let q = BigInt::<4>::new(std::array::from_fn(|i| {
-            u64::from_le_bytes(hdr[4 + 8 * i..12 + 8 * i].try_into().expect("8"))
-        }));
-        if n8 != 32 || q != Fq::MODULUS {
-            return Err(decode(
-                WHAT_PTAU,
-                path,
-                "not a bn128 (BN254) file: wrong field size or modulus",
-            ));
-        }
-        let power = u32::from_le_bytes(hdr[36..40].try_into().expect("4"));
-        if power == 0 || power > 28 {
-            return Err(decode(
-                WHAT_PTAU,
-                path,
-                format!("power {power} is out of range"),
-            ));
-        }
         let n_g1 = (2u64 << power) - 1;
         let n_g2 = 1u64 << power;
         let (g1_at, g1_size) = section(2)?;
@@ -270,6 +219,81 @@ impl Srs {
         srs.validate()
             .map_err(|e| decode(WHAT_PTAU, path, e.to_string()))?;
         Ok(srs)
+    }
+
+    /// The Lagrange basis `[L_i(τ)]G1` of the domain of size `n` from a `.ptau` file's section
+    /// 12 (written by snarkjs `powersoftau prepare phase2`), checked against this SRS: with
+    /// `ρ` bound to every point, `Σ ρ_i·[L_i(τ)]G1 = Σ c_j·[τ^j]G1` for `c = ifft(ρ)`.
+    pub fn lagrange_from_ptau(&self, path: &Path, n: usize) -> Result<Vec<G1Affine>> {
+        let d = crate::kzg::domain(n)?;
+        let (table, power) = ptau_sections(path)?;
+        let k = n.trailing_zeros();
+        if k > power {
+            return Err(Error::param(format!(
+                "the .ptau file (power {power}) has no Lagrange basis for a domain of {n}"
+            )));
+        }
+        if n > self.g1.len() {
+            return Err(Error::param(format!(
+                "a domain of {n} needs {n} powers; this SRS has {}",
+                self.g1.len()
+            )));
+        }
+        let (at, size) = *table.get(&12).ok_or_else(|| {
+            decode(
+                WHAT_PTAU,
+                path,
+                "section 12 (Lagrange basis) is missing: run snarkjs `powersoftau prepare phase2`",
+            )
+        })?;
+        // Blocks k = 0..=power+1 of 2^k points each, block k at point 2^k − 1 (the last block is
+        // not a Lagrange basis and is never read).
+        if size != ((4u64 << power) - 1) * 64 {
+            return Err(decode(
+                WHAT_PTAU,
+                path,
+                format!("section 12 has {size} bytes"),
+            ));
+        }
+        let mut raw = vec![0u8; n * 64];
+        let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+        read_at(&mut f, path, at + (n as u64 - 1) * 64, &mut raw)?;
+        let basis = raw
+            .par_chunks_exact(64)
+            .enumerate()
+            .map(|(i, c)| ptau_g1(c).ok_or(i))
+            .collect::<std::result::Result<Vec<_>, usize>>()
+            .map_err(|i| {
+                decode(
+                    WHAT_PTAU,
+                    path,
+                    format!("Lagrange point {i} is not a point on the curve"),
+                )
+            })?;
+        let mut h = Keccak256::new();
+        h.update(b"bigfile_zk/lagrange-check");
+        for p in &basis {
+            h.update(g1_bytes(p));
+        }
+        let seed = h.finalize();
+        let rho: Vec<Fr> = (0..n as u64)
+            .map(|i| {
+                let mut h = Keccak256::new();
+                h.update(seed);
+                h.update(i.to_be_bytes());
+                Fr::from_be_bytes_mod_order(&h.finalize()[..16])
+            })
+            .collect();
+        let lhs = G1Projective::msm(&basis, &rho).expect("equal lengths");
+        let rhs = G1Projective::msm(&self.g1[..n], &d.ifft(&rho)).expect("equal lengths");
+        if lhs != rhs {
+            return Err(decode(
+                WHAT_PTAU,
+                path,
+                format!("the Lagrange basis for {n} points does not match this SRS's powers of τ"),
+            ));
+        }
+        Ok(basis)
     }
 
     // -----------------------------------------------------------------------------------------
@@ -343,6 +367,69 @@ impl Srs {
             other => other,
         })
     }
+}
+
+/// The section table (id → payload offset, size) and `power` of a `.ptau` file, after checking
+/// the magic, that every section lies inside the file, and the bn128 header.
+/// Section id → (payload offset, size).
+type SectionTable = std::collections::BTreeMap<u32, (u64, u64)>;
+
+fn ptau_sections(path: &Path) -> Result<(SectionTable, u32)> {
+    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file_len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut head = [0u8; 12];
+    read_at(&mut f, path, 0, &mut head)?;
+    if &head[..4] != b"ptau" {
+        return Err(decode(WHAT_PTAU, path, "not a .ptau file (bad magic)"));
+    }
+    let sections = u32::from_le_bytes(head[8..12].try_into().expect("4"));
+    let mut table = std::collections::BTreeMap::new();
+    let mut at = 12u64;
+    for _ in 0..sections {
+        let mut sh = [0u8; 12];
+        read_at(&mut f, path, at, &mut sh)?;
+        let id = u32::from_le_bytes(sh[..4].try_into().expect("4"));
+        let size = u64::from_le_bytes(sh[4..].try_into().expect("8"));
+        let start = at + 12;
+        if start.checked_add(size).is_none_or(|end| end > file_len) {
+            return Err(decode(
+                WHAT_PTAU,
+                path,
+                format!("section {id} runs past the end of the file (truncated?)"),
+            ));
+        }
+        table.insert(id, (start, size));
+        at = start + size;
+    }
+    // Header: n8 = 32, q = the BN254 base field modulus, power, ceremony power.
+    let (h_at, h_size) = *table
+        .get(&1)
+        .ok_or_else(|| decode(WHAT_PTAU, path, "section 1 is missing"))?;
+    if h_size != 4 + 32 + 8 {
+        return Err(decode(WHAT_PTAU, path, format!("header of {h_size} bytes")));
+    }
+    let mut hdr = [0u8; 44];
+    read_at(&mut f, path, h_at, &mut hdr)?;
+    let n8 = u32::from_le_bytes(hdr[..4].try_into().expect("4"));
+    let q = BigInt::<4>::new(std::array::from_fn(|i| {
+        u64::from_le_bytes(hdr[4 + 8 * i..12 + 8 * i].try_into().expect("8"))
+    }));
+    if n8 != 32 || q != Fq::MODULUS {
+        return Err(decode(
+            WHAT_PTAU,
+            path,
+            "not a bn128 (BN254) file: wrong field size or modulus",
+        ));
+    }
+    let power = u32::from_le_bytes(hdr[36..40].try_into().expect("4"));
+    if power == 0 || power > 28 {
+        return Err(decode(
+            WHAT_PTAU,
+            path,
+            format!("power {power} is out of range"),
+        ));
+    }
+    Ok((table, power))
 }
 
 fn read_at(f: &mut File, path: &Path, at: u64, buf: &mut [u8]) -> Result<()> {
