@@ -11,66 +11,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-JS_DIR = Path(__file__).resolve().parent / "js"
+import _npm
+
+JS_DIR = _npm.JS_DIR
 ORACLE = JS_DIR / "poseidon_oracle.js"
 CIRCOMLIBJS_VERSION = "0.1.7"
-_NPM_TIMEOUT_S = 600
 _ORACLE_TIMEOUT_S = 300
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise RuntimeError(
-            f"`{name}` not found on PATH; the circomlibjs cross-check needs Node.js and npm"
-        )
-    return path
-
-
-def _installed_version() -> str | None:
-    manifest = JS_DIR / "node_modules" / "circomlibjs" / "package.json"
-    try:
-        return str(json.loads(manifest.read_text(encoding="utf-8"))["version"])
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-def _npm_ci() -> None:
-    npm = _tool("npm")
-    # Parallel test workers may all find node_modules missing; npm ci deletes
-    # node_modules first, so serialise installs and re-check under the lock.
-    lock_path = JS_DIR / ".npm-ci.lock"
-    with open(lock_path, "w") as lock:
-        try:
-            import fcntl
-
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        except ImportError:  # no flock (Windows): accept the race
-            pass
-        if _installed_version() == CIRCOMLIBJS_VERSION:
-            return
-        try:
-            proc = subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund"],
-                cwd=JS_DIR,
-                capture_output=True,
-                text=True,
-                timeout=_NPM_TIMEOUT_S,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as e:
-            raise RuntimeError(f"`npm ci` in {JS_DIR} timed out after {_NPM_TIMEOUT_S}s") from e
-    if proc.returncode != 0:
-        raise RuntimeError(
-            f"`npm ci` in {JS_DIR} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
-        )
-    if _installed_version() != CIRCOMLIBJS_VERSION:
-        raise RuntimeError(f"`npm ci` did not install circomlibjs {CIRCOMLIBJS_VERSION}")
 
 
 def ensure_circomlibjs() -> Path:
@@ -79,9 +29,7 @@ def ensure_circomlibjs() -> Path:
     Raises RuntimeError (with the reason) if node or npm is missing or the
     install fails.
     """
-    _tool("node")
-    if _installed_version() != CIRCOMLIBJS_VERSION:
-        _npm_ci()
+    _npm.ensure("circomlibjs", CIRCOMLIBJS_VERSION)
     return JS_DIR
 
 
@@ -110,7 +58,7 @@ def circomlib_poseidon(
     ensure_circomlibjs()
     try:
         proc = subprocess.run(
-            [_tool("node"), str(ORACLE)],
+            [_npm.tool("node"), str(ORACLE)],
             cwd=JS_DIR,
             input=json.dumps(doc),
             capture_output=True,

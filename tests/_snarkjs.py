@@ -131,16 +131,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-JS_DIR = Path(__file__).resolve().parent / "js"
+import _npm
+
+JS_DIR = _npm.JS_DIR
 SNARKJS_DIR = JS_DIR / "node_modules" / "snarkjs"
 SNARKJS_VERSION = "0.7.6"
 SNARKJS_CLI = SNARKJS_DIR / "build" / "cli.cjs"
-_NPM_TIMEOUT_S = 600
 _NODE_TIMEOUT_S = 300
 MIN_POWER = 1  # snarkjs `powersoftau new` accepts 1..28
 MAX_POWER = 28
@@ -231,56 +231,6 @@ main().catch((e) => {
 """
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise RuntimeError(
-            f"`{name}` not found on PATH; the snarkjs cross-check needs Node.js and npm"
-        )
-    return path
-
-
-def _installed_version() -> str | None:
-    manifest = SNARKJS_DIR / "package.json"
-    try:
-        return str(json.loads(manifest.read_text(encoding="utf-8"))["version"])
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-def _npm_ci() -> None:
-    npm = _tool("npm")
-    # Same lock file as tests/_circomlibjs.py: `npm ci` replaces the whole of
-    # tests/js/node_modules, so every installer must be serialised on it.
-    lock_path = JS_DIR / ".npm-ci.lock"
-    with open(lock_path, "w") as lock:
-        try:
-            import fcntl
-
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        except ImportError:  # no flock (Windows): accept the race
-            pass
-        if _installed_version() == SNARKJS_VERSION:
-            return
-        try:
-            proc = subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund"],
-                cwd=JS_DIR,
-                capture_output=True,
-                text=True,
-                timeout=_NPM_TIMEOUT_S,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as e:
-            raise RuntimeError(f"`npm ci` in {JS_DIR} timed out after {_NPM_TIMEOUT_S}s") from e
-    if proc.returncode != 0:
-        raise RuntimeError(
-            f"`npm ci` in {JS_DIR} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
-        )
-    if _installed_version() != SNARKJS_VERSION:
-        raise RuntimeError(f"`npm ci` did not install snarkjs {SNARKJS_VERSION}")
-
-
 def ensure_snarkjs() -> Path:
     """Make sure snarkjs 0.7.6 is installed under tests/js; return its CLI script.
 
@@ -288,9 +238,7 @@ def ensure_snarkjs() -> Path:
     version. Raises RuntimeError (with the reason) if node or npm is missing
     or the install fails.
     """
-    _tool("node")
-    if _installed_version() != SNARKJS_VERSION:
-        _npm_ci()
+    _npm.ensure("snarkjs", SNARKJS_VERSION)
     return SNARKJS_CLI
 
 
@@ -299,7 +247,7 @@ def _node(args: list[str], what: str) -> str:
     ensure_snarkjs()
     try:
         proc = subprocess.run(
-            [_tool("node"), *args],
+            [_npm.tool("node"), *args],
             cwd=JS_DIR,
             stdin=subprocess.DEVNULL,  # snarkjs prompts for missing entropy; never hang
             capture_output=True,
