@@ -653,14 +653,7 @@ impl TreeWriter {
     fn create(dst: &Path, file_size: u64, layout: Layout) -> Result<Self> {
         let n = layout.num_chunks(file_size)?;
         let (min_level, offsets, total) = tree_offsets(n, &layout);
-        let name = dst
-            .file_name()
-            .ok_or_else(|| Error::param(format!("{} is not a file path", dst.display())))?;
-        if dst.is_dir() {
-            let e = std::io::Error::new(std::io::ErrorKind::IsADirectory, "Is a directory");
-            return Err(Error::io(dst, e));
-        }
-        let (tmp, file) = create_temp_beside(dst, name)?;
+        let (tmp, file) = create_temp_beside(dst)?;
         file.set_len(total).map_err(|e| Error::io(dst, e))?;
         Ok(TreeWriter {
             file,
@@ -730,7 +723,14 @@ impl Drop for TreeWriter {
 /// A fresh temporary file beside `dst`: `create_new` never follows or truncates an existing
 /// file or symlink, and the name is unique per process, call and time. Errors name `dst`: the
 /// temporary name means nothing to users.
-fn create_temp_beside(dst: &Path, name: &std::ffi::OsStr) -> Result<(std::path::PathBuf, File)> {
+fn create_temp_beside(dst: &Path) -> Result<(std::path::PathBuf, File)> {
+    let name = dst
+        .file_name()
+        .ok_or_else(|| Error::param(format!("{} is not a file path", dst.display())))?;
+    if dst.is_dir() {
+        let e = std::io::Error::new(std::io::ErrorKind::IsADirectory, "Is a directory");
+        return Err(Error::io(dst, e));
+    }
     static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     for attempt in 0..16 {
         let nanos = SystemTime::now()
@@ -762,14 +762,7 @@ fn create_temp_beside(dst: &Path, name: &std::ffi::OsStr) -> Result<(std::path::
 /// Write `bytes` to `dst` atomically: a temporary beside it, synced, then renamed over it.
 pub(crate) fn write_atomically(dst: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    let name = dst
-        .file_name()
-        .ok_or_else(|| Error::param(format!("{} is not a file path", dst.display())))?;
-    if dst.is_dir() {
-        let e = std::io::Error::new(std::io::ErrorKind::IsADirectory, "Is a directory");
-        return Err(Error::io(dst, e));
-    }
-    let (tmp, mut file) = create_temp_beside(dst, name)?;
+    let (tmp, mut file) = create_temp_beside(dst)?;
     let result = file
         .write_all(bytes)
         .and_then(|_| file.sync_all())

@@ -190,18 +190,7 @@ impl Srs {
         }
         let mut g1_raw = vec![0u8; (max_degree + 1) * 64];
         read_at(&mut f, path, g1_at, &mut g1_raw)?;
-        let g1 = g1_raw
-            .par_chunks_exact(64)
-            .enumerate()
-            .map(|(i, c)| ptau_g1(c).ok_or(i))
-            .collect::<std::result::Result<Vec<_>, usize>>()
-            .map_err(|i| {
-                decode(
-                    WHAT_PTAU,
-                    path,
-                    format!("[τ^{i}]G1 is not a canonical point on the curve"),
-                )
-            })?;
+        let g1 = ptau_g1s(&g1_raw, path, |i| format!("[τ^{i}]G1"))?;
         let mut g2_raw = [0u8; 256];
         read_at(&mut f, path, g2_at, &mut g2_raw)?;
         let g2 = [ptau_g2(&g2_raw[..128]), ptau_g2(&g2_raw[128..])];
@@ -258,18 +247,7 @@ impl Srs {
         let mut raw = vec![0u8; n * 64];
         let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
         read_at(&mut f, path, at + (n as u64 - 1) * 64, &mut raw)?;
-        let basis = raw
-            .par_chunks_exact(64)
-            .enumerate()
-            .map(|(i, c)| ptau_g1(c).ok_or(i))
-            .collect::<std::result::Result<Vec<_>, usize>>()
-            .map_err(|i| {
-                decode(
-                    WHAT_PTAU,
-                    path,
-                    format!("Lagrange point {i} is not a point on the curve"),
-                )
-            })?;
+        let basis = ptau_g1s(&raw, path, |i| format!("Lagrange point {i}"))?;
         let mut h = Keccak256::new();
         h.update(b"bigfile_zk/lagrange-check");
         for p in &basis {
@@ -473,6 +451,21 @@ fn checked_g2(x: Fq2, y: Fq2) -> Option<G2Affine> {
 
 fn ptau_g1(c: &[u8]) -> Option<G1Affine> {
     checked_g1(fq_mont_le(&c[..32])?, fq_mont_le(&c[32..])?)
+}
+
+/// Parse consecutive `.ptau` G1 points in parallel; `name(i)` names point `i` in the error.
+fn ptau_g1s(raw: &[u8], path: &Path, name: impl Fn(usize) -> String) -> Result<Vec<G1Affine>> {
+    raw.par_chunks_exact(64)
+        .enumerate()
+        .map(|(i, c)| ptau_g1(c).ok_or(i))
+        .collect::<std::result::Result<Vec<_>, usize>>()
+        .map_err(|i| {
+            decode(
+                WHAT_PTAU,
+                path,
+                format!("{} is not a canonical point on the curve", name(i)),
+            )
+        })
 }
 
 fn ptau_g2(c: &[u8]) -> Option<G2Affine> {
