@@ -36,7 +36,7 @@ fn main() {
             let t = Instant::now();
             let r = G1Projective::msm(&bases[..n], &scalars[..n]).unwrap();
             best = best.min(t.elapsed().as_secs_f64());
-            std::hint::black_box(r);
+            let _ = std::hint::black_box(r);
         }
         println!(
             "arkworks 0.6 G1 MSM 2^{log}: {:.1} ms (best of 3, {} threads)",
