@@ -3,14 +3,14 @@
 //! batch-verify any number of openings with one two-pairing check. EVM encodings for points and
 //! scalars, with decoders that reject everything non-canonical.
 //!
-//! The MSM is arkworks' `VariableBaseMSM` for now; the faster MSM and its backends plug in here.
+//! Every MSM goes through [`crate::msm`].
 
 use crate::error::{Error, Result};
 use crate::field;
 use crate::srs::{self, Srs};
 use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::pairing::Pairing;
-use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
+use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{BigInt, PrimeField, Zero};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use sha3::{Digest, Keccak256};
@@ -37,9 +37,7 @@ fn check_len(srs: &Srs, len: usize) -> Result<()> {
 /// `Σ c_i·[τ^i]G1`.
 pub fn commit(srs: &Srs, coeffs: &[Fr]) -> Result<G1Affine> {
     check_len(srs, coeffs.len())?;
-    Ok(G1Projective::msm(&srs.g1[..coeffs.len()], coeffs)
-        .expect("equal lengths")
-        .into_affine())
+    Ok(crate::msm::msm(&srs.g1[..coeffs.len()], coeffs)?.into_affine())
 }
 
 /// The radix-2 domain of size `n` (a power of two, at most 2^28).
@@ -339,7 +337,9 @@ mod tests {
             assert_eq!(evaluate(&coeffs, d.element(i)), *e);
         }
         let basis = lagrange_basis(&srs, 8).unwrap();
-        let via_basis = G1Projective::msm(&basis, &evals).unwrap().into_affine();
+        let via_basis = <G1Projective as ark_ec::VariableBaseMSM>::msm(&basis, &evals)
+            .unwrap()
+            .into_affine();
         assert_eq!(commit_evals(&srs, &evals).unwrap(), via_basis);
         assert!(domain(6).is_err());
     }

@@ -8,6 +8,7 @@
 //! * [`merkle`]: Poseidon Merkle trees of arity 2, 4, 8 and 16, proofs, multi-proofs and an
 //!   append-only tree;
 //! * [`commitment`]: streaming file commitments (`docs/spec/file-commitment.md`);
+//! * [`msm`]: multi-scalar multiplication on G1;
 //! * [`srs`]: KZG structured reference strings (snarkjs `.ptau`, our own format, test SRS).
 //!
 //! The specs in `docs/spec/` are normative; the pure-Python reference
@@ -18,6 +19,7 @@ pub mod error;
 pub mod field;
 pub mod kzg;
 pub mod merkle;
+pub mod msm;
 pub mod poseidon;
 pub mod srs;
 

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::pairing::Pairing;
 use ark_ec::scalar_mul::ScalarMul;
-use ark_ec::{AffineRepr, CurveGroup, PrimeGroup, VariableBaseMSM};
+use ark_ec::{AffineRepr, CurveGroup, PrimeGroup};
 use ark_ff::{BigInt, BigInteger, PrimeField, Zero};
 use ark_poly::EvaluationDomain;
 use rayon::prelude::*;
@@ -117,8 +117,8 @@ impl Srs {
         }
         let rho = self.challenges();
         let n = self.g1.len() - 1;
-        let lo = G1Projective::msm(&self.g1[..n], &rho).expect("equal lengths");
-        let hi = G1Projective::msm(&self.g1[1..], &rho).expect("equal lengths");
+        let lo = crate::msm::msm(&self.g1[..n], &rho).expect("equal lengths");
+        let hi = crate::msm::msm(&self.g1[1..], &rho).expect("equal lengths");
         let ok = Bn254::multi_pairing([hi, -lo], [self.g2[0], self.g2[1]]).is_zero();
         if !ok {
             return Err(bad(
@@ -262,8 +262,8 @@ impl Srs {
                 Fr::from_be_bytes_mod_order(&h.finalize()[..16])
             })
             .collect();
-        let lhs = G1Projective::msm(&basis, &rho).expect("equal lengths");
-        let rhs = G1Projective::msm(&self.g1[..n], &d.ifft(&rho)).expect("equal lengths");
+        let lhs = crate::msm::msm(&basis, &rho).expect("equal lengths");
+        let rhs = crate::msm::msm(&self.g1[..n], &d.ifft(&rho)).expect("equal lengths");
         if lhs != rhs {
             return Err(decode(
                 WHAT_PTAU,
