@@ -17,6 +17,7 @@ __all__ = [
     "InsecureSRSWarning",
     "InternalError",
     "ParameterError",
+    "UnsatisfiedError",
 ]
 
 
@@ -46,6 +47,11 @@ class FileChangedError(BigFileZkError, OSError):
 
 class CommitmentMismatchError(BigFileZkError, ValueError):
     """Data does not match the commitment it was checked against."""
+
+
+class UnsatisfiedError(BigFileZkError, ValueError):
+    """A witness does not satisfy its circuit; the message names the constraint, the row and
+    the gadget that made the row."""
 
 
 class InternalError(BigFileZkError, RuntimeError):

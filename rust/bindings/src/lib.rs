@@ -43,6 +43,7 @@ fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
         Error::Decode { .. } => py_error(py, "DecodeError", msg),
         Error::FileChanged { .. } => py_error(py, "FileChangedError", msg),
         Error::CommitmentMismatch(_) => py_error(py, "CommitmentMismatchError", msg),
+        Error::Unsatisfied(_) => py_error(py, "UnsatisfiedError", msg),
         Error::Interrupted => PyKeyboardInterrupt::new_err("interrupted"),
         // OSError(errno, strerror, filename) picks the subclass (FileNotFoundError, ...) itself.
         Error::Io { path, source } => match source.raw_os_error() {

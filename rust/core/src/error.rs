@@ -46,6 +46,10 @@ pub enum Error {
     #[error("{0}")]
     CommitmentMismatch(String),
 
+    /// A witness that does not satisfy its circuit (names the constraint, row and gadget).
+    #[error("unsatisfied circuit: {0}")]
+    Unsatisfied(String),
+
     /// A progress callback asked to stop (e.g. Ctrl-C in Python).
     #[error("interrupted")]
     Interrupted,

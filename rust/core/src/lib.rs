@@ -9,6 +9,7 @@
 //!   append-only tree;
 //! * [`commitment`]: streaming file commitments (`docs/spec/file-commitment.md`);
 //! * [`msm`]: multi-scalar multiplication on G1;
+//! * [`plonk`]: the PLONK proof system;
 //! * [`srs`]: KZG structured reference strings (snarkjs `.ptau`, our own format, test SRS).
 //!
 //! The specs in `docs/spec/` are normative; the pure-Python reference
@@ -20,6 +21,7 @@ pub mod field;
 pub mod kzg;
 pub mod merkle;
 pub mod msm;
+pub mod plonk;
 pub mod poseidon;
 pub mod srs;
 

@@ -1,0 +1,298 @@
+//! A circuit as the proof system sees it (`docs/spec/plonk.md` §2): the fixed columns, the copy
+//! classes, and the witness check that names the first failing constraint.
+
+use crate::error::{Error, Result};
+use crate::field;
+use crate::poseidon;
+use ark_bn254::Fr;
+use ark_ff::{Field, One, Zero};
+use std::collections::HashSet;
+
+/// Smallest and largest `k` (`n = 2^k` rows).
+pub const MIN_K: u32 = 3;
+pub const MAX_K: u32 = 25;
+
+/// The wire columns a cell can live in.
+pub const WIRES: [&str; 3] = ["a", "b", "c"];
+
+/// A cell `(column, row)`; column 0, 1, 2 is `a, b, c`.
+pub type Cell = (u8, usize);
+
+/// The fixed columns of the spec, in verifying-key order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fixed {
+    pub q_m: Vec<Fr>,
+    pub q_l: Vec<Fr>,
+    pub q_r: Vec<Fr>,
+    pub q_o: Vec<Fr>,
+    pub q_c: Vec<Fr>,
+    pub q_f: Vec<Fr>,
+    pub q_p: Vec<Fr>,
+    /// Lookup columns `q_K, T1, T2, T3`; present iff the circuit uses lookups.
+    pub lookup: Option<[Vec<Fr>; 4]>,
+}
+
+impl Fixed {
+    /// The selector columns in VK order with their spec names (lookup columns last).
+    pub fn named(&self) -> Vec<(&'static str, &Vec<Fr>)> {
+        let mut v = vec![
+            ("q_m", &self.q_m),
+            ("q_l", &self.q_l),
+            ("q_r", &self.q_r),
+            ("q_o", &self.q_o),
+            ("q_c", &self.q_c),
+            ("q_f", &self.q_f),
+            ("q_p", &self.q_p),
+        ];
+        if let Some(l) = &self.lookup {
+            for (name, col) in ["q_k", "t1", "t2", "t3"].into_iter().zip(l.iter()) {
+                v.push((name, col));
+            }
+        }
+        v
+    }
+}
+
+/// A circuit: `n = 2^k` rows of fixed columns, the copy classes, the public-input count, and
+/// optional labels naming the gadget that made each row (for error messages).
+#[derive(Clone, Debug)]
+pub struct Circuit {
+    pub k: u32,
+    pub num_public: usize,
+    pub fixed: Fixed,
+    /// Classes of cells that must hold equal values (classes of one cell may be omitted).
+    pub copies: Vec<Vec<Cell>>,
+    /// `(first_row, label)`, sorted by row: rows from `first_row` up to the next entry belong to
+    /// the gadget `label`.
+    pub labels: Vec<(usize, String)>,
+}
+
+/// The `t = 3` MDS matrix, row-major (`new[i] = Σ_j M[i][j]·s[j]`).
+pub(crate) fn mds() -> [[Fr; 3]; 3] {
+    let p = poseidon::params(3).expect("t = 3 is supported");
+    std::array::from_fn(|i| std::array::from_fn(|j| p.mds[3 * i + j]))
+}
+
+/// The three Poseidon gate terms `P_j = Σ_k M[j][k]·s_k − next_j` for a full or partial round.
+pub(crate) fn poseidon_terms(m: &[[Fr; 3]; 3], w: [Fr; 3], next: [Fr; 3], full: bool) -> [Fr; 3] {
+    let pow5 = |x: Fr| x.square().square() * x;
+    let s = if full {
+        [pow5(w[0]), pow5(w[1]), pow5(w[2])]
+    } else {
+        [pow5(w[0]), w[1], w[2]]
+    };
+    std::array::from_fn(|j| m[j][0] * s[0] + m[j][1] * s[1] + m[j][2] * s[2] - next[j])
+}
+
+impl Circuit {
+    pub fn n(&self) -> usize {
+        1 << self.k
+    }
+
+    pub fn has_lookups(&self) -> bool {
+        self.fixed.lookup.is_some()
+    }
+
+    /// The label of the gadget that owns `row` ("" when none).
+    pub fn label_of(&self, row: usize) -> &str {
+        match self.labels.partition_point(|(r, _)| *r <= row) {
+            0 => "",
+            i => &self.labels[i - 1].1,
+        }
+    }
+
+    fn at(&self, row: usize) -> String {
+        match self.label_of(row) {
+            "" => format!("row {row}"),
+            l => format!("row {row} ({l})"),
+        }
+    }
+
+    /// Structural checks: sizes, 0/1 selectors, public-input rows, cells in range, and the
+    /// positions Poseidon rows may not take.
+    pub fn check(&self) -> Result<()> {
+        if !(MIN_K..=MAX_K).contains(&self.k) {
+            return Err(Error::param(format!(
+                "a circuit has 2^k rows with {MIN_K} <= k <= {MAX_K}, not k = {}",
+                self.k
+            )));
+        }
+        let n = self.n();
+        for (name, col) in self.fixed.named() {
+            if col.len() != n {
+                return Err(Error::param(format!(
+                    "fixed column {name} has {} values, the circuit has {n} rows",
+                    col.len()
+                )));
+            }
+        }
+        if self.num_public >= n {
+            return Err(Error::param(format!(
+                "{} public inputs do not fit {n} rows",
+                self.num_public
+            )));
+        }
+        let bit = |x: &Fr| x.is_zero() || x.is_one();
+        let f = &self.fixed;
+        for i in 0..n {
+            if !bit(&f.q_f[i]) || !bit(&f.q_p[i]) || (f.q_f[i].is_one() && f.q_p[i].is_one()) {
+                return Err(Error::param(format!(
+                    "{}: q_f and q_p must be 0/1 and not both set",
+                    self.at(i)
+                )));
+            }
+            let pos = f.q_f[i].is_one() || f.q_p[i].is_one();
+            if pos && (i == n - 1 || !f.q_m[i].is_zero() || !f.q_o[i].is_zero()) {
+                return Err(Error::param(format!(
+                    "{}: a Poseidon row cannot be the last row or use q_m/q_o",
+                    self.at(i)
+                )));
+            }
+            if let Some(l) = &f.lookup {
+                if !bit(&l[0][i]) {
+                    return Err(Error::param(format!("{}: q_k must be 0 or 1", self.at(i))));
+                }
+            }
+            if i < self.num_public {
+                let ok = f.q_l[i].is_one()
+                    && [&f.q_m, &f.q_r, &f.q_o, &f.q_c, &f.q_f, &f.q_p]
+                        .iter()
+                        .all(|c| c[i].is_zero())
+                    && f.lookup.as_ref().is_none_or(|l| l[0][i].is_zero());
+                if !ok {
+                    return Err(Error::param(format!(
+                        "row {i} is a public-input row: q_l = 1 and every other selector 0"
+                    )));
+                }
+            }
+        }
+        if let Some(l) = &f.lookup {
+            if l[3].iter().all(|t| t.is_zero()) {
+                return Err(Error::param("a lookup circuit needs a non-empty table"));
+            }
+        }
+        let mut seen = HashSet::new();
+        for class in &self.copies {
+            for &(col, row) in class {
+                if col > 2 || row >= n {
+                    return Err(Error::param(format!(
+                        "copy constraint on cell ({col}, {row}) outside 3 wires x {n} rows"
+                    )));
+                }
+                if !seen.insert((col, row)) {
+                    return Err(Error::param(format!(
+                        "cell {}[{row}] is in two copy classes",
+                        WIRES[col as usize]
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Check a witness against every gate, copy class and lookup; the error names the first
+    /// failure, its row and the gadget that made the row.
+    pub fn check_witness(&self, w: &[Vec<Fr>; 3]) -> Result<()> {
+        let n = self.n();
+        if w.iter().any(|col| col.len() != n) {
+            return Err(Error::param(format!(
+                "a witness has three columns of {n} values (got {}, {}, {})",
+                w[0].len(),
+                w[1].len(),
+                w[2].len()
+            )));
+        }
+        let f = &self.fixed;
+        let m = mds();
+        for i in 0..n {
+            let (a, b, c) = (w[0][i], w[1][i], w[2][i]);
+            let nx = (i + 1) % n;
+            let next = [w[0][nx], w[1][nx], w[2][nx]];
+            if f.q_f[i].is_one() || f.q_p[i].is_one() {
+                let p = poseidon_terms(&m, [a, b, c], next, f.q_f[i].is_one());
+                let consts = [f.q_c[i], f.q_l[i], f.q_r[i]];
+                for j in 0..3 {
+                    if !(p[j] + consts[j]).is_zero() {
+                        return Err(Error::Unsatisfied(format!(
+                            "{}: Poseidon {} round does not produce {}[{nx}]",
+                            self.at(i),
+                            if f.q_f[i].is_one() { "full" } else { "partial" },
+                            WIRES[j]
+                        )));
+                    }
+                }
+            } else if i >= self.num_public {
+                // (Public-input rows read `a = x_i`, which defines the inputs.)
+                let v = f.q_m[i] * a * b + f.q_l[i] * a + f.q_r[i] * b + f.q_o[i] * c + f.q_c[i];
+                if !v.is_zero() {
+                    return Err(Error::Unsatisfied(format!(
+                        "{}: arithmetic gate q_m·a·b + q_l·a + q_r·b + q_o·c + q_c = {} ≠ 0 \
+                         (a = {}, b = {}, c = {})",
+                        self.at(i),
+                        field::to_hex(&v),
+                        field::to_hex(&a),
+                        field::to_hex(&b),
+                        field::to_hex(&c)
+                    )));
+                }
+            }
+        }
+        for class in &self.copies {
+            let (c0, r0) = class[0];
+            let v0 = w[c0 as usize][r0];
+            for &(col, row) in &class[1..] {
+                if w[col as usize][row] != v0 {
+                    return Err(Error::Unsatisfied(format!(
+                        "copy constraint: {}[{row}] ({}) ≠ {}[{r0}] ({})",
+                        WIRES[col as usize],
+                        self.label_of(row),
+                        WIRES[c0 as usize],
+                        self.label_of(r0)
+                    )));
+                }
+            }
+        }
+        if let Some(l) = &f.lookup {
+            let table: HashSet<[Fr; 3]> = (0..n).map(|i| [l[1][i], l[2][i], l[3][i]]).collect();
+            for i in 0..n {
+                if l[0][i].is_one() && !table.contains(&[w[0][i], w[1][i], w[2][i]]) {
+                    return Err(Error::Unsatisfied(format!(
+                        "{}: lookup of (a, b, c) = ({}, {}, {}) is not in the table",
+                        self.at(i),
+                        field::to_hex(&w[0][i]),
+                        field::to_hex(&w[1][i]),
+                        field::to_hex(&w[2][i])
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `σ` as values `σ_col(ω^i)` (§2.2): within a class sorted by `col·n + row`, each cell maps
+    /// to the identity of the next, the last to the first.
+    pub fn sigmas(&self, omega: Fr) -> [Vec<Fr>; 3] {
+        let n = self.n();
+        let powers: Vec<Fr> = std::iter::successors(Some(Fr::one()), |x| Some(*x * omega))
+            .take(n)
+            .collect();
+        let ks = shifts();
+        let id = |(col, row): Cell| ks[col as usize] * powers[row];
+        let mut s: [Vec<Fr>; 3] =
+            std::array::from_fn(|col| powers.iter().map(|p| ks[col] * p).collect::<Vec<_>>());
+        for class in &self.copies {
+            let mut cells = class.clone();
+            cells.sort_by_key(|&(col, row)| col as usize * n + row);
+            for j in 0..cells.len() {
+                let (col, row) = cells[j];
+                s[col as usize][row] = id(cells[(j + 1) % cells.len()]);
+            }
+        }
+        s
+    }
+}
+
+/// The coset shifts `k_0, k_1, k_2 = 1, 5, 25`.
+pub fn shifts() -> [Fr; 3] {
+    [Fr::one(), Fr::from(5u64), Fr::from(25u64)]
+}

@@ -1,0 +1,20 @@
+//! PLONK over BN254 with KZG (`docs/spec/plonk.md`): 3 wires, a circomlib-Poseidon round gate,
+//! log-derivative lookups, Maller's linearisation, one two-pairing check.
+//!
+//! * [`circuit`]: the fixed columns, copy classes, and the witness check;
+//! * [`keys`]: setup (keys from the circuit's shape alone) and key encodings;
+//! * [`prover`] / [`verifier`]; [`proof`]: the proof, its encodings, the shared linearisation;
+//! * [`transcript`]: the keccak-256 Fiat–Shamir transcript.
+
+pub mod circuit;
+pub mod keys;
+pub mod proof;
+pub mod prover;
+pub mod transcript;
+pub mod verifier;
+
+pub use circuit::{Circuit, Fixed};
+pub use keys::{setup, ProvingKey, VerifyingKey};
+pub use proof::Proof;
+pub use prover::{prove, prove_with_blinding};
+pub use verifier::verify;

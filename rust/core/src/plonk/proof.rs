@@ -1,0 +1,330 @@
+//! The proof (`docs/spec/plonk.md` §5), its encodings, and the linearisation scalars that the
+//! prover and the verifier share, so that the two can never drift apart.
+
+use super::circuit::{mds, poseidon_terms, shifts};
+use super::keys::VerifyingKey;
+use super::transcript::Transcript;
+use crate::error::{Error, Result};
+use crate::field;
+use crate::kzg::{g1_from_bytes, g1_to_bytes, scalar_from_bytes};
+use ark_bn254::{Fr, G1Affine};
+use ark_ec::AffineRepr;
+use ark_ff::{batch_inversion, Field, One};
+
+pub const PROOF_MAGIC: &[u8; 4] = b"BFPF";
+
+/// The evaluations of round 4, in proof order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Evaluations {
+    pub a: Fr,
+    pub b: Fr,
+    pub c: Fr,
+    pub a_next: Fr,
+    pub b_next: Fr,
+    pub c_next: Fr,
+    pub s1: Fr,
+    pub s2: Fr,
+    pub q_pos: Fr,
+    pub z_next: Fr,
+    /// `(T1 + η T2 + η² T3)(ζ)` and `φ(ζω)`, lookup circuits only.
+    pub lookup: Option<(Fr, Fr)>,
+}
+
+impl Evaluations {
+    pub fn to_vec(&self) -> Vec<Fr> {
+        let mut v = vec![
+            self.a,
+            self.b,
+            self.c,
+            self.a_next,
+            self.b_next,
+            self.c_next,
+            self.s1,
+            self.s2,
+            self.q_pos,
+            self.z_next,
+        ];
+        if let Some((t, phi)) = self.lookup {
+            v.extend([t, phi]);
+        }
+        v
+    }
+
+    fn from_slice(s: &[Fr], lookups: bool) -> Self {
+        Evaluations {
+            a: s[0],
+            b: s[1],
+            c: s[2],
+            a_next: s[3],
+            b_next: s[4],
+            c_next: s[5],
+            s1: s[6],
+            s2: s[7],
+            q_pos: s[8],
+            z_next: s[9],
+            lookup: lookups.then(|| (s[10], s[11])),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proof {
+    pub a: G1Affine,
+    pub b: G1Affine,
+    pub c: G1Affine,
+    /// `[m]` and `[φ]`, lookup circuits only.
+    pub m: Option<G1Affine>,
+    pub z: G1Affine,
+    pub phi: Option<G1Affine>,
+    pub t: G1Affine,
+    pub w_zeta: G1Affine,
+    pub w_zeta_omega: G1Affine,
+    pub evals: Evaluations,
+}
+
+/// Byte length of the EVM encoding.
+pub fn proof_len(lookups: bool) -> usize {
+    if lookups {
+        9 * 64 + 12 * 32
+    } else {
+        7 * 64 + 10 * 32
+    }
+}
+
+impl Proof {
+    pub fn has_lookups(&self) -> bool {
+        self.m.is_some()
+    }
+
+    /// Points in proof order.
+    pub fn points(&self) -> Vec<G1Affine> {
+        let mut v = vec![self.a, self.b, self.c];
+        v.extend(self.m);
+        v.push(self.z);
+        v.extend(self.phi);
+        v.extend([self.t, self.w_zeta, self.w_zeta_omega]);
+        v
+    }
+
+    /// The bytes `verifyProof(bytes proof, …)` takes: points then evaluations (§5).
+    pub fn to_evm_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(proof_len(self.has_lookups()));
+        for p in self.points() {
+            out.extend_from_slice(&g1_to_bytes(&p));
+        }
+        for x in self.evals.to_vec() {
+            out.extend_from_slice(&field::to_be_bytes(&x));
+        }
+        out
+    }
+
+    /// Strict decoder: exact length, canonical scalars, points on the curve and not the
+    /// identity (an honest proof never holds one).
+    pub fn from_evm_bytes(b: &[u8], lookups: bool) -> Result<Self> {
+        let len = proof_len(lookups);
+        if b.len() != len {
+            return Err(Error::decode(
+                "PLONK proof",
+                format!("{} bytes (expected {len})", b.len()),
+            ));
+        }
+        let np = if lookups { 9 } else { 7 };
+        let mut pts = Vec::with_capacity(np);
+        for i in 0..np {
+            let p = g1_from_bytes(&b[64 * i..64 * (i + 1)])?;
+            if p.is_zero() {
+                return Err(Error::decode(
+                    "PLONK proof",
+                    format!("point {i} is the identity"),
+                ));
+            }
+            pts.push(p);
+        }
+        let scalars: Vec<Fr> = b[64 * np..]
+            .chunks(32)
+            .map(scalar_from_bytes)
+            .collect::<Result<_>>()?;
+        let mut it = pts.into_iter();
+        let mut next = || it.next().expect("counted");
+        let (a, b_, c) = (next(), next(), next());
+        let m = lookups.then(&mut next);
+        let z = next();
+        let phi = lookups.then(&mut next);
+        Ok(Proof {
+            a,
+            b: b_,
+            c,
+            m,
+            z,
+            phi,
+            t: next(),
+            w_zeta: next(),
+            w_zeta_omega: next(),
+            evals: Evaluations::from_slice(&scalars, lookups),
+        })
+    }
+
+    /// `"BFPF" ‖ version ‖ flags ‖ EVM bytes`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = PROOF_MAGIC.to_vec();
+        out.push(super::keys::VERSION);
+        out.push(self.has_lookups() as u8);
+        out.extend(self.to_evm_bytes());
+        out
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Result<Self> {
+        if b.len() < 6 || &b[..4] != PROOF_MAGIC {
+            return Err(Error::decode(
+                "PLONK proof",
+                "does not start with the BFPF header",
+            ));
+        }
+        if b[4] != super::keys::VERSION {
+            return Err(Error::decode(
+                "PLONK proof",
+                format!("version {} (this library reads 1)", b[4]),
+            ));
+        }
+        let lookups = match b[5] {
+            0 => false,
+            1 => true,
+            f => {
+                return Err(Error::decode(
+                    "PLONK proof",
+                    format!("unknown flags {f:#04x}"),
+                ))
+            }
+        };
+        Self::from_evm_bytes(&b[6..], lookups)
+    }
+}
+
+/// The verifier's challenges.
+#[derive(Clone, Copy, Debug)]
+pub struct Challenges {
+    pub beta: Fr,
+    pub gamma: Fr,
+    pub eta: Fr,
+    pub lambda: Fr,
+    pub alpha: Fr,
+    pub zeta: Fr,
+    pub nu: Fr,
+    pub u: Fr,
+}
+
+/// Replay the transcript of a complete proof (§4).
+pub fn challenges(vk: &VerifyingKey, public: &[Fr], proof: &Proof) -> Challenges {
+    let mut tr = Transcript::new(&vk.digest(), public);
+    let mut r1 = vec![proof.a, proof.b, proof.c];
+    r1.extend(proof.m);
+    tr.absorb(&r1, &[]);
+    let (beta, gamma, eta, lambda) = (
+        tr.challenge(0),
+        tr.challenge(1),
+        tr.challenge(2),
+        tr.challenge(3),
+    );
+    let mut r2 = vec![proof.z];
+    r2.extend(proof.phi);
+    tr.absorb(&r2, &[]);
+    let alpha = tr.challenge(0);
+    tr.absorb(&[proof.t], &[]);
+    let zeta = tr.challenge(0);
+    tr.absorb(&[], &proof.evals.to_vec());
+    let nu = tr.challenge(0);
+    tr.absorb(&[proof.w_zeta, proof.w_zeta_omega], &[]);
+    Challenges {
+        beta,
+        gamma,
+        eta,
+        lambda,
+        alpha,
+        zeta,
+        nu,
+        u: tr.challenge(0),
+    }
+}
+
+/// The polynomials that appear linearly in `D(X)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Term {
+    /// Selector `i` in VK order (`q_M … q_P`).
+    Selector(usize),
+    Z,
+    Sigma3,
+    Phi,
+    M,
+    QK,
+    T,
+}
+
+/// `Z_H(ζ)`, `L_i(ζ)` for `i < count`, by one batch inversion.
+pub fn lagrange_at(n: usize, omega: Fr, zeta: Fr, count: usize) -> (Fr, Vec<Fr>) {
+    let zh = zeta.pow([n as u64]) - Fr::one();
+    let count = count.max(1);
+    let mut w = Fr::one();
+    let mut nums = Vec::with_capacity(count);
+    let mut dens = Vec::with_capacity(count);
+    let n_f = Fr::from(n as u64);
+    for _ in 0..count {
+        nums.push(w * zh);
+        dens.push(n_f * (zeta - w));
+        w *= omega;
+    }
+    batch_inversion(&mut dens);
+    (zh, nums.iter().zip(&dens).map(|(a, b)| *a * b).collect())
+}
+
+/// The constant `r_0` and the scalars of `D(X) = Σ s_i·P_i` (§5), from the evaluations alone.
+/// Requires `ζ^n ≠ 1`.
+pub fn linearisation(
+    vk: &VerifyingKey,
+    public: &[Fr],
+    ch: &Challenges,
+    e: &Evaluations,
+) -> (Fr, Vec<(Term, Fr)>) {
+    let (beta, gamma, alpha, zeta) = (ch.beta, ch.gamma, ch.alpha, ch.zeta);
+    let (zh, lag) = lagrange_at(vk.n(), vk.omega(), zeta, public.len());
+    let pi: Fr = -public.iter().zip(&lag).map(|(x, l)| *x * l).sum::<Fr>();
+    let l0 = lag[0];
+    let alpha2 = alpha.square();
+    let (alpha3, alpha4, alpha5) = (alpha2 * alpha, alpha2 * alpha2, alpha2 * alpha2 * alpha);
+    let m = mds();
+    let w = [e.a, e.b, e.c];
+    let next = [e.a_next, e.b_next, e.c_next];
+    let pf = poseidon_terms(&m, w, next, true);
+    let pp = poseidon_terms(&m, w, next, false);
+    let gate = Fr::one() - e.q_pos;
+    let ks = shifts();
+    let perm_a = e.a + beta * e.s1 + gamma;
+    let perm_b = e.b + beta * e.s2 + gamma;
+
+    let mut r0 = pi - alpha3 * e.z_next * perm_a * perm_b * (e.c + gamma) - alpha4 * l0;
+    let id = (e.a + beta * zeta + gamma)
+        * (e.b + beta * ks[1] * zeta + gamma)
+        * (e.c + beta * ks[2] * zeta + gamma);
+    let mut terms = vec![
+        (Term::Selector(0), gate * e.a * e.b),
+        (Term::Selector(1), gate * e.a + alpha * e.q_pos),
+        (Term::Selector(2), gate * e.b + alpha2 * e.q_pos),
+        (Term::Selector(3), gate * e.c),
+        (Term::Selector(4), Fr::one()),
+        (Term::Selector(5), pf[0] + alpha * pf[1] + alpha2 * pf[2]),
+        (Term::Selector(6), pp[0] + alpha * pp[1] + alpha2 * pp[2]),
+        (Term::Z, alpha3 * id + alpha4 * l0),
+        (Term::Sigma3, -alpha3 * e.z_next * beta * perm_a * perm_b),
+    ];
+    if let Some((t_bar, phi_next)) = e.lookup {
+        let f_bar = e.a + ch.eta * e.b + ch.eta.square() * e.c;
+        let (lf, lt) = (ch.lambda + f_bar, ch.lambda + t_bar);
+        r0 += alpha5 * phi_next * lf * lt;
+        terms.extend([
+            (Term::Phi, -alpha5 * lf * lt),
+            (Term::M, -alpha5 * lf),
+            (Term::QK, alpha5 * lt),
+        ]);
+    }
+    terms.push((Term::T, -zh));
+    (r0, terms)
+}

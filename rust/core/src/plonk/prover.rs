@@ -1,0 +1,460 @@
+//! The prover (`docs/spec/plonk.md` §5).
+//!
+//! The quotient is computed on the coset `g·H_{8n}` in eight passes over the size-`n` cosets
+//! `g·ω_{8n}^j·H`: every polynomial is evaluated on one coset at a time (`p(ωx)` is the same
+//! evaluations rotated by one, since cosets of `H` are closed under `ω`), so memory stays at a
+//! few dozen field elements per row instead of eight times that.
+
+use super::circuit::{mds, poseidon_terms, shifts};
+use super::keys::{commit, srs_powers_needed, ProvingKey};
+use super::proof::{linearisation, Challenges, Evaluations, Proof, Term};
+use super::transcript::Transcript;
+use crate::error::{Error, Result};
+use crate::kzg::{self, evaluate};
+use ark_bn254::Fr;
+use ark_ff::{batch_inversion, FftField, Field, One, UniformRand, Zero};
+use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
+use ark_std::rand::RngCore;
+use rayon::prelude::*;
+use std::collections::HashMap;
+
+/// Blinding scalars per witness polynomial.
+pub const BLINDS_PER_POLY: usize = 3;
+
+/// How many blinding scalars a proof takes (12, or 18 with lookups).
+pub fn blinding_len(lookups: bool) -> usize {
+    BLINDS_PER_POLY * if lookups { 6 } else { 4 }
+}
+
+/// Prove with blinding drawn from `rng`.
+pub fn prove<R: RngCore>(pk: &ProvingKey, witness: &[Vec<Fr>; 3], rng: &mut R) -> Result<Proof> {
+    let blinding: Vec<Fr> = (0..blinding_len(pk.circuit.has_lookups()))
+        .map(|_| Fr::rand(rng))
+        .collect();
+    prove_with_blinding(pk, witness, &blinding)
+}
+
+/// Prove with the given blinding scalars (order `a, b, c, z, m, φ`, 3 each): deterministic, so
+/// that other implementations of the spec can be compared byte for byte.
+pub fn prove_with_blinding(
+    pk: &ProvingKey,
+    witness: &[Vec<Fr>; 3],
+    blinding: &[Fr],
+) -> Result<Proof> {
+    pk.circuit.check_witness(witness)?;
+    prove_inner(pk, witness, blinding, true)
+}
+
+/// The prover without the witness check: for tests that show the verifier rejects proofs of
+/// unsatisfied witnesses. Never use it to make real proofs.
+#[doc(hidden)]
+pub fn prove_unchecked(pk: &ProvingKey, witness: &[Vec<Fr>; 3], blinding: &[Fr]) -> Result<Proof> {
+    prove_inner(pk, witness, blinding, false)
+}
+
+fn prove_inner(
+    pk: &ProvingKey,
+    witness: &[Vec<Fr>; 3],
+    blinding: &[Fr],
+    checked: bool,
+) -> Result<Proof> {
+    let circuit = &pk.circuit;
+    let lookups = circuit.has_lookups();
+    let n = pk.n();
+    if blinding.len() != blinding_len(lookups) {
+        return Err(Error::param(format!(
+            "this circuit takes {} blinding scalars, not {}",
+            blinding_len(lookups),
+            blinding.len()
+        )));
+    }
+    if witness.iter().any(|w| w.len() != n) {
+        return Err(Error::param(format!(
+            "a witness has three columns of {n} values"
+        )));
+    }
+    let d = kzg::domain(n)?;
+    let omega = d.group_gen();
+    let blinds: Vec<&[Fr]> = blinding.chunks(BLINDS_PER_POLY).collect();
+    let public = &witness[0][..circuit.num_public];
+    let mut tr = Transcript::new(&pk.vk.digest(), public);
+    let g1 = &pk.g1;
+
+    // Round 1: wires (and multiplicities).
+    let blinded = |evals: &[Fr], rho: &[Fr]| -> Vec<Fr> {
+        let mut c = d.ifft(evals);
+        c.resize(n + BLINDS_PER_POLY, Fr::zero());
+        for (i, r) in rho.iter().enumerate() {
+            c[i] -= r;
+            c[n + i] += r;
+        }
+        c
+    };
+    let wires: Vec<Vec<Fr>> = (0..3)
+        .into_par_iter()
+        .map(|i| blinded(&witness[i], blinds[i]))
+        .collect();
+    let mult = lookups.then(|| multiplicities(pk, witness));
+    let m_poly = mult.as_ref().map(|m| blinded(m, blinds[4]));
+    let mut round1: Vec<_> = wires.iter().map(|p| commit(g1, p)).collect::<Result<_>>()?;
+    if let Some(m) = &m_poly {
+        round1.push(commit(g1, m)?);
+    }
+    tr.absorb(&round1, &[]);
+    let (beta, gamma) = (tr.challenge(0), tr.challenge(1));
+    let (eta, lambda) = (tr.challenge(2), tr.challenge(3));
+
+    // Round 2: permutation and lookup accumulators.
+    let z_evals = permutation_accumulator(pk, witness, omega, beta, gamma);
+    let z_poly = blinded(&z_evals, blinds[3]);
+    let phi_poly = mult.as_ref().map(|m| {
+        let phi = lookup_accumulator(pk, witness, m, eta, lambda);
+        blinded(&phi, blinds[5])
+    });
+    let mut round2 = vec![commit(g1, &z_poly)?];
+    if let Some(phi) = &phi_poly {
+        round2.push(commit(g1, phi)?);
+    }
+    tr.absorb(&round2, &[]);
+    let alpha = tr.challenge(0);
+
+    // Round 3: the quotient.
+    let ch = Challenges {
+        beta,
+        gamma,
+        eta,
+        lambda,
+        alpha,
+        zeta: Fr::zero(),
+        nu: Fr::zero(),
+        u: Fr::zero(),
+    };
+    let polys = Polys {
+        wires: &wires,
+        z: &z_poly,
+        m: m_poly.as_deref(),
+        phi: phi_poly.as_deref(),
+    };
+    let t_poly = quotient(pk, &polys, public, &ch, checked)?;
+    let t_comm = commit(g1, &t_poly)?;
+    tr.absorb(&[t_comm], &[]);
+    let zeta = tr.challenge(0);
+    if zeta.pow([n as u64]).is_one() {
+        return Err(Error::param(
+            "the evaluation challenge fell in the domain (probability ~n/r); prove again",
+        ));
+    }
+
+    // Round 4: evaluations.
+    let zeta_w = zeta * omega;
+    let fixed = &pk.fixed;
+    let ev = |p: &[Fr], x: Fr| evaluate(p, x);
+    let t_combined =
+        |x: Fr| ev(&fixed[8], x) + eta * ev(&fixed[9], x) + eta.square() * ev(&fixed[10], x);
+    let evals = Evaluations {
+        a: ev(&wires[0], zeta),
+        b: ev(&wires[1], zeta),
+        c: ev(&wires[2], zeta),
+        a_next: ev(&wires[0], zeta_w),
+        b_next: ev(&wires[1], zeta_w),
+        c_next: ev(&wires[2], zeta_w),
+        s1: ev(&pk.sigma[0], zeta),
+        s2: ev(&pk.sigma[1], zeta),
+        q_pos: ev(&fixed[5], zeta) + ev(&fixed[6], zeta),
+        z_next: ev(&z_poly, zeta_w),
+        lookup: phi_poly
+            .as_ref()
+            .map(|phi| (t_combined(zeta), ev(phi, zeta_w))),
+    };
+    tr.absorb(&[], &evals.to_vec());
+    let nu = tr.challenge(0);
+
+    // Round 5: the linearisation and the two opening proofs.
+    let ch = Challenges { zeta, nu, ..ch };
+    let (_, terms) = linearisation(&pk.vk, public, &ch, &evals);
+    let mut r = vec![Fr::zero(); srs_powers_needed(n)];
+    let mut add = |p: &[Fr], s: Fr| {
+        for (acc, c) in r.iter_mut().zip(p) {
+            *acc += s * c;
+        }
+    };
+    for (term, s) in terms {
+        let p: &[Fr] = match term {
+            Term::Selector(i) => &fixed[i],
+            Term::Z => &z_poly,
+            Term::Sigma3 => &pk.sigma[2],
+            Term::Phi => phi_poly.as_deref().expect("lookup term"),
+            Term::M => m_poly.as_deref().expect("lookup term"),
+            Term::QK => &fixed[7],
+            Term::T => &t_poly,
+        };
+        add(p, s);
+    }
+    let mut nu_i = Fr::one();
+    let mut at_zeta: Vec<&[Fr]> = vec![&wires[0], &wires[1], &wires[2], &pk.sigma[0], &pk.sigma[1]];
+    at_zeta.extend([&fixed[5][..], &fixed[6][..]]);
+    for (i, p) in at_zeta.into_iter().enumerate() {
+        if i < 6 {
+            nu_i *= nu; // q_F and q_P share ν⁶: they are opened as q_F + q_P
+        }
+        add(p, nu_i);
+    }
+    if lookups {
+        let nu7 = nu_i * nu;
+        add(&fixed[8], nu7);
+        add(&fixed[9], nu7 * eta);
+        add(&fixed[10], nu7 * eta.square());
+    }
+    let mut r_next = vec![Fr::zero(); n + BLINDS_PER_POLY];
+    let mut nu_i = Fr::one();
+    let mut at_zeta_w: Vec<&[Fr]> = vec![&wires[0], &wires[1], &wires[2], &z_poly];
+    at_zeta_w.extend(phi_poly.as_deref());
+    for p in at_zeta_w {
+        for (acc, c) in r_next.iter_mut().zip(p) {
+            *acc += nu_i * c;
+        }
+        nu_i *= nu;
+    }
+    let w_zeta = commit(g1, &divide_by_linear(&r, zeta))?;
+    let w_zeta_omega = commit(g1, &divide_by_linear(&r_next, zeta_w))?;
+    Ok(Proof {
+        a: round1[0],
+        b: round1[1],
+        c: round1[2],
+        m: lookups.then(|| round1[3]),
+        z: round2[0],
+        phi: lookups.then(|| round2[1]),
+        t: t_comm,
+        w_zeta,
+        w_zeta_omega,
+        evals,
+    })
+}
+
+/// `(p(X) − p(z)) / (X − z)` by synthetic division.
+fn divide_by_linear(p: &[Fr], z: Fr) -> Vec<Fr> {
+    let mut q = vec![Fr::zero(); p.len().saturating_sub(1)];
+    let mut acc = Fr::zero();
+    for i in (1..p.len()).rev() {
+        acc = acc * z + p[i];
+        q[i - 1] = acc;
+    }
+    q
+}
+
+/// `m_i`: how often table tuple `i` is looked up, all counted at its first row (§2.3).
+fn multiplicities(pk: &ProvingKey, w: &[Vec<Fr>; 3]) -> Vec<Fr> {
+    let l = pk.circuit.fixed.lookup.as_ref().expect("lookup circuit");
+    let n = pk.n();
+    let mut first: HashMap<[Fr; 3], usize> = HashMap::new();
+    for i in (0..n).rev() {
+        first.insert([l[1][i], l[2][i], l[3][i]], i);
+    }
+    let mut m = vec![Fr::zero(); n];
+    for i in 0..n {
+        if l[0][i].is_one() {
+            // A tuple outside the table only reaches here through `prove_unchecked`; it then
+            // counts nowhere and the proof fails to verify.
+            if let Some(&j) = first.get(&[w[0][i], w[1][i], w[2][i]]) {
+                m[j] += Fr::one();
+            }
+        }
+    }
+    m
+}
+
+/// `z(ω^0) = 1`, `z(ω^{i+1}) = z(ω^i)·Π(w + β·id + γ)/Π(w + β·σ + γ)`.
+fn permutation_accumulator(
+    pk: &ProvingKey,
+    w: &[Vec<Fr>; 3],
+    omega: Fr,
+    beta: Fr,
+    gamma: Fr,
+) -> Vec<Fr> {
+    let n = pk.n();
+    let ks = shifts();
+    let powers = powers(omega, n);
+    let (mut num, mut den): (Vec<Fr>, Vec<Fr>) = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let mut nu = Fr::one();
+            let mut de = Fr::one();
+            for col in 0..3 {
+                nu *= w[col][i] + beta * ks[col] * powers[i] + gamma;
+                de *= w[col][i] + beta * pk.sigma_evals[col][i] + gamma;
+            }
+            (nu, de)
+        })
+        .unzip();
+    batch_inversion(&mut den);
+    let mut z = Vec::with_capacity(n);
+    let mut acc = Fr::one();
+    for i in 0..n {
+        z.push(acc);
+        num[i] *= den[i];
+        acc *= num[i];
+    }
+    z
+}
+
+/// `φ(ω^0) = 0`, `φ(ω^{i+1}) = φ(ω^i) + m_i/(λ + t_i) − q_K,i/(λ + f_i)`.
+fn lookup_accumulator(pk: &ProvingKey, w: &[Vec<Fr>; 3], m: &[Fr], eta: Fr, lambda: Fr) -> Vec<Fr> {
+    let l = pk.circuit.fixed.lookup.as_ref().expect("lookup circuit");
+    let n = pk.n();
+    let eta2 = eta.square();
+    let mut inv_t: Vec<Fr> = (0..n)
+        .map(|i| lambda + l[1][i] + eta * l[2][i] + eta2 * l[3][i])
+        .collect();
+    let mut inv_f: Vec<Fr> = (0..n)
+        .map(|i| lambda + w[0][i] + eta * w[1][i] + eta2 * w[2][i])
+        .collect();
+    batch_inversion(&mut inv_t);
+    batch_inversion(&mut inv_f);
+    let mut phi = Vec::with_capacity(n);
+    let mut acc = Fr::zero();
+    for i in 0..n {
+        phi.push(acc);
+        acc += m[i] * inv_t[i] - l[0][i] * inv_f[i];
+    }
+    phi
+}
+
+fn powers(x: Fr, n: usize) -> Vec<Fr> {
+    std::iter::successors(Some(Fr::one()), |p| Some(*p * x))
+        .take(n)
+        .collect()
+}
+
+struct Polys<'a> {
+    wires: &'a [Vec<Fr>],
+    z: &'a [Fr],
+    m: Option<&'a [Fr]>,
+    phi: Option<&'a [Fr]>,
+}
+
+/// `t = Σ α^j C_j / Z_H`, evaluated on `g·H_{8n}` coset by coset, then interpolated.
+fn quotient(
+    pk: &ProvingKey,
+    p: &Polys<'_>,
+    public: &[Fr],
+    ch: &Challenges,
+    checked: bool,
+) -> Result<Vec<Fr>> {
+    let n = pk.n();
+    let d = kzg::domain(n)?;
+    let big = Radix2EvaluationDomain::<Fr>::new(8 * n).expect("8n within the 2-adicity");
+    let g = Fr::GENERATOR;
+    let lookups = p.m.is_some();
+    let fixed = &pk.fixed;
+    let ks = shifts();
+    let mds = mds();
+    let (beta, gamma, eta, lambda, alpha) = (ch.beta, ch.gamma, ch.eta, ch.lambda, ch.alpha);
+    let alphas: Vec<Fr> = powers(alpha, 6);
+    let eta2 = eta.square();
+    let n_f = Fr::from(n as u64);
+
+    // PI(X) = −Σ x_i L_i(X), as a polynomial.
+    let mut pi_evals = vec![Fr::zero(); n];
+    for (i, x) in public.iter().enumerate() {
+        pi_evals[i] = -*x;
+    }
+    let pi = d.ifft(&pi_evals);
+
+    let mut all = vec![Fr::zero(); 8 * n];
+    for j in 0..8 {
+        let shift = g * big.element(j);
+        let shift_n = shift.pow([n as u64]);
+        let coset = d.get_coset(shift).expect("nonzero shift");
+        // Fold X^n = shift^n, then one size-n coset FFT.
+        let on_coset = |c: &[Fr]| -> Vec<Fr> {
+            let mut folded = vec![Fr::zero(); n];
+            let mut s = Fr::one();
+            for chunk in c.chunks(n) {
+                for (f, x) in folded.iter_mut().zip(chunk) {
+                    *f += s * x;
+                }
+                s *= shift_n;
+            }
+            coset.fft(&folded)
+        };
+        let mut sources: Vec<&[Fr]> = p.wires.iter().map(|w| &w[..]).collect();
+        sources.push(p.z);
+        sources.extend(fixed.iter().map(|f| &f[..]));
+        sources.extend(pk.sigma.iter().map(|s| &s[..]));
+        sources.push(&pi);
+        if let (Some(m), Some(phi)) = (p.m, p.phi) {
+            sources.extend([m, phi]);
+        }
+        let ev: Vec<Vec<Fr>> = sources.par_iter().map(|c| on_coset(c)).collect();
+        let (a, b, c, z) = (&ev[0], &ev[1], &ev[2], &ev[3]);
+        let f = &ev[4..4 + fixed.len()];
+        let s = &ev[4 + fixed.len()..7 + fixed.len()];
+        let pi_ev = &ev[7 + fixed.len()];
+        let (m_ev, phi_ev) = if lookups {
+            (Some(&ev[8 + fixed.len()]), Some(&ev[9 + fixed.len()]))
+        } else {
+            (None, None)
+        };
+        // L_0(x) = (x^n − 1)/(n(x − 1)) with x^n = shift^n on the whole coset.
+        let xs: Vec<Fr> = powers(d.group_gen(), n).iter().map(|w| shift * w).collect();
+        let mut l0: Vec<Fr> = xs.iter().map(|x| n_f * (*x - Fr::one())).collect();
+        batch_inversion(&mut l0);
+        let zh_inv = (shift_n - Fr::one()).inverse().expect("coset avoids H");
+        let vals: Vec<Fr> = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let nx = (i + 1) % n;
+                let x = xs[i];
+                let (ai, bi, ci) = (a[i], b[i], c[i]);
+                let q_pos = f[5][i] + f[6][i];
+                let arith = f[0][i] * ai * bi + f[1][i] * ai + f[2][i] * bi + f[3][i] * ci;
+                let w3 = [ai, bi, ci];
+                let next = [a[nx], b[nx], c[nx]];
+                let pf = poseidon_terms(&mds, w3, next, true);
+                let pp = poseidon_terms(&mds, w3, next, false);
+                let c0 = (Fr::one() - q_pos) * arith
+                    + f[4][i]
+                    + pi_ev[i]
+                    + f[5][i] * pf[0]
+                    + f[6][i] * pp[0];
+                let c1 = q_pos * f[1][i] + f[5][i] * pf[1] + f[6][i] * pp[1];
+                let c2 = q_pos * f[2][i] + f[5][i] * pf[2] + f[6][i] * pp[2];
+                let c3 = z[i]
+                    * (ai + beta * x + gamma)
+                    * (bi + beta * ks[1] * x + gamma)
+                    * (ci + beta * ks[2] * x + gamma)
+                    - z[nx]
+                        * (ai + beta * s[0][i] + gamma)
+                        * (bi + beta * s[1][i] + gamma)
+                        * (ci + beta * s[2][i] + gamma);
+                let c4 = (shift_n - Fr::one()) * l0[i] * (z[i] - Fr::one());
+                let mut acc =
+                    c0 + alphas[1] * c1 + alphas[2] * c2 + alphas[3] * c3 + alphas[4] * c4;
+                if let (Some(m), Some(phi)) = (m_ev, phi_ev) {
+                    let fv = ai + eta * bi + eta2 * ci;
+                    let tv = f[8][i] + eta * f[9][i] + eta2 * f[10][i];
+                    let c5 = (phi[nx] - phi[i]) * (lambda + fv) * (lambda + tv)
+                        - m[i] * (lambda + fv)
+                        + f[7][i] * (lambda + tv);
+                    acc += alphas[5] * c5;
+                }
+                acc * zh_inv
+            })
+            .collect();
+        for (i, v) in vals.into_iter().enumerate() {
+            all[8 * i + j] = v;
+        }
+    }
+    let mut t = big.get_coset(g).expect("nonzero").ifft(&all);
+    let deg_bound = srs_powers_needed(n);
+    // With a checked witness a remainder is a bug; unchecked (tests) it makes a false proof.
+    if checked && t[deg_bound..].iter().any(|x| !x.is_zero()) {
+        return Err(Error::Unsatisfied(
+            "internal: the constraints do not vanish on the domain (the quotient is not a polynomial of \
+             degree ≤ 5n + 9)"
+                .into(),
+        ));
+    }
+    t.truncate(deg_bound);
+    Ok(t)
+}

@@ -1,0 +1,356 @@
+//! PLONK end to end on hand-made circuits: completeness, and rejection of every forged thing.
+#![allow(clippy::needless_range_loop)] // row/column index arithmetic reads best as indices
+
+use ark_bn254::{Fr, G1Affine, G1Projective};
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::{One, Zero};
+use ark_std::rand::{rngs::StdRng, SeedableRng};
+use bigfile_zk::plonk::{self, proof::Proof, prover::prove_unchecked, Circuit, Fixed};
+use bigfile_zk::poseidon;
+use bigfile_zk::srs::Srs;
+use std::sync::OnceLock;
+
+fn srs() -> &'static Srs {
+    static SRS: OnceLock<Srs> = OnceLock::new();
+    SRS.get_or_init(|| Srs::insecure_for_testing(5 * 128 + 16, 7).unwrap())
+}
+
+fn f(x: i64) -> Fr {
+    if x >= 0 {
+        Fr::from(x as u64)
+    } else {
+        -Fr::from((-x) as u64)
+    }
+}
+
+/// An empty circuit of 2^k rows (all selectors zero).
+fn empty(k: u32, num_public: usize, lookups: bool) -> Circuit {
+    let n = 1usize << k;
+    let z = || vec![Fr::zero(); n];
+    let mut q_l = z();
+    for v in q_l.iter_mut().take(num_public) {
+        *v = Fr::one();
+    }
+    Circuit {
+        k,
+        num_public,
+        fixed: Fixed {
+            q_m: z(),
+            q_l,
+            q_r: z(),
+            q_o: z(),
+            q_c: z(),
+            q_f: z(),
+            q_p: z(),
+            lookup: lookups.then(|| [z(), z(), z(), z()]),
+        },
+        copies: vec![],
+        labels: vec![],
+    }
+}
+
+/// Public x, y; row 2: x·y = c; row 3: c + 5 = out, with copies a2 = a0, b2 = a1, a3 = c2.
+fn arithmetic() -> (Circuit, [Vec<Fr>; 3]) {
+    let mut c = empty(3, 2, false);
+    c.fixed.q_m[2] = f(1);
+    c.fixed.q_o[2] = f(-1);
+    c.fixed.q_l[3] = f(1);
+    c.fixed.q_c[3] = f(5);
+    c.fixed.q_o[3] = f(-1);
+    c.copies = vec![
+        vec![(0, 0), (0, 2)],
+        vec![(0, 1), (1, 2)],
+        vec![(2, 2), (0, 3)],
+    ];
+    c.labels = vec![(2, "mul".into()), (3, "add5".into())];
+    let mut w: [Vec<Fr>; 3] = std::array::from_fn(|_| vec![Fr::zero(); 8]);
+    let (x, y) = (f(3), f(11));
+    w[0][0] = x;
+    w[0][1] = y;
+    w[0][2] = x;
+    w[1][2] = y;
+    w[2][2] = x * y;
+    w[0][3] = x * y;
+    w[2][3] = x * y + f(5);
+    (c, w)
+}
+
+/// One circomlib Poseidon(2) permutation of (0, 1, 2) on rows 0..=65 (spec §2.1 layout).
+fn poseidon_circuit() -> (Circuit, [Vec<Fr>; 3], [Fr; 3]) {
+    let mut c = empty(7, 0, false);
+    let p = poseidon::params(3).unwrap();
+    let rc = |r: usize| {
+        [
+            p.round_constants[3 * r],
+            p.round_constants[3 * r + 1],
+            p.round_constants[3 * r + 2],
+        ]
+    };
+    let rounds = 65;
+    let mut w: [Vec<Fr>; 3] = std::array::from_fn(|_| vec![Fr::zero(); 128]);
+    let input = [f(0), f(1), f(2)];
+    let mut u: [Fr; 3] = std::array::from_fn(|i| input[i] + rc(0)[i]);
+    for r in 0..rounds {
+        let full = !(4..61).contains(&r);
+        if full {
+            c.fixed.q_f[r] = f(1);
+        } else {
+            c.fixed.q_p[r] = f(1);
+        }
+        let next_c = if r + 1 < rounds {
+            rc(r + 1)
+        } else {
+            [Fr::zero(); 3]
+        };
+        c.fixed.q_c[r] = next_c[0];
+        c.fixed.q_l[r] = next_c[1];
+        c.fixed.q_r[r] = next_c[2];
+        for i in 0..3 {
+            w[i][r] = u[i];
+        }
+        let pow5 = |x: Fr| x * x * x * x * x;
+        let s = if full {
+            [pow5(u[0]), pow5(u[1]), pow5(u[2])]
+        } else {
+            [pow5(u[0]), u[1], u[2]]
+        };
+        u = std::array::from_fn(|j| {
+            (0..3).map(|k| p.mds[3 * j + k] * s[k]).sum::<Fr>() + next_c[j]
+        });
+    }
+    for i in 0..3 {
+        w[i][rounds] = u[i];
+    }
+    c.labels = vec![(0, "poseidon".into()), (66, "free".into())];
+    (c, w, u)
+}
+
+/// Tables: 3-bit range (v, 0, 1) and squares (x, x², 2); two lookups.
+fn lookup_circuit() -> (Circuit, [Vec<Fr>; 3]) {
+    let mut c = empty(4, 1, true);
+    let l = c.fixed.lookup.as_mut().unwrap();
+    let mut rows: Vec<[Fr; 3]> = (0..8).map(|v| [f(v), f(0), f(1)]).collect();
+    rows.extend((0..4).map(|x| [f(x), f(x * x), f(2)]));
+    for i in 0..16 {
+        let t = rows[i.min(rows.len() - 1)];
+        l[1][i] = t[0];
+        l[2][i] = t[1];
+        l[3][i] = t[2];
+    }
+    l[0][2] = f(1);
+    l[0][3] = f(1);
+    l[0][4] = f(1);
+    let mut w: [Vec<Fr>; 3] = std::array::from_fn(|_| vec![Fr::zero(); 16]);
+    w[0][0] = f(5);
+    for (row, t) in [
+        (2, [f(5), f(0), f(1)]),
+        (3, [f(3), f(9), f(2)]),
+        (4, [f(5), f(0), f(1)]),
+    ] {
+        for i in 0..3 {
+            w[i][row] = t[i];
+        }
+    }
+    c.copies = vec![vec![(0, 0), (0, 2)]];
+    (c, w)
+}
+
+fn rng() -> StdRng {
+    StdRng::seed_from_u64(42)
+}
+
+fn prove_ok(c: &Circuit, w: &[Vec<Fr>; 3]) -> (plonk::VerifyingKey, Proof, Vec<Fr>) {
+    let (pk, vk) = plonk::setup(c, srs()).unwrap();
+    let proof = plonk::prove(&pk, w, &mut rng()).unwrap();
+    let public = w[0][..c.num_public].to_vec();
+    assert!(plonk::verify(&vk, &proof, &public), "honest proof rejected");
+    (vk, proof, public)
+}
+
+fn other_point(p: &G1Affine) -> G1Affine {
+    (p.into_group() + G1Projective::from(G1Affine::generator())).into_affine()
+}
+
+/// Every point and every scalar of the EVM encoding mutated, one at a time, is rejected.
+fn assert_every_mutation_rejected(vk: &plonk::VerifyingKey, proof: &Proof, public: &[Fr]) {
+    let lookups = proof.has_lookups();
+    let bytes = proof.to_evm_bytes();
+    let np = if lookups { 9 } else { 7 };
+    for i in 0..np {
+        let p = bigfile_zk::kzg::g1_from_bytes(&bytes[64 * i..64 * i + 64]).unwrap();
+        let mut b = bytes.clone();
+        b[64 * i..64 * i + 64].copy_from_slice(&bigfile_zk::kzg::g1_to_bytes(&other_point(&p)));
+        let forged = Proof::from_evm_bytes(&b, lookups).unwrap();
+        assert!(
+            !plonk::verify(vk, &forged, public),
+            "point {i} mutated and accepted"
+        );
+        // The identity is refused by the decoder and by the verifier.
+        b[64 * i..64 * i + 64].fill(0);
+        assert!(Proof::from_evm_bytes(&b, lookups).is_err());
+    }
+    let ns = (bytes.len() - 64 * np) / 32;
+    for j in 0..ns {
+        let mut forged = proof.clone();
+        let mut s = forged.evals.to_vec();
+        s[j] += Fr::one();
+        let mut b = bytes[..64 * np].to_vec();
+        for x in &s {
+            b.extend_from_slice(&bigfile_zk::field::to_be_bytes(x));
+        }
+        forged = Proof::from_evm_bytes(&b, lookups).unwrap();
+        assert!(
+            !plonk::verify(vk, &forged, public),
+            "scalar {j} mutated and accepted"
+        );
+    }
+    // Truncated and over-long encodings are decode errors.
+    assert!(Proof::from_evm_bytes(&bytes[..bytes.len() - 1], lookups).is_err());
+    let mut long = bytes.clone();
+    long.push(0);
+    assert!(Proof::from_evm_bytes(&long, lookups).is_err());
+}
+
+#[test]
+fn arithmetic_circuit_proves_and_rejects_forgeries() {
+    let (c, w) = arithmetic();
+    let (vk, proof, public) = prove_ok(&c, &w);
+    assert_eq!(proof.to_evm_bytes().len(), 768);
+    assert_eq!(Proof::from_bytes(&proof.to_bytes()).unwrap(), proof);
+    assert_eq!(plonk::VerifyingKey::from_bytes(&vk.to_bytes()).unwrap(), vk);
+    assert_every_mutation_rejected(&vk, &proof, &public);
+    // Public inputs changed, swapped, or of the wrong count.
+    assert!(!plonk::verify(
+        &vk,
+        &proof,
+        &[public[0] + Fr::one(), public[1]]
+    ));
+    assert!(!plonk::verify(&vk, &proof, &[public[1], public[0]]));
+    assert!(!plonk::verify(&vk, &proof, &public[..1]));
+    // ≥ r as bytes.
+    let r_bytes = {
+        let mut b = [0u8; 32];
+        b.copy_from_slice(&hex_r());
+        b
+    };
+    let pb: Vec<[u8; 32]> = public.iter().map(bigfile_zk::field::to_be_bytes).collect();
+    assert!(plonk::verifier::verify_bytes(
+        &vk,
+        &proof.to_evm_bytes(),
+        &pb
+    ));
+    assert!(!plonk::verifier::verify_bytes(
+        &vk,
+        &proof.to_evm_bytes(),
+        &[r_bytes, pb[1]]
+    ));
+}
+
+fn hex_r() -> Vec<u8> {
+    let r = "30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
+    (0..32)
+        .map(|i| u8::from_str_radix(&r[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn another_circuits_key_rejects() {
+    let (c, w) = arithmetic();
+    let (_, proof, public) = prove_ok(&c, &w);
+    let mut c2 = c.clone();
+    c2.fixed.q_c[3] = f(6);
+    let (_, vk2) = plonk::setup(&c2, srs()).unwrap();
+    assert!(!plonk::verify(&vk2, &proof, &public));
+}
+
+#[test]
+fn unsatisfied_witnesses_are_refused_and_their_proofs_fail() {
+    let (c, w) = arithmetic();
+    let (pk, vk) = plonk::setup(&c, srs()).unwrap();
+    let blinding = vec![Fr::from(9u64); 12];
+    // Gate: the product is wrong (and the copy a3 = c2 then breaks too; the gate is first).
+    let mut bad = w.clone();
+    bad[2][2] += Fr::one();
+    let err = plonk::prove_with_blinding(&pk, &bad, &blinding)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("row 2 (mul)") && err.contains("arithmetic"),
+        "{err}"
+    );
+    let forged = prove_unchecked(&pk, &bad, &blinding).unwrap();
+    assert!(!plonk::verify(&vk, &forged, &bad[0][..2]));
+    // Copy: a2 differs from the public x (while row 2's gate still holds).
+    let mut bad = w.clone();
+    bad[0][2] = f(4);
+    bad[2][2] = f(44);
+    bad[0][3] = f(44);
+    bad[2][3] = f(49);
+    let err = plonk::prove_with_blinding(&pk, &bad, &blinding)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("copy constraint"), "{err}");
+    let forged = prove_unchecked(&pk, &bad, &blinding).unwrap();
+    assert!(!plonk::verify(&vk, &forged, &bad[0][..2]));
+}
+
+#[test]
+fn poseidon_gate_computes_circomlib_permutation() {
+    let (c, w, out) = poseidon_circuit();
+    let mut state = [f(0), f(1), f(2)];
+    poseidon::permute(&mut state).unwrap();
+    assert_eq!(out, state);
+    let (vk, proof, public) = prove_ok(&c, &w);
+    assert!(plonk::verify(&vk, &proof, &public));
+    // A wrong state in the middle is refused, naming the row.
+    let (pk, vk) = plonk::setup(&c, srs()).unwrap();
+    let mut bad = w.clone();
+    bad[1][30] += Fr::one();
+    let err = plonk::prove_with_blinding(&pk, &bad, &[Fr::one(); 12])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("row 29 (poseidon)") && err.contains("partial"),
+        "{err}"
+    );
+    let forged = prove_unchecked(&pk, &bad, &[Fr::one(); 12]).unwrap();
+    assert!(!plonk::verify(&vk, &forged, &[]));
+}
+
+#[test]
+fn lookups_prove_and_reject() {
+    let (c, w) = lookup_circuit();
+    let (vk, proof, public) = prove_ok(&c, &w);
+    assert_eq!(proof.to_evm_bytes().len(), 960);
+    assert_eq!(plonk::VerifyingKey::from_bytes(&vk.to_bytes()).unwrap(), vk);
+    assert_every_mutation_rejected(&vk, &proof, &public);
+    // 9 is not a 3-bit value (nor tagged 2 with b = 0): refused, and its proof fails.
+    let (pk, vk) = plonk::setup(&c, srs()).unwrap();
+    let mut bad = w.clone();
+    bad[0][0] = f(9);
+    bad[0][2] = f(9);
+    let blinding = vec![Fr::from(3u64); 18];
+    let err = plonk::prove_with_blinding(&pk, &bad, &blinding)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("row 2") && err.contains("lookup"), "{err}");
+    let forged = prove_unchecked(&pk, &bad, &blinding).unwrap();
+    assert!(!plonk::verify(&vk, &forged, &[f(9)]));
+    // The right value with the wrong tag is refused too.
+    let mut bad = w.clone();
+    bad[2][3] = f(1);
+    assert!(plonk::prove_with_blinding(&pk, &bad, &blinding).is_err());
+    let forged = prove_unchecked(&pk, &bad, &blinding).unwrap();
+    assert!(!plonk::verify(&vk, &forged, &public));
+}
+
+#[test]
+fn setup_is_deterministic_and_checks_the_srs() {
+    let (c, _) = arithmetic();
+    let (_, vk1) = plonk::setup(&c, srs()).unwrap();
+    let (_, vk2) = plonk::setup(&c, srs()).unwrap();
+    assert_eq!(vk1.to_bytes(), vk2.to_bytes());
+    let small = Srs::insecure_for_testing(20, 1).unwrap();
+    let err = plonk::setup(&c, &small).unwrap_err().to_string();
+    assert!(err.contains("max degree 49"), "{err}");
+}
