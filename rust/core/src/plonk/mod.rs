@@ -1,11 +1,13 @@
 //! PLONK over BN254 with KZG (`docs/spec/plonk.md`): 3 wires, a circomlib-Poseidon round gate,
 //! log-derivative lookups, Maller's linearisation, one two-pairing check.
 //!
+//! * [`builder`]: variables, gates and gadgets (Poseidon, Merkle paths, ranges, …);
 //! * [`circuit`]: the fixed columns, copy classes, and the witness check;
 //! * [`keys`]: setup (keys from the circuit's shape alone) and key encodings;
 //! * [`prover`] / [`verifier`]; [`proof`]: the proof, its encodings, the shared linearisation;
 //! * [`transcript`]: the keccak-256 Fiat–Shamir transcript.
 
+pub mod builder;
 pub mod circuit;
 pub mod keys;
 pub mod proof;
@@ -13,6 +15,7 @@ pub mod prover;
 pub mod transcript;
 pub mod verifier;
 
+pub use builder::{Builder, TableId, Var};
 pub use circuit::{Circuit, Fixed};
 pub use keys::{setup, ProvingKey, VerifyingKey};
 pub use proof::Proof;

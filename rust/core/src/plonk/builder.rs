@@ -1,0 +1,729 @@
+//! The circuit builder: variables, gates and gadgets that lay out a [`Circuit`] and its witness.
+//!
+//! A circuit is a function over a [`Builder`]. Run it once without values (setup: every input
+//! reads 0) and once with them (proving); gadgets compute every intermediate value as they go,
+//! and must lay out the same rows whatever the values are, so that both runs give the same
+//! circuit (the prover checks this).
+//!
+//! Cells hold variables; two cells holding the same variable (or variables joined by
+//! [`Builder::assert_equal`]) are copy-constrained. Rows carry the label stack of the gadgets
+//! that made them, so an unsatisfied constraint is reported as, e.g.,
+//! `row 1207 (merkle/level 3/poseidon)`.
+
+use super::circuit::{mds, Circuit, Fixed, MIN_K};
+use crate::error::{Error, Result};
+use crate::poseidon;
+use ark_bn254::Fr;
+use ark_ff::{BigInteger, Field, One, PrimeField, Zero};
+use std::collections::HashMap;
+
+/// A circuit variable (an index into the builder's values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Var(pub u32);
+
+/// A lookup table of the builder (its tag is `id + 1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableId(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Arith,
+    Full,
+    Partial,
+}
+
+#[derive(Clone, Debug)]
+struct Row {
+    cells: [Option<Var>; 3],
+    /// `q_M, q_L, q_R, q_O, q_C`.
+    q: [Fr; 5],
+    kind: Kind,
+    lookup: bool,
+    label: u32,
+}
+
+struct Table {
+    name: String,
+    entries: Vec<(Fr, Fr)>,
+}
+
+/// Builds a circuit and its witness at once.
+pub struct Builder {
+    values: Vec<Fr>,
+    parent: Vec<u32>,
+    rows: Vec<Row>,
+    public: Vec<Var>,
+    constants: HashMap<Fr, Var>,
+    labels: Vec<String>,
+    label_index: HashMap<String, u32>,
+    stack: Vec<String>,
+    current_label: u32,
+    tables: Vec<Table>,
+    range8: Option<TableId>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    pub fn new() -> Self {
+        Builder {
+            values: Vec::new(),
+            parent: Vec::new(),
+            rows: Vec::new(),
+            public: Vec::new(),
+            constants: HashMap::new(),
+            labels: vec![String::new()],
+            label_index: HashMap::from([(String::new(), 0)]),
+            stack: Vec::new(),
+            current_label: 0,
+            tables: Vec::new(),
+            range8: None,
+        }
+    }
+
+    // -- variables and labels ------------------------------------------------------------------
+
+    /// A private input (or any witness value the circuit constrains later).
+    pub fn input(&mut self, value: Fr) -> Var {
+        let v = Var(self.values.len() as u32);
+        self.values.push(value);
+        self.parent.push(v.0);
+        v
+    }
+
+    /// A public input; the `i`-th call is the `i`-th public input the verifier passes.
+    pub fn public_input(&mut self, value: Fr) -> Var {
+        let v = self.input(value);
+        self.public.push(v);
+        v
+    }
+
+    pub fn value(&self, v: Var) -> Fr {
+        self.values[v.0 as usize]
+    }
+
+    pub fn num_rows(&self) -> usize {
+        self.rows.len() + self.public.len()
+    }
+
+    pub fn num_public(&self) -> usize {
+        self.public.len()
+    }
+
+    /// Rows made until the matching [`Builder::pop_label`] carry `label` (nested with `/`).
+    pub fn push_label(&mut self, label: &str) {
+        self.stack.push(label.to_string());
+        self.refresh_label();
+    }
+
+    pub fn pop_label(&mut self) {
+        self.stack.pop();
+        self.refresh_label();
+    }
+
+    fn refresh_label(&mut self) {
+        let full = self.stack.join("/");
+        let next = self.labels.len() as u32;
+        self.current_label = *self.label_index.entry(full.clone()).or_insert_with(|| {
+            self.labels.push(full);
+            next
+        });
+    }
+
+    fn labelled<T>(&mut self, label: &str, f: impl FnOnce(&mut Self) -> T) -> T {
+        self.push_label(label);
+        let out = f(self);
+        self.pop_label();
+        out
+    }
+
+    fn find(&mut self, v: Var) -> u32 {
+        let mut x = v.0;
+        while self.parent[x as usize] != x {
+            let p = self.parent[x as usize];
+            self.parent[x as usize] = self.parent[p as usize];
+            x = p;
+        }
+        x
+    }
+
+    // -- raw gates -----------------------------------------------------------------------------
+
+    /// One arithmetic row `q_M·a·b + q_L·a + q_R·b + q_O·c + q_C = 0` over these cells.
+    pub fn gate(&mut self, cells: [Option<Var>; 3], q: [Fr; 5]) {
+        self.rows.push(Row {
+            cells,
+            q,
+            kind: Kind::Arith,
+            lookup: false,
+            label: self.current_label,
+        });
+    }
+
+    /// `out = ca·x + cb·y + k` in one row.
+    pub fn lin2(&mut self, x: Var, ca: Fr, y: Var, cb: Fr, k: Fr) -> Var {
+        let out = self.input(ca * self.value(x) + cb * self.value(y) + k);
+        self.gate(
+            [Some(x), Some(y), Some(out)],
+            [Fr::zero(), ca, cb, -Fr::one(), k],
+        );
+        out
+    }
+
+    /// `out = c·x + k` in one row.
+    pub fn affine(&mut self, x: Var, c: Fr, k: Fr) -> Var {
+        let out = self.input(c * self.value(x) + k);
+        self.gate(
+            [Some(x), None, Some(out)],
+            [Fr::zero(), c, Fr::zero(), -Fr::one(), k],
+        );
+        out
+    }
+
+    pub fn add(&mut self, x: Var, y: Var) -> Var {
+        self.lin2(x, Fr::one(), y, Fr::one(), Fr::zero())
+    }
+
+    pub fn sub(&mut self, x: Var, y: Var) -> Var {
+        self.lin2(x, Fr::one(), y, -Fr::one(), Fr::zero())
+    }
+
+    /// `x·y`.
+    pub fn mul(&mut self, x: Var, y: Var) -> Var {
+        let out = self.input(self.value(x) * self.value(y));
+        self.gate(
+            [Some(x), Some(y), Some(out)],
+            [Fr::one(), Fr::zero(), Fr::zero(), -Fr::one(), Fr::zero()],
+        );
+        out
+    }
+
+    /// `Σ c_i·x_i + k`, two terms in the first row and one more per row after.
+    pub fn linear_combination(&mut self, terms: &[(Fr, Var)], k: Fr) -> Var {
+        match terms {
+            [] => self.constant(k),
+            [(c, x)] => self.affine(*x, *c, k),
+            [(c0, x0), (c1, x1), rest @ ..] => {
+                let k0 = if rest.is_empty() { k } else { Fr::zero() };
+                let mut acc = self.lin2(*x0, *c0, *x1, *c1, k0);
+                for (j, (c, x)) in rest.iter().enumerate() {
+                    let kj = if j + 1 == rest.len() { k } else { Fr::zero() };
+                    acc = self.lin2(acc, Fr::one(), *x, *c, kj);
+                }
+                acc
+            }
+        }
+    }
+
+    /// The variable fixed to `value` (one row per distinct constant, shared).
+    pub fn constant(&mut self, value: Fr) -> Var {
+        if let Some(v) = self.constants.get(&value) {
+            return *v;
+        }
+        let v = self.input(value);
+        self.labelled("constant", |b| {
+            b.gate(
+                [Some(v), None, None],
+                [Fr::zero(), Fr::one(), Fr::zero(), Fr::zero(), -value],
+            )
+        });
+        self.constants.insert(value, v);
+        v
+    }
+
+    // -- assertions ----------------------------------------------------------------------------
+
+    /// `x = y` as a copy constraint (no row).
+    pub fn assert_equal(&mut self, x: Var, y: Var) {
+        let (rx, ry) = (self.find(x), self.find(y));
+        if rx != ry {
+            self.parent[rx.max(ry) as usize] = rx.min(ry);
+        }
+    }
+
+    pub fn assert_zero(&mut self, x: Var) {
+        self.labelled("assert_zero", |b| {
+            b.gate(
+                [Some(x), None, None],
+                [Fr::zero(), Fr::one(), Fr::zero(), Fr::zero(), Fr::zero()],
+            )
+        });
+    }
+
+    /// `x·x − x = 0`.
+    pub fn assert_bool(&mut self, x: Var) {
+        self.labelled("assert_bool", |b| {
+            b.gate(
+                [Some(x), Some(x), None],
+                [Fr::one(), -Fr::one(), Fr::zero(), Fr::zero(), Fr::zero()],
+            )
+        });
+    }
+
+    // -- selection -----------------------------------------------------------------------------
+
+    /// `bit ? x : y` (`bit` must be boolean; the caller asserts it). 3 rows.
+    pub fn select(&mut self, bit: Var, x: Var, y: Var) -> Var {
+        self.labelled("select", |b| {
+            let d = b.sub(x, y);
+            let t = b.mul(bit, d);
+            b.add(t, y)
+        })
+    }
+
+    /// `bit ? (y, x) : (x, y)`. 4 rows.
+    pub fn cond_swap(&mut self, bit: Var, x: Var, y: Var) -> (Var, Var) {
+        self.labelled("cond_swap", |b| {
+            let l = b.select(bit, y, x);
+            let sum = b.add(x, y);
+            let r = b.sub(sum, l);
+            (l, r)
+        })
+    }
+
+    // -- bits and ranges -----------------------------------------------------------------------
+
+    /// Little-endian bits of `x`, `nbits ≤ 253` (so that the decomposition is unique).
+    pub fn to_bits(&mut self, x: Var, nbits: usize) -> Result<Vec<Var>> {
+        if nbits == 0 || nbits > 253 {
+            return Err(Error::param(format!(
+                "to_bits takes 1 to 253 bits (a unique decomposition), not {nbits}"
+            )));
+        }
+        Ok(self.labelled("to_bits", |b| {
+            let big = b.value(x).into_bigint();
+            let bits: Vec<Var> = (0..nbits)
+                .map(|i| {
+                    let v = b.input(Fr::from(big.get_bit(i) as u64));
+                    b.assert_bool(v);
+                    v
+                })
+                .collect();
+            let terms: Vec<(Fr, Var)> = bits
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Fr::from(2u64).pow([i as u64]), *v))
+                .collect();
+            let acc = b.linear_combination(&terms, Fr::zero());
+            b.assert_equal(acc, x);
+            bits
+        }))
+    }
+
+    /// Register a 2-column lookup table `(x, y)`; lookups of it are `(x, y, tag)`.
+    pub fn add_table(&mut self, name: &str, entries: Vec<(Fr, Fr)>) -> Result<TableId> {
+        if entries.is_empty() {
+            return Err(Error::param(format!("lookup table {name:?} is empty")));
+        }
+        if self.tables.iter().any(|t| t.name == name) {
+            return Err(Error::param(format!(
+                "lookup table {name:?} exists already"
+            )));
+        }
+        self.tables.push(Table {
+            name: name.to_string(),
+            entries,
+        });
+        Ok(TableId(self.tables.len() as u32 - 1))
+    }
+
+    /// Assert `(x, y)` is an entry of `table` (one lookup row).
+    pub fn lookup(&mut self, table: TableId, x: Var, y: Var) {
+        let tag = self.constant(Fr::from(table.0 as u64 + 1));
+        self.rows.push(Row {
+            cells: [Some(x), Some(y), Some(tag)],
+            q: [Fr::zero(); 5],
+            kind: Kind::Arith,
+            lookup: true,
+            label: self.current_label,
+        });
+    }
+
+    fn range8_table(&mut self) -> TableId {
+        if let Some(t) = self.range8 {
+            return t;
+        }
+        let t = self
+            .add_table(
+                "range8",
+                (0..256u64).map(|v| (Fr::from(v), Fr::zero())).collect(),
+            )
+            .expect("first registration");
+        self.range8 = Some(t);
+        t
+    }
+
+    /// Assert `0 ≤ x < 2^bits` (`1 ≤ bits ≤ 253`) with 8-bit limb lookups: about 2 rows per
+    /// byte, plus 2 for a partial top limb.
+    pub fn range_check(&mut self, x: Var, bits: usize) -> Result<()> {
+        if bits == 0 || bits > 253 {
+            return Err(Error::param(format!(
+                "range_check takes 1 to 253 bits, not {bits}"
+            )));
+        }
+        let table = self.range8_table();
+        let zero = self.constant(Fr::zero());
+        self.labelled(&format!("range_check({bits})"), |b| {
+            let big = b.value(x).into_bigint();
+            let limbs = bits.div_ceil(8);
+            let mut terms = Vec::with_capacity(limbs);
+            for i in 0..limbs {
+                let byte = (0..8).fold(0u64, |acc, j| acc | ((big.get_bit(8 * i + j) as u64) << j));
+                let v = b.input(Fr::from(byte));
+                b.lookup(table, v, zero);
+                let top_bits = bits - 8 * i;
+                if top_bits < 8 {
+                    // v < 2^top_bits  ⇔  v·2^(8 − top_bits) < 2^8.
+                    let shifted = b.affine(v, Fr::from(1u64 << (8 - top_bits)), Fr::zero());
+                    b.lookup(table, shifted, zero);
+                }
+                terms.push((Fr::from(2u64).pow([8 * i as u64]), v));
+            }
+            let acc = b.linear_combination(&terms, Fr::zero());
+            b.assert_equal(acc, x);
+        });
+        Ok(())
+    }
+
+    /// `x < y` as a boolean variable, for `x, y < 2^bits` (`bits ≤ 252`; the caller
+    /// range-checks the operands).
+    pub fn less_than(&mut self, x: Var, y: Var, bits: usize) -> Result<Var> {
+        if bits == 0 || bits > 252 {
+            return Err(Error::param(format!(
+                "less_than compares values of 1 to 252 bits, not {bits}"
+            )));
+        }
+        let two_k = Fr::from(2u64).pow([bits as u64]);
+        self.push_label("less_than");
+        // z = x − y + 2^bits ∈ [0, 2^(bits+1)); its bit `bits` is set iff x ≥ y.
+        let z = self.lin2(x, Fr::one(), y, -Fr::one(), two_k);
+        let top_value = Fr::from(self.value(z).into_bigint().get_bit(bits) as u64);
+        let top = self.input(top_value);
+        self.assert_bool(top);
+        let low = self.lin2(z, Fr::one(), top, -two_k, Fr::zero());
+        let out = self.range_check(low, bits);
+        let lt = self.affine(top, -Fr::one(), Fr::one());
+        self.pop_label();
+        out.map(|_| lt)
+    }
+
+    // -- Poseidon ------------------------------------------------------------------------------
+
+    /// The circomlib Poseidon permutation of a width-3 state on the native gate: 3 rows to add
+    /// the first round constants, 65 round rows and the output row.
+    pub fn poseidon_permute3(&mut self, state: [Var; 3]) -> [Var; 3] {
+        self.labelled("poseidon", |b| {
+            let c0 = round_constants(3, 0);
+            let u0: [Var; 3] = std::array::from_fn(|i| b.affine(state[i], Fr::one(), c0[i]));
+            b.poseidon_rounds(u0)
+        })
+    }
+
+    /// Rows of one width-3 permutation from `u_0 = state + C_0` (spec §2.1 layout).
+    fn poseidon_rounds(&mut self, u0: [Var; 3]) -> [Var; 3] {
+        let p = poseidon::params(3).expect("t = 3");
+        let m = mds();
+        let rounds = poseidon::FULL_ROUNDS + p.partial_rounds;
+        let half = poseidon::FULL_ROUNDS / 2;
+        let mut u = u0;
+        for r in 0..rounds {
+            let full = r < half || r >= rounds - half;
+            let next_c = if r + 1 < rounds {
+                round_constants(3, r + 1)
+            } else {
+                [Fr::zero(); 3]
+            };
+            let w: [Fr; 3] = std::array::from_fn(|i| self.value(u[i]));
+            let pow5 = |x: Fr| x.square().square() * x;
+            let s = if full {
+                [pow5(w[0]), pow5(w[1]), pow5(w[2])]
+            } else {
+                [pow5(w[0]), w[1], w[2]]
+            };
+            self.rows.push(Row {
+                cells: u.map(Some),
+                q: [Fr::zero(), next_c[1], next_c[2], Fr::zero(), next_c[0]],
+                kind: if full { Kind::Full } else { Kind::Partial },
+                lookup: false,
+                label: self.current_label,
+            });
+            u = std::array::from_fn(|j| {
+                let v = m[j][0] * s[0] + m[j][1] * s[1] + m[j][2] * s[2] + next_c[j];
+                self.input(v)
+            });
+        }
+        // The output row: the last transition's "next row", with no gate of its own.
+        self.gate(u.map(Some), [Fr::zero(); 5]);
+        u
+    }
+
+    /// `poseidon(inputs)` exactly as `bigfile_zk.poseidon` (1 to 16 inputs). Two inputs use the
+    /// native gate (68 rows); other widths are built from arithmetic rows (slower, correct).
+    pub fn poseidon(&mut self, inputs: &[Var]) -> Result<Var> {
+        if inputs.is_empty() || inputs.len() > poseidon::MAX_INPUTS {
+            return Err(Error::param(format!(
+                "Poseidon takes 1 to {} inputs, not {}",
+                poseidon::MAX_INPUTS,
+                inputs.len()
+            )));
+        }
+        if inputs.len() == 2 {
+            return Ok(self.labelled("poseidon", |b| {
+                let c0 = round_constants(3, 0);
+                let cap = b.constant(c0[0]);
+                let x = b.affine(inputs[0], Fr::one(), c0[1]);
+                let y = b.affine(inputs[1], Fr::one(), c0[2]);
+                b.poseidon_rounds([cap, x, y])[0]
+            }));
+        }
+        let zero = self.constant(Fr::zero());
+        let mut state = vec![zero];
+        state.extend_from_slice(inputs);
+        Ok(self.labelled("poseidon(generic)", |b| b.poseidon_generic(&state)[0]))
+    }
+
+    /// A permutation of any width from arithmetic rows: S-box in 3 rows, each MDS output as a
+    /// linear combination (round constants folded in).
+    fn poseidon_generic(&mut self, state: &[Var]) -> Vec<Var> {
+        let t = state.len();
+        let p = poseidon::params(t).expect("1 to 16 inputs");
+        let rounds = poseidon::FULL_ROUNDS + p.partial_rounds;
+        let half = poseidon::FULL_ROUNDS / 2;
+        let c = |r: usize, i: usize| p.round_constants[r * t + i];
+        let mut u: Vec<Var> = (0..t)
+            .map(|i| self.affine(state[i], Fr::one(), c(0, i)))
+            .collect();
+        for r in 0..rounds {
+            let full = r < half || r >= rounds - half;
+            let s: Vec<Var> = (0..t)
+                .map(|i| {
+                    if full || i == 0 {
+                        self.pow5(u[i])
+                    } else {
+                        u[i]
+                    }
+                })
+                .collect();
+            u = (0..t)
+                .map(|j| {
+                    let terms: Vec<(Fr, Var)> = (0..t).map(|k| (p.mds[j * t + k], s[k])).collect();
+                    let k = if r + 1 < rounds {
+                        c(r + 1, j)
+                    } else {
+                        Fr::zero()
+                    };
+                    self.linear_combination(&terms, k)
+                })
+                .collect();
+        }
+        u
+    }
+
+    fn pow5(&mut self, x: Var) -> Var {
+        let x2 = self.mul(x, x);
+        let x4 = self.mul(x2, x2);
+        self.mul(x4, x)
+    }
+
+    // -- Merkle --------------------------------------------------------------------------------
+
+    /// The root of the tree whose leaf at `index` is `leaf`, given the path's siblings
+    /// (`siblings[l]` = the `arity − 1` siblings of level `l`, position order, as in
+    /// `docs/spec/merkle.md`). `index` is decomposed into `depth·log2(arity)` bits, which also
+    /// asserts `index < arity^depth`.
+    pub fn merkle_root(
+        &mut self,
+        leaf: Var,
+        index: Var,
+        siblings: &[Vec<Var>],
+        arity: usize,
+    ) -> Result<Var> {
+        if ![2, 4, 8, 16].contains(&arity) {
+            return Err(Error::param(format!(
+                "Merkle arity must be 2, 4, 8 or 16, not {arity}"
+            )));
+        }
+        if let Some(l) = siblings.iter().position(|s| s.len() != arity - 1) {
+            return Err(Error::param(format!(
+                "level {l} has {} siblings, arity {arity} needs {}",
+                siblings[l].len(),
+                arity - 1
+            )));
+        }
+        let lg = arity.trailing_zeros() as usize;
+        let depth = siblings.len();
+        if depth == 0 || depth * lg > 253 {
+            return Err(Error::param(format!(
+                "a Merkle path of {depth} levels of arity {arity} is outside 1..={}",
+                253 / lg
+            )));
+        }
+        self.push_label("merkle");
+        let bits = self.to_bits(index, depth * lg)?;
+        let mut cur = leaf;
+        for (l, sibs) in siblings.iter().enumerate() {
+            self.push_label(&format!("level {l}"));
+            let pos = &bits[l * lg..(l + 1) * lg];
+            let children = self.place(cur, pos, sibs);
+            cur = self.poseidon(&children)?;
+            self.pop_label();
+        }
+        self.pop_label();
+        Ok(cur)
+    }
+
+    /// The `arity` children with `cur` inserted at position `pos` (little-endian bits) among
+    /// `sibs` (position order, `cur` excluded).
+    fn place(&mut self, cur: Var, pos: &[Var], sibs: &[Var]) -> Vec<Var> {
+        if pos.len() == 1 {
+            let (l, r) = self.cond_swap(pos[0], cur, sibs[0]);
+            return vec![l, r];
+        }
+        // One-hot e_j = [pos = j]; child_j = e_j·cur + (1 − Σ_{i≤j} e_i)·sib_j
+        //                                   + (Σ_{i<j} e_i)·sib_{j−1}.
+        let arity = 1 << pos.len();
+        let one = self.constant(Fr::one());
+        let mut onehot = vec![one];
+        for &bit in pos {
+            let mut next = Vec::with_capacity(onehot.len() * 2);
+            let mut high = Vec::with_capacity(onehot.len());
+            for &e in &onehot {
+                let hi = self.mul(e, bit);
+                next.push(self.sub(e, hi));
+                high.push(hi);
+            }
+            next.extend(high);
+            onehot = next;
+        }
+        let mut before = self.constant(Fr::zero()); // Σ_{i<j} e_i
+        let mut out = Vec::with_capacity(arity);
+        for j in 0..arity {
+            let upto = self.add(before, onehot[j]); // Σ_{i≤j} e_i
+            let mut child = self.mul(onehot[j], cur);
+            if j < arity - 1 {
+                let keep = self.affine(upto, -Fr::one(), Fr::one());
+                let t = self.mul(keep, sibs[j]);
+                child = self.add(child, t);
+            }
+            if j > 0 {
+                let t = self.mul(before, sibs[j - 1]);
+                child = self.add(child, t);
+            }
+            out.push(child);
+            before = upto;
+        }
+        out
+    }
+
+    // -- layout --------------------------------------------------------------------------------
+
+    /// Lay out the circuit (public-input rows first, padded to a power of two that also fits
+    /// the lookup table) and its witness.
+    pub fn build(&mut self) -> Result<(Circuit, [Vec<Fr>; 3])> {
+        let ell = self.public.len();
+        let table: Vec<[Fr; 3]> = self
+            .tables
+            .iter()
+            .enumerate()
+            .flat_map(|(i, t)| {
+                let tag = Fr::from(i as u64 + 1);
+                t.entries.iter().map(move |(x, y)| [*x, *y, tag])
+            })
+            .collect();
+        let used = ell + self.rows.len();
+        let n = used.max(table.len()).max(1 << MIN_K).next_power_of_two();
+        let k = n.trailing_zeros();
+        if k > super::circuit::MAX_K {
+            return Err(Error::param(format!(
+                "the circuit needs {used} rows (2^{k}); the largest supported is 2^{}",
+                super::circuit::MAX_K
+            )));
+        }
+        let lookups = !table.is_empty();
+        let z = || vec![Fr::zero(); n];
+        let mut fixed = Fixed {
+            q_m: z(),
+            q_l: z(),
+            q_r: z(),
+            q_o: z(),
+            q_c: z(),
+            q_f: z(),
+            q_p: z(),
+            lookup: lookups.then(|| [z(), z(), z(), z()]),
+        };
+        let mut witness: [Vec<Fr>; 3] = [z(), z(), z()];
+        let mut cells_of: HashMap<u32, Vec<(u8, usize)>> = HashMap::new();
+        let mut labels: Vec<(usize, String)> = Vec::new();
+        let public = self.public.clone();
+        for (i, v) in public.iter().enumerate() {
+            fixed.q_l[i] = Fr::one();
+            witness[0][i] = self.value(*v);
+            let root = self.find(*v);
+            cells_of.entry(root).or_default().push((0, i));
+        }
+        if ell > 0 {
+            labels.push((0, "public input".into()));
+        }
+        let rows = std::mem::take(&mut self.rows);
+        let mut last_label = u32::MAX;
+        for (j, row) in rows.iter().enumerate() {
+            let i = ell + j;
+            if row.label != last_label {
+                labels.push((i, self.labels[row.label as usize].clone()));
+                last_label = row.label;
+            }
+            fixed.q_m[i] = row.q[0];
+            fixed.q_l[i] = row.q[1];
+            fixed.q_r[i] = row.q[2];
+            fixed.q_o[i] = row.q[3];
+            fixed.q_c[i] = row.q[4];
+            match row.kind {
+                Kind::Arith => {}
+                Kind::Full => fixed.q_f[i] = Fr::one(),
+                Kind::Partial => fixed.q_p[i] = Fr::one(),
+            }
+            if row.lookup {
+                fixed.lookup.as_mut().expect("tables exist")[0][i] = Fr::one();
+            }
+            for (col, cell) in row.cells.iter().enumerate() {
+                if let Some(v) = cell {
+                    witness[col][i] = self.value(*v);
+                    let root = self.find(*v);
+                    cells_of.entry(root).or_default().push((col as u8, i));
+                }
+            }
+        }
+        self.rows = rows;
+        if used < n {
+            labels.push((used, "padding".into()));
+        }
+        if let Some(l) = fixed.lookup.as_mut() {
+            let last = *table.last().expect("non-empty");
+            for col in 0..3 {
+                l[col + 1] = (0..n).map(|i| table.get(i).unwrap_or(&last)[col]).collect();
+            }
+        }
+        let mut copies: Vec<Vec<(u8, usize)>> =
+            cells_of.into_values().filter(|c| c.len() > 1).collect();
+        copies.iter_mut().for_each(|c| c.sort());
+        copies.sort();
+        let circuit = Circuit {
+            k,
+            num_public: ell,
+            fixed,
+            copies,
+            labels,
+        };
+        Ok((circuit, witness))
+    }
+}
+
+/// Round `r`'s constants of width `t`.
+fn round_constants(t: usize, r: usize) -> [Fr; 3] {
+    let p = poseidon::params(t).expect("width");
+    std::array::from_fn(|i| p.round_constants[r * t + i])
+}
