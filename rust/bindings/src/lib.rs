@@ -17,6 +17,8 @@ use pyo3::types::{PyBool, PyBytes, PyInt};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
+mod plonk;
+
 // ---------------------------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------------------------
@@ -1238,5 +1240,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kzg_open_many, m)?)?;
     m.add_function(wrap_pyfunction!(kzg_verify_many, m)?)?;
     m.add_function(wrap_pyfunction!(kzg_batch_verify, m)?)?;
+    plonk::register(m)?;
     Ok(())
 }

@@ -65,6 +65,11 @@ pub fn from_be_bytes_short(bytes: &[u8]) -> Fr {
     from_be_bytes(&buf, "").expect("< 2^248 is canonical")
 }
 
+/// The canonical integer in decimal.
+pub fn to_decimal(x: &Fr) -> String {
+    x.into_bigint().to_string()
+}
+
 /// `"0x"` + 64 lower-case hex digits.
 pub fn to_hex(x: &Fr) -> String {
     let mut s = String::with_capacity(66);

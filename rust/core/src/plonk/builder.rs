@@ -106,6 +106,14 @@ impl Builder {
         self.values[v.0 as usize]
     }
 
+    pub fn num_vars(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn num_tables(&self) -> usize {
+        self.tables.len()
+    }
+
     pub fn num_rows(&self) -> usize {
         self.rows.len() + self.public.len()
     }

@@ -108,6 +108,29 @@ impl Circuit {
         }
     }
 
+    /// Where `other` differs from this circuit (`None` when they are the same circuit).
+    pub fn difference(&self, other: &Circuit) -> Option<String> {
+        if (self.k, self.num_public) != (other.k, other.num_public) {
+            return Some(format!(
+                "2^{} rows and {} public inputs vs 2^{} and {}",
+                self.k, self.num_public, other.k, other.num_public
+            ));
+        }
+        let (mine, theirs) = (self.fixed.named(), other.fixed.named());
+        if mine.len() != theirs.len() {
+            return Some("one uses lookups and the other does not".into());
+        }
+        for ((name, a), (_, b)) in mine.iter().zip(&theirs) {
+            if let Some(i) = (0..a.len()).find(|&i| a[i] != b[i]) {
+                return Some(format!("column {name} differs at {}", self.at(i)));
+            }
+        }
+        if self.copies != other.copies {
+            return Some("the copy constraints differ".into());
+        }
+        None
+    }
+
     /// Structural checks: sizes, 0/1 selectors, public-input rows, cells in range, and the
     /// positions Poseidon rows may not take.
     pub fn check(&self) -> Result<()> {

@@ -1,0 +1,476 @@
+//! PLONK bindings: the circuit builder (gadgets run in Rust, one call each), keys, proofs.
+
+use super::{detached, fr_from_py, fr_to_py, frs_from_py, frs_to_py, py_error, IntoPy, PySrs};
+use bigfile_zk::plonk::{self, Builder, Circuit, Proof, ProvingKey, TableId, Var, VerifyingKey};
+use bigfile_zk::{field, Fr};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use std::sync::Arc;
+
+/// The circuit builder. Variables are ints; every gadget lays out its rows in Rust.
+#[pyclass(name = "PlonkBuilder", module = "bigfile_zk.plonk", subclass)]
+pub struct PyBuilder {
+    inner: Builder,
+}
+
+impl PyBuilder {
+    fn var(&self, py: Python<'_>, v: u32) -> PyResult<Var> {
+        if (v as usize) < self.inner.num_vars() {
+            Ok(Var(v))
+        } else {
+            Err(py_error(
+                py,
+                "ParameterError",
+                format!(
+                    "{v} is not a variable of this builder ({} exist)",
+                    self.inner.num_vars()
+                ),
+            ))
+        }
+    }
+
+    fn vars(&self, py: Python<'_>, vs: &[u32]) -> PyResult<Vec<Var>> {
+        vs.iter().map(|v| self.var(py, *v)).collect()
+    }
+}
+
+#[pymethods]
+impl PyBuilder {
+    #[new]
+    fn new() -> Self {
+        PyBuilder {
+            inner: Builder::new(),
+        }
+    }
+
+    /// A private witness variable holding `value`.
+    fn input(&mut self, value: &Bound<'_, PyAny>) -> PyResult<u32> {
+        Ok(self.inner.input(fr_from_py(value, "value")?).0)
+    }
+
+    /// The next public input (the verifier passes them in the order they were declared).
+    fn public_input(&mut self, value: &Bound<'_, PyAny>) -> PyResult<u32> {
+        Ok(self.inner.public_input(fr_from_py(value, "value")?).0)
+    }
+
+    fn value<'py>(&self, py: Python<'py>, v: u32) -> PyResult<Bound<'py, PyAny>> {
+        let v = self.var(py, v)?;
+        fr_to_py(py, &self.inner.value(v))
+    }
+
+    fn constant(&mut self, value: &Bound<'_, PyAny>) -> PyResult<u32> {
+        Ok(self.inner.constant(fr_from_py(value, "value")?).0)
+    }
+
+    fn add(&mut self, py: Python<'_>, x: u32, y: u32) -> PyResult<u32> {
+        let (x, y) = (self.var(py, x)?, self.var(py, y)?);
+        Ok(self.inner.add(x, y).0)
+    }
+
+    fn sub(&mut self, py: Python<'_>, x: u32, y: u32) -> PyResult<u32> {
+        let (x, y) = (self.var(py, x)?, self.var(py, y)?);
+        Ok(self.inner.sub(x, y).0)
+    }
+
+    fn mul(&mut self, py: Python<'_>, x: u32, y: u32) -> PyResult<u32> {
+        let (x, y) = (self.var(py, x)?, self.var(py, y)?);
+        Ok(self.inner.mul(x, y).0)
+    }
+
+    /// `Σ c_i·x_i + constant` for `terms = [(c_i, x_i), …]`.
+    #[pyo3(signature = (terms, constant = None))]
+    fn linear_combination(
+        &mut self,
+        py: Python<'_>,
+        terms: Vec<(Bound<'_, PyAny>, u32)>,
+        constant: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<u32> {
+        let mut ts = Vec::with_capacity(terms.len());
+        for (i, (c, x)) in terms.iter().enumerate() {
+            ts.push((
+                fr_from_py(c, &format!("terms[{i}] coefficient"))?,
+                self.var(py, *x)?,
+            ));
+        }
+        let k = match constant {
+            Some(k) => fr_from_py(k, "constant")?,
+            None => Fr::from(0u64),
+        };
+        Ok(self.inner.linear_combination(&ts, k).0)
+    }
+
+    fn assert_equal(&mut self, py: Python<'_>, x: u32, y: u32) -> PyResult<()> {
+        let (x, y) = (self.var(py, x)?, self.var(py, y)?);
+        self.inner.assert_equal(x, y);
+        Ok(())
+    }
+
+    fn assert_zero(&mut self, py: Python<'_>, x: u32) -> PyResult<()> {
+        let x = self.var(py, x)?;
+        self.inner.assert_zero(x);
+        Ok(())
+    }
+
+    fn assert_bool(&mut self, py: Python<'_>, x: u32) -> PyResult<()> {
+        let x = self.var(py, x)?;
+        self.inner.assert_bool(x);
+        Ok(())
+    }
+
+    /// `bit ? x : y` (`bit` must be asserted boolean by the caller).
+    fn select(&mut self, py: Python<'_>, bit: u32, x: u32, y: u32) -> PyResult<u32> {
+        let v = self.vars(py, &[bit, x, y])?;
+        Ok(self.inner.select(v[0], v[1], v[2]).0)
+    }
+
+    /// `bit ? (y, x) : (x, y)`.
+    fn cond_swap(&mut self, py: Python<'_>, bit: u32, x: u32, y: u32) -> PyResult<(u32, u32)> {
+        let v = self.vars(py, &[bit, x, y])?;
+        let (l, r) = self.inner.cond_swap(v[0], v[1], v[2]);
+        Ok((l.0, r.0))
+    }
+
+    fn to_bits(&mut self, py: Python<'_>, x: u32, nbits: usize) -> PyResult<Vec<u32>> {
+        let x = self.var(py, x)?;
+        let bits = self.inner.to_bits(x, nbits).py(py)?;
+        Ok(bits.into_iter().map(|v| v.0).collect())
+    }
+
+    fn range_check(&mut self, py: Python<'_>, x: u32, bits: usize) -> PyResult<()> {
+        let x = self.var(py, x)?;
+        self.inner.range_check(x, bits).py(py)
+    }
+
+    fn less_than(&mut self, py: Python<'_>, x: u32, y: u32, bits: usize) -> PyResult<u32> {
+        let (x, y) = (self.var(py, x)?, self.var(py, y)?);
+        Ok(self.inner.less_than(x, y, bits).py(py)?.0)
+    }
+
+    fn poseidon(&mut self, py: Python<'_>, inputs: Vec<u32>) -> PyResult<u32> {
+        let v = self.vars(py, &inputs)?;
+        Ok(self.inner.poseidon(&v).py(py)?.0)
+    }
+
+    fn poseidon_permute(&mut self, py: Python<'_>, state: Vec<u32>) -> PyResult<Vec<u32>> {
+        let v = self.vars(py, &state)?;
+        let state: [Var; 3] = v.try_into().map_err(|_| {
+            py_error(
+                py,
+                "ParameterError",
+                "poseidon_permute takes a state of 3 variables (t = 3)".into(),
+            )
+        })?;
+        Ok(self.inner.poseidon_permute3(state).map(|v| v.0).to_vec())
+    }
+
+    #[pyo3(signature = (leaf, index, siblings, arity = 2))]
+    fn merkle_root(
+        &mut self,
+        py: Python<'_>,
+        leaf: u32,
+        index: u32,
+        siblings: Vec<Vec<u32>>,
+        arity: usize,
+    ) -> PyResult<u32> {
+        let (leaf, index) = (self.var(py, leaf)?, self.var(py, index)?);
+        let sibs: Vec<Vec<Var>> = siblings
+            .iter()
+            .map(|l| self.vars(py, l))
+            .collect::<PyResult<_>>()?;
+        Ok(self.inner.merkle_root(leaf, index, &sibs, arity).py(py)?.0)
+    }
+
+    /// Register a table of `(x, y)` entries; returns its id for `lookup`.
+    fn add_table(
+        &mut self,
+        py: Python<'_>,
+        name: &str,
+        entries: Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)>,
+    ) -> PyResult<u32> {
+        let mut es = Vec::with_capacity(entries.len());
+        for (i, (x, y)) in entries.iter().enumerate() {
+            es.push((
+                fr_from_py(x, &format!("entries[{i}][0]"))?,
+                fr_from_py(y, &format!("entries[{i}][1]"))?,
+            ));
+        }
+        Ok(self.inner.add_table(name, es).py(py)?.0)
+    }
+
+    /// Assert `(x, y)` is an entry of table `table`.
+    fn lookup(&mut self, py: Python<'_>, table: u32, x: u32, y: u32) -> PyResult<()> {
+        if table as usize >= self.inner.num_tables() {
+            return Err(py_error(
+                py,
+                "ParameterError",
+                format!("{table} is not a table of this builder"),
+            ));
+        }
+        let (x, y) = (self.var(py, x)?, self.var(py, y)?);
+        self.inner.lookup(TableId(table), x, y);
+        Ok(())
+    }
+
+    fn push_label(&mut self, label: &str) {
+        self.inner.push_label(label);
+    }
+
+    fn pop_label(&mut self) {
+        self.inner.pop_label();
+    }
+
+    #[getter]
+    fn num_rows(&self) -> usize {
+        self.inner.num_rows()
+    }
+
+    #[getter]
+    fn num_public(&self) -> usize {
+        self.inner.num_public()
+    }
+
+    /// Lay out the circuit and its witness.
+    fn build(&mut self, py: Python<'_>) -> PyResult<PyCircuit> {
+        let (circuit, witness) = self.inner.build().py(py)?;
+        Ok(PyCircuit { circuit, witness })
+    }
+}
+
+/// A laid-out circuit with the witness of the run that made it.
+#[pyclass(name = "Circuit", module = "bigfile_zk.plonk", frozen)]
+pub struct PyCircuit {
+    circuit: Circuit,
+    witness: [Vec<Fr>; 3],
+}
+
+fn dec(xs: &[Fr]) -> serde_json::Value {
+    serde_json::Value::Array(
+        xs.iter()
+            .map(|x| serde_json::Value::String(field::to_decimal(x)))
+            .collect(),
+    )
+}
+
+#[pymethods]
+impl PyCircuit {
+    #[getter]
+    fn k(&self) -> u32 {
+        self.circuit.k
+    }
+    #[getter]
+    fn num_public(&self) -> usize {
+        self.circuit.num_public
+    }
+    #[getter]
+    fn lookups(&self) -> bool {
+        self.circuit.has_lookups()
+    }
+    fn public_inputs<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        frs_to_py(py, &self.witness[0][..self.circuit.num_public])
+    }
+    /// Check the witness against every constraint (raises `UnsatisfiedError`).
+    fn check_witness(&self, py: Python<'_>) -> PyResult<()> {
+        self.circuit.check_witness(&self.witness).py(py)
+    }
+    /// The circuit in the interchange format of `docs/spec/plonk.md` §7.
+    fn to_json(&self) -> String {
+        let mut obj = serde_json::Map::new();
+        obj.insert("format".into(), "bigfile_zk/plonk-circuit/v1".into());
+        obj.insert("k".into(), self.circuit.k.into());
+        obj.insert("num_public".into(), self.circuit.num_public.into());
+        obj.insert("lookups".into(), self.circuit.has_lookups().into());
+        for (name, col) in self.circuit.fixed.named() {
+            obj.insert(name.into(), dec(col));
+        }
+        let copies: Vec<serde_json::Value> = self
+            .circuit
+            .copies
+            .iter()
+            .map(|c| serde_json::json!(c.iter().map(|(col, row)| [*col as usize, *row]).collect::<Vec<_>>()))
+            .collect();
+        obj.insert("copies".into(), copies.into());
+        serde_json::Value::Object(obj).to_string()
+    }
+    /// The witness (`a`, `b`, `c` as decimal strings), §7.
+    fn witness_json(&self) -> String {
+        serde_json::json!({"a": dec(&self.witness[0]), "b": dec(&self.witness[1]), "c": dec(&self.witness[2])})
+            .to_string()
+    }
+}
+
+#[pyclass(name = "VerifyingKey", module = "bigfile_zk.plonk", frozen, eq)]
+#[derive(PartialEq)]
+pub struct PyVerifyingKey(VerifyingKey);
+
+#[pymethods]
+impl PyVerifyingKey {
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.0.to_bytes())
+    }
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: Vec<u8>) -> PyResult<Self> {
+        VerifyingKey::from_bytes(&data).map(PyVerifyingKey).py(py)
+    }
+    /// `keccak256` of the key bytes, bound into every proof's transcript.
+    fn digest<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.0.digest())
+    }
+    #[getter]
+    fn k(&self) -> u32 {
+        self.0.k
+    }
+    #[getter]
+    fn num_public(&self) -> usize {
+        self.0.num_public
+    }
+    #[getter]
+    fn lookups(&self) -> bool {
+        self.0.lookup.is_some()
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "VerifyingKey(rows=2^{}, public_inputs={}, lookups={})",
+            self.0.k,
+            self.0.num_public,
+            self.0.lookup.is_some()
+        )
+    }
+}
+
+#[pyclass(name = "ProvingKey", module = "bigfile_zk.plonk", frozen)]
+pub struct PyProvingKey(Arc<ProvingKey>);
+
+#[pymethods]
+impl PyProvingKey {
+    #[getter]
+    fn vk(&self) -> PyVerifyingKey {
+        PyVerifyingKey(self.0.vk.clone())
+    }
+    #[getter]
+    fn k(&self) -> u32 {
+        self.0.vk.k
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "ProvingKey(rows=2^{}, public_inputs={})",
+            self.0.vk.k, self.0.vk.num_public
+        )
+    }
+}
+
+#[pyclass(name = "Proof", module = "bigfile_zk.plonk", frozen, eq)]
+#[derive(PartialEq)]
+pub struct PyProof {
+    proof: Proof,
+    public: Vec<Fr>,
+}
+
+#[pymethods]
+impl PyProof {
+    /// Versioned bytes (`"BFPF" ‖ version ‖ flags ‖ EVM bytes`).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.proof.to_bytes())
+    }
+    /// The bytes `verifyProof(bytes proof, uint256[] publicInputs)` takes.
+    fn to_evm_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.proof.to_evm_bytes())
+    }
+    #[staticmethod]
+    #[pyo3(signature = (data, public_inputs = None))]
+    fn from_bytes(
+        py: Python<'_>,
+        data: Vec<u8>,
+        public_inputs: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let public = match public_inputs {
+            Some(p) => frs_from_py(p, "public_inputs")?,
+            None => vec![],
+        };
+        let proof = Proof::from_bytes(&data).py(py)?;
+        Ok(PyProof { proof, public })
+    }
+    /// The public inputs of the run that made the proof (a convenience: a verifier must use
+    /// the values it expects, not these).
+    #[getter]
+    fn public_inputs<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        frs_to_py(py, &self.public)
+    }
+    #[getter]
+    fn lookups(&self) -> bool {
+        self.proof.has_lookups()
+    }
+    fn __len__(&self) -> usize {
+        self.proof.to_evm_bytes().len()
+    }
+}
+
+/// Keys from the circuit's shape (its witness is ignored).
+#[pyfunction]
+pub fn plonk_setup(
+    py: Python<'_>,
+    circuit: &PyCircuit,
+    srs: &PySrs,
+) -> PyResult<(PyProvingKey, PyVerifyingKey)> {
+    let (c, s) = (&circuit.circuit, &srs.0);
+    let (pk, vk) = detached(py, || plonk::setup(c, s))?;
+    Ok((PyProvingKey(Arc::new(pk)), PyVerifyingKey(vk)))
+}
+
+/// Prove `circuit`'s witness under `pk`; the circuit must be the one `pk` was made from.
+#[pyfunction]
+#[pyo3(signature = (pk, circuit, blinding = None))]
+pub fn plonk_prove(
+    py: Python<'_>,
+    pk: &PyProvingKey,
+    circuit: &PyCircuit,
+    blinding: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyProof> {
+    if let Some(diff) = pk.0.circuit.difference(&circuit.circuit) {
+        return Err(py_error(
+            py,
+            "ParameterError",
+            format!(
+                "the circuit laid out with these values differs from the one the key was made \
+                 for ({diff}); a circuit's rows must not depend on its values"
+            ),
+        ));
+    }
+    let blinding = blinding
+        .map(|b| frs_from_py(b, "blinding"))
+        .transpose()?;
+    let pk = pk.0.clone();
+    let w = &circuit.witness;
+    let proof = detached(py, || match &blinding {
+        Some(b) => plonk::prove_with_blinding(&pk, w, b),
+        None => plonk::prove(&pk, w, &mut ark_std::rand::rngs::OsRng),
+    })?;
+    Ok(PyProof {
+        proof,
+        public: w[0][..pk.circuit.num_public].to_vec(),
+    })
+}
+
+/// `True` iff the proof verifies; `False` for any wrong proof or public input.
+#[pyfunction]
+pub fn plonk_verify(
+    py: Python<'_>,
+    vk: &PyVerifyingKey,
+    proof: &PyProof,
+    public_inputs: &Bound<'_, PyAny>,
+) -> PyResult<bool> {
+    let public = frs_from_py(public_inputs, "public_inputs")?;
+    let (vk, p) = (&vk.0, &proof.proof);
+    detached(py, || Ok(plonk::verify(vk, p, &public)))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyBuilder>()?;
+    m.add_class::<PyCircuit>()?;
+    m.add_class::<PyVerifyingKey>()?;
+    m.add_class::<PyProvingKey>()?;
+    m.add_class::<PyProof>()?;
+    m.add_function(wrap_pyfunction!(plonk_setup, m)?)?;
+    m.add_function(wrap_pyfunction!(plonk_prove, m)?)?;
+    m.add_function(wrap_pyfunction!(plonk_verify, m)?)?;
+    Ok(())
+}
