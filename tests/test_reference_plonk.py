@@ -649,3 +649,47 @@ def test_vectors_verify_from_their_bytes() -> None:
     assert plonk.verify(
         VerifyingKey.from_bytes(bytes.fromhex(case["vk"][2:])), bytes.fromhex(case["proof"][2:]), xs
     )
+
+
+@pytest.mark.parametrize("name", ["arith", "lookup"])
+def test_wire_commitments_and_evaluations_follow_the_spec(name: str) -> None:
+    """[a], [b], [c] (and [m]) are ``[w(τ)]G1`` for ``w`` = interpolant + (rho_0 + rho_1 X +
+    rho_2 X²)·Z_H with the blinding scalars in the order a, b, c, z, m, phi; the evaluations are
+    those polynomials (and sigma_1, sigma_2, q_F + q_P) at the
+    transcript's ζ and ζω, in proof order."""
+    case = CASES[name]()
+    n, lookups = case.circuit.n, case.vk.lookups
+    tau = kzg.insecure_tau(SEED)
+    rho = blinding(lookups)
+    proof = Proof.from_bytes(case.proof, lookups)
+    ch = plonk.transcript_challenges(case.vk, proof, case.public_inputs)
+    zeta_omega = ch.zeta * kzg.root_of_unity(n) % R
+
+    def blinded(evals: list[int], j: int) -> Callable[[int], int]:
+        coeffs = kzg.ifft(evals)
+        return lambda x: (
+            (kzg.evaluate(coeffs, x) + kzg.evaluate(rho[3 * j : 3 * j + 3], x) * (pow(x, n, R) - 1))
+            % R
+        )
+
+    wires = {
+        "a": blinded(case.witness.a, 0),
+        "b": blinded(case.witness.b, 1),
+        "c": blinded(case.witness.c, 2),
+    }
+    if lookups:
+        wires["m"] = blinded(plonk._multiplicities(case.circuit, case.witness), 4)
+    for wire, poly in wires.items():
+        assert kzg.g1_to_bytes(proof.points[wire]) == g1_bytes(poly(tau)), wire
+    ev = proof.evals
+    assert [ev["a_bar"], ev["b_bar"], ev["c_bar"]] == [wires[w](ch.zeta) for w in "abc"]
+    assert [ev["a_omega"], ev["b_omega"], ev["c_omega"]] == [wires[w](zeta_omega) for w in "abc"]
+    sigma = case.circuit.sigma()
+    assert ev["sigma1_bar"] == kzg.evaluate(kzg.ifft(sigma[0]), ch.zeta)
+    assert ev["sigma2_bar"] == kzg.evaluate(kzg.ifft(sigma[1]), ch.zeta)
+    q_pos = [(f + p) % R for f, p in zip(case.circuit.q_f, case.circuit.q_p, strict=True)]
+    assert ev["q_pos_bar"] == kzg.evaluate(kzg.ifft(q_pos), ch.zeta)
+    if lookups:
+        assert ch.eta is not None
+        t = [(x + ch.eta * y + ch.eta**2 * z) % R for x, y, z in case.circuit.table()]
+        assert ev["t_bar"] == kzg.evaluate(kzg.ifft(t), ch.zeta)

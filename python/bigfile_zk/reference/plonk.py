@@ -1332,7 +1332,7 @@ def verify(vk: VerifyingKey, proof: bytes | Proof, public_inputs: Sequence[int])
             proof = Proof.from_bytes(proof.to_bytes(), vk.lookups)  # the same checks as bytes
         else:
             proof = Proof.from_bytes(proof, vk.lookups)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, KeyError):
         return False
     xs = list(public_inputs)
     if len(xs) != vk.num_public:
