@@ -1,0 +1,1412 @@
+"""BigFile PLONK over BN254 with KZG (``docs/spec/plonk.md``), in pure Python.
+
+Written from the spec alone, as the reference the Rust prover/verifier is checked against
+byte for byte: the same circuit, witness, SRS and blinding scalars must give the same verifying
+key bytes, transcript challenges and proof bytes. Everything is the textbook form: polynomials
+are coefficient lists (lowest degree first) multiplied schoolbook-style, the quotient is an
+exact long division by ``X^n - 1``, commitments are one scalar multiplication per term (or,
+with the insecure SRS whose τ is public, ``[p(τ)]G1``), and every pairing equation is written
+as in the spec.
+
+Where the spec leaves a choice open, the reading taken here is marked ``SPEC-READING`` in a
+comment; those points are listed in the report that accompanied this module.
+
+Contents:
+
+* :class:`Circuit`, :class:`Witness` and their JSON interchange format (spec §7), with a small
+  :class:`CircuitBuilder` (arithmetic rows, copies, lookups, the 66-row Poseidon layout of §2.1);
+* :class:`Srs`: the commitment key (the honest MSM path, or the insecure public-τ shortcut);
+* :func:`setup` → :class:`ProvingKey`, :class:`VerifyingKey` (bytes of §3, digest);
+* :func:`prove` → :class:`Proof` (bytes of §5, versioned ``BFPF`` encoding);
+* :func:`verify` (§6), :func:`transcript_challenges` (§4, for tests and vectors).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from py_ecc.optimized_bn128 import G1, G2, Z1, add, is_inf, multiply, neg
+
+from . import poseidon as _poseidon
+from .field import R, check_elements, check_int, inv
+from .kzg import (
+    G1_BYTES,
+    G2_BYTES,
+    SCALAR_BYTES,
+    G1Point,
+    G2Point,
+    ReferenceSRS,
+    _pairing_product_is_one,
+    g1_from_bytes,
+    g1_to_bytes,
+    g2_from_bytes,
+    g2_to_bytes,
+    ifft,
+    insecure_tau,
+    keccak256,
+    root_of_unity,
+    scalar_from_bytes,
+    scalar_to_bytes,
+)
+
+# --- constants ---------------------------------------------------------------------------
+
+MIN_K: int = 3
+MAX_K: int = 25
+
+#: Coset shifts of the copy-permutation identities: ``id(col, i) = k_col · ω^i``.
+K_SHIFTS: tuple[int, int, int] = (1, 5, 25)
+
+#: Names of the fixed columns, in verifying-key order (§3); the sigma columns are derived.
+ARITH_COLUMNS: tuple[str, ...] = ("q_m", "q_l", "q_r", "q_o", "q_c", "q_f", "q_p")
+SIGMA_COLUMNS: tuple[str, ...] = ("sigma_1", "sigma_2", "sigma_3")
+LOOKUP_COLUMNS: tuple[str, ...] = ("q_k", "t1", "t2", "t3")
+
+VK_MAGIC: bytes = b"BFVK"
+VK_VERSION: int = 1
+PROOF_MAGIC: bytes = b"BFPF"
+PROOF_VERSION: int = 1
+FLAG_LOOKUPS: int = 0x01
+
+TRANSCRIPT_TAG: bytes = b"bigfile_zk/plonk/v1"
+
+CIRCUIT_FORMAT: str = "bigfile_zk/plonk-circuit/v1"
+# SPEC-READING: §7 names no format string for the witness; this one mirrors the circuit's.
+WITNESS_FORMAT: str = "bigfile_zk/plonk-witness/v1"
+
+#: circomlib Poseidon(2): width 3, 8 full rounds (4 + 4) around 57 partial rounds.
+POSEIDON_WIDTH: int = 3
+POSEIDON_ROUNDS: int = _poseidon.N_ROUNDS_F + _poseidon.partial_rounds(POSEIDON_WIDTH)  # 65
+#: One permutation: a row per round plus the output row.
+POSEIDON_ROWS: int = POSEIDON_ROUNDS + 1  # 66
+
+_HEADER_BYTES = 4 + 1 + 1 + 4 + 1
+_DECIMAL_RE = re.compile(r"0|[1-9][0-9]*")
+
+
+def _check_k(k: object) -> int:
+    value = check_int(k, "k")
+    if not MIN_K <= value <= MAX_K:
+        raise ValueError(f"k must be in {MIN_K}..={MAX_K}, got {value}")
+    return value
+
+
+def required_max_degree(k: int) -> int:
+    """``5n + 9``: the quotient's degree bound, the SRS degree every circuit of size ``2^k``
+    needs (§3)."""
+    return 5 * (1 << _check_k(k)) + 9
+
+
+# --- polynomial arithmetic (coefficient lists, lowest degree first) ------------------------
+
+Poly = list[int]
+
+
+def _trim(p: Poly) -> Poly:
+    while p and p[-1] == 0:
+        p.pop()
+    return p
+
+
+def _padd(*ps: Sequence[int]) -> Poly:
+    out = [0] * max((len(p) for p in ps), default=0)
+    for p in ps:
+        for i, c in enumerate(p):
+            out[i] += c
+    return [c % R for c in out]
+
+
+def _pscale(p: Sequence[int], s: int) -> Poly:
+    return [c * s % R for c in p]
+
+
+def _psub(p: Sequence[int], q: Sequence[int]) -> Poly:
+    return _padd(p, _pscale(q, R - 1))
+
+
+def _pmul(p: Sequence[int], q: Sequence[int]) -> Poly:
+    """Schoolbook product; the sums are reduced once at the end."""
+    if not p or not q:
+        return []
+    out = [0] * (len(p) + len(q) - 1)
+    for i, x in enumerate(p):
+        if x:
+            for j, y in enumerate(q):
+                out[i + j] += x * y
+    return [c % R for c in out]
+
+
+def _pconst(c: int) -> Poly:
+    return [c % R]
+
+
+def _pshift(p: Sequence[int], w: int) -> Poly:
+    """``p(w·X)``: coefficient ``j`` times ``w^j``."""
+    out = []
+    power = 1
+    for c in p:
+        out.append(c * power % R)
+        power = power * w % R
+    return out
+
+
+def _peval(p: Sequence[int], x: int) -> int:
+    acc = 0
+    for c in reversed(p):
+        acc = (acc * x + c) % R
+    return acc
+
+
+def _mul_vanishing(p: Sequence[int], n: int) -> Poly:
+    """``p(X)·(X^n - 1)``."""
+    return _psub([0] * n + list(p), p)
+
+
+def _divide_vanishing(p: Sequence[int], n: int) -> tuple[Poly, Poly]:
+    """``(q, rem)`` with ``p = q·(X^n - 1) + rem`` and ``deg rem < n`` (long division)."""
+    work = [c % R for c in p]
+    if len(work) <= n:
+        return [], _trim(work)
+    quotient = [0] * (len(work) - n)
+    for i in range(len(work) - 1, n - 1, -1):
+        c = work[i]
+        quotient[i - n] = c
+        work[i - n] = (work[i - n] + c) % R  # X^i = X^(i-n)·(X^n - 1) + X^(i-n)
+        work[i] = 0
+    return _trim(quotient), _trim(work[:n])
+
+
+def _divide_linear(p: Sequence[int], z: int) -> Poly:
+    """``(p(X) - p(z)) / (X - z)`` by synthetic division."""
+    if len(p) <= 1:
+        return []
+    quotient = [0] * (len(p) - 1)
+    carry = 0
+    for i in range(len(p) - 1, 0, -1):
+        carry = (p[i] + z * carry) % R
+        quotient[i - 1] = carry
+    return quotient
+
+
+def _interpolate(evals: Sequence[int]) -> Poly:
+    """The polynomial of degree ``< n`` with ``p(ω^i) = evals[i]`` (inverse DFT)."""
+    return ifft(list(evals))
+
+
+def _blind(evals: Sequence[int], rho: Sequence[int], n: int) -> Poly:
+    """The interpolant plus ``(rho_0 + rho_1 X + rho_2 X²)·Z_H(X)`` (§5)."""
+    return _padd(_interpolate(evals), _mul_vanishing(list(rho), n))
+
+
+def lagrange_at(i: int, n: int, x: int) -> int:
+    """``L_i(x) = ω^i (x^n - 1) / (n (x - ω^i))`` for ``x`` outside ``H``."""
+    w_i = pow(root_of_unity(n), i, R)
+    return w_i * (pow(x, n, R) - 1) * inv(n * (x - w_i)) % R
+
+
+def public_input_eval(public_inputs: Sequence[int], n: int, x: int) -> int:
+    """``PI(x) = -Σ x_i L_i(x)`` (``x`` outside ``H``)."""
+    return -sum(v * lagrange_at(i, n, x) for i, v in enumerate(public_inputs)) % R
+
+
+# --- the commitment key --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Srs:
+    """What PLONK needs of an SRS: ``max_degree``, ``([1]G2, [τ]G2)`` and ``commit``.
+
+    Two flavours give the same commitments:
+
+    * :meth:`from_reference`: the honest path, ``Σ c_j·[τ^j]G1`` over the SRS points (what a
+      real ceremony's SRS needs);
+    * :meth:`insecure`: the insecure testing SRS of ``srs.md``, whose τ is public, so a
+      commitment is ``[p(τ)]G1``, one scalar multiplication. Its ``g2`` equals the one of
+      :func:`bigfile_zk.reference.kzg.insecure_srs` with the same seed.
+    """
+
+    max_degree: int
+    g2: tuple[G2Point, G2Point]
+    g1: tuple[G1Point, ...] | None = None
+    tau: int | None = None
+
+    @classmethod
+    def from_reference(cls, srs: ReferenceSRS) -> Srs:
+        return cls(max_degree=srs.max_degree, g2=srs.g2, g1=srs.g1)
+
+    @classmethod
+    def insecure(cls, max_degree: int, seed: int = 0) -> Srs:
+        degree = check_int(max_degree, "max_degree")
+        if degree < 0:
+            raise ValueError(f"max_degree must be >= 0, got {degree}")
+        tau = insecure_tau(seed)
+        return cls(max_degree=degree, g2=(G2, multiply(G2, tau)), tau=tau)
+
+    def commit(self, coeffs: Sequence[int]) -> G1Point:
+        """``[p] = Σ c_j [τ^j]G1``; the zero polynomial commits to the identity."""
+        p = _trim(list(coeffs))
+        if len(p) > self.max_degree + 1:
+            raise ValueError(
+                f"polynomial of degree {len(p) - 1} exceeds the SRS max_degree {self.max_degree}"
+            )
+        if self.tau is not None:
+            value = _peval(p, self.tau)
+            return multiply(G1, value) if value else Z1
+        assert self.g1 is not None
+        acc = Z1
+        for point, c in zip(self.g1, p, strict=False):
+            if c:
+                acc = add(acc, multiply(point, c))
+        return acc
+
+
+# --- circuits and witnesses -----------------------------------------------------------------
+
+Cell = tuple[int, int]  # (col, row), col 0, 1, 2 for a, b, c
+
+
+def _column(values: Sequence[int], n: int, what: str) -> list[int]:
+    column = check_elements(values, what)
+    if len(column) != n:
+        raise ValueError(f"{what} must have n = {n} entries, got {len(column)}")
+    return column
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """A circuit's shape: the fixed columns (lists of ``n`` field elements) and the copy classes.
+
+    ``copies`` holds the classes of more than one cell, each a sorted tuple of ``(col, row)``;
+    the constructor validates everything (:meth:`__post_init__`).
+    """
+
+    k: int
+    num_public: int
+    lookups: bool
+    q_m: list[int]
+    q_l: list[int]
+    q_r: list[int]
+    q_o: list[int]
+    q_c: list[int]
+    q_f: list[int]
+    q_p: list[int]
+    copies: list[tuple[Cell, ...]]
+    q_k: list[int] | None = None
+    t1: list[int] | None = None
+    t2: list[int] | None = None
+    t3: list[int] | None = None
+
+    @property
+    def n(self) -> int:
+        return 1 << self.k
+
+    def __post_init__(self) -> None:
+        k = _check_k(self.k)
+        n = 1 << k
+        num_public = check_int(self.num_public, "num_public")
+        # SPEC-READING: ell ≤ n (rows 0..ell-1 are public-input rows), not stated in the spec.
+        if not 0 <= num_public <= n:
+            raise ValueError(f"num_public must be in 0..={n}, got {num_public}")
+        if not isinstance(self.lookups, bool):
+            raise TypeError("lookups must be a bool")
+        for name in ARITH_COLUMNS:
+            object.__setattr__(self, name, _column(getattr(self, name), n, name))
+        for name in LOOKUP_COLUMNS:
+            if self.lookups:
+                if getattr(self, name) is None:
+                    raise ValueError(f"a lookup circuit needs the column {name}")
+                object.__setattr__(self, name, _column(getattr(self, name), n, name))
+            elif getattr(self, name) is not None:
+                raise ValueError(f"column {name} given but lookups is false")
+
+        for i in range(n):
+            f, p = self.q_f[i], self.q_p[i]
+            if f not in (0, 1) or p not in (0, 1):
+                raise ValueError(f"row {i}: q_f and q_p must be 0 or 1")
+            if f and p:
+                raise ValueError(f"row {i}: q_f and q_p are both set")
+            if (f or p) and i == n - 1:
+                raise ValueError(f"row {i} = n - 1 may not be a Poseidon row")
+            # SPEC-READING: "On a Poseidon row q_M = q_O = 0" (§2) is enforced.
+            if (f or p) and (self.q_m[i] or self.q_o[i]):
+                raise ValueError(f"row {i}: a Poseidon row must have q_m = q_o = 0")
+            if self.lookups:
+                assert self.q_k is not None
+                if self.q_k[i] not in (0, 1):
+                    raise ValueError(f"row {i}: q_k must be 0 or 1")
+        for i in range(num_public):
+            # SPEC-READING: "q_L = 1, every other selector 0" includes q_K.
+            others = [self.q_m[i], self.q_r[i], self.q_o[i], self.q_c[i], self.q_f[i], self.q_p[i]]
+            if self.lookups:
+                assert self.q_k is not None
+                others.append(self.q_k[i])
+            if self.q_l[i] != 1 or any(others):
+                raise ValueError(
+                    f"row {i} is a public-input row: it needs q_l = 1 and every other selector 0"
+                )
+
+        object.__setattr__(self, "copies", _normalise_copies(self.copies, n))
+
+    # -- the copy permutation --
+
+    def sigma(self) -> list[list[int]]:
+        """``sigma(col, i)`` for the three wire columns, as evaluations on ``H`` (§2.2)."""
+        n = self.n
+        omega = root_of_unity(n)
+        ids = [[K_SHIFTS[col] * pow(omega, i, R) % R for i in range(n)] for col in range(3)]
+        sigma = [list(column) for column in ids]
+        for cells in self.copies:  # each class is already sorted by col·n + row
+            for j, (col, row) in enumerate(cells):
+                next_col, next_row = cells[(j + 1) % len(cells)]
+                sigma[col][row] = ids[next_col][next_row]
+        return sigma
+
+    def table(self) -> list[tuple[int, int, int]]:
+        """The lookup table: every row's ``(T1, T2, T3)`` (padding rows repeat an entry)."""
+        assert self.t1 is not None and self.t2 is not None and self.t3 is not None
+        return list(zip(self.t1, self.t2, self.t3, strict=True))
+
+    # -- JSON (§7) --
+
+    def to_json_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "format": CIRCUIT_FORMAT,
+            "k": self.k,
+            "num_public": self.num_public,
+            "lookups": self.lookups,
+        }
+        names = ARITH_COLUMNS + (LOOKUP_COLUMNS if self.lookups else ())
+        for name in names:
+            out[name] = [str(v) for v in getattr(self, name)]
+        out["copies"] = [[[col, row] for col, row in cells] for cells in self.copies]
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_json_dict())
+
+    @classmethod
+    def from_json_dict(cls, obj: object) -> Circuit:
+        if not isinstance(obj, dict):
+            raise ValueError("a circuit must be a JSON object")
+        if obj.get("format") != CIRCUIT_FORMAT:
+            raise ValueError(f"circuit format must be {CIRCUIT_FORMAT!r}")
+        lookups = obj.get("lookups")
+        if not isinstance(lookups, bool):
+            raise ValueError("circuit 'lookups' must be true or false")
+        names = ARITH_COLUMNS + (LOOKUP_COLUMNS if lookups else ())
+        expected = {"format", "k", "num_public", "lookups", "copies", *names}
+        if set(obj) != expected:
+            raise ValueError(f"circuit keys must be exactly {sorted(expected)}, got {sorted(obj)}")
+        k, num_public = obj["k"], obj["num_public"]
+        if not isinstance(k, int) or isinstance(k, bool):
+            raise ValueError("circuit 'k' must be an integer")
+        if not isinstance(num_public, int) or isinstance(num_public, bool):
+            raise ValueError("circuit 'num_public' must be an integer")
+        columns = {name: _decimal_list(obj[name], name) for name in names}
+        copies_raw = obj["copies"]
+        if not isinstance(copies_raw, list):
+            raise ValueError("circuit 'copies' must be a list")
+        copies: list[tuple[Cell, ...]] = []
+        for c, cells in enumerate(copies_raw):
+            if not isinstance(cells, list):
+                raise ValueError(f"copy class {c} must be a list of [col, row]")
+            parsed = []
+            for cell in cells:
+                if not (
+                    isinstance(cell, list)
+                    and len(cell) == 2
+                    and all(isinstance(x, int) and not isinstance(x, bool) for x in cell)
+                ):
+                    raise ValueError(f"copy class {c}: each cell must be [col, row] integers")
+                parsed.append((cell[0], cell[1]))
+            copies.append(tuple(parsed))
+        return cls(k=k, num_public=num_public, lookups=lookups, copies=copies, **columns)
+
+    @classmethod
+    def from_json(cls, text: str) -> Circuit:
+        return cls.from_json_dict(json.loads(text))
+
+
+def _normalise_copies(copies: Iterable[Iterable[Cell]], n: int) -> list[tuple[Cell, ...]]:
+    """Validate the copy classes and sort them: cells by ``col·n + row``, classes by their
+    first cell.
+
+    SPEC-READING: §7 says the classes have more than one cell and partition the cells; a cell
+    in two classes (or twice in one), a class of one cell, or a cell out of range is refused
+    rather than merged or ignored. The order of cells and classes in the input is free.
+    """
+    seen: set[Cell] = set()
+    out: list[tuple[Cell, ...]] = []
+    for c, cells in enumerate(copies):
+        cls_cells = []
+        for cell in cells:
+            col, row = cell
+            check_int(col, "copy column")
+            check_int(row, "copy row")
+            if col not in (0, 1, 2) or not 0 <= row < n:
+                raise ValueError(f"copy class {c}: cell ({col}, {row}) is out of range")
+            if (col, row) in seen:
+                raise ValueError(f"copy class {c}: cell ({col}, {row}) appears twice")
+            seen.add((col, row))
+            cls_cells.append((col, row))
+        if len(cls_cells) < 2:
+            raise ValueError(f"copy class {c} has fewer than two cells")
+        out.append(tuple(sorted(cls_cells, key=lambda cell: cell[0] * n + cell[1])))
+    out.sort(key=lambda cells: cells[0][0] * n + cells[0][1])
+    return out
+
+
+def _decimal_list(values: object, what: str) -> list[int]:
+    if not isinstance(values, list):
+        raise ValueError(f"{what} must be a list of decimal strings")
+    out = []
+    for i, text in enumerate(values):
+        if not isinstance(text, str) or _DECIMAL_RE.fullmatch(text) is None:
+            raise ValueError(f"{what}[{i}] must be a canonical decimal string, got {text!r}")
+        value = int(text)
+        if value >= R:
+            raise ValueError(f"{what}[{i}] is not < r")
+        out.append(value)
+    return out
+
+
+@dataclass(frozen=True)
+class Witness:
+    """The three wire columns, ``n`` field elements each; the public inputs are ``a[0..ell]``."""
+
+    a: list[int]
+    b: list[int]
+    c: list[int]
+
+    def __post_init__(self) -> None:
+        n = len(self.a)
+        for name in ("a", "b", "c"):
+            object.__setattr__(self, name, _column(getattr(self, name), n, name))
+
+    def public_inputs(self, num_public: int) -> list[int]:
+        return list(self.a[:num_public])
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "format": WITNESS_FORMAT,
+            "a": [str(v) for v in self.a],
+            "b": [str(v) for v in self.b],
+            "c": [str(v) for v in self.c],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_json_dict())
+
+    @classmethod
+    def from_json_dict(cls, obj: object) -> Witness:
+        if not isinstance(obj, dict) or set(obj) != {"format", "a", "b", "c"}:
+            raise ValueError("a witness must be a JSON object with keys format, a, b, c")
+        if obj["format"] != WITNESS_FORMAT:
+            raise ValueError(f"witness format must be {WITNESS_FORMAT!r}")
+        return cls(*(_decimal_list(obj[name], name) for name in ("a", "b", "c")))
+
+    @classmethod
+    def from_json(cls, text: str) -> Witness:
+        return cls.from_json_dict(json.loads(text))
+
+
+# --- Poseidon gate helpers -----------------------------------------------------------------
+
+
+def _mds() -> list[list[int]]:
+    return _poseidon.mds(POSEIDON_WIDTH)
+
+
+def _is_full_round(rnd: int) -> bool:
+    half = _poseidon.N_ROUNDS_F // 2
+    return rnd < half or rnd >= half + _poseidon.partial_rounds(POSEIDON_WIDTH)
+
+
+def _poseidon_next(w: Sequence[int], full: bool) -> list[int]:
+    """``M·s`` for one row's wires (without the next round's constants)."""
+    s = [pow(x, 5, R) for x in w] if full else [pow(w[0], 5, R), w[1], w[2]]
+    return [sum(m * x for m, x in zip(row, s, strict=True)) % R for row in _mds()]
+
+
+@dataclass(frozen=True)
+class PoseidonRow:
+    """One row of the informative Poseidon layout (§2.1)."""
+
+    wires: tuple[int, int, int]
+    q_f: int
+    q_p: int
+    constants: tuple[int, int, int]  # (q_c, q_l, q_r): the next round's C, added linearly
+
+
+def poseidon_layout(state: Sequence[int]) -> list[PoseidonRow]:
+    """circomlib's Poseidon(2) permutation of ``state`` on 66 rows (§2.1, informative).
+
+    Row ``rho`` (``0..64``) holds ``u_rho = state_rho + C_rho`` with ``q_F`` (full round) or ``q_P``
+    (partial) set and ``(q_C, q_L, q_R) = C_{rho+1}`` (zero for ``rho = 64``); row 65 holds the
+    permutation's output ``M·S(u_64)`` with every selector zero.
+    """
+    values = check_elements(state, "Poseidon state element")
+    if len(values) != POSEIDON_WIDTH:
+        raise ValueError(f"the Poseidon gate permutes {POSEIDON_WIDTH} elements")
+    constants = _poseidon.round_constants(POSEIDON_WIDTH)
+
+    def round_constants(rnd: int) -> tuple[int, int, int]:
+        if rnd >= POSEIDON_ROUNDS:
+            return (0, 0, 0)
+        c = constants[rnd * POSEIDON_WIDTH : (rnd + 1) * POSEIDON_WIDTH]
+        return (c[0], c[1], c[2])
+
+    rows = []
+    u = [(x + c) % R for x, c in zip(values, round_constants(0), strict=True)]
+    for rnd in range(POSEIDON_ROUNDS):
+        full = _is_full_round(rnd)
+        nxt = round_constants(rnd + 1)
+        rows.append(PoseidonRow((u[0], u[1], u[2]), int(full), int(not full), nxt))
+        u = [(x + c) % R for x, c in zip(_poseidon_next(u, full), nxt, strict=True)]
+    rows.append(PoseidonRow((u[0], u[1], u[2]), 0, 0, (0, 0, 0)))
+    return rows
+
+
+# --- a small circuit builder ---------------------------------------------------------------
+
+
+class CircuitBuilder:
+    """Fills a circuit and a witness row by row (a test and vector helper, not a DSL).
+
+    Rows are addressed explicitly; unset rows are all-zero rows (every selector 0, wires 0),
+    which satisfy every constraint. Copies are merged into classes (union-find).
+    """
+
+    def __init__(self, k: int, num_public: int = 0, lookups: bool = False) -> None:
+        self.k = _check_k(k)
+        self.n = 1 << self.k
+        self.num_public = num_public
+        self.lookups = lookups
+        names = ARITH_COLUMNS + (LOOKUP_COLUMNS if lookups else ())
+        self.columns: dict[str, list[int]] = {name: [0] * self.n for name in names}
+        self.wires: list[list[int]] = [[0] * self.n for _ in range(3)]
+        self._parent: dict[Cell, Cell] = {}
+
+    def public_input(self, row: int, value: int) -> None:
+        """Row ``row < ell``: ``q_L = 1`` and ``a = value``."""
+        if not 0 <= row < self.num_public:
+            raise ValueError(f"row {row} is not a public-input row")
+        self.columns["q_l"][row] = 1
+        self.wires[0][row] = value % R
+
+    def gate(
+        self,
+        row: int,
+        a: int = 0,
+        b: int = 0,
+        c: int = 0,
+        *,
+        q_m: int = 0,
+        q_l: int = 0,
+        q_r: int = 0,
+        q_o: int = 0,
+        q_c: int = 0,
+    ) -> None:
+        """An arithmetic row ``q_M·a·b + q_L·a + q_R·b + q_O·c + q_C = 0``."""
+        for name, value in (("q_m", q_m), ("q_l", q_l), ("q_r", q_r), ("q_o", q_o), ("q_c", q_c)):
+            self.columns[name][row] = value % R
+        for col, value in enumerate((a, b, c)):
+            self.wires[col][row] = value % R
+
+    def poseidon(self, row: int, state: Sequence[int]) -> list[int]:
+        """Lay out one Poseidon(2) permutation on rows ``row .. row + 65``; returns the output
+        (the wires of row ``row + 65``). Row ``row`` holds ``state + C_0``, not ``state``."""
+        if row < 0 or row + POSEIDON_ROWS > self.n:
+            raise ValueError(f"a permutation at row {row} does not fit {self.n} rows")
+        layout = poseidon_layout(state)
+        for offset, prow in enumerate(layout):
+            i = row + offset
+            self.columns["q_f"][i] = prow.q_f
+            self.columns["q_p"][i] = prow.q_p
+            self.columns["q_c"][i], self.columns["q_l"][i], self.columns["q_r"][i] = prow.constants
+            self.columns["q_m"][i] = self.columns["q_o"][i] = 0
+            for col in range(3):
+                self.wires[col][i] = prow.wires[col]
+        return list(layout[-1].wires)
+
+    def lookup(self, row: int, a: int, b: int, c: int) -> None:
+        """A lookup row: ``(a, b, c)`` must be a row of the table."""
+        if not self.lookups:
+            raise ValueError("this circuit has no lookups")
+        self.columns["q_k"][row] = 1
+        for col, value in enumerate((a, b, c)):
+            self.wires[col][row] = value % R
+
+    def set_table(self, entries: Sequence[tuple[int, int, int]]) -> None:
+        """The table, one tuple per row from row 0; later rows repeat the last entry (§2.3)."""
+        if not self.lookups:
+            raise ValueError("this circuit has no lookups")
+        if not 1 <= len(entries) <= self.n:
+            raise ValueError(f"a table holds 1..{self.n} entries, got {len(entries)}")
+        padded = list(entries) + [entries[-1]] * (self.n - len(entries))
+        for i, (x, y, z) in enumerate(padded):
+            self.columns["t1"][i], self.columns["t2"][i], self.columns["t3"][i] = (
+                x % R,
+                y % R,
+                z % R,
+            )
+
+    def _find(self, cell: Cell) -> Cell:
+        while self._parent.get(cell, cell) != cell:
+            cell = self._parent[cell]
+        return cell
+
+    def copy(self, x: Cell, y: Cell) -> None:
+        """Constrain cells ``x = (col, row)`` and ``y`` to be equal."""
+        rx, ry = self._find(x), self._find(y)
+        if rx != ry:
+            self._parent[rx] = ry
+        self._parent.setdefault(x, x)
+        self._parent.setdefault(y, y)
+
+    def build(self) -> tuple[Circuit, Witness]:
+        classes: dict[Cell, list[Cell]] = {}
+        for cell in self._parent:
+            classes.setdefault(self._find(cell), []).append(cell)
+        copies = [tuple(cells) for cells in classes.values() if len(cells) > 1]
+        circuit = Circuit(
+            k=self.k,
+            num_public=self.num_public,
+            lookups=self.lookups,
+            copies=copies,
+            **{name: list(col) for name, col in self.columns.items()},
+        )
+        return circuit, Witness(*(list(w) for w in self.wires))
+
+
+# --- witness checking ----------------------------------------------------------------------
+
+
+def check_witness(circuit: Circuit, witness: Witness) -> None:
+    """Raise ``ValueError`` naming the first unsatisfied constraint: gates row by row, then
+    copy classes, then lookups."""
+    n = circuit.n
+    if len(witness.a) != n:
+        raise ValueError(f"witness has {len(witness.a)} rows, the circuit {n}")
+    w = (witness.a, witness.b, witness.c)
+    ell = circuit.num_public
+    for i in range(n):
+        row = (w[0][i], w[1][i], w[2][i])
+        nxt = (w[0][(i + 1) % n], w[1][(i + 1) % n], w[2][(i + 1) % n])
+        if circuit.q_f[i] or circuit.q_p[i]:
+            full = bool(circuit.q_f[i])
+            consts = (circuit.q_c[i], circuit.q_l[i], circuit.q_r[i])
+            expected = [(x + c) % R for x, c in zip(_poseidon_next(row, full), consts, strict=True)]
+            for j in range(3):
+                if expected[j] != nxt[j]:
+                    kind = "full" if full else "partial"
+                    raise ValueError(
+                        f"row {i}: Poseidon {kind} round: row {(i + 1) % n} wire "
+                        f"{'abc'[j]} is {nxt[j]}, the round gives {expected[j]}"
+                    )
+        else:
+            value = (
+                circuit.q_m[i] * row[0] * row[1]
+                + circuit.q_l[i] * row[0]
+                + circuit.q_r[i] * row[1]
+                + circuit.q_o[i] * row[2]
+                + circuit.q_c[i]
+            )
+            if i < ell:
+                value -= row[0]  # PI(ω^i) = -x_i with x_i = a_i: always satisfied
+            if value % R:
+                raise ValueError(f"row {i}: arithmetic gate is {value % R}, not 0")
+    for cells in circuit.copies:
+        col0, row0 = cells[0]
+        for col, row in cells[1:]:
+            if w[col][row] != w[col0][row0]:
+                raise ValueError(
+                    f"copy constraint: cell ({'abc'[col]}, row {row}) = {w[col][row]} differs "
+                    f"from cell ({'abc'[col0]}, row {row0}) = {w[col0][row0]}"
+                )
+    if circuit.lookups:
+        assert circuit.q_k is not None
+        table = set(circuit.table())
+        for i in range(n):
+            if circuit.q_k[i] and (w[0][i], w[1][i], w[2][i]) not in table:
+                raise ValueError(
+                    f"row {i}: lookup of ({w[0][i]}, {w[1][i]}, {w[2][i]}) is not in the table"
+                )
+
+
+# --- keys ----------------------------------------------------------------------------------
+
+
+def _vk_column_names(lookups: bool) -> tuple[str, ...]:
+    return ARITH_COLUMNS + SIGMA_COLUMNS + (LOOKUP_COLUMNS if lookups else ())
+
+
+@dataclass(frozen=True, eq=False)
+class VerifyingKey:
+    """The circuit's size, public-input count, flags, fixed-column commitments and the two G2
+    points of the SRS (§3). Compare keys through :meth:`to_bytes`."""
+
+    k: int
+    num_public: int
+    lookups: bool
+    commitments: dict[str, G1Point]
+    g2: tuple[G2Point, G2Point]
+
+    @property
+    def n(self) -> int:
+        return 1 << self.k
+
+    def to_bytes(self) -> bytes:
+        """``"BFVK" ‖ 1 ‖ k ‖ ell (u32 BE) ‖ flags ‖ [q_M] … [sigma_3] (‖ [q_K] … [T3]) ‖ [1]G2 ‖
+        [τ]G2``."""
+        out = bytearray(VK_MAGIC)
+        out += bytes([VK_VERSION, self.k])
+        out += self.num_public.to_bytes(4, "big")
+        out += bytes([FLAG_LOOKUPS if self.lookups else 0])
+        for name in _vk_column_names(self.lookups):
+            out += g1_to_bytes(self.commitments[name])
+        out += g2_to_bytes(self.g2[0]) + g2_to_bytes(self.g2[1])
+        return bytes(out)
+
+    def digest(self) -> bytes:
+        """``keccak256(vk_bytes)``."""
+        return keccak256(self.to_bytes())
+
+    @staticmethod
+    def byte_length(lookups: bool) -> int:
+        return _HEADER_BYTES + len(_vk_column_names(lookups)) * G1_BYTES + 2 * G2_BYTES
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> VerifyingKey:
+        """Strict decoder: raises ``ValueError`` on any other magic, version, flag bit, length,
+        ``k`` outside ``3..=25``, non-canonical coordinate or off-curve point."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("verifying key must be bytes")
+        raw = bytes(data)
+        if len(raw) < _HEADER_BYTES:
+            raise ValueError(f"verifying key too short ({len(raw)} bytes)")
+        if raw[:4] != VK_MAGIC:
+            raise ValueError("verifying key magic is not 'BFVK'")
+        if raw[4] != VK_VERSION:
+            raise ValueError(f"unsupported verifying key version {raw[4]}")
+        k = raw[5]
+        if not MIN_K <= k <= MAX_K:
+            raise ValueError(f"verifying key k = {k} is outside {MIN_K}..={MAX_K}")
+        num_public = int.from_bytes(raw[6:10], "big")
+        # SPEC-READING: ell > n cannot describe public-input rows; refused (not in §3's list).
+        if num_public > 1 << k:
+            raise ValueError(f"verifying key has {num_public} public inputs but n = {1 << k}")
+        flags = raw[10]
+        if flags & ~FLAG_LOOKUPS:
+            raise ValueError(f"verifying key has unknown flag bits 0x{flags:02x}")
+        lookups = bool(flags & FLAG_LOOKUPS)
+        expected = cls.byte_length(lookups)
+        if len(raw) != expected:
+            raise ValueError(f"verifying key must be {expected} bytes, got {len(raw)}")
+        offset = _HEADER_BYTES
+        commitments = {}
+        for name in _vk_column_names(lookups):
+            commitments[name] = g1_from_bytes(raw[offset : offset + G1_BYTES])
+            offset += G1_BYTES
+        g2 = []
+        for _ in range(2):
+            point = g2_from_bytes(raw[offset : offset + G2_BYTES])
+            # SPEC-READING: §3 allows identity *fixed commitments*; an identity G2 point would
+            # make every pairing check trivial, so it is refused.
+            if is_inf(point):
+                raise ValueError("verifying key G2 point is the identity")
+            g2.append(point)
+            offset += G2_BYTES
+        return cls(k, num_public, lookups, commitments, (g2[0], g2[1]))
+
+
+@dataclass(frozen=True, eq=False)
+class ProvingKey:
+    """The circuit, the SRS and the fixed columns in coefficient form (sigma included)."""
+
+    circuit: Circuit
+    srs: Srs
+    vk: VerifyingKey
+    polys: dict[str, Poly]
+    sigma_evals: list[list[int]] = field(repr=False)
+
+
+def setup(circuit: Circuit, srs: Srs) -> tuple[ProvingKey, VerifyingKey]:
+    """Interpolate every fixed column on ``H`` and commit to it (§3)."""
+    need = required_max_degree(circuit.k)
+    if srs.max_degree < need:
+        raise ValueError(f"the SRS max_degree {srs.max_degree} is below 5n + 9 = {need}")
+    sigma = circuit.sigma()
+    evals: dict[str, list[int]] = {name: getattr(circuit, name) for name in ARITH_COLUMNS}
+    evals.update(zip(SIGMA_COLUMNS, sigma, strict=True))
+    if circuit.lookups:
+        evals.update({name: getattr(circuit, name) for name in LOOKUP_COLUMNS})
+    polys = {name: _interpolate(values) for name, values in evals.items()}
+    commitments = {name: srs.commit(polys[name]) for name in _vk_column_names(circuit.lookups)}
+    vk = VerifyingKey(circuit.k, circuit.num_public, circuit.lookups, commitments, srs.g2)
+    return ProvingKey(circuit, srs, vk, polys, sigma), vk
+
+
+# --- transcript ----------------------------------------------------------------------------
+
+
+class Transcript:
+    """The Fiat-Shamir transcript of §4: a 32-byte state ``h``."""
+
+    def __init__(self, vk_digest: bytes, public_inputs: Sequence[int]) -> None:
+        if len(vk_digest) != 32:
+            raise ValueError("vk_digest must be 32 bytes")
+        items = b"".join(scalar_to_bytes(x) for x in public_inputs)
+        self.state = keccak256(TRANSCRIPT_TAG + vk_digest + items)
+
+    def absorb_points(self, *points: G1Point) -> None:
+        self.state = keccak256(self.state + b"".join(g1_to_bytes(p) for p in points))
+
+    def absorb_scalars(self, *scalars: int) -> None:
+        self.state = keccak256(self.state + b"".join(scalar_to_bytes(s) for s in scalars))
+
+    def challenge(self, j: int) -> int:
+        """``keccak256(h ‖ u8 j) mod r``; ``h`` is unchanged."""
+        return int.from_bytes(keccak256(self.state + bytes([j])), "big") % R
+
+
+@dataclass(frozen=True)
+class Challenges:
+    beta: int
+    gamma: int
+    eta: int | None
+    lam: int | None
+    alpha: int
+    zeta: int
+    nu: int
+    u: int
+
+    def as_dict(self) -> dict[str, int | None]:
+        return {
+            "beta": self.beta,
+            "gamma": self.gamma,
+            "eta": self.eta,
+            "lambda": self.lam,
+            "alpha": self.alpha,
+            "zeta": self.zeta,
+            "nu": self.nu,
+            "u": self.u,
+        }
+
+
+# --- proofs --------------------------------------------------------------------------------
+
+
+def proof_point_names(lookups: bool) -> tuple[str, ...]:
+    """The proof's points in byte order (§5)."""
+    if lookups:
+        return ("a", "b", "c", "m", "z", "phi", "t", "w_zeta", "w_zeta_omega")
+    return ("a", "b", "c", "z", "t", "w_zeta", "w_zeta_omega")
+
+
+def proof_eval_names(lookups: bool) -> tuple[str, ...]:
+    """The evaluations in byte (and transcript) order (§5)."""
+    names = (
+        "a_bar",
+        "b_bar",
+        "c_bar",
+        "a_omega",
+        "b_omega",
+        "c_omega",
+        "sigma1_bar",
+        "sigma2_bar",
+        "q_pos_bar",
+        "z_omega",
+    )
+    return names + (("t_bar", "phi_omega") if lookups else ())
+
+
+def proof_length(lookups: bool) -> int:
+    """768 bytes, or 960 with lookups."""
+    return len(proof_point_names(lookups)) * G1_BYTES + len(proof_eval_names(lookups)) * 32
+
+
+@dataclass(frozen=True, eq=False)
+class Proof:
+    """The proof's points and evaluations, by name; compare proofs through :meth:`to_bytes`."""
+
+    points: dict[str, G1Point]
+    evals: dict[str, int]
+
+    @property
+    def lookups(self) -> bool:
+        return "m" in self.points
+
+    def to_bytes(self) -> bytes:
+        """The EVM calldata: the points then the evaluations, in the order of §5."""
+        return b"".join(
+            g1_to_bytes(self.points[name]) for name in proof_point_names(self.lookups)
+        ) + b"".join(scalar_to_bytes(self.evals[name]) for name in proof_eval_names(self.lookups))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, lookups: bool) -> Proof:
+        """Strict decoder (§6 step 1): exact length, canonical scalars, points on the curve and
+        not the identity. Raises ``ValueError``."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("proof must be bytes")
+        raw = bytes(data)
+        expected = proof_length(lookups)
+        if len(raw) != expected:
+            raise ValueError(f"proof must be {expected} bytes, got {len(raw)}")
+        points = {}
+        offset = 0
+        for name in proof_point_names(lookups):
+            point = g1_from_bytes(raw[offset : offset + G1_BYTES])
+            if is_inf(point):
+                raise ValueError(f"proof point [{name}] is the identity")
+            points[name] = point
+            offset += G1_BYTES
+        evals = {}
+        for name in proof_eval_names(lookups):
+            evals[name] = scalar_from_bytes(raw[offset : offset + SCALAR_BYTES])
+            offset += SCALAR_BYTES
+        return cls(points, evals)
+
+    def to_bfpf(self) -> bytes:
+        """The versioned encoding ``"BFPF" ‖ 1 ‖ flags ‖ bytes``.
+
+        SPEC-READING: §5 does not define the flags; bit 0 = lookups, as in the key's flags.
+        """
+        flags = FLAG_LOOKUPS if self.lookups else 0
+        return PROOF_MAGIC + bytes([PROOF_VERSION, flags]) + self.to_bytes()
+
+    @classmethod
+    def from_bfpf(cls, data: bytes) -> Proof:
+        raw = bytes(data)
+        if len(raw) < 6 or raw[:4] != PROOF_MAGIC:
+            raise ValueError("proof magic is not 'BFPF'")
+        if raw[4] != PROOF_VERSION:
+            raise ValueError(f"unsupported proof version {raw[4]}")
+        if raw[5] & ~FLAG_LOOKUPS:
+            raise ValueError(f"proof has unknown flag bits 0x{raw[5]:02x}")
+        return cls.from_bytes(raw[6:], bool(raw[5] & FLAG_LOOKUPS))
+
+
+# --- the linearisation (shared by prover and verifier) --------------------------------------
+
+
+def _gate_terms(ev: dict[str, int]) -> tuple[list[int], list[int]]:
+    """``(P̄^F_j, P̄^P_j)`` for ``j = 0, 1, 2``, from the barred wire values."""
+    w = (ev["a_bar"], ev["b_bar"], ev["c_bar"])
+    w_next = (ev["a_omega"], ev["b_omega"], ev["c_omega"])
+    full = _poseidon_next(w, True)
+    partial = _poseidon_next(w, False)
+    return (
+        [(full[j] - w_next[j]) % R for j in range(3)],
+        [(partial[j] - w_next[j]) % R for j in range(3)],
+    )
+
+
+def _linearisation(
+    n: int, lookups: bool, ch: Challenges, ev: dict[str, int], public_inputs: Sequence[int]
+) -> tuple[dict[str, int], int]:
+    """The scalar multiplying each committed polynomial in ``D`` (§5), and ``r_0``.
+
+    Keys name fixed columns (``q_m`` … ``sigma_3``, ``q_k``) or prover polynomials (``z``,
+    ``t``, ``phi``, ``m``); ``D = Σ coeff[name]·name``.
+    """
+    beta, gamma, alpha, zeta = ch.beta, ch.gamma, ch.alpha, ch.zeta
+    a, b, c = ev["a_bar"], ev["b_bar"], ev["c_bar"]
+    s1, s2, q_pos, z_omega = ev["sigma1_bar"], ev["sigma2_bar"], ev["q_pos_bar"], ev["z_omega"]
+    alpha2, alpha3, alpha4, alpha5 = (pow(alpha, e, R) for e in (2, 3, 4, 5))
+
+    z_h = (pow(zeta, n, R) - 1) % R
+    l0 = lagrange_at(0, n, zeta)
+    pi = public_input_eval(public_inputs, n, zeta)
+    perm = (a + beta * s1 + gamma) * (b + beta * s2 + gamma) % R
+
+    r0 = (pi - alpha3 * z_omega * perm * (c + gamma) - alpha4 * l0) % R
+
+    p_full, p_partial = _gate_terms(ev)
+    one_minus = (1 - q_pos) % R
+    k1, k2 = K_SHIFTS[1], K_SHIFTS[2]
+    coeffs = {
+        "q_m": one_minus * a * b % R,
+        "q_l": (one_minus * a + alpha * q_pos) % R,
+        "q_r": (one_minus * b + alpha2 * q_pos) % R,
+        "q_o": one_minus * c % R,
+        "q_c": 1,
+        "q_f": (p_full[0] + alpha * p_full[1] + alpha2 * p_full[2]) % R,
+        "q_p": (p_partial[0] + alpha * p_partial[1] + alpha2 * p_partial[2]) % R,
+        "z": (
+            alpha3
+            * (a + beta * zeta + gamma)
+            * (b + beta * k1 * zeta + gamma)
+            * (c + beta * k2 * zeta + gamma)
+            + alpha4 * l0
+        )
+        % R,
+        "sigma_3": -alpha3 * z_omega * beta * perm % R,
+        "t": -z_h % R,
+    }
+    if lookups:
+        assert ch.eta is not None and ch.lam is not None
+        eta, lam = ch.eta, ch.lam
+        f_bar = (a + eta * b + eta * eta * c) % R
+        lf, lt = (lam + f_bar) % R, (lam + ev["t_bar"]) % R
+        r0 = (r0 + alpha5 * ev["phi_omega"] * lf * lt) % R
+        coeffs["phi"] = -alpha5 * lf * lt % R
+        coeffs["m"] = -alpha5 * lf % R
+        coeffs["q_k"] = alpha5 * lt % R
+    return coeffs, r0
+
+
+def _opening_values(lookups: bool, ch: Challenges, ev: dict[str, int], r0: int) -> tuple[int, int]:
+    """``R(ζ)`` and ``R'(ζω)`` (§6 step 4)."""
+    nu = ch.nu
+    at_zeta = [ev["a_bar"], ev["b_bar"], ev["c_bar"], ev["sigma1_bar"], ev["sigma2_bar"]]
+    at_zeta.append(ev["q_pos_bar"])
+    if lookups:
+        at_zeta.append(ev["t_bar"])
+    r_zeta = (-r0 + sum(pow(nu, j + 1, R) * v for j, v in enumerate(at_zeta))) % R
+    at_omega = [ev["a_omega"], ev["b_omega"], ev["c_omega"], ev["z_omega"]]
+    if lookups:
+        at_omega.append(ev["phi_omega"])
+    r_omega = sum(pow(nu, j, R) * v for j, v in enumerate(at_omega)) % R
+    return r_zeta, r_omega
+
+
+# --- the prover ----------------------------------------------------------------------------
+
+
+def _multiplicities(circuit: Circuit, witness: Witness) -> list[int]:
+    """``m_i``: the number of lookups of tuple ``i``, all counted at the first table row that
+    holds the tuple (§2.3). A looked-up tuple missing from the table (an unsatisfied witness,
+    only reachable with the check bypassed) is not counted anywhere."""
+    assert circuit.q_k is not None
+    first: dict[tuple[int, int, int], int] = {}
+    for i, entry in enumerate(circuit.table()):
+        first.setdefault(entry, i)
+    m = [0] * circuit.n
+    for i in range(circuit.n):
+        if circuit.q_k[i]:
+            row = first.get((witness.a[i], witness.b[i], witness.c[i]))
+            if row is not None:
+                m[row] += 1
+    return m
+
+
+def _batch_checked_inverse(value: int, what: str) -> int:
+    if value % R == 0:
+        raise ValueError(f"{what} is zero: the prover fails for these challenges")
+    return inv(value)
+
+
+def prove(
+    pk: ProvingKey, witness: Witness, blinding: Sequence[int], *, check: bool = True
+) -> Proof:
+    """The proof of §5 for ``witness``, with the given blinding scalars (order ``a, b, c, z``
+    (``, m, φ``), ``rho_0, rho_1, rho_2`` each).
+
+    The witness is first checked against every gate, copy and lookup (``ValueError`` naming
+    the first failure). ``check=False`` skips that, *for tests only*: the quotient is then the
+    long division by ``Z_H`` with its remainder dropped, which is what a cheating prover would
+    commit to, and the resulting proof must not verify.
+    """
+    proof, _ = _prove(pk, witness, blinding, check)
+    return proof
+
+
+def _prove(
+    pk: ProvingKey, witness: Witness, blinding: Sequence[int], check: bool
+) -> tuple[Proof, Challenges]:
+    circuit, srs = pk.circuit, pk.srs
+    n, lookups = circuit.n, circuit.lookups
+    omega = root_of_unity(n)
+    rho_all = check_elements(blinding, "blinding scalar")
+    need = 18 if lookups else 12
+    if len(rho_all) != need:
+        raise ValueError(f"prove needs {need} blinding scalars, got {len(rho_all)}")
+    rho = [rho_all[3 * j : 3 * j + 3] for j in range(need // 3)]
+    if len(witness.a) != n:
+        raise ValueError(f"witness has {len(witness.a)} rows, the circuit {n}")
+    if check:
+        check_witness(circuit, witness)
+    public_inputs = witness.public_inputs(circuit.num_public)
+    transcript = Transcript(pk.vk.digest(), public_inputs)
+    P = pk.polys
+    wires = (witness.a, witness.b, witness.c)
+
+    # Round 1: the wires (and the multiplicities).
+    a_p, b_p, c_p = (_blind(w, rho[j], n) for j, w in enumerate(wires))
+    points: dict[str, G1Point] = {"a": srs.commit(a_p), "b": srs.commit(b_p), "c": srs.commit(c_p)}
+    round1 = [points["a"], points["b"], points["c"]]
+    if lookups:
+        m_evals = _multiplicities(circuit, witness)
+        m_p = _blind(m_evals, rho[4], n)
+        points["m"] = srs.commit(m_p)
+        round1.append(points["m"])
+    transcript.absorb_points(*round1)
+    beta, gamma = transcript.challenge(0), transcript.challenge(1)
+    eta = lam = None
+    if lookups:
+        eta, lam = transcript.challenge(2), transcript.challenge(3)
+
+    # Round 2: the permutation accumulator (and the log-derivative accumulator).
+    z_evals = [1]
+    for i in range(n - 1):
+        x = pow(omega, i, R)
+        num = den = 1
+        for col in range(3):
+            num = num * (wires[col][i] + beta * K_SHIFTS[col] * x + gamma) % R
+            den = den * (wires[col][i] + beta * pk.sigma_evals[col][i] + gamma) % R
+        z_evals.append(z_evals[-1] * num * _batch_checked_inverse(den, f"row {i} denominator") % R)
+    z_p = _blind(z_evals, rho[3], n)
+    points["z"] = srs.commit(z_p)
+    round2 = [points["z"]]
+    if lookups:
+        assert eta is not None and lam is not None and circuit.q_k is not None
+        t_evals = [(x + eta * y + eta * eta * w) % R for x, y, w in circuit.table()]
+        f_evals = [(x + eta * y + eta * eta * w) % R for x, y, w in zip(*wires, strict=True)]
+        # SPEC-READING: every λ + t_i and λ + f_i must be invertible (negligible failure).
+        inv_t = [_batch_checked_inverse(lam + t, f"lambda + t_{i}") for i, t in enumerate(t_evals)]
+        inv_f = [_batch_checked_inverse(lam + f, f"lambda + f_{i}") for i, f in enumerate(f_evals)]
+        phi_evals = [0]
+        for i in range(n - 1):
+            step = m_evals[i] * inv_t[i] - circuit.q_k[i] * inv_f[i]
+            phi_evals.append((phi_evals[-1] + step) % R)
+        phi_p = _blind(phi_evals, rho[5], n)
+        points["phi"] = srs.commit(phi_p)
+        round2.append(points["phi"])
+    transcript.absorb_points(*round2)
+    alpha = transcript.challenge(0)
+
+    # Round 3: the quotient t = (Σ alpha^j C_j) / Z_H, committed whole.
+    X = [0, 1]
+    q_pos = _padd(P["q_f"], P["q_p"])
+    a_w, b_w, c_w = (_pshift(p, omega) for p in (a_p, b_p, c_p))
+    fifth = []
+    for p in (a_p, b_p, c_p):
+        p2 = _pmul(p, p)
+        fifth.append(_pmul(_pmul(p2, p2), p))
+    mds = _mds()
+    s_full = fifth
+    s_partial = [fifth[0], b_p, c_p]
+    w_next = [a_w, b_w, c_w]
+
+    def gate_terms(s: list[Poly]) -> list[Poly]:  # P_j = Σ_k M[j][k] s_k - w_j(ωX)
+        return [
+            _psub(_padd(*(_pscale(s[k], mds[j][k]) for k in range(3))), w_next[j]) for j in range(3)
+        ]
+
+    def alpha_sum(ps: list[Poly]) -> Poly:  # P_0 + alpha P_1 + alpha² P_2
+        return _padd(ps[0], _pscale(ps[1], alpha), _pscale(ps[2], alpha * alpha))
+
+    pi_p = _interpolate([(-x) % R for x in public_inputs] + [0] * (n - len(public_inputs)))
+    arith = _padd(
+        _pmul(P["q_m"], _pmul(a_p, b_p)),
+        _pmul(P["q_l"], a_p),
+        _pmul(P["q_r"], b_p),
+        _pmul(P["q_o"], c_p),
+    )
+    gates = _padd(
+        _pmul(_psub(_pconst(1), q_pos), arith),  # C0 + alpha C1 + alpha² C2
+        P["q_c"],
+        pi_p,
+        _pmul(q_pos, _padd(_pscale(P["q_l"], alpha), _pscale(P["q_r"], alpha * alpha))),
+        _pmul(P["q_f"], alpha_sum(gate_terms(s_full))),
+        _pmul(P["q_p"], alpha_sum(gate_terms(s_partial))),
+    )
+    z_w = _pshift(z_p, omega)
+    lhs = z_p
+    rhs = z_w
+    for col, (w_p, sigma_name) in enumerate(zip((a_p, b_p, c_p), SIGMA_COLUMNS, strict=True)):
+        lhs = _pmul(lhs, _padd(w_p, _pscale(X, beta * K_SHIFTS[col]), _pconst(gamma)))
+        rhs = _pmul(rhs, _padd(w_p, _pscale(P[sigma_name], beta), _pconst(gamma)))
+    c3 = _psub(lhs, rhs)
+    l0_p = _interpolate([1] + [0] * (n - 1))
+    c4 = _pmul(l0_p, _psub(z_p, _pconst(1)))
+    alpha_powers = [pow(alpha, e, R) for e in range(6)]
+    numerator = _padd(gates, _pscale(c3, alpha_powers[3]), _pscale(c4, alpha_powers[4]))
+    if lookups:
+        assert eta is not None and lam is not None
+        eta2 = eta * eta % R
+        f_p = _padd(a_p, _pscale(b_p, eta), _pscale(c_p, eta2))
+        t_comb = _padd(P["t1"], _pscale(P["t2"], eta), _pscale(P["t3"], eta2))
+        lf = _padd(f_p, _pconst(lam))
+        lt = _padd(t_comb, _pconst(lam))
+        c5 = _padd(
+            _pmul(_pmul(_psub(_pshift(phi_p, omega), phi_p), lf), lt),
+            _pscale(_pmul(m_p, lf), R - 1),
+            _pmul(P["q_k"], lt),
+        )
+        numerator = _padd(numerator, _pscale(c5, alpha_powers[5]))
+    t_p, remainder = _divide_vanishing(numerator, n)
+    if check and remainder:
+        raise AssertionError("the quotient is not exact although the witness checked out")
+    points["t"] = srs.commit(t_p)
+    transcript.absorb_points(points["t"])
+    zeta = transcript.challenge(0)
+    if pow(zeta, n, R) == 1:
+        raise ValueError("zeta is in H (zeta^n = 1): the prover fails")
+
+    # Round 4: the evaluations.
+    zeta_omega = zeta * omega % R
+    evals = {
+        "a_bar": _peval(a_p, zeta),
+        "b_bar": _peval(b_p, zeta),
+        "c_bar": _peval(c_p, zeta),
+        "a_omega": _peval(a_p, zeta_omega),
+        "b_omega": _peval(b_p, zeta_omega),
+        "c_omega": _peval(c_p, zeta_omega),
+        "sigma1_bar": _peval(P["sigma_1"], zeta),
+        "sigma2_bar": _peval(P["sigma_2"], zeta),
+        "q_pos_bar": _peval(q_pos, zeta),
+        "z_omega": _peval(z_p, zeta_omega),
+    }
+    if lookups:
+        evals["t_bar"] = _peval(t_comb, zeta)
+        evals["phi_omega"] = _peval(phi_p, zeta_omega)
+    transcript.absorb_scalars(*(evals[name] for name in proof_eval_names(lookups)))
+    nu = transcript.challenge(0)
+
+    # Round 5: the linearisation D and the two opening proofs.
+    partial = Challenges(beta, gamma, eta, lam, alpha, zeta, nu, 0)
+    coeffs, r0 = _linearisation(n, lookups, partial, evals, public_inputs)
+    own = {"z": z_p, "t": t_p}
+    if lookups:
+        own.update(phi=phi_p, m=m_p)
+    d_p = _padd(*(_pscale(own[name] if name in own else P[name], s) for name, s in coeffs.items()))
+    if check and _peval(d_p, zeta) != (-r0) % R:
+        raise AssertionError("D(zeta) != -r_0 for an honest witness")
+    nu_powers = [pow(nu, e, R) for e in range(8)]
+    r_terms = [a_p, b_p, c_p, P["sigma_1"], P["sigma_2"], q_pos] + ([t_comb] if lookups else [])
+    r_p = _padd(d_p, *(_pscale(p, nu_powers[j + 1]) for j, p in enumerate(r_terms)))
+    r2_terms = [a_p, b_p, c_p, z_p] + ([phi_p] if lookups else [])
+    r2_p = _padd(*(_pscale(p, nu_powers[j]) for j, p in enumerate(r2_terms)))
+    points["w_zeta"] = srs.commit(_divide_linear(r_p, zeta))
+    points["w_zeta_omega"] = srs.commit(_divide_linear(r2_p, zeta_omega))
+    transcript.absorb_points(points["w_zeta"], points["w_zeta_omega"])
+    u = transcript.challenge(0)
+
+    ordered = {name: points[name] for name in proof_point_names(lookups)}
+    for name, point in ordered.items():
+        # SPEC-READING: a proof with an identity point would be rejected (§6), so the prover
+        # fails instead of emitting it (probability ~2^-254 with random blinding).
+        if is_inf(point):
+            raise ValueError(f"proof point [{name}] is the identity: choose other blinding")
+    return Proof(ordered, evals), Challenges(beta, gamma, eta, lam, alpha, zeta, nu, u)
+
+
+# --- the verifier --------------------------------------------------------------------------
+
+
+def transcript_challenges(
+    vk: VerifyingKey, proof: Proof, public_inputs: Sequence[int]
+) -> Challenges:
+    """Replay the transcript of §4 from the key, the public inputs and the proof."""
+    lookups = vk.lookups
+    p = proof.points
+    tr = Transcript(vk.digest(), public_inputs)
+    tr.absorb_points(*(p[name] for name in (("a", "b", "c", "m") if lookups else ("a", "b", "c"))))
+    beta, gamma = tr.challenge(0), tr.challenge(1)
+    eta, lam = (tr.challenge(2), tr.challenge(3)) if lookups else (None, None)
+    tr.absorb_points(*(p[name] for name in (("z", "phi") if lookups else ("z",))))
+    alpha = tr.challenge(0)
+    tr.absorb_points(p["t"])
+    zeta = tr.challenge(0)
+    tr.absorb_scalars(*(proof.evals[name] for name in proof_eval_names(lookups)))
+    nu = tr.challenge(0)
+    tr.absorb_points(p["w_zeta"], p["w_zeta_omega"])
+    u = tr.challenge(0)
+    return Challenges(beta, gamma, eta, lam, alpha, zeta, nu, u)
+
+
+def verify(vk: VerifyingKey, proof: bytes | Proof, public_inputs: Sequence[int]) -> bool:
+    """§6: ``True`` iff ``proof`` (EVM bytes, or a decoded :class:`Proof`) is valid for ``vk``
+    and ``public_inputs``. Malformed proof bytes or public inputs give ``False``, never an
+    exception."""
+    try:
+        if isinstance(proof, Proof):
+            if proof.lookups != vk.lookups:
+                return False
+            proof = Proof.from_bytes(proof.to_bytes(), vk.lookups)  # the same checks as bytes
+        else:
+            proof = Proof.from_bytes(proof, vk.lookups)
+    except (ValueError, TypeError, KeyError):
+        return False
+    xs = list(public_inputs)
+    if len(xs) != vk.num_public:
+        return False
+    for x in xs:
+        if isinstance(x, bool) or not isinstance(x, int) or not 0 <= x < R:
+            return False
+
+    n, lookups = vk.n, vk.lookups
+    ch = transcript_challenges(vk, proof, xs)
+    zeta = ch.zeta
+    if pow(zeta, n, R) == 1:
+        return False
+    zeta_omega = zeta * root_of_unity(n) % R
+    ev = proof.evals
+    coeffs, r0 = _linearisation(n, lookups, ch, ev, xs)
+    r_zeta, r_omega = _opening_values(lookups, ch, ev, r0)
+
+    # [R] + u·[R'] as one linear combination of named commitments.
+    nu, u = ch.nu, ch.u
+    scalars: dict[str, int] = dict(coeffs)
+
+    def add_scalar(name: str, s: int) -> None:
+        scalars[name] = (scalars.get(name, 0) + s) % R
+
+    for j, name in enumerate(("a", "b", "c", "sigma_1", "sigma_2")):
+        add_scalar(name, pow(nu, j + 1, R))
+    add_scalar("q_f", pow(nu, 6, R))  # ν⁶·[q_F + q_P] = ν⁶[q_F] + ν⁶[q_P]
+    add_scalar("q_p", pow(nu, 6, R))
+    if lookups:
+        assert ch.eta is not None
+        nu7 = pow(nu, 7, R)
+        add_scalar("t1", nu7)
+        add_scalar("t2", nu7 * ch.eta)
+        add_scalar("t3", nu7 * ch.eta * ch.eta)
+    for j, name in enumerate(("a", "b", "c", "z", "phi") if lookups else ("a", "b", "c", "z")):
+        add_scalar(name, u * pow(nu, j, R))
+
+    def commitment(name: str) -> G1Point:
+        return proof.points[name] if name in proof.points else vk.commitments[name]
+
+    w_zeta, w_zeta_omega = proof.points["w_zeta"], proof.points["w_zeta_omega"]
+    lhs = add(w_zeta, multiply(w_zeta_omega, u))
+    rhs = add(multiply(w_zeta, zeta), multiply(w_zeta_omega, u * zeta_omega % R))
+    for name, s in scalars.items():
+        if s:
+            rhs = add(rhs, multiply(commitment(name), s))
+    value = (r_zeta + u * r_omega) % R
+    if value:
+        rhs = add(rhs, neg(multiply(G1, value)))
+    # e(lhs, [τ]G2) = e(rhs, [1]G2)  ⟺  e(rhs, [1]G2) · e(-lhs, [τ]G2) = 1
+    return _pairing_product_is_one([(rhs, vk.g2[0]), (neg(lhs), vk.g2[1])])
+
+
+__all__ = [
+    "CIRCUIT_FORMAT",
+    "POSEIDON_ROWS",
+    "WITNESS_FORMAT",
+    "Challenges",
+    "Circuit",
+    "CircuitBuilder",
+    "PoseidonRow",
+    "Proof",
+    "ProvingKey",
+    "Srs",
+    "Transcript",
+    "VerifyingKey",
+    "Witness",
+    "check_witness",
+    "poseidon_layout",
+    "proof_length",
+    "prove",
+    "required_max_degree",
+    "setup",
+    "transcript_challenges",
+    "verify",
+]
