@@ -286,7 +286,12 @@ impl PyCircuit {
             .circuit
             .copies
             .iter()
-            .map(|c| serde_json::json!(c.iter().map(|(col, row)| [*col as usize, *row]).collect::<Vec<_>>()))
+            .map(|c| {
+                serde_json::json!(c
+                    .iter()
+                    .map(|(col, row)| [*col as usize, *row])
+                    .collect::<Vec<_>>())
+            })
             .collect();
         obj.insert("copies".into(), copies.into());
         serde_json::Value::Object(obj).to_string()
@@ -435,9 +440,7 @@ pub fn plonk_prove(
             ),
         ));
     }
-    let blinding = blinding
-        .map(|b| frs_from_py(b, "blinding"))
-        .transpose()?;
+    let blinding = blinding.map(|b| frs_from_py(b, "blinding")).transpose()?;
     let pk = pk.0.clone();
     let w = &circuit.witness;
     let proof = detached(py, || match &blinding {

@@ -108,6 +108,76 @@ impl Circuit {
         }
     }
 
+    /// Parse the interchange format of `docs/spec/plonk.md` §7 (decimal strings).
+    pub fn from_json(v: &serde_json::Value) -> Result<Circuit> {
+        const WHAT: &str = "circuit JSON";
+        let bad = |r: String| Error::decode(WHAT, r);
+        if v["format"] != "bigfile_zk/plonk-circuit/v1" {
+            return Err(bad("format is not bigfile_zk/plonk-circuit/v1".into()));
+        }
+        let int = |key: &str| {
+            v[key]
+                .as_u64()
+                .ok_or_else(|| bad(format!("{key} is not an integer")))
+        };
+        let k = int("k")? as u32;
+        let num_public = int("num_public")? as usize;
+        let lookups = v["lookups"]
+            .as_bool()
+            .ok_or_else(|| bad("lookups is not a boolean".into()))?;
+        let col = |key: &str| -> Result<Vec<Fr>> {
+            v[key]
+                .as_array()
+                .ok_or_else(|| bad(format!("{key} is not a list")))?
+                .iter()
+                .map(|x| {
+                    x.as_str()
+                        .ok_or_else(|| bad(format!("{key} holds a non-string")))
+                        .and_then(|s| field::from_decimal(s, key))
+                })
+                .collect()
+        };
+        let fixed = Fixed {
+            q_m: col("q_m")?,
+            q_l: col("q_l")?,
+            q_r: col("q_r")?,
+            q_o: col("q_o")?,
+            q_c: col("q_c")?,
+            q_f: col("q_f")?,
+            q_p: col("q_p")?,
+            lookup: if lookups {
+                Some([col("q_k")?, col("t1")?, col("t2")?, col("t3")?])
+            } else {
+                None
+            },
+        };
+        let copies = v["copies"]
+            .as_array()
+            .ok_or_else(|| bad("copies is not a list".into()))?
+            .iter()
+            .map(|class| {
+                class
+                    .as_array()
+                    .ok_or_else(|| bad("a copy class is not a list".into()))?
+                    .iter()
+                    .map(|cell| match (cell[0].as_u64(), cell[1].as_u64()) {
+                        (Some(c), Some(r)) if c < 3 => Ok((c as u8, r as usize)),
+                        _ => Err(bad(format!("bad cell {cell}"))),
+                    })
+                    .collect::<Result<Vec<Cell>>>()
+            })
+            .collect::<Result<_>>()?;
+        let circuit = Circuit {
+            k,
+            num_public,
+            fixed,
+            copies,
+            labels: vec![],
+        };
+        circuit.check()?;
+        Ok(circuit)
+    }
+
     /// Where `other` differs from this circuit (`None` when they are the same circuit).
     pub fn difference(&self, other: &Circuit) -> Option<String> {
         if (self.k, self.num_public) != (other.k, other.num_public) {
