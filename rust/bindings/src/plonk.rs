@@ -130,6 +130,7 @@ impl PyBuilder {
         Ok((l.0, r.0))
     }
 
+    #[allow(clippy::wrong_self_convention)] // a gadget (it lays out rows), not a conversion
     fn to_bits(&mut self, py: Python<'_>, x: u32, nbits: usize) -> PyResult<Vec<u32>> {
         let x = self.var(py, x)?;
         let bits = self.inner.to_bits(x, nbits).py(py)?;
