@@ -299,7 +299,7 @@ impl PyCircuit {
     }
     /// The witness (`a`, `b`, `c` as decimal strings), §7.
     fn witness_json(&self) -> String {
-        serde_json::json!({"a": dec(&self.witness[0]), "b": dec(&self.witness[1]), "c": dec(&self.witness[2])})
+        serde_json::json!({"format": "bigfile_zk/plonk-witness/v1", "a": dec(&self.witness[0]), "b": dec(&self.witness[1]), "c": dec(&self.witness[2])})
             .to_string()
     }
 }
@@ -338,7 +338,7 @@ impl PyVerifyingKey {
             "VerifyingKey(rows=2^{}, public_inputs={}, lookups={})",
             self.0.k,
             self.0.num_public,
-            self.0.lookup.is_some()
+            if self.0.lookup.is_some() { "True" } else { "False" }
         )
     }
 }
