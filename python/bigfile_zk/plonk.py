@@ -53,7 +53,7 @@ class Builder(_native.PlonkBuilder):
 
     Gadgets (all return variables): ``constant``, ``add``, ``sub``, ``mul``,
     ``linear_combination``, ``select``, ``cond_swap``, ``to_bits``, ``less_than``,
-    ``poseidon`` (1–16 inputs, equal to :func:`bigfile_zk.poseidon`), ``poseidon_permute``
+    ``poseidon`` (1 to 16 inputs, equal to :func:`bigfile_zk.poseidon`), ``poseidon_permute``
     (width 3), ``merkle_root`` (arity 2/4/8/16, as :class:`bigfile_zk.MerkleProof`);
     assertions: ``assert_equal``, ``assert_zero``, ``assert_bool``, ``range_check``,
     ``lookup`` (after ``add_table``).
