@@ -309,8 +309,8 @@ class Circuit:
         n = 1 << k
         num_public = check_int(self.num_public, "num_public")
         # SPEC-READING: ell ≤ n (rows 0..ell-1 are public-input rows), not stated in the spec.
-        if not 0 <= num_public <= n:
-            raise ValueError(f"num_public must be in 0..={n}, got {num_public}")
+        if not 0 <= num_public < n:
+            raise ValueError(f"num_public must be in 0..{n} (below n), got {num_public}")
         if not isinstance(self.lookups, bool):
             raise TypeError("lookups must be a bool")
         for name in ARITH_COLUMNS:
@@ -797,8 +797,8 @@ class VerifyingKey:
         if not MIN_K <= k <= MAX_K:
             raise ValueError(f"verifying key k = {k} is outside {MIN_K}..={MAX_K}")
         num_public = int.from_bytes(raw[6:10], "big")
-        # SPEC-READING: ell > n cannot describe public-input rows; refused (not in §3's list).
-        if num_public > 1 << k:
+        # §3: ℓ < n (at least one row besides the public-input rows).
+        if num_public >= 1 << k:
             raise ValueError(f"verifying key has {num_public} public inputs but n = {1 << k}")
         flags = raw[10]
         if flags & ~FLAG_LOOKUPS:

@@ -338,7 +338,11 @@ impl PyVerifyingKey {
             "VerifyingKey(rows=2^{}, public_inputs={}, lookups={})",
             self.0.k,
             self.0.num_public,
-            if self.0.lookup.is_some() { "True" } else { "False" }
+            if self.0.lookup.is_some() {
+                "True"
+            } else {
+                "False"
+            }
         )
     }
 }

@@ -105,12 +105,15 @@ fn prove_inner(
     let (eta, lambda) = (tr.challenge(2), tr.challenge(3));
 
     // Round 2: permutation and lookup accumulators.
-    let z_evals = permutation_accumulator(pk, witness, omega, beta, gamma);
+    let z_evals = permutation_accumulator(pk, witness, omega, beta, gamma)?;
     let z_poly = blinded(&z_evals, blinds[3]);
-    let phi_poly = mult.as_ref().map(|m| {
-        let phi = lookup_accumulator(pk, witness, m, eta, lambda);
-        blinded(&phi, blinds[5])
-    });
+    let phi_poly = match &mult {
+        Some(m) => Some(blinded(
+            &lookup_accumulator(pk, witness, m, eta, lambda)?,
+            blinds[5],
+        )),
+        None => None,
+    };
     let mut round2 = vec![commit(g1, &z_poly)?];
     if let Some(phi) = &phi_poly {
         round2.push(commit(g1, phi)?);
@@ -217,7 +220,7 @@ fn prove_inner(
     }
     let w_zeta = commit(g1, &divide_by_linear(&r, zeta))?;
     let w_zeta_omega = commit(g1, &divide_by_linear(&r_next, zeta_w))?;
-    Ok(Proof {
+    let proof = Proof {
         a: round1[0],
         b: round1[1],
         c: round1[2],
@@ -228,7 +231,11 @@ fn prove_inner(
         w_zeta,
         w_zeta_omega,
         evals,
-    })
+    };
+    if proof.points().iter().any(ark_ec::AffineRepr::is_zero) {
+        return Err(unlucky());
+    }
+    Ok(proof)
 }
 
 /// `(p(X) − p(z)) / (X − z)` by synthetic division.
@@ -270,7 +277,7 @@ fn permutation_accumulator(
     omega: Fr,
     beta: Fr,
     gamma: Fr,
-) -> Vec<Fr> {
+) -> Result<Vec<Fr>> {
     let n = pk.n();
     let ks = shifts();
     let powers = powers(omega, n);
@@ -286,6 +293,10 @@ fn permutation_accumulator(
             (nu, de)
         })
         .unzip();
+    // Rows 0..n−2 feed z; a zero factor there has probability ~3n/r.
+    if den[..n - 1].iter().any(Fr::is_zero) {
+        return Err(unlucky());
+    }
     batch_inversion(&mut den);
     let mut z = Vec::with_capacity(n);
     let mut acc = Fr::one();
@@ -294,11 +305,21 @@ fn permutation_accumulator(
         num[i] *= den[i];
         acc *= num[i];
     }
-    z
+    Ok(z)
+}
+
+fn unlucky() -> Error {
+    Error::param("a challenge hit a zero denominator (probability ~n/r); prove again")
 }
 
 /// `φ(ω^0) = 0`, `φ(ω^{i+1}) = φ(ω^i) + m_i/(λ + t_i) − q_K,i/(λ + f_i)`.
-fn lookup_accumulator(pk: &ProvingKey, w: &[Vec<Fr>; 3], m: &[Fr], eta: Fr, lambda: Fr) -> Vec<Fr> {
+fn lookup_accumulator(
+    pk: &ProvingKey,
+    w: &[Vec<Fr>; 3],
+    m: &[Fr],
+    eta: Fr,
+    lambda: Fr,
+) -> Result<Vec<Fr>> {
     let l = pk.circuit.fixed.lookup.as_ref().expect("lookup circuit");
     let n = pk.n();
     let eta2 = eta.square();
@@ -308,6 +329,9 @@ fn lookup_accumulator(pk: &ProvingKey, w: &[Vec<Fr>; 3], m: &[Fr], eta: Fr, lamb
     let mut inv_f: Vec<Fr> = (0..n)
         .map(|i| lambda + w[0][i] + eta * w[1][i] + eta2 * w[2][i])
         .collect();
+    if inv_t.iter().chain(&inv_f).any(Fr::is_zero) {
+        return Err(unlucky());
+    }
     batch_inversion(&mut inv_t);
     batch_inversion(&mut inv_f);
     let mut phi = Vec::with_capacity(n);
@@ -316,7 +340,7 @@ fn lookup_accumulator(pk: &ProvingKey, w: &[Vec<Fr>; 3], m: &[Fr], eta: Fr, lamb
         phi.push(acc);
         acc += m[i] * inv_t[i] - l[0][i] * inv_f[i];
     }
-    phi
+    Ok(phi)
 }
 
 fn powers(x: Fr, n: usize) -> Vec<Fr> {
