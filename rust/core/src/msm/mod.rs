@@ -19,7 +19,7 @@ pub use plugin::{Plugin, PluginError};
 
 use crate::error::{Error, Result};
 use ark_bn254::{Fr, G1Affine, G1Projective};
-use ark_ec::VariableBaseMSM;
+use ark_ec::{CurveGroup, VariableBaseMSM};
 use rayon::prelude::*;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -99,6 +99,34 @@ pub fn points_from_evm_bytes(bytes: &[u8]) -> Result<Vec<G1Affine>> {
             })
         })
         .collect()
+}
+
+/// [`msm`] on EVM encodings: `points` is `64·n` bytes (checked as [`points_from_evm_bytes`]
+/// does), the result a 64-byte EVM point. What the Python bindings call.
+pub fn msm_evm(points: &[u8], scalars: &[Fr]) -> Result<[u8; 64]> {
+    evm(points, scalars, msm)
+}
+
+/// [`arkworks_msm`] on EVM encodings (benchmarks and tests).
+pub fn arkworks_msm_evm(points: &[u8], scalars: &[Fr]) -> Result<[u8; 64]> {
+    evm(points, scalars, arkworks_msm)
+}
+
+fn evm(
+    points: &[u8],
+    scalars: &[Fr],
+    f: fn(&[G1Affine], &[Fr]) -> Result<G1Projective>,
+) -> Result<[u8; 64]> {
+    // Lengths first: cheaper than decoding, and a clearer message.
+    if points.len() % 64 == 0 && points.len() / 64 != scalars.len() {
+        return Err(Error::param(format!(
+            "an MSM needs as many scalars as points: {} points, {} scalars",
+            points.len() / 64,
+            scalars.len()
+        )));
+    }
+    let bases = points_from_evm_bytes(points)?;
+    Ok(crate::kzg::g1_to_bytes(&f(&bases, scalars)?.into_affine()))
 }
 
 // ---------------------------------------------------------------------------------------------
