@@ -14,14 +14,9 @@ use bigfile_zk::msm::plugin::{self, code, PluginError};
 use bigfile_zk::msm::{self, Plugin};
 use std::path::{Path, PathBuf};
 
-const NONE: u32 = 0;
-const ABI_VERSION: u32 = 1;
-const INIT_FAILS: u32 = 2;
-const DEVICE_ERROR: u32 = 3;
-const OFF_CURVE: u32 = 4;
-const NON_CANONICAL: u32 = 5;
-const WRONG_ANSWER: u32 = 6;
-const PANIC: u32 = 7;
+use bigfile_msm_cpu::fault::{
+    ABI_VERSION, DEVICE_ERROR, INIT_FAILS, NONE, NON_CANONICAL, OFF_CURVE, PANIC, WRONG_ANSWER,
+};
 
 fn lib_name() -> String {
     format!(
@@ -31,12 +26,13 @@ fn lib_name() -> String {
     )
 }
 
-/// The cdylib cargo built for this test run: `<target>/<profile>/`, the parent of the
-/// `deps/` directory holding this test executable (wherever the target directory is).
+/// The cdylib cargo built for this test run: next to this test executable in
+/// `<target>/<profile>/deps/` (cargo uplifts it to `<profile>/` only for `cargo build`, so that
+/// copy may be stale and comes second), wherever the target directory is.
 fn built_plugin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let deps = exe.parent().expect("deps dir");
-    for dir in [deps.parent().expect("profile dir"), deps] {
+    for dir in [deps, deps.parent().expect("profile dir")] {
         let p = dir.join(lib_name());
         if p.exists() {
             return p;
