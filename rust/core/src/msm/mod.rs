@@ -70,11 +70,13 @@ pub fn arkworks_msm(bases: &[G1Affine], scalars: &[Fr]) -> Result<G1Projective> 
 }
 
 fn check_lengths(bases: &[G1Affine], scalars: &[Fr]) -> Result<()> {
-    if bases.len() != scalars.len() {
+    check_counts(bases.len(), scalars.len())
+}
+
+fn check_counts(points: usize, scalars: usize) -> Result<()> {
+    if points != scalars {
         return Err(Error::param(format!(
-            "an MSM needs as many scalars as points: {} points, {} scalars",
-            bases.len(),
-            scalars.len()
+            "an MSM needs as many scalars as points: {points} points, {scalars} scalars"
         )));
     }
     Ok(())
@@ -93,9 +95,12 @@ pub fn points_from_evm_bytes(bytes: &[u8]) -> Result<Vec<G1Affine>> {
         .par_chunks_exact(64)
         .enumerate()
         .map(|(i, b)| {
-            crate::kzg::g1_from_bytes(b).map_err(|e| Error::Decode {
-                what: "G1 point",
-                reason: format!("points[{i}]: {e}"),
+            crate::kzg::g1_from_bytes(b).map_err(|e| {
+                let why = match e {
+                    Error::Decode { reason, .. } => reason,
+                    other => other.to_string(),
+                };
+                Error::decode("G1 point", format!("points[{i}]: {why}"))
             })
         })
         .collect()
@@ -117,13 +122,9 @@ fn evm(
     scalars: &[Fr],
     f: fn(&[G1Affine], &[Fr]) -> Result<G1Projective>,
 ) -> Result<[u8; 64]> {
-    // Lengths first: cheaper than decoding, and a clearer message.
-    if points.len() % 64 == 0 && points.len() / 64 != scalars.len() {
-        return Err(Error::param(format!(
-            "an MSM needs as many scalars as points: {} points, {} scalars",
-            points.len() / 64,
-            scalars.len()
-        )));
+    // Counts first: cheaper than decoding, and a clearer message.
+    if points.len() % 64 == 0 {
+        check_counts(points.len() / 64, scalars.len())?;
     }
     let bases = points_from_evm_bytes(points)?;
     Ok(crate::kzg::g1_to_bytes(&f(&bases, scalars)?.into_affine()))
@@ -182,8 +183,8 @@ fn state() -> State {
     *guard.get_or_insert_with(state_from_env)
 }
 
-fn state_from_env() -> State {
-    let min_size = match std::env::var(ENV_MIN_SIZE) {
+fn env_min_size() -> usize {
+    match std::env::var(ENV_MIN_SIZE) {
         Err(_) => DEFAULT_MIN_SIZE,
         Ok(v) => v.trim().parse().unwrap_or_else(|_| {
             warn(format!(
@@ -191,7 +192,11 @@ fn state_from_env() -> State {
             ));
             DEFAULT_MIN_SIZE
         }),
-    };
+    }
+}
+
+fn state_from_env() -> State {
+    let min_size = env_min_size();
     let backend = match std::env::var(ENV_BACKEND) {
         Err(_) => Backend::Cpu,
         Ok(v) if v.trim().is_empty() => Backend::Cpu,
@@ -327,13 +332,6 @@ pub fn set_backend(spec: &str, min_size: Option<usize>) -> Result<BackendInfo> {
     *guard = Some(State { backend, min_size });
     drop(guard);
     Ok(backend_info())
-}
-
-fn env_min_size() -> usize {
-    std::env::var(ENV_MIN_SIZE)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(DEFAULT_MIN_SIZE)
 }
 
 /// The active backend (reads the environment if nothing was selected yet).
