@@ -1252,30 +1252,36 @@ fn points_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     Ok(flat)
 }
 
+type EvmMsm = fn(&[u8], &[Fr]) -> Result<[u8; 64], Error>;
+
+fn run_msm<'py>(
+    points: &Bound<'py, PyAny>,
+    scalars: &Bound<'py, PyAny>,
+    f: EvmMsm,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let py = points.py();
+    let p = points_arg(points)?;
+    let s = frs_from_py(scalars, "scalars")?;
+    let out = detached(py, || f(&p, &s))?;
+    Ok(PyBytes::new(py, &out))
+}
+
 /// `Σ scalars[i]·points[i]` on the selected backend, as 64 bytes.
 #[pyfunction]
 fn msm_g1<'py>(
-    py: Python<'py>,
     points: &Bound<'py, PyAny>,
     scalars: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let p = points_arg(points)?;
-    let s = frs_from_py(scalars, "scalars")?;
-    let out = detached(py, || msm::msm_evm(&p, &s))?;
-    Ok(PyBytes::new(py, &out))
+    run_msm(points, scalars, msm::msm_evm)
 }
 
 /// Test and benchmark hook: arkworks' MSM on the same inputs.
 #[pyfunction]
 fn _msm_arkworks<'py>(
-    py: Python<'py>,
     points: &Bound<'py, PyAny>,
     scalars: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let p = points_arg(points)?;
-    let s = frs_from_py(scalars, "scalars")?;
-    let out = detached(py, || msm::arkworks_msm_evm(&p, &s))?;
-    Ok(PyBytes::new(py, &out))
+    run_msm(points, scalars, msm::arkworks_msm_evm)
 }
 
 /// Select the MSM backend (`"cpu"`, `"gpu"` or a plug-in path); returns the active one.
