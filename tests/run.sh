@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need, then runs every check; the README's test command.
 #
-#   Rust:   cargo fmt --check, cargo clippy -D warnings, cargo test (core unit + spec vectors)
+#   Rust:   cargo fmt --check, cargo clippy -D warnings, cargo test (core unit + spec vectors +
+#           the MSM plug-in ABI against the CPU plug-in, rust/msm-plugin-cpu)
 #   Python: builds and installs the package (release, maturin) into .venv with its test extras,
-#           installs the outside oracles (circomlibjs from npm), ruff, then pytest.
+#           installs the outside oracles (circomlibjs from npm), ruff, then pytest (with the CPU
+#           MSM plug-in's path in BIGFILE_ZK_TEST_CPU_PLUGIN for the backend tests).
 #
 # Environment: PYTHON (interpreter for the venv, default python3); CI=true selects the bounded
 # hypothesis profile "ci" (HYPOTHESIS_PROFILE overrides).
@@ -32,6 +34,18 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "cargo test"
 cargo test --workspace --quiet
+
+step "CPU MSM plug-in (loaded by the Python backend tests)"
+# cargo test built it, for bigfile-msm-cpu's ABI tests, into deps/ (a separate `cargo build -p`
+# would recompile the core with other unified features for nothing).
+case "$(uname -s)" in
+  Darwin) plugin_file=libbigfile_msm_cpu.dylib ;;
+  MINGW* | MSYS* | CYGWIN*) plugin_file=bigfile_msm_cpu.dll ;;
+  *) plugin_file=libbigfile_msm_cpu.so ;;
+esac
+plugin_dir="$(cd "${CARGO_TARGET_DIR:-target}/debug/deps" && pwd)"
+export BIGFILE_ZK_TEST_CPU_PLUGIN="$plugin_dir/$plugin_file"
+[ -f "$BIGFILE_ZK_TEST_CPU_PLUGIN" ] || { echo "error: cargo test did not build $BIGFILE_ZK_TEST_CPU_PLUGIN" >&2; exit 1; }
 
 step "ruff"
 .venv/bin/ruff check python tests benches

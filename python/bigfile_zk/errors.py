@@ -8,6 +8,7 @@ bad value. They also derive from the matching built-in (``ValueError``, ``IndexE
 from __future__ import annotations
 
 __all__ = [
+    "BackendFallbackWarning",
     "BigFileZkError",
     "CommitmentMismatchError",
     "DecodeError",
@@ -60,3 +61,11 @@ class InternalError(BigFileZkError, RuntimeError):
 
 class InsecureSRSWarning(UserWarning):
     """An SRS whose secret is public (``SRS.insecure_for_testing``) is in use."""
+
+
+class BackendFallbackWarning(UserWarning):
+    """The selected MSM backend (a plug-in, e.g. the GPU) could not be used: the CPU computed.
+
+    Raised when the plug-in is missing, refuses to start, fails its self-test, or fails an MSM;
+    the message names the library and the reason. Results are never affected.
+    """

@@ -8,12 +8,14 @@
 use bigfile_zk::commitment::{self, ChunkOpening, FileCommitment, Layout};
 use bigfile_zk::kzg;
 use bigfile_zk::merkle::{self, IncrementalMerkleTree, MerkleMultiProof, MerkleProof, MerkleTree};
+use bigfile_zk::msm;
 use bigfile_zk::srs::{self, Srs};
 use bigfile_zk::{field, poseidon, Error, Fr};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyInt};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyInt, PyString};
+use std::ffi::CString;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
@@ -97,6 +99,11 @@ fn run_detached<T: Send>(
         };
         catch_unwind(AssertUnwindSafe(|| work(&mut report)))
     });
+    // MSM backend fallbacks queued by the work (or earlier) become Python warnings.
+    let warned = surface_msm_warnings(py);
+    if outcome.as_ref().is_ok_and(|r| r.is_ok()) {
+        warned?;
+    }
     match outcome {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(pending.take().unwrap_or_else(|| to_py_err(py, e))),
@@ -113,6 +120,23 @@ fn run_detached<T: Send>(
             ))
         }
     }
+}
+
+/// Each queued MSM backend fallback (`bigfile_zk::msm::take_warnings`) as a
+/// `bigfile_zk.errors.BackendFallbackWarning`, attributed to the caller.
+fn surface_msm_warnings(py: Python<'_>) -> PyResult<()> {
+    let warnings = msm::take_warnings();
+    if warnings.is_empty() {
+        return Ok(());
+    }
+    let category = py
+        .import("bigfile_zk.errors")?
+        .getattr("BackendFallbackWarning")?;
+    for w in warnings {
+        let msg = CString::new(w.replace('\0', " ")).expect("NULs replaced");
+        PyErr::warn(py, &category, &msg, 1)?;
+    }
+    Ok(())
 }
 
 /// `run_detached` for work without progress.
@@ -256,7 +280,7 @@ fn frs_from_py(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<Fr>> {
         }
         return frs_from_limbs(obj.py(), &arr, what);
     }
-    if obj.is_instance_of::<pyo3::types::PyString>() || obj.is_instance_of::<PyBytes>() {
+    if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
         return Err(PyTypeError::new_err(format!(
             "{what} must be a sequence of ints or a uint64 array of shape (..., 4)"
         )));
@@ -1171,6 +1195,138 @@ fn kzg_batch_verify(py: Python<'_>, srs: &PySrs, openings: &Bound<'_, PyAny>) ->
     Ok(py.detach(|| kzg::batch_verify(s, &os)))
 }
 
+// ---------------------------------------------------------------------------------------------
+// MSM (points cross as 64-byte EVM encodings) and its backends
+// ---------------------------------------------------------------------------------------------
+
+/// Points as concatenated 64-byte encodings, from a sequence of bytes or a `(n, 64)` uint8
+/// array (checked later, in parallel, without the GIL).
+fn points_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    let py = obj.py();
+    let kinds = "a sequence of 64-byte points (bytes) or a uint8 array of shape (n, 64)";
+    if let Ok(arr) = obj.extract::<PyReadonlyArrayDyn<'_, u8>>() {
+        let shape = arr.shape();
+        if shape.len() != 2 || shape[1] != 64 {
+            return Err(py_error(
+                py,
+                "ParameterError",
+                format!("points: a uint8 array must have shape (n, 64), got {shape:?}"),
+            ));
+        }
+        return Ok(match arr.as_slice() {
+            Ok(s) if arr.is_c_contiguous() => s.to_vec(),
+            _ => arr.as_array().iter().copied().collect(),
+        });
+    }
+    if obj.is_instance_of::<PyString>()
+        || obj.is_instance_of::<PyBytes>()
+        || obj.is_instance_of::<PyByteArray>()
+    {
+        return Err(PyTypeError::new_err(format!("points must be {kinds}")));
+    }
+    let items = obj
+        .try_iter()
+        .map_err(|_| PyTypeError::new_err(format!("points must be {kinds}")))?;
+    let mut flat = Vec::new();
+    for (i, item) in items.enumerate() {
+        let item = item?;
+        let bytes: Vec<u8> = if let Ok(b) = item.cast::<PyBytes>() {
+            b.as_bytes().to_vec()
+        } else if let Ok(b) = item.cast::<PyByteArray>() {
+            b.to_vec()
+        } else {
+            return Err(PyTypeError::new_err(format!(
+                "points[{i}] must be bytes (a 64-byte G1 point), not {}",
+                item.get_type().name()?
+            )));
+        };
+        if bytes.len() != 64 {
+            return Err(py_error(
+                py,
+                "DecodeError",
+                format!(
+                    "malformed G1 point: points[{i}]: {} bytes (expected 64)",
+                    bytes.len()
+                ),
+            ));
+        }
+        flat.extend_from_slice(&bytes);
+    }
+    Ok(flat)
+}
+
+type EvmMsm = fn(&[u8], &[Fr]) -> Result<[u8; 64], Error>;
+
+fn run_msm<'py>(
+    points: &Bound<'py, PyAny>,
+    scalars: &Bound<'py, PyAny>,
+    f: EvmMsm,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let py = points.py();
+    let p = points_arg(points)?;
+    let s = frs_from_py(scalars, "scalars")?;
+    let out = detached(py, || f(&p, &s))?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// `Σ scalars[i]·points[i]` on the selected backend, as 64 bytes.
+#[pyfunction]
+fn msm_g1<'py>(
+    points: &Bound<'py, PyAny>,
+    scalars: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    run_msm(points, scalars, msm::msm_evm)
+}
+
+/// Test and benchmark hook: arkworks' MSM on the same inputs.
+#[pyfunction]
+fn _msm_arkworks<'py>(
+    points: &Bound<'py, PyAny>,
+    scalars: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    run_msm(points, scalars, msm::arkworks_msm_evm)
+}
+
+/// Select the MSM backend (`"cpu"`, `"gpu"` or a plug-in path); returns the active one.
+#[pyfunction]
+#[pyo3(signature = (spec, min_size = None))]
+fn msm_set_backend(
+    py: Python<'_>,
+    spec: &str,
+    min_size: Option<&Bound<'_, PyAny>>,
+) -> PyResult<String> {
+    let min_size = match min_size {
+        None => None,
+        Some(m) => Some(size_arg(Some(m), "min_size", 0)?),
+    };
+    let spec = spec.to_string();
+    detached(py, || msm::set_backend(&spec, min_size)).map(|info| info.to_string())
+}
+
+/// The active MSM backend: `"cpu"` or `"<plug-in name> (<path>)"`.
+#[pyfunction]
+fn msm_backend(py: Python<'_>) -> PyResult<String> {
+    detached(py, || Ok(msm::backend_info().to_string()))
+}
+
+/// MSMs with fewer points run on the CPU whatever the backend.
+#[pyfunction]
+fn msm_min_size(py: Python<'_>) -> PyResult<usize> {
+    detached(py, || Ok(msm::backend_info().min_size))
+}
+
+/// `["cpu"]`, plus `"gpu"` when the ICICLE plug-in is found and starts.
+#[pyfunction]
+fn msm_available(py: Python<'_>) -> PyResult<Vec<String>> {
+    detached(py, || Ok(msm::available()))
+}
+
+/// Where the `gpu` plug-in is also looked for (the package directory, set at import).
+#[pyfunction]
+fn _msm_add_search_dir(dir: PathBuf) {
+    msm::add_plugin_search_dir(&dir);
+}
+
 /// Benchmark hook: best-of-`repeats` seconds for `poseidon::hash_many` over `n` hashes of
 /// `arity` inputs already in memory (the pure-Rust rate the Python batch API is compared to).
 #[pyfunction]
@@ -1241,5 +1397,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kzg_verify_many, m)?)?;
     m.add_function(wrap_pyfunction!(kzg_batch_verify, m)?)?;
     plonk::register(m)?;
+    m.add_function(wrap_pyfunction!(msm_g1, m)?)?;
+    m.add_function(wrap_pyfunction!(_msm_arkworks, m)?)?;
+    m.add_function(wrap_pyfunction!(msm_set_backend, m)?)?;
+    m.add_function(wrap_pyfunction!(msm_backend, m)?)?;
+    m.add_function(wrap_pyfunction!(msm_min_size, m)?)?;
+    m.add_function(wrap_pyfunction!(msm_available, m)?)?;
+    m.add_function(wrap_pyfunction!(_msm_add_search_dir, m)?)?;
     Ok(())
 }
