@@ -231,3 +231,24 @@ def test_rust_equals_reference_with_lookups_and_poseidon() -> None:
 
     x = 3000
     cross_check(circuit, {"x": x, "h": bigfile_zk.poseidon([x, 7])})
+
+
+def test_progress_and_interruption() -> None:
+    from bigfile_zk import _native
+
+    pk = plonk.setup(square, srs())
+    built = plonk.build(square, {"x": 3, "y": 9})
+    seen: list[int] = []
+    proof = _native.plonk_prove(pk, built, None, seen.append)
+    assert plonk.verify(pk.vk, proof, [9])
+    assert seen == list(range(1, _native.PROVE_STEPS + 1))
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_3(done: int) -> None:
+        if done == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        _native.plonk_prove(pk, built, None, stop_at_3)

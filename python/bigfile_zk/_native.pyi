@@ -273,10 +273,17 @@ class Proof:
     def __len__(self) -> int: ...
 
 def plonk_setup(circuit: Circuit, srs: SRS) -> tuple[ProvingKey, VerifyingKey]: ...
+
+PROVE_STEPS: int
+
 def plonk_prove(
-    pk: ProvingKey, circuit: Circuit, blinding: Sequence[int] | None = None
+    pk: ProvingKey,
+    circuit: Circuit,
+    blinding: Sequence[int] | None = None,
+    on_progress: Callable[[int], object] | None = None,
 ) -> Proof: ...
 def plonk_verify(vk: VerifyingKey, proof: Proof, public_inputs: _Elements) -> bool: ...
+
 _Points = Sequence[bytes] | npt.NDArray[np.uint8]
 
 def msm_g1(points: _Points, scalars: _Elements) -> bytes: ...

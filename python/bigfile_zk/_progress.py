@@ -8,16 +8,17 @@ from tqdm import tqdm
 
 
 class ProgressReporter:
-    """A tqdm byte counter; ``enabled=None`` shows it only when stderr is a terminal."""
+    """A tqdm counter (of bytes unless ``unit`` says otherwise); ``enabled=None`` shows it only
+    when stderr is a terminal."""
 
-    def __init__(self, total: int, desc: str, enabled: bool | None = None) -> None:
+    def __init__(self, total: int, desc: str, enabled: bool | None = None, unit: str = "B") -> None:
         if enabled is None:
             enabled = sys.stderr.isatty()
         self._bar = tqdm(
             total=total,
             desc=desc,
-            unit="B",
-            unit_scale=True,
+            unit=unit,
+            unit_scale=unit == "B",
             unit_divisor=1024,
             disable=not enabled,
             leave=False,

@@ -28,6 +28,7 @@ from typing import Any
 
 from bigfile_zk import _native
 from bigfile_zk._native import SRS, Circuit, Proof, ProvingKey, VerifyingKey
+from bigfile_zk._progress import ProgressReporter
 from bigfile_zk.errors import ParameterError
 
 __all__ = [
@@ -141,12 +142,19 @@ def prove(
     assignment: Mapping[str, Any],
     *,
     blinding: Sequence[int] | None = None,
+    progress: bool | None = None,
 ) -> Proof:
-    """Prove ``circuit`` with these input values. ``blinding`` (12 scalars, or 18 with
-    lookups) makes the proof deterministic, for cross-implementation tests only."""
+    """Prove ``circuit`` with these input values.
+
+    ``progress`` shows a bar (default: when stderr is a terminal); Ctrl-C stops the proof
+    between steps. ``blinding`` (12 scalars, or 18 with lookups) makes the proof
+    deterministic, for cross-implementation tests only.
+    """
     if assignment is None:
         raise TypeError("prove needs an assignment of the circuit's inputs")
-    return _native.plonk_prove(pk, build(circuit, assignment), blinding)
+    built = build(circuit, assignment)
+    with ProgressReporter(_native.PROVE_STEPS, "proving", progress, unit="step") as bar:
+        return _native.plonk_prove(pk, built, blinding, bar)
 
 
 def verify(vk: VerifyingKey, proof: Proof, public_inputs: Sequence[int]) -> bool:

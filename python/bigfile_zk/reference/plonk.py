@@ -797,7 +797,7 @@ class VerifyingKey:
         if not MIN_K <= k <= MAX_K:
             raise ValueError(f"verifying key k = {k} is outside {MIN_K}..={MAX_K}")
         num_public = int.from_bytes(raw[6:10], "big")
-        # §3: ℓ < n (at least one row besides the public-input rows).
+        # §3: ell < n (at least one row besides the public-input rows).
         if num_public >= 1 << k:
             raise ValueError(f"verifying key has {num_public} public inputs but n = {1 << k}")
         flags = raw[10]

@@ -1,6 +1,8 @@
 //! PLONK bindings: the circuit builder (gadgets run in Rust, one call each), keys, proofs.
 
-use super::{detached, fr_from_py, fr_to_py, frs_from_py, frs_to_py, py_error, IntoPy, PySrs};
+use super::{
+    detached, fr_from_py, fr_to_py, frs_from_py, frs_to_py, py_error, run_detached, IntoPy, PySrs,
+};
 use bigfile_zk::plonk::{self, Builder, Circuit, Proof, ProvingKey, TableId, Var, VerifyingKey};
 use bigfile_zk::{field, Fr};
 use pyo3::prelude::*;
@@ -428,12 +430,13 @@ pub fn plonk_setup(
 
 /// Prove `circuit`'s witness under `pk`; the circuit must be the one `pk` was made from.
 #[pyfunction]
-#[pyo3(signature = (pk, circuit, blinding = None))]
+#[pyo3(signature = (pk, circuit, blinding = None, on_progress = None))]
 pub fn plonk_prove(
     py: Python<'_>,
     pk: &PyProvingKey,
     circuit: &PyCircuit,
     blinding: Option<&Bound<'_, PyAny>>,
+    on_progress: Option<Py<PyAny>>,
 ) -> PyResult<PyProof> {
     if let Some(diff) = pk.0.circuit.difference(&circuit.circuit) {
         return Err(py_error(
@@ -448,9 +451,12 @@ pub fn plonk_prove(
     let blinding = blinding.map(|b| frs_from_py(b, "blinding")).transpose()?;
     let pk = pk.0.clone();
     let w = &circuit.witness;
-    let proof = detached(py, || match &blinding {
-        Some(b) => plonk::prove_with_blinding(&pk, w, b),
-        None => plonk::prove(&pk, w, &mut ark_std::rand::rngs::OsRng),
+    let blinding = match blinding {
+        Some(b) => b,
+        None => plonk::random_blinding(&pk, &mut ark_std::rand::rngs::OsRng),
+    };
+    let proof = run_detached(py, on_progress, |report| {
+        plonk::prove_with_progress(&pk, w, &blinding, report)
     })?;
     Ok(PyProof {
         proof,
@@ -477,6 +483,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyVerifyingKey>()?;
     m.add_class::<PyProvingKey>()?;
     m.add_class::<PyProof>()?;
+    m.add("PROVE_STEPS", plonk::PROVE_STEPS)?;
     m.add_function(wrap_pyfunction!(plonk_setup, m)?)?;
     m.add_function(wrap_pyfunction!(plonk_prove, m)?)?;
     m.add_function(wrap_pyfunction!(plonk_verify, m)?)?;

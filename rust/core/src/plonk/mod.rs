@@ -19,5 +19,5 @@ pub use builder::{Builder, TableId, Var};
 pub use circuit::{Circuit, Fixed};
 pub use keys::{setup, ProvingKey, VerifyingKey};
 pub use proof::Proof;
-pub use prover::{prove, prove_with_blinding};
+pub use prover::{prove, prove_with_blinding, prove_with_progress, random_blinding, PROVE_STEPS};
 pub use verifier::verify;

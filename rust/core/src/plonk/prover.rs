@@ -9,6 +9,7 @@ use super::circuit::{mds, poseidon_terms, shifts};
 use super::keys::{commit, srs_powers_needed, ProvingKey};
 use super::proof::{linearisation, Challenges, Evaluations, Proof, Term};
 use super::transcript::Transcript;
+use crate::commitment::Progress;
 use crate::error::{Error, Result};
 use crate::kzg::{self, evaluate};
 use ark_bn254::Fr;
@@ -26,12 +27,32 @@ pub fn blinding_len(lookups: bool) -> usize {
     BLINDS_PER_POLY * if lookups { 6 } else { 4 }
 }
 
+/// Progress steps a proof reports (`progress(done)` with `done = 1..=PROVE_STEPS`): the
+/// commitments of each round, and each of the quotient's eight coset passes.
+pub const PROVE_STEPS: u64 = 14;
+
 /// Prove with blinding drawn from `rng`.
 pub fn prove<R: RngCore>(pk: &ProvingKey, witness: &[Vec<Fr>; 3], rng: &mut R) -> Result<Proof> {
-    let blinding: Vec<Fr> = (0..blinding_len(pk.circuit.has_lookups()))
+    prove_with_progress(pk, witness, &random_blinding(pk, rng), &mut |_| Ok(()))
+}
+
+/// Fresh blinding scalars for `pk`'s circuit.
+pub fn random_blinding<R: RngCore>(pk: &ProvingKey, rng: &mut R) -> Vec<Fr> {
+    (0..blinding_len(pk.circuit.has_lookups()))
         .map(|_| Fr::rand(rng))
-        .collect();
-    prove_with_blinding(pk, witness, &blinding)
+        .collect()
+}
+
+/// [`prove_with_blinding`] reporting progress; an error from `progress` (e.g. Ctrl-C in
+/// Python) stops the proof between steps.
+pub fn prove_with_progress(
+    pk: &ProvingKey,
+    witness: &[Vec<Fr>; 3],
+    blinding: &[Fr],
+    progress: Progress<'_>,
+) -> Result<Proof> {
+    pk.circuit.check_witness(witness)?;
+    prove_inner(pk, witness, blinding, true, progress)
 }
 
 /// Prove with the given blinding scalars (order `a, b, c, z, m, φ`, 3 each): deterministic, so
@@ -41,15 +62,14 @@ pub fn prove_with_blinding(
     witness: &[Vec<Fr>; 3],
     blinding: &[Fr],
 ) -> Result<Proof> {
-    pk.circuit.check_witness(witness)?;
-    prove_inner(pk, witness, blinding, true)
+    prove_with_progress(pk, witness, blinding, &mut |_| Ok(()))
 }
 
 /// The prover without the witness check: for tests that show the verifier rejects proofs of
 /// unsatisfied witnesses. Never use it to make real proofs.
 #[doc(hidden)]
 pub fn prove_unchecked(pk: &ProvingKey, witness: &[Vec<Fr>; 3], blinding: &[Fr]) -> Result<Proof> {
-    prove_inner(pk, witness, blinding, false)
+    prove_inner(pk, witness, blinding, false, &mut |_| Ok(()))
 }
 
 fn prove_inner(
@@ -57,6 +77,7 @@ fn prove_inner(
     witness: &[Vec<Fr>; 3],
     blinding: &[Fr],
     checked: bool,
+    progress: Progress<'_>,
 ) -> Result<Proof> {
     let circuit = &pk.circuit;
     let lookups = circuit.has_lookups();
@@ -100,6 +121,7 @@ fn prove_inner(
     if let Some(m) = &m_poly {
         round1.push(commit(g1, m)?);
     }
+    progress(1)?;
     tr.absorb(&round1, &[]);
     let (beta, gamma) = (tr.challenge(0), tr.challenge(1));
     let (eta, lambda) = (tr.challenge(2), tr.challenge(3));
@@ -118,6 +140,7 @@ fn prove_inner(
     if let Some(phi) = &phi_poly {
         round2.push(commit(g1, phi)?);
     }
+    progress(2)?;
     tr.absorb(&round2, &[]);
     let alpha = tr.challenge(0);
 
@@ -138,8 +161,9 @@ fn prove_inner(
         m: m_poly.as_deref(),
         phi: phi_poly.as_deref(),
     };
-    let t_poly = quotient(pk, &polys, public, &ch, checked)?;
+    let t_poly = quotient(pk, &polys, public, &ch, checked, progress)?;
     let t_comm = commit(g1, &t_poly)?;
+    progress(11)?;
     tr.absorb(&[t_comm], &[]);
     let zeta = tr.challenge(0);
     if zeta.pow([n as u64]).is_one() {
@@ -169,6 +193,7 @@ fn prove_inner(
             .as_ref()
             .map(|phi| (t_combined(zeta), ev(phi, zeta_w))),
     };
+    progress(12)?;
     tr.absorb(&[], &evals.to_vec());
     let nu = tr.challenge(0);
 
@@ -219,6 +244,7 @@ fn prove_inner(
         nu_i *= nu;
     }
     let w_zeta = commit(g1, &divide_by_linear(&r, zeta))?;
+    progress(13)?;
     let w_zeta_omega = commit(g1, &divide_by_linear(&r_next, zeta_w))?;
     let proof = Proof {
         a: round1[0],
@@ -235,6 +261,7 @@ fn prove_inner(
     if proof.points().iter().any(ark_ec::AffineRepr::is_zero) {
         return Err(unlucky());
     }
+    progress(PROVE_STEPS)?;
     Ok(proof)
 }
 
@@ -363,6 +390,7 @@ fn quotient(
     public: &[Fr],
     ch: &Challenges,
     checked: bool,
+    progress: Progress<'_>,
 ) -> Result<Vec<Fr>> {
     let n = pk.n();
     let d = kzg::domain(n)?;
@@ -468,6 +496,7 @@ fn quotient(
         for (i, v) in vals.into_iter().enumerate() {
             all[8 * i + j] = v;
         }
+        progress(3 + j as u64)?;
     }
     let mut t = big.get_coset(g).expect("nonzero").ifft(&all);
     let deg_bound = srs_powers_needed(n);
