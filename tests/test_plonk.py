@@ -252,3 +252,18 @@ def test_progress_and_interruption() -> None:
 
     with pytest.raises(Stop):
         _native.plonk_prove(pk, built, None, stop_at_3)
+
+
+def test_key_and_proof_encodings_from_python() -> None:
+    pk = plonk.setup(square, srs())
+    proof = plonk.prove(pk, square, {"x": 3, "y": 9})
+    pk2 = plonk.ProvingKey.from_bytes(pk.to_bytes())
+    assert pk2.vk == pk.vk
+    assert plonk.verify(pk.vk, plonk.prove(pk2, square, {"x": 3, "y": 9}), [9])
+    vk = plonk.VerifyingKey.from_json(pk.vk.to_json())
+    p2 = plonk.Proof.from_json(proof.to_json())
+    assert plonk.verify(vk, p2, [9])
+    with pytest.raises(DecodeError):
+        plonk.ProvingKey.from_bytes(pk.to_bytes()[:-1])
+    with pytest.raises(DecodeError):
+        plonk.Proof.from_json(proof.to_json().replace('"version":1', '"version":2'))

@@ -319,6 +319,13 @@ impl PyVerifyingKey {
     fn from_bytes(py: Python<'_>, data: Vec<u8>) -> PyResult<Self> {
         VerifyingKey::from_bytes(&data).map(PyVerifyingKey).py(py)
     }
+    fn to_json(&self) -> String {
+        self.0.to_json()
+    }
+    #[staticmethod]
+    fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
+        VerifyingKey::from_json(text).map(PyVerifyingKey).py(py)
+    }
     /// `keccak256` of the key bytes, bound into every proof's transcript.
     fn digest<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.0.digest())
@@ -362,6 +369,16 @@ impl PyProvingKey {
     fn k(&self) -> u32 {
         self.0.vk.k
     }
+    /// Checksummed bytes (a cache: loading skips the setup's MSMs).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let pk = &self.0;
+        let bytes = py.detach(|| pk.to_bytes());
+        PyBytes::new(py, &bytes)
+    }
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: Vec<u8>) -> PyResult<Self> {
+        detached(py, || ProvingKey::from_bytes(&data)).map(|pk| PyProvingKey(Arc::new(pk)))
+    }
     fn __repr__(&self) -> String {
         format!(
             "ProvingKey(rows=2^{}, public_inputs={})",
@@ -382,6 +399,23 @@ impl PyProof {
     /// Versioned bytes (`"BFPF" ‖ version ‖ flags ‖ EVM bytes`).
     fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.proof.to_bytes())
+    }
+    fn to_json(&self) -> String {
+        self.proof.to_json()
+    }
+    #[staticmethod]
+    #[pyo3(signature = (text, public_inputs = None))]
+    fn from_json(
+        py: Python<'_>,
+        text: &str,
+        public_inputs: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let public = match public_inputs {
+            Some(p) => frs_from_py(p, "public_inputs")?,
+            None => vec![],
+        };
+        let proof = Proof::from_json(text).py(py)?;
+        Ok(PyProof { proof, public })
     }
     /// The bytes `verifyProof(bytes proof, uint256[] publicInputs)` takes.
     fn to_evm_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {

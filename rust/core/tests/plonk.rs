@@ -354,3 +354,33 @@ fn setup_is_deterministic_and_checks_the_srs() {
     let err = plonk::setup(&c, &small).unwrap_err().to_string();
     assert!(err.contains("max degree 49"), "{err}");
 }
+
+#[test]
+fn keys_and_proofs_round_trip_through_bytes_and_json() {
+    let (c, w) = lookup_circuit();
+    let (pk, vk) = plonk::setup(&c, srs()).unwrap();
+    let blinding = vec![Fr::from(11u64); 18];
+    let proof = plonk::prove_with_blinding(&pk, &w, &blinding).unwrap();
+    // The proving key: same proofs after a round trip; corruption and truncation refused.
+    let bytes = pk.to_bytes();
+    let pk2 = plonk::ProvingKey::from_bytes(&bytes).unwrap();
+    assert_eq!(pk2.vk, vk);
+    assert_eq!(
+        plonk::prove_with_blinding(&pk2, &w, &blinding).unwrap(),
+        proof
+    );
+    let mut bad = bytes.clone();
+    bad[bytes.len() / 2] ^= 1;
+    assert!(plonk::ProvingKey::from_bytes(&bad).is_err());
+    assert!(plonk::ProvingKey::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+    // Verifying key and proof JSON.
+    let json = vk.to_json();
+    assert_eq!(plonk::VerifyingKey::from_json(&json).unwrap(), vk);
+    let tampered = json.replace("\"num_public\":1", "\"num_public\":2");
+    assert_ne!(tampered, json);
+    assert!(plonk::VerifyingKey::from_json(&tampered).is_err());
+    let pj = proof.to_json();
+    assert_eq!(Proof::from_json(&pj).unwrap(), proof);
+    assert!(Proof::from_json(&pj.replace("\"lookups\":true", "\"lookups\":false")).is_err());
+    assert!(Proof::from_json("{}").is_err());
+}

@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use sha3::{Digest, Keccak256};
 
 pub const VK_MAGIC: &[u8; 4] = b"BFVK";
+pub const PK_MAGIC: &[u8; 4] = b"BFPK";
 pub const VERSION: u8 = 1;
 
 /// Powers of τ the SRS must hold for a circuit of `n` rows (the quotient has degree `5n + 9`).
@@ -117,6 +118,64 @@ impl VerifyingKey {
     }
 }
 
+impl VerifyingKey {
+    /// `{"type": "bigfile_zk.plonk.VerifyingKey", "version": 1, "k", "num_public", "lookups",
+    /// "digest", "bytes"}`: the binary encoding in hex, with its fields spelled out for readers.
+    /// The decoder trusts only `bytes` and checks that the other fields agree with it.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "type": "bigfile_zk.plonk.VerifyingKey",
+            "version": VERSION,
+            "k": self.k,
+            "num_public": self.num_public,
+            "lookups": self.lookup.is_some(),
+            "digest": hex(&self.digest()),
+            "bytes": hex(&self.to_bytes()),
+        })
+        .to_string()
+    }
+
+    pub fn from_json(text: &str) -> Result<Self> {
+        let v: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::decode("verifying key JSON", e.to_string()))?;
+        let vk = Self::from_bytes(&json_bytes(&v, "verifying key JSON")?)?;
+        if v != serde_json::from_str::<serde_json::Value>(&vk.to_json()).expect("valid") {
+            return Err(Error::decode(
+                "verifying key JSON",
+                "the fields do not match the key bytes",
+            ));
+        }
+        Ok(vk)
+    }
+}
+
+pub(crate) fn hex(b: &[u8]) -> String {
+    let mut s = String::with_capacity(2 + 2 * b.len());
+    s.push_str("0x");
+    for x in b {
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
+
+/// The `"bytes"` field of a JSON encoding: `0x` + an even number of lower-case hex digits.
+pub(crate) fn json_bytes(v: &serde_json::Value, what: &'static str) -> Result<Vec<u8>> {
+    let s = v["bytes"]
+        .as_str()
+        .and_then(|s| s.strip_prefix("0x"))
+        .ok_or_else(|| Error::decode(what, "no \"bytes\" field of 0x-hex"))?;
+    if s.len() % 2 != 0
+        || !s
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    {
+        return Err(Error::decode(what, "\"bytes\" is not lower-case hex"));
+    }
+    Ok((0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("checked"))
+        .collect())
+}
+
 /// What the prover needs beyond the verifying key: the circuit, its columns in coefficient
 /// form, `σ` in both forms, and the SRS powers.
 #[derive(Clone, Debug)]
@@ -133,6 +192,163 @@ pub struct ProvingKey {
 impl ProvingKey {
     pub fn n(&self) -> usize {
         self.vk.n()
+    }
+
+    /// `"BFPK" ‖ version ‖ vk bytes ‖ the circuit (fixed columns as 32-byte scalars, copy
+    /// classes, gadget labels) ‖ the SRS powers it uses ‖ keccak256 of everything before`.
+    /// A cache for provers: loading skips the setup's MSMs (the checksum catches corruption).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let c = &self.circuit;
+        let mut out = PK_MAGIC.to_vec();
+        out.push(VERSION);
+        let vk = self.vk.to_bytes();
+        out.extend_from_slice(&(vk.len() as u32).to_be_bytes());
+        out.extend_from_slice(&vk);
+        for (_, col) in c.fixed.named() {
+            for x in col {
+                out.extend_from_slice(&crate::field::to_be_bytes(x));
+            }
+        }
+        out.extend_from_slice(&(c.copies.len() as u32).to_be_bytes());
+        for class in &c.copies {
+            out.extend_from_slice(&(class.len() as u32).to_be_bytes());
+            for &(col, row) in class {
+                out.push(col);
+                out.extend_from_slice(&(row as u32).to_be_bytes());
+            }
+        }
+        out.extend_from_slice(&(c.labels.len() as u32).to_be_bytes());
+        for (row, label) in &c.labels {
+            out.extend_from_slice(&(*row as u32).to_be_bytes());
+            out.extend_from_slice(&(label.len() as u32).to_be_bytes());
+            out.extend_from_slice(label.as_bytes());
+        }
+        out.extend_from_slice(&(self.g1.len() as u32).to_be_bytes());
+        for p in &self.g1 {
+            out.extend_from_slice(&g1_to_bytes(p));
+        }
+        let sum = Keccak256::digest(&out);
+        out.extend_from_slice(&sum);
+        out
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Result<Self> {
+        const WHAT: &str = "proving key";
+        let bad = |r: &str| Error::decode(WHAT, r.to_string());
+        if b.len() < 4 + 1 + 4 + 32 || &b[..4] != PK_MAGIC {
+            return Err(bad("does not start with the BFPK header"));
+        }
+        if b[4] != VERSION {
+            return Err(bad("unknown version"));
+        }
+        let (body, sum) = b.split_at(b.len() - 32);
+        if Keccak256::digest(body).as_slice() != sum {
+            return Err(bad("checksum mismatch (truncated or corrupted)"));
+        }
+        let mut r = Reader { b: body, at: 5 };
+        let vk_len = r.u32()? as usize;
+        let vk = VerifyingKey::from_bytes(r.take(vk_len)?)?;
+        let n = vk.n();
+        let ncols = if vk.lookup.is_some() { 11 } else { 7 };
+        let mut cols: Vec<Vec<Fr>> = Vec::with_capacity(ncols);
+        for _ in 0..ncols {
+            let raw = r.take(32 * n)?;
+            cols.push(
+                raw.chunks(32)
+                    .map(crate::kzg::scalar_from_bytes)
+                    .collect::<Result<_>>()?,
+            );
+        }
+        let mut copies = Vec::new();
+        for _ in 0..r.u32()? {
+            let len = r.u32()? as usize;
+            let mut class = Vec::with_capacity(len.min(n));
+            for _ in 0..len {
+                let col = r.take(1)?[0];
+                class.push((col, r.u32()? as usize));
+            }
+            copies.push(class);
+        }
+        let mut labels = Vec::new();
+        for _ in 0..r.u32()? {
+            let row = r.u32()? as usize;
+            let len = r.u32()? as usize;
+            let text =
+                std::str::from_utf8(r.take(len)?).map_err(|_| bad("a label is not UTF-8"))?;
+            labels.push((row, text.to_string()));
+        }
+        let np = r.u32()? as usize;
+        if np != srs_powers_needed(n) {
+            return Err(bad("wrong number of SRS powers for the circuit size"));
+        }
+        let g1: Vec<G1Affine> = (0..np)
+            .map(|_| g1_from_bytes(r.take(64)?))
+            .collect::<Result<_>>()?;
+        if r.at != body.len() {
+            return Err(bad("trailing bytes"));
+        }
+        let mut it = cols.into_iter();
+        let mut next = || it.next().expect("counted");
+        let fixed = super::circuit::Fixed {
+            q_m: next(),
+            q_l: next(),
+            q_r: next(),
+            q_o: next(),
+            q_c: next(),
+            q_f: next(),
+            q_p: next(),
+            lookup: vk
+                .lookup
+                .is_some()
+                .then(|| [next(), next(), next(), next()]),
+        };
+        let circuit = Circuit {
+            k: vk.k,
+            num_public: vk.num_public,
+            fixed,
+            copies,
+            labels,
+        };
+        circuit.check()?;
+        let d = kzg::domain(n)?;
+        let sigma_evals = circuit.sigmas(d.group_gen());
+        let fixed: Vec<Vec<Fr>> = circuit
+            .fixed
+            .named()
+            .par_iter()
+            .map(|(_, c)| d.ifft(c))
+            .collect();
+        let sigma: [Vec<Fr>; 3] = std::array::from_fn(|i| d.ifft(&sigma_evals[i]));
+        Ok(ProvingKey {
+            vk,
+            circuit,
+            fixed,
+            sigma_evals,
+            sigma,
+            g1,
+        })
+    }
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, len: usize) -> Result<&'a [u8]> {
+        let end = self
+            .at
+            .checked_add(len)
+            .filter(|&e| e <= self.b.len())
+            .ok_or_else(|| Error::decode("proving key", "truncated"))?;
+        let s = &self.b[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_be_bytes(self.take(4)?.try_into().expect("4")))
     }
 }
 

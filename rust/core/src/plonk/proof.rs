@@ -173,6 +173,38 @@ impl Proof {
         out
     }
 
+    /// `{"type": "bigfile_zk.plonk.Proof", "version": 1, "lookups", "bytes"}` with the EVM
+    /// bytes in hex (what a contract call takes).
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "type": "bigfile_zk.plonk.Proof",
+            "version": super::keys::VERSION,
+            "lookups": self.has_lookups(),
+            "bytes": super::keys::hex(&self.to_evm_bytes()),
+        })
+        .to_string()
+    }
+
+    pub fn from_json(text: &str) -> Result<Self> {
+        const WHAT: &str = "PLONK proof JSON";
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| Error::decode(WHAT, e.to_string()))?;
+        if v["type"] != "bigfile_zk.plonk.Proof" || v["version"] != super::keys::VERSION {
+            return Err(Error::decode(
+                WHAT,
+                "not a version-1 bigfile_zk.plonk.Proof",
+            ));
+        }
+        let lookups = v["lookups"]
+            .as_bool()
+            .ok_or_else(|| Error::decode(WHAT, "lookups is not a boolean"))?;
+        let proof = Self::from_evm_bytes(&super::keys::json_bytes(&v, WHAT)?, lookups)?;
+        if v.as_object().is_some_and(|o| o.len() != 4) {
+            return Err(Error::decode(WHAT, "unexpected fields"));
+        }
+        Ok(proof)
+    }
+
     pub fn from_bytes(b: &[u8]) -> Result<Self> {
         if b.len() < 6 || &b[..4] != PROOF_MAGIC {
             return Err(Error::decode(
