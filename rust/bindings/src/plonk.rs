@@ -379,6 +379,14 @@ impl PyProvingKey {
     fn from_bytes(py: Python<'_>, data: Vec<u8>) -> PyResult<Self> {
         detached(py, || ProvingKey::from_bytes(&data)).map(|pk| PyProvingKey(Arc::new(pk)))
     }
+    fn to_json(&self, py: Python<'_>) -> String {
+        let pk = &self.0;
+        py.detach(|| pk.to_json())
+    }
+    #[staticmethod]
+    fn from_json(py: Python<'_>, text: String) -> PyResult<Self> {
+        detached(py, || ProvingKey::from_json(&text)).map(|pk| PyProvingKey(Arc::new(pk)))
+    }
     fn __repr__(&self) -> String {
         format!(
             "ProvingKey(rows=2^{}, public_inputs={})",

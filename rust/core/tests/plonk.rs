@@ -373,6 +373,12 @@ fn keys_and_proofs_round_trip_through_bytes_and_json() {
     bad[bytes.len() / 2] ^= 1;
     assert!(plonk::ProvingKey::from_bytes(&bad).is_err());
     assert!(plonk::ProvingKey::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+    let pk3 = plonk::ProvingKey::from_json(&pk.to_json()).unwrap();
+    assert_eq!(
+        plonk::prove_with_blinding(&pk3, &w, &blinding).unwrap(),
+        proof
+    );
+    assert!(plonk::ProvingKey::from_json(&pk.to_json().replace("\"k\":4", "\"k\":5")).is_err());
     // Verifying key and proof JSON.
     let json = vk.to_json();
     assert_eq!(plonk::VerifyingKey::from_json(&json).unwrap(), vk);

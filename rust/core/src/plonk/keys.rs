@@ -232,6 +232,36 @@ impl ProvingKey {
         out
     }
 
+    /// `{"type": "bigfile_zk.plonk.ProvingKey", "version": 1, "k", "num_public", "bytes"}`
+    /// (the binary form in hex: a proving key is a multi-megabyte cache, not a document).
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "type": "bigfile_zk.plonk.ProvingKey",
+            "version": VERSION,
+            "k": self.vk.k,
+            "num_public": self.vk.num_public,
+            "bytes": hex(&self.to_bytes()),
+        })
+        .to_string()
+    }
+
+    pub fn from_json(text: &str) -> Result<Self> {
+        const WHAT: &str = "proving key JSON";
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| Error::decode(WHAT, e.to_string()))?;
+        if v["type"] != "bigfile_zk.plonk.ProvingKey" || v["version"] != VERSION {
+            return Err(Error::decode(
+                WHAT,
+                "not a version-1 bigfile_zk.plonk.ProvingKey",
+            ));
+        }
+        let pk = Self::from_bytes(&json_bytes(&v, WHAT)?)?;
+        if v["k"] != pk.vk.k || v["num_public"] != pk.vk.num_public {
+            return Err(Error::decode(WHAT, "the fields do not match the key bytes"));
+        }
+        Ok(pk)
+    }
+
     pub fn from_bytes(b: &[u8]) -> Result<Self> {
         const WHAT: &str = "proving key";
         let bad = |r: &str| Error::decode(WHAT, r.to_string());
