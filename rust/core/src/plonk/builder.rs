@@ -576,12 +576,31 @@ impl Builder {
         for (l, sibs) in siblings.iter().enumerate() {
             self.push_label(&format!("level {l}"));
             let pos = &bits[l * lg..(l + 1) * lg];
-            let children = self.place(cur, pos, sibs);
-            cur = self.poseidon(&children)?;
+            cur = if arity == 2 {
+                self.merkle_level2(cur, pos[0], sibs[0])
+            } else {
+                let children = self.place(cur, pos, sibs);
+                self.poseidon(&children)?
+            };
             self.pop_label();
         }
         self.pop_label();
         Ok(cur)
+    }
+
+    /// One binary level, `Poseidon(bit ? (sib, cur) : (cur, sib))`, in 70 rows: the swap
+    /// `t = bit·(sib − cur)` (2 rows) is folded into the rows that add the first round
+    /// constants (`cur + t + C_0[1]`, `sib − t + C_0[2]`), then the 66 permutation rows.
+    fn merkle_level2(&mut self, cur: Var, bit: Var, sib: Var) -> Var {
+        self.labelled("poseidon", |b| {
+            let c0 = round_constants(3, 0);
+            let cap = b.constant(c0[0]);
+            let d = b.sub(sib, cur);
+            let t = b.mul(bit, d);
+            let left = b.lin2(cur, Fr::one(), t, Fr::one(), c0[1]);
+            let right = b.lin2(sib, Fr::one(), t, -Fr::one(), c0[2]);
+            b.poseidon_rounds([cap, left, right])[0]
+        })
     }
 
     /// The `arity` children with `cur` inserted at position `pos` (little-endian bits) among
