@@ -19,14 +19,33 @@ fn list(args: &[String], key: &str) -> Vec<usize> {
         .collect::<Vec<usize>>()
 }
 
-fn best_of<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
-    (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(f());
-            t.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min)
+/// CPU time of the process so far, exited threads included (arkworks runs each MSM on a fresh
+/// thread pool), in seconds: utime + stime of /proc/self/stat, in 1/100 s ticks. Unlike wall time
+/// it barely moves when another job shares the cores, so its mean is reported beside the best wall
+/// time.
+fn cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    f.iter().sum::<u64>() as f64 / 100.0
+}
+
+/// (wall, cpu) seconds of one call.
+fn time<T>(f: impl FnOnce() -> T) -> (f64, f64) {
+    let (t, c) = (Instant::now(), cpu_s());
+    std::hint::black_box(f());
+    (t.elapsed().as_secs_f64(), cpu_s() - c)
+}
+
+/// (best wall, total cpu)
+fn fold(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
+    (a.0.min(b.0), a.1 + b.1)
 }
 
 fn main() {
@@ -63,8 +82,10 @@ fn main() {
             .unwrap_or_default()
             .trim()
     );
-    println!("| n | ours (ms) | arkworks (ms) | arkworks / ours | params |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| n | ours (ms) | arkworks (ms) | arkworks / ours | mean CPU ms ours / arkworks | params |"
+    );
+    println!("|---|---|---|---|---|---|");
     for log in logs {
         let n = 1usize << log;
         let (b, s) = (&bases[..n], &scalars[..n]);
@@ -105,24 +126,29 @@ fn main() {
             assert_eq!(ours, expected, "2^{log} with {p:?} disagrees with arkworks");
         }
         // Interleave the contenders so that a disturbance hits both alike.
-        let mut t_ark = f64::INFINITY;
-        let mut t_ours = vec![f64::INFINITY; variants.len()];
+        const INF: (f64, f64) = (f64::INFINITY, 0.0);
+        let mut t_ark = INF;
+        let mut t_ours = vec![INF; variants.len()];
         for _ in 0..reps {
             if !args.iter().any(|a| a == "ours-only") {
-                t_ark = t_ark.min(best_of(1, || G1Projective::msm(b, s).unwrap()));
+                t_ark = fold(t_ark, time(|| G1Projective::msm(b, s).unwrap()));
             }
             for (t, p) in t_ours.iter_mut().zip(&variants) {
-                *t = t.min(best_of(1, || {
-                    pippenger::msm_with_params(b, s, *p, &|_, _| true)
-                }));
+                *t = fold(
+                    *t,
+                    time(|| pippenger::msm_with_params(b, s, *p, &|_, _| true)),
+                );
             }
         }
         for (t, p) in t_ours.iter().zip(&variants) {
             println!(
-                "| 2^{log} | {:.1} | {:.1} | {:.2}x | c={} batch={} splits={} |",
-                t * 1e3,
-                t_ark * 1e3,
-                t_ark / t,
+                "| 2^{log} | {:.1} | {:.1} | {:.2}x | {:.0} / {:.0} ({:.2}x) | c={} batch={} splits={} |",
+                t.0 * 1e3,
+                t_ark.0 * 1e3,
+                t_ark.0 / t.0,
+                t.1 * 1e3 / reps as f64,
+                t_ark.1 * 1e3 / reps as f64,
+                t_ark.1 / t.1,
                 p.c,
                 p.batch,
                 p.splits

@@ -44,6 +44,18 @@ impl Pt {
     }
 }
 
+/// One scheduled addition `bucket[idx] += (x2, ·)` with `λ = num/den`.
+#[derive(Clone, Copy)]
+struct Entry {
+    den: Fq,
+    num: Fq,
+    /// `x2` of the addend (`x1` for a doubling): `x3 = λ² − x1 − x2`.
+    x2: Fq,
+    /// `den` times the previous entries' (Montgomery's trick).
+    prod: Fq,
+    idx: u32,
+}
+
 const EMPTY: u8 = 0;
 const FULL: u8 = 1;
 /// Full and the target of an addition in the current batch.
@@ -55,14 +67,8 @@ pub struct Accumulator {
     queue_max: usize,
     buckets: Vec<Pt>,
     state: Vec<u8>,
-    // Current batch, structure of arrays.
-    idx: Vec<u32>,
-    den: Vec<Fq>,
-    num: Vec<Fq>,
-    /// `x2` of the addend (`x1` for a doubling): `x3 = λ² − x1 − x2`.
-    x2: Vec<Fq>,
-    /// Prefix products of `den`.
-    prod: Vec<Fq>,
+    /// The current batch.
+    batch: Vec<Entry>,
     queue: Vec<(u32, Pt)>,
     spare: Vec<(u32, Pt)>,
     /// Lazily allocated XYZZ buckets for the queue's overflow.
@@ -77,11 +83,7 @@ impl Accumulator {
             queue_max: batch_size,
             buckets: vec![Pt::default(); num_buckets],
             state: vec![EMPTY; num_buckets],
-            idx: Vec::with_capacity(batch_size),
-            den: Vec::with_capacity(batch_size),
-            num: Vec::with_capacity(batch_size),
-            x2: Vec::with_capacity(batch_size),
-            prod: Vec::with_capacity(batch_size),
+            batch: Vec::with_capacity(batch_size),
             queue: Vec::new(),
             spare: Vec::new(),
             overflow: Vec::new(),
@@ -97,7 +99,7 @@ impl Accumulator {
     #[inline(always)]
     pub fn add(&mut self, k: u32, p: Pt) {
         self.insert(k, p);
-        if self.idx.len() == self.batch_size {
+        if self.batch.len() == self.batch_size {
             self.flush();
             self.drain_queue();
         }
@@ -129,46 +131,48 @@ impl Accumulator {
                     self.state[ku] = EMPTY;
                     return;
                 };
-                let prod = match self.prod.last() {
-                    Some(last) => *last * den,
+                let prod = match self.batch.last() {
+                    Some(last) => last.prod * den,
                     None => den,
                 };
                 self.state[ku] = PENDING;
-                self.idx.push(k);
-                self.den.push(den);
-                self.num.push(num);
-                self.x2.push(x2);
-                self.prod.push(prod);
+                self.batch.push(Entry {
+                    den,
+                    num,
+                    x2,
+                    prod,
+                    idx: k,
+                });
             }
         }
     }
 
     /// Performs the scheduled additions with one inversion.
     fn flush(&mut self) {
-        let n = self.idx.len();
-        if n == 0 {
+        let Some(last) = self.batch.last() else {
             return;
-        }
+        };
         // Every denominator is non-zero (x2 ≠ x1, or 2·y1 with y1 ≠ 0), so is their product.
-        let mut inv = self.prod[n - 1].inverse().expect("non-zero product");
-        for j in (0..n).rev() {
-            // inv = 1/(den_0·…·den_j) here.
-            let inv_j = if j > 0 { inv * self.prod[j - 1] } else { inv };
-            inv *= self.den[j];
-            let lambda = self.num[j] * inv_j;
-            let k = self.idx[j] as usize;
+        let mut inv = last.prod.inverse().expect("non-zero product");
+        for j in (0..self.batch.len()).rev() {
+            // Here inv = 1/(den_0·…·den_j).
+            let e = self.batch[j];
+            let inv_j = if j > 0 {
+                inv * self.batch[j - 1].prod
+            } else {
+                inv
+            };
+            inv *= e.den;
+            let lambda = e.num * inv_j;
+            let k = e.idx as usize;
             let b = &mut self.buckets[k];
-            let x3 = lambda.square() - b.x - self.x2[j];
-            let y3 = lambda * (b.x - x3) - b.y;
+            // λ·λ: a multiplication is faster than arkworks' squaring here.
+            let x3 = lambda * lambda - b.x - e.x2;
+            b.y = lambda * (b.x - x3) - b.y;
             b.x = x3;
-            b.y = y3;
             self.state[k] = FULL;
         }
-        self.idx.clear();
-        self.den.clear();
-        self.num.clear();
-        self.x2.clear();
-        self.prod.clear();
+        self.batch.clear();
     }
 
     /// Re-schedules the queued points (those that still collide go back to the queue).
@@ -180,7 +184,7 @@ impl Accumulator {
         std::mem::swap(&mut pending, &mut self.queue);
         for &(k, p) in &pending {
             self.insert(k, p);
-            if self.idx.len() == self.batch_size {
+            if self.batch.len() == self.batch_size {
                 self.flush();
             }
         }
@@ -213,11 +217,7 @@ impl Accumulator {
     /// Drops everything accumulated (after a cancellation), ready for another window.
     pub fn clear(&mut self) {
         self.state.fill(EMPTY);
-        self.idx.clear();
-        self.den.clear();
-        self.num.clear();
-        self.x2.clear();
-        self.prod.clear();
+        self.batch.clear();
         self.queue.clear();
         if self.overflow_used {
             self.overflow.fill(Bucket::ZERO);
