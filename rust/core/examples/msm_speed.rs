@@ -4,7 +4,7 @@
 //! `cargo run --release --example msm_speed -p bigfile-zk [-- 16 18 20] [reps=5]`
 //!
 //! Tuning sweeps (comma lists, every combination is timed against the same arkworks run):
-//! `... -- 18 c=13,14,15 batch=512,1024,2048 splits=1,2`
+//! `... -- 18 c=13,14,15 batch=512,1024,2048 splits=1,2 parts=1,2`
 use ark_bn254::{Fr, G1Projective};
 use ark_ec::{CurveGroup, PrimeGroup, VariableBaseMSM};
 use ark_ff::UniformRand;
@@ -57,10 +57,11 @@ fn main() {
         logs
     };
     let reps = list(&args, "reps=").first().copied().unwrap_or(5);
-    let (cs, batches, splits) = (
+    let (cs, batches, splits, parts) = (
         list(&args, "c="),
         list(&args, "batch="),
         list(&args, "splits="),
+        list(&args, "parts="),
     );
     let max = 1usize << logs.iter().max().copied().unwrap_or(16);
     let mut rng = StdRng::seed_from_u64(1);
@@ -90,33 +91,19 @@ fn main() {
         let n = 1usize << log;
         let (b, s) = (&bases[..n], &scalars[..n]);
         let default = Params::for_size(n);
+        let or = |v: &Vec<usize>, d: usize| if v.is_empty() { vec![d] } else { v.clone() };
         let mut variants = vec![];
-        for &c in if cs.is_empty() {
-            vec![default.c as usize]
-        } else {
-            cs.clone()
-        }
-        .iter()
-        {
-            for &batch in if batches.is_empty() {
-                vec![default.batch]
-            } else {
-                batches.clone()
-            }
-            .iter()
-            {
-                for &sp in if splits.is_empty() {
-                    vec![default.splits]
-                } else {
-                    splits.clone()
-                }
-                .iter()
-                {
-                    variants.push(Params {
-                        c: c as u32,
-                        batch,
-                        splits: sp,
-                    });
+        for c in or(&cs, default.c as usize) {
+            for batch in or(&batches, default.batch) {
+                for sp in or(&splits, default.splits) {
+                    for pa in or(&parts, default.bucket_splits) {
+                        variants.push(Params {
+                            c: c as u32,
+                            batch,
+                            splits: sp,
+                            bucket_splits: pa,
+                        });
+                    }
                 }
             }
         }
@@ -142,7 +129,7 @@ fn main() {
         }
         for (t, p) in t_ours.iter().zip(&variants) {
             println!(
-                "| 2^{log} | {:.1} | {:.1} | {:.2}x | {:.0} / {:.0} ({:.2}x) | c={} batch={} splits={} |",
+                "| 2^{log} | {:.1} | {:.1} | {:.2}x | {:.0} / {:.0} ({:.2}x) | c={} batch={} splits={} parts={} |",
                 t.0 * 1e3,
                 t_ark.0 * 1e3,
                 t_ark.0 / t.0,
@@ -151,7 +138,8 @@ fn main() {
                 t_ark.1 / t.1,
                 p.c,
                 p.batch,
-                p.splits
+                p.splits,
+                p.bucket_splits
             );
         }
     }

@@ -236,10 +236,16 @@ fn param_sets(n: usize) -> Vec<Params> {
             c,
             batch: 0,
             splits: 2,
+            bucket_splits: 1,
         });
         for batch in [1, 2, 3, 64] {
-            for splits in [1, 3] {
-                v.push(Params { c, batch, splits });
+            for (splits, bucket_splits) in [(1, 1), (3, 1), (1, 2), (2, 4)] {
+                v.push(Params {
+                    c,
+                    batch,
+                    splits,
+                    bucket_splits,
+                });
             }
         }
     }
@@ -285,11 +291,13 @@ fn random_inputs_at_many_sizes() {
                     c: 9,
                     batch: 64,
                     splits: 2,
+                    bucket_splits: 2,
                 },
                 Params {
                     c: 7,
                     batch: 0,
                     splits: 2,
+                    bucket_splits: 1,
                 },
             ] {
                 let got = pippenger::msm_with_params(&b, &s, p, &|_, _| true);
@@ -321,6 +329,7 @@ fn special_scalars_on_random_points() {
             c: 9,
             batch: 16,
             splits: 2,
+            bucket_splits: 4,
         };
         let got = pippenger::msm_with_params(&b, &s, p, &|_, _| true).unwrap();
         assert_eq!(got, oracle(&b, &s), "all scalars = {k}, {p:?}");
@@ -461,6 +470,7 @@ proptest! {
         c in 2u32..14,
         batch in prop::sample::select(vec![0usize, 1, 2, 5, 32, 257]),
         splits in 1usize..4,
+        bucket_splits in prop::sample::select(vec![1usize, 2, 4, 64]),
     ) {
         let pool = base_pool();
         let specials = special_scalars();
@@ -472,7 +482,7 @@ proptest! {
             _ => Fr::rand(&mut rng),
         }).collect();
         let expected = oracle(&bases, &scalars);
-        let p = Params { c, batch, splits };
+        let p = Params { c, batch, splits, bucket_splits };
         prop_assert_eq!(pippenger::msm_with_params(&bases, &scalars, p, &|_, _| true), Some(expected));
         prop_assert_eq!(pippenger::msm(&bases, &scalars), expected);
     }

@@ -43,25 +43,51 @@ pub struct Params {
     pub c: u32,
     /// Additions per shared inversion; 0 selects the XYZZ-bucket path.
     pub batch: usize,
-    /// Point chunks per window: tasks = windows × splits.
+    /// Point chunks per window (each chunk its own bucket set, each reduced on its own).
     pub splits: usize,
+    /// Parts of a window's bucket range (batch-affine path only): each task scans all points of
+    /// its chunk but keeps only the digits of its part, so a thread's buckets are a fraction of
+    /// the window's (L2-sized) while the reduction work is not duplicated. Power of two.
+    pub bucket_splits: usize,
 }
 
 impl Params {
-    /// Measured on 2 Zen 4 cores (see `examples/msm_speed.rs`).
+    /// Measured with `examples/msm_speed.rs` on 2 Zen 4 cores (sweeps over c, batch and splits).
     pub fn for_size(n: usize) -> Params {
-        let log = usize::BITS - n.max(1).leading_zeros(); // ≈ log2(n) + 1
+        let log = n.max(1).ilog2();
         if n < SMALL_N {
             return Params {
-                c: (log / 2 + 2).clamp(2, 10),
+                c: log.saturating_sub(1).clamp(2, 9),
                 batch: 0,
                 splits: 1,
+                bucket_splits: 1,
             };
         }
+        // Window width: the cost is (windows ≈ 127/c) × (2n additions + 2^(c−1) buckets to
+        // reduce at ~4 additions' price each); the optimum grows by ~1 bit per 2 bits of n, and
+        // c = 16 (8 windows, 2 MiB of buckets) is the widest worth its cache misses.
+        let c = match log {
+            ..=11 => 10,
+            12..=13 => 11,
+            14..=15 => 12,
+            16..=17 => 13,
+            18 => 14,
+            19 => 15,
+            _ => 16,
+        };
         Params {
-            c: (log - 3).clamp(8, 16),
-            batch: 1024,
-            splits: 2,
+            c,
+            // A quarter of the buckets: few collisions while the batch fills, and at least 256
+            // additions to share each inversion (~4.5 µs, i.e. ~330 multiplications).
+            batch: ((1usize << (c - 1)) / 4).clamp(256, 2048),
+            // Whole windows per task, so that the reduction is not duplicated, when their number is
+            // even (2 threads); an odd count gets each window split in two halves of points.
+            splits: if digits::window_count(c) % 2 == 0 {
+                1
+            } else {
+                2
+            },
+            bucket_splits: 1,
         }
     }
 }
@@ -87,7 +113,18 @@ pub fn msm_with_params(
     let n = points.len();
     let splits = params.splits.clamp(1, n.max(1));
     let chunk = n.div_ceil(splits).max(1);
-    let total = w as u64 * n as u64;
+    let num_buckets = 1usize << (c - 1);
+    let parts = if params.batch == 0 {
+        1
+    } else {
+        params
+            .bucket_splits
+            .clamp(1, num_buckets)
+            .next_power_of_two()
+    };
+    let part_len = num_buckets / parts;
+    // Progress in points scanned by window tasks.
+    let total = w as u64 * n as u64 * parts as u64;
     let step = (total / PROGRESS_CALLS).max(1) as usize;
     let done = AtomicU64::new(0);
     let cancelled = AtomicBool::new(false);
@@ -103,16 +140,16 @@ pub fn msm_with_params(
         }
         true
     };
-    let tasks: Vec<(u32, usize)> = (0..w)
-        .flat_map(|j| (0..n.div_ceil(chunk)).map(move |s| (j, s)))
+    let chunks = n.div_ceil(chunk);
+    let tasks: Vec<(u32, usize, usize)> = (0..w)
+        .flat_map(|j| (0..chunks).flat_map(move |s| (0..parts).map(move |h| (j, s, h))))
         .collect();
-    let num_buckets = 1usize << (c - 1);
     let sums: Vec<(u32, Option<Bucket<Config>>)> = if params.batch == 0 {
         tasks
             .par_iter()
             .map_init(
                 || vec![Bucket::<Config>::ZERO; num_buckets],
-                |buckets, &(j, s)| {
+                |buckets, &(j, s, _)| {
                     let range = s * chunk..((s + 1) * chunk).min(n);
                     let r = window_xyzz(
                         buckets,
@@ -131,15 +168,15 @@ pub fn msm_with_params(
         tasks
             .par_iter()
             .map_init(
-                || Accumulator::new(num_buckets, params.batch),
-                |acc, &(j, s)| {
+                || Accumulator::new(part_len, params.batch),
+                |acc, &(j, s, h)| {
                     let range = s * chunk..((s + 1) * chunk).min(n);
                     let r = window_affine(
                         acc,
                         &points[range.clone()],
                         &mags[range],
-                        j,
-                        c,
+                        (j, c),
+                        (h * part_len) as u32,
                         step,
                         &report,
                     );
@@ -194,21 +231,24 @@ fn glv_expand(bases: &[G1Affine], scalars: &[Fr]) -> (Vec<Pt>, Vec<u128>) {
     (points, mags)
 }
 
-/// Window `j` of `Σ m_i·P_i` over one chunk, with batch-affine buckets. `None` if cancelled.
+/// Window `j` (of width `c`) of `Σ m_i·P_i` over one chunk, with batch-affine buckets, restricted
+/// to the digits `|d| − 1 ∈ [lo, lo + acc.num_buckets())`. `None` if cancelled.
 fn window_affine(
     acc: &mut Accumulator,
     points: &[Pt],
     mags: &[u128],
-    j: u32,
-    c: u32,
+    (j, c): (u32, u32),
+    lo: u32,
     step: usize,
     report: &(dyn Fn(usize) -> bool + Sync),
 ) -> Option<Bucket<Config>> {
+    let len = acc.num_buckets() as u32;
     for (pts, ms) in points.chunks(step).zip(mags.chunks(step)) {
         for (p, &m) in pts.iter().zip(ms) {
             let d = digits::digit(m, j, c);
-            if d != 0 {
-                let k = d.unsigned_abs() - 1;
+            // d = 0 wraps to u32::MAX and is skipped with the other parts' digits.
+            let k = (d.unsigned_abs().wrapping_sub(1)).wrapping_sub(lo);
+            if k < len {
                 acc.add(k, if d < 0 { -*p } else { *p });
             }
         }
@@ -218,7 +258,24 @@ fn window_affine(
         }
     }
     acc.finish();
-    Some(acc.reduce())
+    // Σ (lo + i + 1)·B_i = Σ (i + 1)·B_i + lo·Σ B_i.
+    let (weighted, mut total) = acc.reduce();
+    Some(weighted + &times(&mut total, lo))
+}
+
+/// `k·b` by double-and-add (`k` is a bucket offset: below 2^30), consuming `b`.
+fn times(b: &mut Bucket<Config>, mut k: u32) -> Bucket<Config> {
+    let mut acc = Bucket::<Config>::ZERO;
+    while k != 0 {
+        if k & 1 == 1 {
+            acc += &*b;
+        }
+        k >>= 1;
+        if k != 0 {
+            b.double_in_place();
+        }
+    }
+    acc
 }
 
 /// Window `j` over one chunk with XYZZ buckets (small inputs). `None` if cancelled.

@@ -225,9 +225,9 @@ impl Accumulator {
         }
     }
 
-    /// `Σ (k+1)·bucket[k]` by a running sum from the top bucket down, then empties the buckets.
-    /// Call after [`Accumulator::finish`].
-    pub fn reduce(&mut self) -> Bucket<Config> {
+    /// `(Σ (k+1)·bucket[k], Σ bucket[k])` by a running sum from the top bucket down, then
+    /// empties the buckets. Call after [`Accumulator::finish`].
+    pub fn reduce(&mut self) -> (Bucket<Config>, Bucket<Config>) {
         let mut running = Bucket::<Config>::ZERO;
         let mut sum = Bucket::<Config>::ZERO;
         let overflow = self.overflow_used;
@@ -243,6 +243,6 @@ impl Accumulator {
         }
         self.state.fill(EMPTY);
         self.overflow_used = false;
-        sum
+        (sum, running)
     }
 }
