@@ -4,10 +4,15 @@
 //! - signed (Booth) digits, so a window of `c` bits needs `2^(c−1)` buckets ([`digits`]);
 //! - affine buckets with batched inversions ([`batch_affine`]): ~6 field multiplications per
 //!   bucket addition instead of ~10;
-//! - rayon tasks = windows × point chunks, each with its own bucket set (one thread's buckets
-//!   stay in its L2).
+//! - rayon tasks = whole windows (or window halves when their count is odd), each with its own
+//!   bucket set of at most 2^15 affine points; the windows' sums are combined by Horner's rule.
 //!
-//! Small inputs, where a batch would hold a handful of additions, take a plain XYZZ-bucket path.
+//! Small inputs (below 1024 points), where a batch would share its inversion among too few
+//! additions, take the same windows with XYZZ buckets instead. See [`Params::for_size`].
+//!
+//! `msm_speed` (2 threads) puts this at ~1.5–1.7× arkworks 0.6's `VariableBaseMSM` from 2^16 to
+//! 2^20 points: both spend most of their time in `Fq` multiplications (≈ 13.7 ns each here, bound
+//! by the multiplier port), ~6 per addition here against ~10 there.
 
 pub mod batch_affine;
 pub mod digits;
@@ -128,10 +133,13 @@ pub fn msm_with_params(
     let step = (total / PROGRESS_CALLS).max(1) as usize;
     let done = AtomicU64::new(0);
     let cancelled = AtomicBool::new(false);
-    // Reports `units` more work done; false once cancelled.
+    // Reports `units` more work done (0: only asks); false once cancelled.
     let report = |units: usize| -> bool {
         if cancelled.load(Ordering::Relaxed) {
             return false;
+        }
+        if units == 0 {
+            return true;
         }
         let d = done.fetch_add(units as u64, Ordering::Relaxed) + units as u64;
         if !progress(d, total) {
@@ -244,6 +252,10 @@ fn window_affine(
 ) -> Option<Bucket<Config>> {
     let len = acc.num_buckets() as u32;
     for (pts, ms) in points.chunks(step).zip(mags.chunks(step)) {
+        if !report(0) {
+            acc.clear();
+            return None;
+        }
         for (p, &m) in pts.iter().zip(ms) {
             let d = digits::digit(m, j, c);
             // d = 0 wraps to u32::MAX and is skipped with the other parts' digits.
@@ -289,6 +301,10 @@ fn window_xyzz(
     report: &(dyn Fn(usize) -> bool + Sync),
 ) -> Option<Bucket<Config>> {
     for (pts, ms) in points.chunks(step).zip(mags.chunks(step)) {
+        if !report(0) {
+            buckets.fill(Bucket::ZERO);
+            return None;
+        }
         for (p, &m) in pts.iter().zip(ms) {
             let d = digits::digit(m, j, c);
             if d != 0 {
