@@ -10,9 +10,10 @@
 //! Small inputs (below 1024 points), where a batch would share its inversion among too few
 //! additions, take the same windows with XYZZ buckets instead. See [`Params::for_size`].
 //!
-//! `msm_speed` (2 threads) puts this at ~1.5–1.7× arkworks 0.6's `VariableBaseMSM` from 2^16 to
-//! 2^20 points: both spend most of their time in `Fq` multiplications (≈ 13.7 ns each here, bound
-//! by the multiplier port), ~6 per addition here against ~10 there.
+//! `msm_speed` (2 threads) puts this at ~1.4–1.6× arkworks 0.6's `VariableBaseMSM` from 2^16 to
+//! 2^20 points (CPU-time ratio; wall-time ratios swing with the machine's load): both spend most
+//! of their time in `Fq` multiplications (≈ 13.7 ns each here, bound by the multiplier port),
+//! ~6 per addition here against ~10 there, plus ~30 ns per addition of scheduling overhead.
 
 pub mod batch_affine;
 pub mod digits;
