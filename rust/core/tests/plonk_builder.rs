@@ -307,3 +307,35 @@ mod random_circuits {
         }
     }
 }
+
+#[test]
+fn is_zero_is_equal_and_sponge() {
+    let mut b = Builder::new();
+    let (z, nz) = (b.input(Fr::zero()), b.input(Fr::from(7u64)));
+    let (a, b2) = (b.is_zero(z), b.is_zero(nz));
+    let (e1, e2) = (b.is_equal(nz, nz), b.is_equal(nz, z));
+    assert_eq!(
+        [a, b2, e1, e2].map(|v| b.value(v)),
+        [1u64, 0, 1, 0].map(Fr::from)
+    );
+    // The sponge equals the file commitment's leaf hash on a 62-byte chunk.
+    let chunk: Vec<u8> = (0..62u8).collect();
+    let e0 = bigfile_zk::field::from_be_bytes_short(&chunk[..31]);
+    let e1v = bigfile_zk::field::from_be_bytes_short(&chunk[31..]);
+    let iv = b.constant(bigfile_zk::commitment::leaf_iv());
+    let zero = b.constant(Fr::zero());
+    let (x0, x1) = (b.input(e0), b.input(e1v));
+    let out = b.poseidon_absorb3([iv, zero, zero], x0, x1);
+    assert_eq!(b.value(out[0]), bigfile_zk::commitment::leaf_hash(&chunk));
+    check(&mut b).unwrap();
+    // A lying is_zero output is caught.
+    let (circuit, mut w) = b.build().unwrap();
+    let row = circuit
+        .labels
+        .iter()
+        .find(|(_, l)| l == "is_zero")
+        .unwrap()
+        .0;
+    w[2][row + 1] = Fr::zero(); // out of is_zero(0) claimed 0
+    assert!(circuit.check_witness(&w).is_err());
+}

@@ -272,6 +272,27 @@ impl Builder {
         });
     }
 
+    /// `x == 0` as a boolean (3 rows: `t = x·inv`, `out = 1 − t`, `x·out = 0`).
+    pub fn is_zero(&mut self, x: Var) -> Var {
+        self.labelled("is_zero", |b| {
+            let inv = b.value(x).inverse().unwrap_or_default();
+            let inv = b.input(inv);
+            let t = b.mul(x, inv);
+            let out = b.affine(t, -Fr::one(), Fr::one());
+            b.gate(
+                [Some(x), Some(out), None],
+                [Fr::one(), Fr::zero(), Fr::zero(), Fr::zero(), Fr::zero()],
+            );
+            out
+        })
+    }
+
+    /// `x == y` as a boolean (4 rows).
+    pub fn is_equal(&mut self, x: Var, y: Var) -> Var {
+        let d = self.sub(x, y);
+        self.is_zero(d)
+    }
+
     // -- selection -----------------------------------------------------------------------------
 
     /// `bit ? x : y` (`bit` must be boolean; the caller asserts it). 3 rows.
@@ -431,6 +452,18 @@ impl Builder {
         })
     }
 
+    /// One absorption of a width-3 sponge (rate 2): `permute(state + (0, e0, e1))` in 69 rows
+    /// (the additions share the rows that add the first round constants).
+    pub fn poseidon_absorb3(&mut self, state: [Var; 3], e0: Var, e1: Var) -> [Var; 3] {
+        self.labelled("poseidon", |b| {
+            let c0 = round_constants(3, 0);
+            let u0 = b.affine(state[0], Fr::one(), c0[0]);
+            let u1 = b.lin2(state[1], Fr::one(), e0, Fr::one(), c0[1]);
+            let u2 = b.lin2(state[2], Fr::one(), e1, Fr::one(), c0[2]);
+            b.poseidon_rounds([u0, u1, u2])
+        })
+    }
+
     /// Rows of one width-3 permutation from `u_0 = state + C_0` (spec §2.1 layout).
     fn poseidon_rounds(&mut self, u0: [Var; 3]) -> [Var; 3] {
         let p = poseidon::params(3).expect("t = 3");
@@ -577,7 +610,7 @@ impl Builder {
             self.push_label(&format!("level {l}"));
             let pos = &bits[l * lg..(l + 1) * lg];
             cur = if arity == 2 {
-                self.merkle_level2(cur, pos[0], sibs[0])
+                self.merkle_level(cur, pos[0], sibs[0])
             } else {
                 let children = self.place(cur, pos, sibs);
                 self.poseidon(&children)?
@@ -588,10 +621,11 @@ impl Builder {
         Ok(cur)
     }
 
-    /// One binary level, `Poseidon(bit ? (sib, cur) : (cur, sib))`, in 70 rows: the swap
+    /// One binary Merkle level, `Poseidon(bit ? (sib, cur) : (cur, sib))` (`bit` boolean,
+    /// asserted by the caller), in 70 rows: the swap
     /// `t = bit·(sib − cur)` (2 rows) is folded into the rows that add the first round
     /// constants (`cur + t + C_0[1]`, `sib − t + C_0[2]`), then the 66 permutation rows.
-    fn merkle_level2(&mut self, cur: Var, bit: Var, sib: Var) -> Var {
+    pub fn merkle_level(&mut self, cur: Var, bit: Var, sib: Var) -> Var {
         self.labelled("poseidon", |b| {
             let c0 = round_constants(3, 0);
             let cap = b.constant(c0[0]);

@@ -1,0 +1,252 @@
+//! The proof-of-storage circuit (`docs/spec/proof-of-storage.md`).
+//!
+//! Public inputs, in this order: the file commitment `C`, the challenge seed `s`, the prover's
+//! identity `p` (an EVM address as an integer). The prover shows that it knows, for each of
+//! `k` challenged chunks, the chunk's bytes and its Merkle path to the root bound in `C`:
+//!
+//! 1. `C = Poseidon(root, meta)` with `meta = size + 992·2^64 + 2·2^96 + 1·2^128`; the number
+//!    of chunks `L = ceil(size / 992)` (`1 ≤ L ≤ 2^32`) and the tree depth
+//!    `d = bit_length(L − 1)` are derived in the circuit, so one key serves every file size;
+//! 2. `base = Poseidon(s, p)`; for `j < k`: `h_j = Poseidon(base, j)`, split canonically as
+//!    `h_j = hi·2^64 + lo` (`lo < 2^64`, `hi < r_hi`), and `idx_j = lo mod L` (bias ≤ 2^−32);
+//! 3. the chunk's 32 elements are hashed into its leaf by the sponge of `file-commitment.md`,
+//!    the path is hashed up all 32 levels with `idx_j`'s bits, and the node at level `d` must
+//!    equal `root`.
+
+use ark_bn254::Fr;
+use ark_ff::{Field, One, PrimeField, Zero};
+use bigfile_zk::commitment::{self, Layout, DEFAULT_CHUNK_SIZE, ELEMENT_BYTES, MAX_CHUNKS};
+use bigfile_zk::error::{Error, Result};
+use bigfile_zk::field;
+use bigfile_zk::plonk::{Builder, Var};
+use bigfile_zk::poseidon;
+
+/// The tree depth the circuit always hashes (2^32 chunks of 992 bytes: 3.875 TiB).
+pub const MAX_DEPTH: usize = 32;
+/// The shipped parameter sets (challenges per proof).
+pub const PARAMETER_SETS: [usize; 3] = [4, 16, 64];
+/// Chunk bytes and elements of the one layout the circuit supports (992 bytes, arity 2).
+pub const CHUNK_SIZE: usize = DEFAULT_CHUNK_SIZE;
+const ELEMENTS: usize = CHUNK_SIZE / ELEMENT_BYTES;
+
+/// The public statement, in the verifier's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Statement {
+    pub commitment: Fr,
+    pub seed: Fr,
+    pub prover: Fr,
+}
+
+impl Statement {
+    pub fn public_inputs(&self) -> [Fr; 3] {
+        [self.commitment, self.seed, self.prover]
+    }
+}
+
+/// One challenged chunk: its bytes (padded to 992) and the siblings of its path, level 0 first
+/// (exactly the tree's depth; the circuit pads to 32 levels).
+#[derive(Clone, Debug)]
+pub struct Opening {
+    pub data: Vec<u8>,
+    pub siblings: Vec<Fr>,
+}
+
+/// What only the prover knows.
+#[derive(Clone, Debug)]
+pub struct Witness {
+    pub root: Fr,
+    pub file_size: u64,
+    pub openings: Vec<Opening>,
+}
+
+/// The challenged chunk indices for `(seed, prover)` in a file of `num_chunks` chunks,
+/// computed natively exactly as the circuit does.
+pub fn challenges(seed: Fr, prover: Fr, k: usize, num_chunks: u64) -> Result<Vec<u64>> {
+    if num_chunks == 0 || num_chunks > MAX_CHUNKS {
+        return Err(Error::InvalidParameter(format!(
+            "a file of {num_chunks} chunks is outside 1..={MAX_CHUNKS}"
+        )));
+    }
+    let base = poseidon::hash2(seed, prover);
+    Ok((0..k as u64)
+        .map(|j| {
+            let h = poseidon::hash2(base, Fr::from(j)).into_bigint();
+            h.0[0] % num_chunks
+        })
+        .collect())
+}
+
+fn pow2(k: u64) -> Fr {
+    Fr::from(2u64).pow([k])
+}
+
+/// Lay out the circuit for `k` challenges. Without a witness (setup) every private value is a
+/// placeholder; the rows do not depend on it.
+pub fn build(
+    b: &mut Builder,
+    k: usize,
+    statement: &Statement,
+    witness: Option<&Witness>,
+) -> Result<()> {
+    if k == 0 {
+        return Err(Error::InvalidParameter("at least one challenge".into()));
+    }
+    let placeholder;
+    let w = match witness {
+        Some(w) => w,
+        None => {
+            placeholder = Witness {
+                root: Fr::zero(),
+                file_size: 1,
+                openings: vec![
+                    Opening {
+                        data: vec![0; CHUNK_SIZE],
+                        siblings: vec![],
+                    };
+                    k
+                ],
+            };
+            &placeholder
+        }
+    };
+    if w.openings.len() != k {
+        return Err(Error::InvalidParameter(format!(
+            "{} chunk openings for {k} challenges",
+            w.openings.len()
+        )));
+    }
+    let layout = Layout::default();
+    let num_chunks = layout.num_chunks(w.file_size)?;
+
+    let c = b.public_input(statement.commitment);
+    let s = b.public_input(statement.seed);
+    let p = b.public_input(statement.prover);
+
+    // 1. The commitment, the chunk count L and the depth d.
+    b.push_label("commitment");
+    let root = b.input(w.root);
+    let last = b.input(Fr::from(num_chunks - 1)); // L − 1
+    let rem = b.input(Fr::from(w.file_size - (num_chunks - 1) * CHUNK_SIZE as u64)); // 1..=992
+    let rem_m1 = b.affine(rem, Fr::one(), -Fr::one());
+    b.range_check(rem_m1, 10)?;
+    let slack = b.affine(rem_m1, -Fr::one(), Fr::from(CHUNK_SIZE as u64 - 1));
+    b.range_check(slack, 10)?; // rem − 1 ≤ 991
+    let size = b.lin2(
+        last,
+        Fr::from(CHUNK_SIZE as u64),
+        rem,
+        Fr::one(),
+        Fr::zero(),
+    );
+    let meta_const = commitment::meta(0, &layout, commitment::SPEC_VERSION);
+    let meta = b.affine(size, Fr::one(), meta_const);
+    let expected = b.poseidon(&[root, meta])?;
+    b.assert_equal(expected, c);
+    let count = b.affine(last, Fr::one(), Fr::one()); // L
+                                                      // o_i = [L − 1 ≥ 2^i], by a prefix OR from the top bit; d = Σ o_i; [d = l] = o_{l−1} − o_l.
+    let bits = b.to_bits(last, MAX_DEPTH)?;
+    let mut ors = vec![bits[MAX_DEPTH - 1]];
+    for i in (0..MAX_DEPTH - 1).rev() {
+        let prev = *ors.last().expect("non-empty");
+        let both = b.mul(prev, bits[i]);
+        let sum = b.add(prev, bits[i]);
+        ors.push(b.sub(sum, both));
+    }
+    ors.reverse(); // ors[i] = o_i
+    let one = b.constant(Fr::one());
+    let depth_is: Vec<Var> = (0..=MAX_DEPTH)
+        .map(|l| {
+            let above = if l == 0 { one } else { ors[l - 1] };
+            if l == MAX_DEPTH {
+                above
+            } else {
+                b.sub(above, ors[l])
+            }
+        })
+        .collect();
+    b.pop_label();
+
+    // 2. The challenge base.
+    b.push_label("challenge");
+    let base = b.poseidon(&[s, p])?;
+    b.pop_label();
+
+    let r_hi = {
+        let mut limbs = Fr::MODULUS.0;
+        limbs[0] = limbs[1];
+        limbs[1] = limbs[2];
+        limbs[2] = limbs[3];
+        limbs[3] = 0;
+        field::from_limbs(limbs, "r_hi")?
+    };
+    let iv = b.constant(commitment::leaf_iv());
+    let zero = b.constant(Fr::zero());
+    for (j, opening) in w.openings.iter().enumerate() {
+        b.push_label(&format!("challenge {j}"));
+        // idx = (h mod 2^64) mod L, with h split canonically.
+        let jv = b.constant(Fr::from(j as u64));
+        let h = b.poseidon(&[base, jv])?;
+        let hv = b.value(h).into_bigint();
+        let lo = b.input(Fr::from(hv.0[0]));
+        let hi = b.input(field::from_limbs([hv.0[1], hv.0[2], hv.0[3], 0], "hi")?);
+        b.range_check(lo, 64)?;
+        b.range_check(hi, 190)?;
+        // hi < r_hi, so hi·2^64 + lo < r: the only split of h.
+        let gap = b.affine(hi, -Fr::one(), r_hi - Fr::one());
+        b.range_check(gap, 190)?;
+        let recomposed = b.lin2(hi, pow2(64), lo, Fr::one(), Fr::zero());
+        b.assert_equal(recomposed, h);
+        let (q_val, idx_val) = (hv.0[0] / num_chunks, hv.0[0] % num_chunks);
+        let q = b.input(Fr::from(q_val));
+        let idx = b.input(Fr::from(idx_val));
+        b.range_check(q, 64)?;
+        let idx_bits = b.to_bits(idx, MAX_DEPTH)?; // also idx < 2^32
+        let lt = b.less_than(idx, count, MAX_DEPTH + 1)?;
+        b.assert_equal(lt, one);
+        let ql = b.mul(q, count);
+        let lo_again = b.add(ql, idx);
+        b.assert_equal(lo_again, lo);
+
+        // The leaf: the sponge over the chunk's 32 elements.
+        if opening.data.len() != CHUNK_SIZE {
+            return Err(Error::InvalidParameter(format!(
+                "challenge {j}: a chunk is {CHUNK_SIZE} bytes (padded), not {}",
+                opening.data.len()
+            )));
+        }
+        b.push_label("leaf");
+        let mut state = [iv, zero, zero];
+        for pair in opening.data.chunks(2 * ELEMENT_BYTES) {
+            let e0 = b.input(field::from_be_bytes_short(&pair[..ELEMENT_BYTES]));
+            let e1 = b.input(field::from_be_bytes_short(&pair[ELEMENT_BYTES..]));
+            state = b.poseidon_absorb3(state, e0, e1);
+        }
+        b.pop_label();
+        debug_assert_eq!(opening.data.len() / ELEMENT_BYTES, ELEMENTS);
+
+        // The path, hashed up all 32 levels; the node at level d is the root.
+        if opening.siblings.len() > MAX_DEPTH {
+            return Err(Error::InvalidParameter(format!(
+                "challenge {j}: a path of {} levels exceeds {MAX_DEPTH}",
+                opening.siblings.len()
+            )));
+        }
+        b.push_label("path");
+        let mut nodes = vec![state[0]];
+        for (l, bit) in idx_bits.iter().enumerate() {
+            let sib = b.input(opening.siblings.get(l).copied().unwrap_or_default());
+            let cur = *nodes.last().expect("non-empty");
+            nodes.push(b.merkle_level(cur, *bit, sib));
+        }
+        let mut picked = Vec::with_capacity(MAX_DEPTH + 1);
+        for (l, node) in nodes.iter().enumerate() {
+            picked.push(b.mul(depth_is[l], *node));
+        }
+        let terms: Vec<(Fr, Var)> = picked.into_iter().map(|v| (Fr::one(), v)).collect();
+        let at_depth = b.linear_combination(&terms, Fr::zero());
+        b.assert_equal(at_depth, root);
+        b.pop_label();
+        b.pop_label();
+    }
+    Ok(())
+}
