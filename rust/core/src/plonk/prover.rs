@@ -97,6 +97,7 @@ fn prove_inner(
     }
     let d = kzg::domain(n)?;
     let omega = d.group_gen();
+    let trace = Trace::new();
     let blinds: Vec<&[Fr]> = blinding.chunks(BLINDS_PER_POLY).collect();
     let public = &witness[0][..circuit.num_public];
     let mut tr = Transcript::new(&pk.vk.digest(), public);
@@ -122,6 +123,7 @@ fn prove_inner(
     if let Some(m) = &m_poly {
         round1.push(commit(g1, m)?);
     }
+    trace.mark("round 1: wires committed");
     progress(1)?;
     tr.absorb(&round1, &[]);
     let (beta, gamma) = (tr.challenge(0), tr.challenge(1));
@@ -141,6 +143,7 @@ fn prove_inner(
     if let Some(phi) = &phi_poly {
         round2.push(commit(g1, phi)?);
     }
+    trace.mark("round 2: accumulators committed");
     progress(2)?;
     tr.absorb(&round2, &[]);
     let alpha = tr.challenge(0);
@@ -163,7 +166,9 @@ fn prove_inner(
         phi: phi_poly.as_deref(),
     };
     let t_poly = quotient(pk, &polys, public, &ch, checked, progress)?;
+    trace.mark("round 3: quotient computed");
     let t_comm = commit(g1, &t_poly)?;
+    trace.mark("round 3: quotient committed");
     progress(11)?;
     tr.absorb(&[t_comm], &[]);
     let zeta = tr.challenge(0);
@@ -194,6 +199,7 @@ fn prove_inner(
             .as_ref()
             .map(|phi| (t_combined(zeta), ev(phi, zeta_w))),
     };
+    trace.mark("round 4: evaluations");
     progress(12)?;
     tr.absorb(&[], &evals.to_vec());
     let nu = tr.challenge(0);
@@ -244,9 +250,12 @@ fn prove_inner(
         }
         nu_i *= nu;
     }
+    trace.mark("round 5: linearisation");
     let w_zeta = commit(g1, &divide_by_linear(&r, zeta))?;
+    trace.mark("round 5: W_ζ committed");
     progress(13)?;
     let w_zeta_omega = commit(g1, &divide_by_linear(&r_next, zeta_w))?;
+    trace.mark("round 5: W_ζω committed");
     let proof = Proof {
         a: round1[0],
         b: round1[1],
@@ -264,6 +273,21 @@ fn prove_inner(
     }
     progress(PROVE_STEPS)?;
     Ok(proof)
+}
+
+/// Phase timings on stderr when `BIGFILE_ZK_TRACE` is set (for profiling the prover).
+struct Trace(Option<std::time::Instant>);
+
+impl Trace {
+    fn new() -> Self {
+        Trace(std::env::var_os("BIGFILE_ZK_TRACE").map(|_| std::time::Instant::now()))
+    }
+
+    fn mark(&self, what: &str) {
+        if let Some(t) = self.0 {
+            eprintln!("[bigfile_zk prover] {:>9.3} s  {what}", t.elapsed().as_secs_f64());
+        }
+    }
 }
 
 /// `(p(X) − p(z)) / (X − z)` by synthetic division.
