@@ -279,9 +279,12 @@ def verify(
         raise
 
 
-def min_gas(w3: Web3, address: str, data: bytes, *, high: int = 2_000_000) -> int:
+def min_gas(
+    w3: Web3, address: str, data: bytes, *, low: int = 21_000, high: int = 2_000_000
+) -> int:
     """The least transaction gas (21,000 base and call data included) for which the call
-    ``data`` to ``address`` returns true, by bisection over ``eth_call``'s gas.
+    ``data`` to ``address`` returns true, by bisection over ``eth_call``'s gas in
+    ``(low, high]`` (``low`` must fail; a transaction's ``gasUsed`` minus one is a good one).
 
     Raises ``ValueError`` if it does not return true even with ``high`` gas.
     """
@@ -297,7 +300,6 @@ def min_gas(w3: Web3, address: str, data: bytes, *, high: int = 2_000_000) -> in
 
     if not ok(high):
         raise ValueError(f"the call does not return true with {high} gas")
-    low = 21_000  # fails: no call runs on the base cost alone
     while high - low > 1:
         mid = (low + high) // 2
         if ok(mid):

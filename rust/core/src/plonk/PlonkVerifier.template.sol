@@ -345,18 +345,18 @@ contract {{CONTRACT_NAME}} {
                 let alpha2 := mulmod(alpha, alpha, R)
                 let alpha5 := mulmod(mulmod(alpha2, alpha2, R), alpha, R)
                 // λ + f̄, f̄ = ā + η b̄ + η² c̄
-                let lf := addmod(
+                let lamF := addmod(
                     mulmod(eta, calldataload(add(e, EV_C)), R), calldataload(add(e, EV_B)), R
                 )
-                lf := addmod(mulmod(eta, lf, R), calldataload(add(e, EV_A)), R)
-                lf := addmod(lf, lambda, R)
-                let lt := addmod(lambda, calldataload(add(e, EV_T)), R)
-                let a5lf := mulmod(alpha5, lf, R)
-                let a5lflt := mulmod(a5lf, lt, R)
-                mstore(M_R0, addmod(mload(M_R0), mulmod(a5lflt, calldataload(add(e, EV_PHIW)), R), R))
-                mstore(S_PHI, sub(R, a5lflt))
-                mstore(S_M, sub(R, a5lf))
-                mstore(S_QK, mulmod(alpha5, lt, R))
+                lamF := addmod(mulmod(eta, lamF, R), calldataload(add(e, EV_A)), R)
+                lamF := addmod(lamF, lambda, R)
+                let lamT := addmod(lambda, calldataload(add(e, EV_T)), R)
+                let a5F := mulmod(alpha5, lamF, R)
+                let a5FT := mulmod(a5F, lamT, R)
+                mstore(M_R0, addmod(mload(M_R0), mulmod(a5FT, calldataload(add(e, EV_PHIW)), R), R))
+                mstore(S_PHI, sub(R, a5FT))
+                mstore(S_M, sub(R, a5F))
+                mstore(S_QK, mulmod(alpha5, lamT, R))
             }
             //#endif
 
