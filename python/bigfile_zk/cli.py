@@ -66,6 +66,26 @@ def _cmd_open(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_vk(path: str) -> bigfile_zk.plonk.VerifyingKey:
+    """A verifying key file: its bytes (``BFVK…``) or its JSON."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data.startswith(b"BFVK"):
+        return bigfile_zk.plonk.VerifyingKey.from_bytes(data)
+    return bigfile_zk.plonk.VerifyingKey.from_json(data.decode("utf-8"))
+
+
+def _cmd_verifier(args: argparse.Namespace) -> int:
+    source = _read_vk(args.vk).to_solidity(args.name)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(source)
+        print(f"wrote {args.out} (contract {args.name}, solc 0.8.28)", file=sys.stderr)
+    else:
+        sys.stdout.write(source)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bigfile-zk", description="BigFile zero-knowledge tooling (bigfile_zk)."
@@ -89,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tree", help="tree file written by `commit --tree` (reads ≤ 16 chunks)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_open)
+
+    p = sub.add_parser("verifier", help="write the Solidity verifier of a PLONK verifying key")
+    p.add_argument("--vk", required=True, help="verifying key: its bytes or its JSON")
+    p.add_argument("--out", help="output .sol file (default: standard output)")
+    p.add_argument("--name", default="PlonkVerifier", help="contract name (%(default)s)")
+    p.set_defaults(func=_cmd_verifier)
     return parser
 
 

@@ -326,6 +326,11 @@ impl PyVerifyingKey {
     fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
         VerifyingKey::from_json(text).map(PyVerifyingKey).py(py)
     }
+    /// A self-contained Solidity verifier contract for this key (`docs/spec/solidity.md`).
+    #[pyo3(signature = (contract_name = "PlonkVerifier"))]
+    fn to_solidity(&self, py: Python<'_>, contract_name: &str) -> PyResult<String> {
+        self.0.to_solidity(contract_name).py(py)
+    }
     /// `keccak256` of the key bytes, bound into every proof's transcript.
     fn digest<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.0.digest())
@@ -424,6 +429,16 @@ impl PyProof {
         };
         let proof = Proof::from_json(text).py(py)?;
         Ok(PyProof { proof, public })
+    }
+    /// ABI-encoded `verifyProof(proof, public_inputs)` call data (selector included): the
+    /// `data` of a transaction or `eth_call` to the verifier contract.
+    fn to_calldata<'py>(
+        &self,
+        py: Python<'py>,
+        public_inputs: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let public = frs_from_py(public_inputs, "public_inputs")?;
+        Ok(PyBytes::new(py, &self.proof.to_calldata(&public)))
     }
     /// The bytes `verifyProof(bytes proof, uint256[] publicInputs)` takes.
     fn to_evm_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {

@@ -5,13 +5,15 @@
 //! * [`circuit`]: the fixed columns, copy classes, and the witness check;
 //! * [`keys`]: setup (keys from the circuit's shape alone) and key encodings;
 //! * [`prover`] / [`verifier`]; [`proof`]: the proof, its encodings, the shared linearisation;
-//! * [`transcript`]: the keccak-256 Fiat–Shamir transcript.
+//! * [`transcript`]: the keccak-256 Fiat–Shamir transcript;
+//! * [`solidity`]: the Solidity verifier of a verifying key (a filled-in template).
 
 pub mod builder;
 pub mod circuit;
 pub mod keys;
 pub mod proof;
 pub mod prover;
+pub mod solidity;
 pub mod transcript;
 pub mod verifier;
 

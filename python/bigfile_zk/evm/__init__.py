@@ -1,0 +1,318 @@
+"""From a PLONK proof to an EVM transaction: compile, deploy, encode, measure.
+
+>>> from bigfile_zk import evm                                   # doctest: +SKIP
+>>> verifier = evm.deploy(w3, evm.compile(pk.vk.to_solidity()))
+>>> w3.eth.send_transaction({"to": verifier.address, "data": evm.calldata(proof, public)})
+>>> evm.verify(w3, verifier.address, proof, public)             # an eth_call: True
+
+The verifier contract (``VerifyingKey.to_solidity``, ``docs/spec/solidity.md``) pins
+``pragma solidity 0.8.28``. :func:`compile` runs that compiler: a native ``solc`` binary, or the
+``solc`` npm package (solcjs) through Node.js, found as described there. Deploying and calling
+need ``web3`` (the ``evm`` extra: ``pip install bigfile_zk[evm]``), imported only when used;
+:func:`calldata` and :func:`compile` do not.
+
+Gas: :func:`min_gas` is the least transaction gas for which the call returns true. Do not use
+``estimate_gas`` for a verifier: with too little gas a precompile fails, the verifier returns
+``false`` without reverting, and the estimate is the (much smaller) gas of that false answer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bigfile_zk._native import Proof
+from bigfile_zk.errors import ParameterError
+
+if TYPE_CHECKING:
+    from web3 import Web3
+    from web3.contract import Contract
+
+__all__ = [
+    "EVM_VERSION",
+    "SOLC_VERSION",
+    "VERIFY_SELECTOR",
+    "Compiled",
+    "calldata",
+    "compile",
+    "deploy",
+    "deploy_transaction",
+    "min_gas",
+    "poseidon_source",
+    "verify",
+]
+
+SOLC_VERSION = "0.8.28"
+"""The compiler the generated contracts pin (``pragma solidity 0.8.28``)."""
+
+EVM_VERSION = "cancun"
+"""The EVM version :func:`compile` targets (solc 0.8.28's default, made explicit)."""
+
+OPTIMIZER_RUNS = 200
+
+VERIFY_SELECTOR = bytes.fromhex("1e8e1e13")
+"""``keccak256("verifyProof(bytes,uint256[])")[:4]``."""
+
+_HERE = Path(__file__).resolve().parent
+_SOLCJS_DRIVER = _HERE / "solcjs_compile.cjs"
+
+
+def _web3() -> Any:
+    try:
+        import web3
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "bigfile_zk.evm needs web3 to deploy and call contracts: pip install 'bigfile_zk[evm]'"
+        ) from e
+    return web3
+
+
+# -- compiling ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """One compiled contract: its ABI, creation code and deployed (runtime) code."""
+
+    name: str
+    abi: list[dict[str, Any]]
+    bytecode: bytes
+    runtime: bytes
+
+    @property
+    def runtime_size(self) -> int:
+        """Deployed code size in bytes (EIP-170 allows at most 24,576)."""
+        return len(self.runtime)
+
+
+def _find_compiler(solc: str | os.PathLike[str] | None) -> tuple[str, Path]:
+    """``("native", path to solc)`` or ``("solcjs", directory of the solc npm package)``."""
+    spec = solc if solc is not None else os.environ.get("BIGFILE_ZK_SOLC")
+    if spec is None:
+        found = shutil.which("solc")
+        if found is None:
+            raise ParameterError(
+                f"no Solidity compiler: pass solc= (a solc {SOLC_VERSION} binary, or a "
+                f"directory holding the solc npm package: `npm install solc@{SOLC_VERSION}`) or "
+                "set BIGFILE_ZK_SOLC"
+            )
+        return "native", Path(found)
+    path = Path(spec)
+    if path.is_dir():
+        for candidate in (path, path / "solc", path / "node_modules" / "solc"):
+            if (candidate / "soljson.js").is_file():
+                return "solcjs", candidate
+        raise ParameterError(f"{path} holds no solc npm package (no soljson.js)")
+    if path.is_file():
+        return "native", path
+    raise ParameterError(f"solc {path} does not exist")
+
+
+def _run_compiler(kind: str, where: Path, standard_json: str) -> tuple[str, dict[str, Any]]:
+    if kind == "solcjs":
+        node = shutil.which("node")
+        if node is None:
+            raise ParameterError("the solc npm package needs Node.js (`node` is not on PATH)")
+        argv = [node, str(_SOLCJS_DRIVER), str(where.resolve())]
+    else:
+        argv = [str(where), "--standard-json"]
+    proc = subprocess.run(
+        argv, input=standard_json, capture_output=True, text=True, check=False, timeout=600
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+    if kind == "solcjs":
+        result = json.loads(proc.stdout)
+        return str(result["version"]), result["output"]
+    version = subprocess.run(
+        [str(where), "--version"], capture_output=True, text=True, check=False
+    ).stdout
+    return version, json.loads(proc.stdout)
+
+
+def compile(
+    source: str,
+    contract_name: str | None = None,
+    *,
+    solc: str | os.PathLike[str] | None = None,
+    libraries: dict[str, str] | None = None,
+) -> Compiled:
+    """Compile ``source`` with solc |SOLC_VERSION| (optimizer on, 200 runs, EVM cancun).
+
+    ``contract_name`` defaults to the last contract or library in the source. The compiler is
+    ``solc`` (a native binary, or a directory with the ``solc`` npm package), else
+    ``$BIGFILE_ZK_SOLC``, else ``solc`` on ``PATH``. ``libraries`` are extra source files
+    (name → content). Raises ``RuntimeError`` with solc's messages on a compile error.
+    """
+    kind, where = _find_compiler(solc)
+    sources = {"Contract.sol": {"content": source}}
+    for name, content in (libraries or {}).items():
+        sources[name] = {"content": content}
+    standard_json = json.dumps(
+        {
+            "language": "Solidity",
+            "sources": sources,
+            "settings": {
+                "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS},
+                "evmVersion": EVM_VERSION,
+                "outputSelection": {
+                    "Contract.sol": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode"]}
+                },
+            },
+        }
+    )
+    version, output = _run_compiler(kind, where, standard_json)
+    if SOLC_VERSION not in version:
+        raise ParameterError(f"solc {SOLC_VERSION} is needed, {where} is {version.strip()}")
+    errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
+    if errors:
+        raise RuntimeError(
+            "solc: " + "\n".join(e.get("formattedMessage", e["message"]) for e in errors)
+        )
+    contracts = output["contracts"]["Contract.sol"]
+    if contract_name is None:
+        declared = re.findall(r"^\s*(?:contract|library)\s+(\w+)", source, re.MULTILINE)
+        if not declared:
+            raise ParameterError("the source declares no contract or library")
+        contract_name = declared[-1]
+    if contract_name not in contracts:
+        raise ParameterError(f"no contract {contract_name!r} in the source")
+    c = contracts[contract_name]
+    return Compiled(
+        name=contract_name,
+        abi=c["abi"],
+        bytecode=bytes.fromhex(c["evm"]["bytecode"]["object"]),
+        runtime=bytes.fromhex(c["evm"]["deployedBytecode"]["object"]),
+    )
+
+
+# -- calldata -------------------------------------------------------------------------------
+
+
+def _word(v: int) -> bytes:
+    return v.to_bytes(32, "big")
+
+
+def calldata(proof: Proof | bytes, public_inputs: Sequence[int]) -> bytes:
+    """ABI-encoded ``verifyProof(proof, publicInputs)`` call data, selector included.
+
+    ``proof`` is a :class:`~bigfile_zk.plonk.Proof` or its EVM bytes (``to_evm_bytes()``; any
+    bytes are encoded as given, for tests of malformed proofs). Public inputs are words: values
+    ``≥ r`` are encoded as given (the contract refuses them) but must fit in 256 bits.
+    """
+    if isinstance(proof, Proof):
+        proof = proof.to_evm_bytes()
+    proof = bytes(proof)
+    words = [int(x) for x in public_inputs]
+    if any(not 0 <= x < 2**256 for x in words):
+        raise ParameterError("public inputs must be 256-bit unsigned words")
+    padded = proof + b"\0" * (-len(proof) % 32)
+    return b"".join(
+        [
+            VERIFY_SELECTOR,
+            _word(0x40),
+            _word(0x60 + len(padded)),
+            _word(len(proof)),
+            padded,
+            _word(len(words)),
+            *(_word(x) for x in words),
+        ]
+    )
+
+
+# -- deploying and calling (web3) -----------------------------------------------------------
+
+
+def deploy_transaction(w3: Web3, compiled: Compiled, *, sender: str | None = None) -> Any:
+    """Deploy ``compiled`` from ``sender`` (default: the node's first account); the receipt."""
+    tx_hash = w3.eth.send_transaction(
+        {"from": sender or w3.eth.accounts[0], "data": "0x" + compiled.bytecode.hex()}
+    )
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
+    if receipt["status"] != 1:
+        raise RuntimeError(f"deploying {compiled.name} failed: {receipt}")
+    return receipt
+
+
+def deploy(w3: Web3, compiled: Compiled, *, sender: str | None = None) -> Contract:
+    """Deploy ``compiled``; the web3 contract (``.address``, ``.functions.verifyProof``)."""
+    _web3()
+    receipt = deploy_transaction(w3, compiled, sender=sender)
+    return w3.eth.contract(address=receipt["contractAddress"], abi=compiled.abi)
+
+
+def _call(w3: Web3, address: str, data: bytes, gas: int | None = None) -> bytes:
+    tx: dict[str, Any] = {"to": address, "data": "0x" + data.hex()}
+    if gas is not None:
+        tx["gas"] = gas
+    return bytes(w3.eth.call(tx))  # type: ignore[arg-type]
+
+
+def _is_true(ret: bytes) -> bool:
+    return len(ret) == 32 and int.from_bytes(ret, "big") == 1
+
+
+def verify(
+    w3: Web3,
+    address: str,
+    proof: Proof | bytes,
+    public_inputs: Sequence[int],
+    *,
+    gas: int | None = None,
+) -> bool:
+    """``verifyProof`` through ``eth_call``: ``True`` iff the contract answers true. A revert
+    (e.g. out of gas) is ``False``."""
+    _web3()
+    data = calldata(proof, public_inputs)
+    try:
+        return _is_true(_call(w3, address, data, gas))
+    except Exception as e:  # web3 raises ContractLogicError & co. on a revert
+        if type(e).__module__.startswith(("web3", "eth_tester", "eth")):
+            return False
+        raise
+
+
+def min_gas(
+    w3: Web3, address: str, data: bytes, *, low: int = 21_000, high: int = 2_000_000
+) -> int:
+    """The least transaction gas (21,000 base and call data included) for which the call
+    ``data`` to ``address`` returns true, by bisection over ``eth_call``'s gas in
+    ``(low, high]`` (``low`` must fail; a transaction's ``gasUsed`` minus one is a good one).
+
+    Raises ``ValueError`` if it does not return true even with ``high`` gas.
+    """
+    _web3()
+
+    def ok(gas: int) -> bool:
+        try:
+            return _is_true(_call(w3, address, data, gas))
+        except Exception as e:
+            if type(e).__module__.startswith(("web3", "eth_tester", "eth")):
+                return False
+            raise
+
+    if not ok(high):
+        raise ValueError(f"the call does not return true with {high} gas")
+    while high - low > 1:
+        mid = (low + high) // 2
+        if ok(mid):
+            high = mid
+        else:
+            low = mid
+    return high
+
+
+# -- Poseidon -------------------------------------------------------------------------------
+
+
+def poseidon_source() -> str:
+    """``PoseidonT3.sol``: circomlib Poseidon(2) as a Solidity library, its constants generated
+    from :mod:`bigfile_zk.reference.poseidon` (``python -m bigfile_zk.evm._gen_poseidon``)."""
+    return (_HERE / "PoseidonT3.sol").read_text(encoding="utf-8")
