@@ -285,7 +285,10 @@ impl Trace {
 
     fn mark(&self, what: &str) {
         if let Some(t) = self.0 {
-            eprintln!("[bigfile_zk prover] {:>9.3} s  {what}", t.elapsed().as_secs_f64());
+            eprintln!(
+                "[bigfile_zk prover] {:>9.3} s  {what}",
+                t.elapsed().as_secs_f64()
+            );
         }
     }
 }
