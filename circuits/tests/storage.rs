@@ -92,6 +92,8 @@ fn the_shape_does_not_depend_on_the_file() {
     let (f1, f2) = (file(3 * CHUNK_SIZE), file(17 * CHUNK_SIZE + 5));
     let (s1, s2) = (statement(&f1), statement(&f2));
     let setup = shape(None, &s1);
+    // No lookups: the EVM verifier stays at 18 scalar multiplications.
+    assert!(!setup.has_lookups());
     for (f, st) in [(&f1, &s1), (&f2, &s2)] {
         let c = shape(Some(&witness(f, st, 2)), st);
         assert_eq!(setup.difference(&c), None);
