@@ -18,6 +18,7 @@
 pub mod batch_affine;
 pub mod digits;
 pub mod glv;
+pub mod sorted;
 
 use ark_bn254::{g1::Config, Fr, G1Affine, G1Projective};
 use ark_ec::short_weierstrass::Bucket;
@@ -25,6 +26,7 @@ use ark_ec::{AdditiveGroup, AffineRepr};
 use ark_ff::Zero;
 use batch_affine::{Accumulator, Pt};
 use rayon::prelude::*;
+use sorted::Sorter;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// `Σ scalars[i]·bases[i]`; `bases.len() == scalars.len()` is the caller's duty.
@@ -47,7 +49,8 @@ pub fn msm_with_progress(
 pub struct Params {
     /// Window width in bits.
     pub c: u32,
-    /// Additions per shared inversion; 0 selects the XYZZ-bucket path.
+    /// Additions per shared inversion (the sorted path: points per block); 0 selects the
+    /// XYZZ-bucket path.
     pub batch: usize,
     /// Point chunks per window (each chunk its own bucket set, each reduced on its own).
     pub splits: usize,
@@ -55,6 +58,8 @@ pub struct Params {
     /// its chunk but keeps only the digits of its part, so a thread's buckets are a fraction of
     /// the window's (L2-sized) while the reduction work is not duplicated. Power of two.
     pub bucket_splits: usize,
+    /// Sorted-bucket accumulation ([`sorted`]) instead of the scheduled batch ([`batch_affine`]).
+    pub sorted: bool,
 }
 
 impl Params {
@@ -67,6 +72,7 @@ impl Params {
                 batch: 0,
                 splits: 1,
                 bucket_splits: 1,
+                sorted: false,
             };
         }
         // Window width: the cost is (windows ≈ 127/c) × (2n additions + 2^(c−1) buckets to
@@ -94,6 +100,7 @@ impl Params {
                 2
             },
             bucket_splits: 1,
+            sorted: false,
         }
     }
 }
@@ -169,6 +176,38 @@ pub fn msm_with_params(
                         step,
                         &report,
                     );
+                    (j, r)
+                },
+            )
+            .collect()
+    } else if params.sorted {
+        tasks
+            .par_iter()
+            .map_init(
+                || Sorter::new(params.batch),
+                |sorter, &(j, s, h)| {
+                    let range = s * chunk..((s + 1) * chunk).min(n);
+                    let lo = (h * part_len) as u32;
+                    let (mut pending, mut flushed) = (0usize, 0usize);
+                    let mut tick = |units: usize| -> bool {
+                        pending += units;
+                        if pending < step {
+                            return report(0);
+                        }
+                        flushed += pending;
+                        report(std::mem::take(&mut pending))
+                    };
+                    let r = sorter.window(
+                        &points[range.clone()],
+                        &mags[range.clone()],
+                        (j, c),
+                        (lo, part_len),
+                        &mut tick,
+                    );
+                    // Every point of the chunk counts as scanned, digits in range or not.
+                    let r = r
+                        .filter(|_| report(range.len() - flushed))
+                        .map(|(weighted, mut total)| weighted + &times(&mut total, lo));
                     (j, r)
                 },
             )
