@@ -75,23 +75,23 @@ impl Params {
                 sorted: false,
             };
         }
-        // Window width: the cost is (windows ≈ 127/c) × (2n additions + 2^(c−1) buckets to
-        // reduce at ~4 additions' price each); the optimum grows by ~1 bit per 2 bits of n, and
-        // c = 16 (8 windows, 2 MiB of buckets) is the widest worth its cache misses.
+        // Window width: the cost is (windows ≈ 127/c) × (2n − 2^(c−1) additions + 2^(c−1)
+        // buckets to reduce at ~4 additions' price each). Only the window count matters beyond
+        // that (c = 13 and 14 both take 10 windows, 15 takes 9, 16 to 18 take 8), and c = 16 (8
+        // windows, 2^15 buckets) wins from 2^18 points on.
         let c = match log {
             ..=11 => 10,
             12..=13 => 11,
             14..=15 => 12,
             16..=17 => 13,
-            18 => 14,
-            19 => 15,
             _ => 16,
         };
         Params {
             c,
-            // A quarter of the buckets: few collisions while the batch fills, and at least 256
-            // additions to share each inversion (~4.5 µs, i.e. ~330 multiplications).
-            batch: ((1usize << (c - 1)) / 4).clamp(256, 2048),
+            // Points per block of the sorted accumulation: a block's tree levels (points, scratch
+            // and pair products, ~1.2 MiB for 8192 points) about fill the L2, and each level's
+            // inversion is shared by thousands of additions.
+            batch: 8192,
             // Whole windows per task, so that the reduction is not duplicated, when their number is
             // even (2 threads); an odd count gets each window split in two halves of points.
             splits: if digits::window_count(c) % 2 == 0 {
@@ -100,7 +100,7 @@ impl Params {
                 2
             },
             bucket_splits: 1,
-            sorted: false,
+            sorted: true,
         }
     }
 }
