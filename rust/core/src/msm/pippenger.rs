@@ -2,18 +2,22 @@
 //! - the GLV endomorphism: each 254-bit scalar becomes two signed halves below 2^126 on `P` and
 //!   `φ(P) = λ·P` ([`glv`]), which halves the number of windows;
 //! - signed (Booth) digits, so a window of `c` bits needs `2^(c−1)` buckets ([`digits`]);
-//! - affine buckets with batched inversions ([`batch_affine`]): ~6 field multiplications per
-//!   bucket addition instead of ~10;
-//! - rayon tasks = whole windows (or window halves when their count is odd), each with its own
-//!   bucket set of at most 2^15 affine points; the windows' sums are combined by Horner's rule.
+//! - sorted buckets ([`sorted`]): per window, a counting sort of the points by bucket, then each
+//!   bucket summed by a pairwise tree of affine additions whose levels share one inversion per
+//!   block of buckets (~6 field multiplications per addition, nothing to schedule), and the
+//!   buckets weighted through two affine marginal sums instead of a running sum per bucket;
+//! - rayon tasks = whole windows (or window halves when their count is odd); the windows' sums
+//!   are combined by Horner's rule.
 //!
-//! Small inputs (below 1024 points), where a batch would share its inversion among too few
-//! additions, take the same windows with XYZZ buckets instead. See [`Params::for_size`].
+//! The previous accumulation, affine buckets scheduled into batches with a collision queue
+//! ([`batch_affine`]), stays selectable (`Params::sorted == false`) for comparisons. Small inputs
+//! (below 1024 points), where a batch would share its inversion among too few additions, take
+//! the same windows with XYZZ buckets instead. See [`Params::for_size`].
 //!
-//! `msm_speed` (2 threads) puts this at ~1.4–1.6× arkworks 0.6's `VariableBaseMSM` from 2^16 to
+//! `msm_speed` (2 threads) puts this at ~1.6–2× arkworks 0.6's `VariableBaseMSM` from 2^16 to
 //! 2^20 points (CPU-time ratio; wall-time ratios swing with the machine's load): both spend most
-//! of their time in `Fq` multiplications (≈ 13.7 ns each here, bound by the multiplier port),
-//! ~6 per addition here against ~10 there, plus ~30 ns per addition of scheduling overhead.
+//! of their time in `Fq` multiplications (≈ 13.7 ns each here), ~6 per addition here against ~10
+//! there.
 
 pub mod batch_affine;
 pub mod digits;
