@@ -14,10 +14,10 @@
 //! (below 1024 points), where a batch would share its inversion among too few additions, take
 //! the same windows with XYZZ buckets instead. See [`Params::for_size`].
 //!
-//! `msm_speed` (2 threads) puts this at ~1.6–2× arkworks 0.6's `VariableBaseMSM` from 2^16 to
-//! 2^20 points (CPU-time ratio; wall-time ratios swing with the machine's load): both spend most
-//! of their time in `Fq` multiplications (≈ 13.7 ns each here), ~6 per addition here against ~10
-//! there.
+//! `msm_speed` (2 threads) puts this at ~1.9–2.3× arkworks 0.6's `VariableBaseMSM` from 2^16 to
+//! 2^20 points (CPU-time ratio, load 1.4–4.6; the scheduled batches measured 1.6–1.8× in the same
+//! runs; wall-time ratios swing with the machine's load): both spend most of their time in `Fq`
+//! multiplications (≈ 13.7 ns each here), ~6 per addition here against ~10 there.
 
 pub mod batch_affine;
 pub mod digits;
@@ -58,7 +58,7 @@ pub struct Params {
     pub batch: usize,
     /// Point chunks per window (each chunk its own bucket set, each reduced on its own).
     pub splits: usize,
-    /// Parts of a window's bucket range (batch-affine path only): each task scans all points of
+    /// Parts of a window's bucket range (not the XYZZ path): each task scans all points of
     /// its chunk but keeps only the digits of its part, so a thread's buckets are a fraction of
     /// the window's (L2-sized) while the reduction work is not duplicated. Power of two.
     pub bucket_splits: usize,
