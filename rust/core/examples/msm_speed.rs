@@ -4,7 +4,7 @@
 //! `cargo run --release --example msm_speed -p bigfile-zk [-- 16 18 20] [reps=5]`
 //!
 //! Tuning sweeps (comma lists, every combination is timed against the same arkworks run):
-//! `... -- 18 c=13,14,15 batch=512,1024,2048 splits=1,2 parts=1,2`
+//! `... -- 18 c=13,14,15 batch=512,1024,2048 splits=1,2 parts=1,2 sorted=0,1`
 use ark_bn254::{Fr, G1Projective};
 use ark_ec::{CurveGroup, PrimeGroup, VariableBaseMSM};
 use ark_ff::UniformRand;
@@ -57,11 +57,12 @@ fn main() {
         logs
     };
     let reps = list(&args, "reps=").first().copied().unwrap_or(5);
-    let (cs, batches, splits, parts) = (
+    let (cs, batches, splits, parts, sorteds) = (
         list(&args, "c="),
         list(&args, "batch="),
         list(&args, "splits="),
         list(&args, "parts="),
+        list(&args, "sorted="),
     );
     let max = 1usize << logs.iter().max().copied().unwrap_or(16);
     let mut rng = StdRng::seed_from_u64(1);
@@ -97,12 +98,15 @@ fn main() {
             for batch in or(&batches, default.batch) {
                 for sp in or(&splits, default.splits) {
                     for pa in or(&parts, default.bucket_splits) {
-                        variants.push(Params {
-                            c: c as u32,
-                            batch,
-                            splits: sp,
-                            bucket_splits: pa,
-                        });
+                        for so in or(&sorteds, default.sorted as usize) {
+                            variants.push(Params {
+                                c: c as u32,
+                                batch,
+                                splits: sp,
+                                bucket_splits: pa,
+                                sorted: so != 0,
+                            });
+                        }
                     }
                 }
             }
@@ -129,7 +133,7 @@ fn main() {
         }
         for (t, p) in t_ours.iter().zip(&variants) {
             println!(
-                "| 2^{log} | {:.1} | {:.1} | {:.2}x | {:.0} / {:.0} ({:.2}x) | c={} batch={} splits={} parts={} |",
+                "| 2^{log} | {:.1} | {:.1} | {:.2}x | {:.0} / {:.0} ({:.2}x) | c={} batch={} splits={} parts={} sorted={} |",
                 t.0 * 1e3,
                 t_ark.0 * 1e3,
                 t_ark.0 / t.0,
@@ -139,7 +143,8 @@ fn main() {
                 p.c,
                 p.batch,
                 p.splits,
-                p.bucket_splits
+                p.bucket_splits,
+                p.sorted as u8
             );
         }
     }

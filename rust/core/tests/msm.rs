@@ -227,8 +227,10 @@ fn signed_digits_recompose() {
 // ---------------------------------------------------------------------------------------------
 // MSM against arkworks
 
-/// Every code path: the default parameters, the XYZZ path, and batch-affine with tiny batches
-/// (a batch of 1 flushes after every addition; 2–3 make queues and overflow spills frequent).
+/// Every code path: the default parameters, the XYZZ path, batch-affine with tiny batches
+/// (a batch of 1 flushes after every addition; 2–3 make queues and overflow spills frequent), and
+/// sorted buckets with tiny blocks (2–5 points: buckets cut into pieces across blocks, trees of
+/// every shape) as well as large ones (whole buckets, deep trees).
 fn param_sets(n: usize) -> Vec<Params> {
     let mut v = vec![Params::for_size(n)];
     for c in [2, 5, 9, 13] {
@@ -237,14 +239,26 @@ fn param_sets(n: usize) -> Vec<Params> {
             batch: 0,
             splits: 2,
             bucket_splits: 1,
+            sorted: false,
         });
-        for batch in [1, 2, 3, 64] {
+        for (batch, sorted) in [
+            (1, false),
+            (2, false),
+            (3, false),
+            (64, false),
+            (2, true),
+            (3, true),
+            (5, true),
+            (64, true),
+            (8192, true),
+        ] {
             for (splits, bucket_splits) in [(1, 1), (3, 1), (1, 2), (2, 4)] {
                 v.push(Params {
                     c,
                     batch,
                     splits,
                     bucket_splits,
+                    sorted,
                 });
             }
         }
@@ -292,12 +306,21 @@ fn random_inputs_at_many_sizes() {
                     batch: 64,
                     splits: 2,
                     bucket_splits: 2,
+                    sorted: false,
+                },
+                Params {
+                    c: 9,
+                    batch: 64,
+                    splits: 2,
+                    bucket_splits: 2,
+                    sorted: true,
                 },
                 Params {
                     c: 7,
                     batch: 0,
                     splits: 2,
                     bucket_splits: 1,
+                    sorted: false,
                 },
             ] {
                 let got = pippenger::msm_with_params(&b, &s, p, &|_, _| true);
@@ -325,14 +348,17 @@ fn special_scalars_on_random_points() {
     for k in special_scalars() {
         let s = vec![k; b.len()];
         assert_eq!(pippenger::msm(&b, &s), oracle(&b, &s), "all scalars = {k}");
-        let p = Params {
-            c: 9,
-            batch: 16,
-            splits: 2,
-            bucket_splits: 4,
-        };
-        let got = pippenger::msm_with_params(&b, &s, p, &|_, _| true).unwrap();
-        assert_eq!(got, oracle(&b, &s), "all scalars = {k}, {p:?}");
+        for sorted in [false, true] {
+            let p = Params {
+                c: 9,
+                batch: 16,
+                splits: 2,
+                bucket_splits: 4,
+                sorted,
+            };
+            let got = pippenger::msm_with_params(&b, &s, p, &|_, _| true).unwrap();
+            assert_eq!(got, oracle(&b, &s), "all scalars = {k}, {p:?}");
+        }
     }
 }
 
@@ -405,6 +431,91 @@ fn opposite_points_cancel() {
     assert_eq!(pippenger::msm(&bb, &ss), oracle(&bb, &ss));
 }
 
+/// Sorted buckets: the same scalar on every point puts all of them in the same bucket of every
+/// window, in input order, so the input fixes the tree: `B ++ B` with `|B| = 2^(L−1)` makes the
+/// two halves' sums meet at level `L` (a doubling), `B ++ −B` cancels there, and extra points
+/// leave odd leftovers at every level.
+#[test]
+fn sorted_trees_double_and_cancel_at_every_level() {
+    let pool = points(64, 91);
+    let k = scalars(1, 92)[0];
+    let mut cases: Vec<(String, Vec<G1Affine>)> = Vec::new();
+    for level in 1..=6u32 {
+        let half = &pool[..1 << (level - 1)];
+        let neg: Vec<_> = half.iter().map(|p| -*p).collect();
+        for extra in [0usize, 1, 3, 7] {
+            let tail = &pool[32..32 + extra];
+            let mut doubled = half.to_vec();
+            doubled.extend_from_slice(half);
+            doubled.extend_from_slice(tail);
+            cases.push((format!("B ++ B, level {level}, +{extra}"), doubled));
+            let mut cancelled = half.to_vec();
+            cancelled.extend_from_slice(&neg);
+            cancelled.extend_from_slice(tail);
+            cases.push((format!("B ++ -B, level {level}, +{extra}"), cancelled));
+            // Both, one after the other: a cancellation next to a doubling in the same level.
+            let mut both = half.to_vec();
+            both.extend_from_slice(&neg);
+            both.extend_from_slice(half);
+            both.extend_from_slice(half);
+            both.extend_from_slice(tail);
+            cases.push((format!("B, -B, B, B, level {level}, +{extra}"), both));
+        }
+    }
+    // Buckets of 1, 2, 3 and many points, with every odd size up to 33.
+    for m in 1..=33 {
+        cases.push((format!("{m} distinct"), pool[..m].to_vec()));
+    }
+    cases.push(("64 distinct".into(), pool.clone()));
+    // The same point many times: doublings at every level, leftovers that are multiples of P.
+    for m in [2usize, 3, 5, 6, 7, 8, 9, 15, 16, 17, 31, 33] {
+        cases.push((format!("{m} × P"), vec![pool[0]; m]));
+    }
+    for (what, b) in &cases {
+        for s in [vec![k; b.len()], vec![Fr::from(1u64); b.len()]] {
+            let expected = oracle(b, &s);
+            for (c, block) in [(5, 8192), (9, 8192), (13, 8192), (9, 2), (9, 3), (9, 7)] {
+                let p = Params {
+                    c,
+                    batch: block,
+                    splits: 1,
+                    bucket_splits: 1,
+                    sorted: true,
+                };
+                let got = pippenger::msm_with_params(b, &s, p, &|_, _| true).unwrap();
+                assert_eq!(got, expected, "{what}: {p:?}");
+            }
+        }
+    }
+}
+
+/// Sorted buckets with many buckets per block and a few buckets larger than a block.
+#[test]
+fn sorted_blocks_cut_large_buckets() {
+    let n = 3000;
+    let b = points(n, 93);
+    let mut s = scalars(n, 94);
+    // A third of the points share one scalar: one bucket per window far larger than a block.
+    let k = s[0];
+    for x in s.iter_mut().step_by(3) {
+        *x = k;
+    }
+    let expected = oracle(&b, &s);
+    for (c, block) in [(6, 64), (9, 100), (9, 1000), (11, 257), (13, 4096)] {
+        for (splits, bucket_splits) in [(1, 1), (2, 1), (1, 4)] {
+            let p = Params {
+                c,
+                batch: block,
+                splits,
+                bucket_splits,
+                sorted: true,
+            };
+            let got = pippenger::msm_with_params(&b, &s, p, &|_, _| true).unwrap();
+            assert_eq!(got, expected, "{p:?}");
+        }
+    }
+}
+
 #[test]
 fn identity_bases() {
     let mut b = points(1100, 61);
@@ -471,6 +582,7 @@ proptest! {
         batch in prop::sample::select(vec![0usize, 1, 2, 5, 32, 257]),
         splits in 1usize..4,
         bucket_splits in prop::sample::select(vec![1usize, 2, 4, 64]),
+        sorted in any::<bool>(),
     ) {
         let pool = base_pool();
         let specials = special_scalars();
@@ -482,7 +594,7 @@ proptest! {
             _ => Fr::rand(&mut rng),
         }).collect();
         let expected = oracle(&bases, &scalars);
-        let p = Params { c, batch, splits, bucket_splits };
+        let p = Params { c, batch, splits, bucket_splits, sorted };
         prop_assert_eq!(pippenger::msm_with_params(&bases, &scalars, p, &|_, _| true), Some(expected));
         prop_assert_eq!(pippenger::msm(&bases, &scalars), expected);
     }

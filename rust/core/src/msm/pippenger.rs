@@ -2,22 +2,27 @@
 //! - the GLV endomorphism: each 254-bit scalar becomes two signed halves below 2^126 on `P` and
 //!   `φ(P) = λ·P` ([`glv`]), which halves the number of windows;
 //! - signed (Booth) digits, so a window of `c` bits needs `2^(c−1)` buckets ([`digits`]);
-//! - affine buckets with batched inversions ([`batch_affine`]): ~6 field multiplications per
-//!   bucket addition instead of ~10;
-//! - rayon tasks = whole windows (or window halves when their count is odd), each with its own
-//!   bucket set of at most 2^15 affine points; the windows' sums are combined by Horner's rule.
+//! - sorted buckets ([`sorted`]): per window, a counting sort of the points by bucket, then each
+//!   bucket summed by a pairwise tree of affine additions whose levels share one inversion per
+//!   block of buckets (~6 field multiplications per addition, nothing to schedule), and the
+//!   buckets weighted through two affine marginal sums instead of a running sum per bucket;
+//! - rayon tasks = whole windows (or window halves when their count is odd); the windows' sums
+//!   are combined by Horner's rule.
 //!
-//! Small inputs (below 1024 points), where a batch would share its inversion among too few
-//! additions, take the same windows with XYZZ buckets instead. See [`Params::for_size`].
+//! The previous accumulation, affine buckets scheduled into batches with a collision queue
+//! ([`batch_affine`]), stays selectable (`Params::sorted == false`) for comparisons. Small inputs
+//! (below 1024 points), where a batch would share its inversion among too few additions, take
+//! the same windows with XYZZ buckets instead. See [`Params::for_size`].
 //!
-//! `msm_speed` (2 threads) puts this at ~1.4–1.6× arkworks 0.6's `VariableBaseMSM` from 2^16 to
-//! 2^20 points (CPU-time ratio; wall-time ratios swing with the machine's load): both spend most
-//! of their time in `Fq` multiplications (≈ 13.7 ns each here, bound by the multiplier port),
-//! ~6 per addition here against ~10 there, plus ~30 ns per addition of scheduling overhead.
+//! `msm_speed` (2 threads) puts this at ~1.9–2.3× arkworks 0.6's `VariableBaseMSM` from 2^16 to
+//! 2^20 points (CPU-time ratio, load 1.4–4.6; the scheduled batches measured 1.6–1.8× in the same
+//! runs; wall-time ratios swing with the machine's load): both spend most of their time in `Fq`
+//! multiplications (≈ 13.7 ns each here), ~6 per addition here against ~10 there.
 
 pub mod batch_affine;
 pub mod digits;
 pub mod glv;
+pub mod sorted;
 
 use ark_bn254::{g1::Config, Fr, G1Affine, G1Projective};
 use ark_ec::short_weierstrass::Bucket;
@@ -25,6 +30,7 @@ use ark_ec::{AdditiveGroup, AffineRepr};
 use ark_ff::Zero;
 use batch_affine::{Accumulator, Pt};
 use rayon::prelude::*;
+use sorted::Sorter;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// `Σ scalars[i]·bases[i]`; `bases.len() == scalars.len()` is the caller's duty.
@@ -47,14 +53,17 @@ pub fn msm_with_progress(
 pub struct Params {
     /// Window width in bits.
     pub c: u32,
-    /// Additions per shared inversion; 0 selects the XYZZ-bucket path.
+    /// Additions per shared inversion (the sorted path: points per block); 0 selects the
+    /// XYZZ-bucket path.
     pub batch: usize,
     /// Point chunks per window (each chunk its own bucket set, each reduced on its own).
     pub splits: usize,
-    /// Parts of a window's bucket range (batch-affine path only): each task scans all points of
+    /// Parts of a window's bucket range (not the XYZZ path): each task scans all points of
     /// its chunk but keeps only the digits of its part, so a thread's buckets are a fraction of
     /// the window's (L2-sized) while the reduction work is not duplicated. Power of two.
     pub bucket_splits: usize,
+    /// Sorted-bucket accumulation ([`sorted`]) instead of the scheduled batch ([`batch_affine`]).
+    pub sorted: bool,
 }
 
 impl Params {
@@ -67,25 +76,26 @@ impl Params {
                 batch: 0,
                 splits: 1,
                 bucket_splits: 1,
+                sorted: false,
             };
         }
-        // Window width: the cost is (windows ≈ 127/c) × (2n additions + 2^(c−1) buckets to
-        // reduce at ~4 additions' price each); the optimum grows by ~1 bit per 2 bits of n, and
-        // c = 16 (8 windows, 2 MiB of buckets) is the widest worth its cache misses.
+        // Window width: the cost is (windows ≈ 127/c) × (2n − 2^(c−1) additions + 2^(c−1)
+        // buckets to reduce at ~4 additions' price each). Only the window count matters beyond
+        // that (c = 13 and 14 both take 10 windows, 15 takes 9, 16 to 18 take 8). With the
+        // weights through marginal sums (~2 additions per bucket), c = 16 (8 windows, 2^15
+        // buckets) wins from 2^16 points on (2^16: ~1.05× faster than c = 13, 2^17: ~1.1×).
         let c = match log {
             ..=11 => 10,
             12..=13 => 11,
             14..=15 => 12,
-            16..=17 => 13,
-            18 => 14,
-            19 => 15,
             _ => 16,
         };
         Params {
             c,
-            // A quarter of the buckets: few collisions while the batch fills, and at least 256
-            // additions to share each inversion (~4.5 µs, i.e. ~330 multiplications).
-            batch: ((1usize << (c - 1)) / 4).clamp(256, 2048),
+            // Points per block of the sorted accumulation: a block's tree levels (points, scratch
+            // and pair products, ~1.2 MiB for 8192 points) about fill the L2, and each level's
+            // inversion is shared by thousands of additions.
+            batch: 8192,
             // Whole windows per task, so that the reduction is not duplicated, when their number is
             // even (2 threads); an odd count gets each window split in two halves of points.
             splits: if digits::window_count(c) % 2 == 0 {
@@ -94,6 +104,7 @@ impl Params {
                 2
             },
             bucket_splits: 1,
+            sorted: true,
         }
     }
 }
@@ -169,6 +180,38 @@ pub fn msm_with_params(
                         step,
                         &report,
                     );
+                    (j, r)
+                },
+            )
+            .collect()
+    } else if params.sorted {
+        tasks
+            .par_iter()
+            .map_init(
+                || Sorter::new(params.batch),
+                |sorter, &(j, s, h)| {
+                    let range = s * chunk..((s + 1) * chunk).min(n);
+                    let lo = (h * part_len) as u32;
+                    let (mut pending, mut flushed) = (0usize, 0usize);
+                    let mut tick = |units: usize| -> bool {
+                        pending += units;
+                        if pending < step {
+                            return report(0);
+                        }
+                        flushed += pending;
+                        report(std::mem::take(&mut pending))
+                    };
+                    let r = sorter.window(
+                        &points[range.clone()],
+                        &mags[range.clone()],
+                        (j, c),
+                        (lo, part_len),
+                        &mut tick,
+                    );
+                    // Every point of the chunk counts as scanned, digits in range or not.
+                    let r = r
+                        .filter(|_| report(range.len() - flushed))
+                        .map(|(weighted, mut total)| weighted + &times(&mut total, lo));
                     (j, r)
                 },
             )
