@@ -187,6 +187,8 @@ pub struct ProvingKey {
     pub(crate) sigma_evals: [Vec<Fr>; 3],
     pub(crate) sigma: [Vec<Fr>; 3],
     pub(crate) g1: Vec<G1Affine>,
+    /// The fixed columns on the quotient's eight cosets (`prover::fixed_cosets`).
+    pub(crate) cosets: Vec<Vec<Vec<Fr>>>,
 }
 
 impl ProvingKey {
@@ -349,6 +351,7 @@ impl ProvingKey {
             .map(|(_, c)| d.ifft(c))
             .collect();
         let sigma: [Vec<Fr>; 3] = std::array::from_fn(|i| d.ifft(&sigma_evals[i]));
+        let cosets = super::prover::fixed_cosets(n, &fixed, &sigma);
         Ok(ProvingKey {
             vk,
             circuit,
@@ -356,6 +359,7 @@ impl ProvingKey {
             sigma_evals,
             sigma,
             g1,
+            cosets,
         })
     }
 }
@@ -425,6 +429,7 @@ pub fn setup(circuit: &Circuit, srs: &Srs) -> Result<(ProvingKey, VerifyingKey)>
     let sigma: [Vec<Fr>; 3] = fixed.split_off(nf).try_into().expect("3");
     Ok((
         ProvingKey {
+            cosets: super::prover::fixed_cosets(n, &fixed, &sigma),
             vk: vk.clone(),
             circuit: circuit.clone(),
             fixed,
