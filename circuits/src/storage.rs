@@ -20,10 +20,12 @@
 
 use ark_bn254::Fr;
 use ark_ff::{Field, One, PrimeField, Zero};
-use bigfile_zk::commitment::{self, Layout, DEFAULT_CHUNK_SIZE, ELEMENT_BYTES, MAX_CHUNKS};
+use bigfile_zk::commitment::{
+    self, FileCommitment, Layout, Progress, DEFAULT_CHUNK_SIZE, ELEMENT_BYTES, MAX_CHUNKS,
+};
 use bigfile_zk::error::{Error, Result};
 use bigfile_zk::field;
-use bigfile_zk::plonk::{Builder, Var};
+use bigfile_zk::plonk::{self, Builder, Proof, ProvingKey, Var, VerifyingKey};
 use bigfile_zk::poseidon;
 
 /// The tree depth the circuit always hashes (2^32 chunks of 992 bytes: 3.875 TiB).
@@ -265,4 +267,85 @@ pub fn build(
         b.pop_label();
     }
     Ok(())
+}
+
+/// The keys of parameter set `k` for `srs` (deterministic: the circuit's shape only).
+pub fn setup(k: usize, srs: &bigfile_zk::srs::Srs) -> Result<(ProvingKey, VerifyingKey)> {
+    check_k(k)?;
+    let mut b = Builder::new();
+    let placeholder = Statement {
+        commitment: Fr::zero(),
+        seed: Fr::zero(),
+        prover: Fr::zero(),
+    };
+    build(&mut b, k, &placeholder, None)?;
+    let (circuit, _) = b.build()?;
+    plonk::setup(&circuit, srs)
+}
+
+/// One of the shipped parameter sets.
+pub fn check_k(k: usize) -> Result<()> {
+    if PARAMETER_SETS.contains(&k) {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter(format!(
+            "unknown parameter set k = {k}: the shipped ones are k = 4, 16 and 64 challenges"
+        )))
+    }
+}
+
+/// Prove storage of the file at `path` for `statement`, reading only the challenged chunks
+/// (and, without a tree file, the subtrees their paths need). Errors name the first chunk that
+/// no longer matches the commitment.
+#[allow(clippy::too_many_arguments)] // the statement, the file, and how to prove: all needed
+pub fn prove_file(
+    pk: &ProvingKey,
+    k: usize,
+    path: &std::path::Path,
+    c: &FileCommitment,
+    seed: Fr,
+    prover: Fr,
+    tree: Option<&std::path::Path>,
+    blinding: &[Fr],
+    progress: Progress<'_>,
+) -> Result<Proof> {
+    check_k(k)?;
+    if c.layout != Layout::default() {
+        return Err(Error::InvalidParameter(format!(
+            "the storage circuit proves files committed with 992-byte chunks and arity 2, \
+             not chunk_size {} / arity {}",
+            c.layout.chunk_size, c.layout.arity
+        )));
+    }
+    let statement = Statement {
+        commitment: c.commitment,
+        seed,
+        prover,
+    };
+    let indices = challenges(seed, prover, k, c.num_chunks())?;
+    let mut openings = Vec::with_capacity(k);
+    for (j, &i) in indices.iter().enumerate() {
+        let o = commitment::open_file(path, c, i, tree, &mut |_| Ok(()))?;
+        let mut data = o.data;
+        data.resize(CHUNK_SIZE, 0);
+        openings.push(Opening {
+            data,
+            siblings: o.proof.siblings,
+        });
+        progress(j as u64 + 1)?;
+    }
+    let witness = Witness {
+        root: c.root,
+        file_size: c.file_size,
+        openings,
+    };
+    let mut b = Builder::new();
+    build(&mut b, k, &statement, Some(&witness))?;
+    let (circuit, w) = b.build()?;
+    if let Some(diff) = pk.circuit.difference(&circuit) {
+        return Err(Error::InvalidParameter(format!(
+            "this proving key is not the storage circuit for k = {k} ({diff})"
+        )));
+    }
+    plonk::prove_with_progress(pk, &w, blinding, &mut |_| Ok(()))
 }

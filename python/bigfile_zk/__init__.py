@@ -10,7 +10,7 @@ arrays with a trailing axis of 4 little-endian limbs (see :mod:`bigfile_zk.field
 
 from __future__ import annotations
 
-from bigfile_zk import errors, field, kzg, msm, plonk
+from bigfile_zk import errors, field, kzg, msm, plonk, storage
 from bigfile_zk._api import (
     commit_bytes,
     commit_file,
@@ -65,4 +65,5 @@ __all__ = [
     "poseidon",
     "poseidon_batch",
     "poseidon_permute",
+    "storage",
 ]

@@ -20,6 +20,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
 mod plonk;
+mod storage;
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -1397,6 +1398,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kzg_verify_many, m)?)?;
     m.add_function(wrap_pyfunction!(kzg_batch_verify, m)?)?;
     plonk::register(m)?;
+    storage::register(m)?;
     m.add_function(wrap_pyfunction!(msm_g1, m)?)?;
     m.add_function(wrap_pyfunction!(_msm_arkworks, m)?)?;
     m.add_function(wrap_pyfunction!(msm_set_backend, m)?)?;

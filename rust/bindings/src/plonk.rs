@@ -308,7 +308,7 @@ impl PyCircuit {
 
 #[pyclass(name = "VerifyingKey", module = "bigfile_zk.plonk", frozen, eq)]
 #[derive(PartialEq)]
-pub struct PyVerifyingKey(VerifyingKey);
+pub struct PyVerifyingKey(pub(crate) VerifyingKey);
 
 #[pymethods]
 impl PyVerifyingKey {
@@ -362,7 +362,7 @@ impl PyVerifyingKey {
 }
 
 #[pyclass(name = "ProvingKey", module = "bigfile_zk.plonk", frozen)]
-pub struct PyProvingKey(Arc<ProvingKey>);
+pub struct PyProvingKey(pub(crate) Arc<ProvingKey>);
 
 #[pymethods]
 impl PyProvingKey {
@@ -405,6 +405,12 @@ impl PyProvingKey {
 pub struct PyProof {
     proof: Proof,
     public: Vec<Fr>,
+}
+
+impl PyProof {
+    pub(crate) fn new(proof: Proof, public: Vec<Fr>) -> Self {
+        PyProof { proof, public }
+    }
 }
 
 #[pymethods]

@@ -1,0 +1,216 @@
+"""Proof-of-storage (``docs/spec/proof-of-storage.md``): prove that a file committed with
+:func:`bigfile_zk.commit_file` is still held, for a challenge seed the prover cannot choose.
+
+>>> c = bigfile_zk.commit_file("data.bin", tree="data.bin.bfzt")   # doctest: +SKIP
+>>> proof = prove("data.bin", c, seed=1234, prover="0x" + "11" * 20, tree="data.bin.bfzt")
+>>> verify(proof)
+True
+
+One proving key serves every file size for a parameter set ``k`` (challenges per proof:
+4, 16 or 64); keys are derived once per ``(k, SRS)`` and kept in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bigfile_zk import _native
+from bigfile_zk._native import SRS, FileCommitment
+from bigfile_zk._progress import ProgressReporter
+from bigfile_zk.errors import DecodeError, InsecureSRSWarning, ParameterError
+from bigfile_zk.field import from_hex
+from bigfile_zk.plonk import Proof, ProvingKey, VerifyingKey
+
+__all__ = [
+    "DEFAULT_K",
+    "PARAMETER_SETS",
+    "StorageProof",
+    "challenges",
+    "default_srs",
+    "keys",
+    "parse_address",
+    "parse_seed",
+    "prove",
+    "verify",
+]
+
+PARAMETER_SETS = (4, 16, 64)
+DEFAULT_K = 16
+_SRS_DEGREE = {4: 5 * 2**14 + 9, 16: 5 * 2**16 + 9, 64: 5 * 2**18 + 9}
+_KEYS: dict[tuple[int, bytes], tuple[ProvingKey, VerifyingKey]] = {}
+
+
+def _check_k(k: object) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or k not in PARAMETER_SETS:
+        raise ParameterError(f"unknown parameter set k = {k!r}: use one of {PARAMETER_SETS}")
+    return k
+
+
+def default_srs(k: int = DEFAULT_K) -> SRS:
+    """The embedded insecure test SRS, just large enough for parameter set ``k``. Its τ is
+    public: proofs against it prove nothing (it warns). Pass a real ceremony's SRS instead."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureSRSWarning)
+        srs = SRS.insecure_for_testing(_SRS_DEGREE[_check_k(k)])
+    warnings.warn(
+        "proof-of-storage with the insecure test SRS: anyone can forge these proofs; load a "
+        "ceremony with SRS.from_ptau for production",
+        InsecureSRSWarning,
+        stacklevel=3,
+    )
+    return srs
+
+
+def keys(k: int = DEFAULT_K, srs: SRS | None = None) -> tuple[ProvingKey, VerifyingKey]:
+    """The storage circuit's keys for ``k`` challenges (derived once per ``(k, SRS)``)."""
+    k = _check_k(k)
+    srs = srs if srs is not None else default_srs(k)
+    tag = (k, repr((srs.max_degree, srs.g1(1), srs.g2(1))).encode())  # identifies τ cheaply
+    if tag not in _KEYS:
+        _KEYS[tag] = _native.storage_setup(k, srs)
+    return _KEYS[tag]
+
+
+def parse_seed(seed: object) -> int:
+    """A seed given as an int, a decimal string or a ``0x`` hex string (a field element)."""
+    if isinstance(seed, bool):
+        raise TypeError("a seed is an int or a decimal/0x-hex string, not a bool")
+    if isinstance(seed, int):
+        value = seed
+    elif isinstance(seed, str):
+        text = seed.strip()
+        if text.startswith("0x"):
+            value = from_hex(text)
+        elif text.isdigit():
+            value = int(text)
+        else:
+            raise ParameterError(f"seed {seed!r} is neither decimal nor 0x-hex")
+    else:
+        raise TypeError(f"a seed is an int or a decimal/0x-hex string, not {type(seed).__name__}")
+    if not 0 <= value < _native.MODULUS:
+        raise ParameterError(f"seed {seed!r} is not a field element (0 <= seed < r)")
+    return value
+
+
+def parse_address(prover: object) -> int:
+    """An EVM address (``0x`` + 40 hex digits, or an int below 2^160) as an integer."""
+    if isinstance(prover, bool):
+        raise TypeError("a prover address is a 0x string or an int, not a bool")
+    if isinstance(prover, int):
+        if not 0 <= prover < 2**160:
+            raise ParameterError(f"prover {prover} is not a 20-byte address")
+        return prover
+    if isinstance(prover, str):
+        text = prover.strip()
+        digits = text[2:] if text.lower().startswith("0x") else ""
+        if len(digits) != 40 or any(ch not in "0123456789abcdefABCDEF" for ch in digits):
+            raise ParameterError(f"prover {prover!r} is not a 0x-prefixed 20-byte address")
+        return int(digits, 16)
+    raise TypeError(f"a prover address is a 0x string or an int, not {type(prover).__name__}")
+
+
+def challenges(seed: object, prover: object, num_chunks: int, k: int = DEFAULT_K) -> list[int]:
+    """The chunk indices the circuit challenges for ``(seed, prover)``."""
+    return _native.storage_challenges(parse_seed(seed), parse_address(prover), k, num_chunks)
+
+
+@dataclass(frozen=True)
+class StorageProof:
+    """A storage proof and the statement it proves (self-describing JSON, ``to_json``)."""
+
+    k: int
+    commitment: int
+    seed: int
+    prover: int
+    proof: Proof
+
+    @property
+    def public_inputs(self) -> list[int]:
+        """In the order ``verifyProof`` takes them: commitment, seed, prover."""
+        return [self.commitment, self.seed, self.prover]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "type": "bigfile_zk.StorageProof",
+                "version": 1,
+                "parameter_set": {"k": self.k, "chunk_size": 992, "arity": 2},
+                "commitment": f"0x{self.commitment:064x}",
+                "seed": str(self.seed),
+                "prover": f"0x{self.prover:040x}",
+                "public_inputs": [str(x) for x in self.public_inputs],
+                "proof": "0x" + self.proof.to_evm_bytes().hex(),
+            },
+            indent=2,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> StorageProof:
+        try:
+            obj: dict[str, Any] = json.loads(text)
+            if obj.get("type") != "bigfile_zk.StorageProof" or obj.get("version") != 1:
+                raise DecodeError("not a version-1 bigfile_zk.StorageProof")
+            k = _check_k(obj["parameter_set"]["k"])
+            commitment = from_hex(obj["commitment"])
+            seed = parse_seed(obj["seed"])
+            prover = parse_address(obj["prover"])
+            public = [int(x) for x in obj["public_inputs"]]
+            raw = obj["proof"]
+            if not isinstance(raw, str) or not raw.startswith("0x"):
+                raise DecodeError("proof is not 0x-hex")
+            data = bytes.fromhex(raw[2:])
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, DecodeError):
+                raise
+            raise DecodeError(f"malformed storage proof JSON: {exc}") from exc
+        if public != [commitment, seed, prover]:
+            raise DecodeError("public_inputs do not match commitment, seed and prover")
+        proof = Proof.from_bytes(b"BFPF\x01\x00" + data, public)
+        return cls(k, commitment, seed, prover, proof)
+
+
+def prove(
+    path: str | os.PathLike[str],
+    commitment: FileCommitment,
+    seed: object,
+    prover: object,
+    *,
+    k: int = DEFAULT_K,
+    srs: SRS | None = None,
+    tree: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+    on_progress: Callable[[int], object] | None = None,
+) -> StorageProof:
+    """Prove that the file at ``path`` still matches ``commitment`` for this challenge.
+
+    Reads only the ``k`` challenged chunks (and, without the commitment's ``tree`` file, the
+    subtrees their Merkle paths need). A changed file raises
+    :class:`~bigfile_zk.errors.CommitmentMismatchError` naming the chunks that differ.
+    """
+    k = _check_k(k)
+    s, p = parse_seed(seed), parse_address(prover)
+    pk, _ = keys(k, srs)
+    with ProgressReporter(k, "reading challenged chunks", progress, unit="chunk") as bar:
+        proof = _native.storage_prove(
+            pk,
+            k,
+            os.fspath(path),
+            commitment,
+            s,
+            p,
+            os.fspath(tree) if tree else None,
+            on_progress or bar,
+        )
+    return StorageProof(k, commitment.commitment, s, p, proof)
+
+
+def verify(proof: StorageProof, *, srs: SRS | None = None, vk: VerifyingKey | None = None) -> bool:
+    """Whether ``proof`` proves its statement (``False`` for any wrong proof or input)."""
+    if vk is None:
+        _, vk = keys(proof.k, srs)
+    return _native.plonk_verify(vk, proof.proof, proof.public_inputs)
