@@ -78,3 +78,28 @@ def test_input_errors() -> None:
         storage.parse_seed(bigfile_zk.MODULUS)
     with pytest.raises(DecodeError):
         storage.StorageProof.from_json("{}")
+
+
+def test_cli_commit_prove_verify(tmp_path: Path) -> None:
+    import json
+
+    from bigfile_zk.cli import main
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(range(256)) * 40)
+    assert main(["storage", "commit", str(path), "-q"]) == 0
+    out = tmp_path / "proof.json"
+    args = ["storage", "prove", str(path), "--seed", "0x99", "--prover", PROVER]
+    with pytest.warns(bigfile_zk.errors.InsecureSRSWarning):
+        assert main([*args, "--out", str(out), "--k", "4", "-q"]) == 0
+        assert main(["storage", "verify", str(out)]) == 0
+        # A consistent but false statement (another seed) verifies as invalid: exit 1.
+        obj = json.loads(out.read_text())
+        obj["seed"] = "154"
+        obj["public_inputs"][1] = "154"
+        out.write_text(json.dumps(obj))
+        assert main(["storage", "verify", str(out)]) == 1
+    assert (
+        main(["storage", "prove", str(path), "--seed", "x", "--prover", PROVER, "--out", str(out)])
+        == 2
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -86,6 +87,122 @@ def _cmd_verifier(args: argparse.Namespace) -> int:
     return 0
 
 
+def _storage_srs(args: argparse.Namespace) -> bigfile_zk.SRS | None:
+    """The SRS of ``--ptau`` (just the powers the parameter set needs), or None: the insecure
+    test SRS, which warns."""
+    if not args.ptau:
+        return None
+    from bigfile_zk import storage
+
+    return bigfile_zk.SRS.from_ptau(args.ptau, max_degree=storage.srs_degree(args.k))
+
+
+def _cmd_storage_commit(args: argparse.Namespace) -> int:
+    out = args.out or f"{args.file}.commitment.json"
+    tree = args.tree or f"{args.file}.bfzt"
+    c = bigfile_zk.commit_file(args.file, tree=tree, progress=_progress_flag(args))
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(c.to_json() + "\n")
+    print(f"commitment   0x{c.commitment:064x}")
+    print(f"size         {c.file_size} bytes ({c.num_chunks} chunks)")
+    print(f"written      {out}, tree file {tree}")
+    return 0
+
+
+def _cmd_storage_prove(args: argparse.Namespace) -> int:
+    from bigfile_zk import storage
+
+    path = args.commitment or f"{args.file}.commitment.json"
+    with open(path, encoding="utf-8") as f:
+        c = FileCommitment.from_json(f.read())
+    tree = args.tree
+    if tree is None and os.path.exists(f"{args.file}.bfzt"):
+        tree = f"{args.file}.bfzt"
+    start = time.perf_counter()
+    proof = storage.prove(
+        args.file,
+        c,
+        args.seed,
+        args.prover,
+        k=args.k,
+        srs=_storage_srs(args),
+        tree=tree,
+        progress=_progress_flag(args),
+    )
+    seconds = time.perf_counter() - start
+    text = proof.to_json() + "\n"
+    tmp = f"{args.out}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, args.out)  # never a partially written proof file
+    print(f"proved k = {args.k} challenges in {seconds:.2f} s -> {args.out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_storage_verify(args: argparse.Namespace) -> int:
+    from bigfile_zk import storage
+
+    with open(args.proof, encoding="utf-8") as f:
+        proof = storage.StorageProof.from_json(f.read())
+    args.k = proof.k
+    ok = storage.verify(proof, srs=_storage_srs(args))
+    print("valid" if ok else "INVALID")
+    return 0 if ok else 1
+
+
+def _cmd_storage_verifier(args: argparse.Namespace) -> int:
+    from bigfile_zk import storage
+
+    _, vk = storage.keys(args.k, _storage_srs(args))
+    source = vk.to_solidity(args.name)
+    with open(args.out, "w", encoding="utf-8") as f:
+        f.write(source)
+    print(f"wrote {args.out} (contract {args.name}, k = {args.k})", file=sys.stderr)
+    return 0
+
+
+def _add_storage_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    storage_parser = sub.add_parser("storage", help="proof-of-storage: commit, prove, verify")
+    ssub = storage_parser.add_subparsers(dest="storage_command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--k", type=int, default=16, choices=(4, 16, 64), help="challenges per proof (16)"
+        )
+        p.add_argument(
+            "--ptau", help="a snarkjs .ptau ceremony file (default: the insecure test SRS)"
+        )
+
+    p = ssub.add_parser("commit", help="commit to a file; writes FILE.commitment.json, FILE.bfzt")
+    p.add_argument("file")
+    p.add_argument("--out", help="commitment JSON (default FILE.commitment.json)")
+    p.add_argument("--tree", help="tree file (default FILE.bfzt)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_storage_commit)
+
+    p = ssub.add_parser("prove", help="prove the file is held, for a challenge seed")
+    p.add_argument("file")
+    p.add_argument("--seed", required=True, help="challenge seed: decimal or 0x-hex field element")
+    p.add_argument("--prover", required=True, help="the prover's 0x address (20 bytes)")
+    p.add_argument("--out", required=True, help="proof JSON to write")
+    p.add_argument("--commitment", help="commitment JSON (default FILE.commitment.json)")
+    p.add_argument("--tree", help="tree file (default FILE.bfzt when present)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    common(p)
+    p.set_defaults(func=_cmd_storage_prove)
+
+    p = ssub.add_parser("verify", help="verify a proof JSON (exit 0 valid, 1 invalid)")
+    p.add_argument("proof")
+    p.add_argument("--ptau", help="the .ptau file the proof was made with")
+    p.set_defaults(func=_cmd_storage_verify)
+
+    p = ssub.add_parser("verifier", help="write the Solidity verifier of a parameter set")
+    p.add_argument("--out", required=True, help="output .sol file")
+    p.add_argument("--name", default="StorageVerifier", help="contract name (%(default)s)")
+    common(p)
+    p.set_defaults(func=_cmd_storage_verifier)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bigfile-zk", description="BigFile zero-knowledge tooling (bigfile_zk)."
@@ -115,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output .sol file (default: standard output)")
     p.add_argument("--name", default="PlonkVerifier", help="contract name (%(default)s)")
     p.set_defaults(func=_cmd_verifier)
+
+    _add_storage_parser(sub)
     return parser
 
 

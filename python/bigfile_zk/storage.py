@@ -36,6 +36,7 @@ __all__ = [
     "parse_address",
     "parse_seed",
     "prove",
+    "srs_degree",
     "verify",
 ]
 
@@ -49,6 +50,11 @@ def _check_k(k: object) -> int:
     if isinstance(k, bool) or not isinstance(k, int) or k not in PARAMETER_SETS:
         raise ParameterError(f"unknown parameter set k = {k!r}: use one of {PARAMETER_SETS}")
     return k
+
+
+def srs_degree(k: int) -> int:
+    """The SRS max degree parameter set ``k`` needs (``5n + 9`` for its ``n`` rows)."""
+    return _SRS_DEGREE[_check_k(k)]
 
 
 def default_srs(k: int = DEFAULT_K) -> SRS:
