@@ -20,36 +20,12 @@ from typing import Any
 
 from web3 import EthereumTesterProvider, Web3
 
-import bigfile_zk
 from bigfile_zk import SRS, evm, plonk
-from bigfile_zk.reference.field import R
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from evm_circuits import circuit_values, make_circuit, square
 
 SOLC = Path(__file__).resolve().parents[1] / "tests" / "js" / "node_modules" / "solc"
-
-
-def circuit(num_public: int, lookups: bool) -> plonk.CircuitFn:
-    def make(b: plonk.Builder) -> None:
-        xs = b.public_inputs("xs", num_public - 1)
-        s = b.private_input("s")
-        acc = b.mul(s, s)
-        for x in xs:
-            acc = b.add(acc, x)
-        if lookups:
-            b.range_check(s, 12)
-        b.assert_equal(b.poseidon([acc, s]), b.public_input("out"))
-
-    return make
-
-
-def values(num_public: int, s: int = 1234) -> tuple[dict[str, Any], list[int]]:
-    xs = [(7 * i + 1) ** 3 for i in range(num_public - 1)]
-    out = bigfile_zk.poseidon([(s * s + sum(xs)) % R, s])
-    return {"xs": xs, "s": s, "out": out}, [*xs, out]
-
-
-def square(b: plonk.Builder) -> None:
-    x = b.private_input("x")
-    b.assert_equal(b.mul(x, x), b.public_input("y"))
 
 
 def measure(w3: Web3, srs: SRS, name: str, fn: plonk.CircuitFn, vals: Any, public: Any) -> str:
@@ -85,8 +61,8 @@ def main() -> int:
     for lookups in (False, True):
         for num_public in (1, 3, 8):
             name = "Poseidon" + (" + range-check lookup" if lookups else "")
-            vals, public = values(num_public)
-            row = measure(w3, srs, name, circuit(num_public, lookups), vals, public)
+            vals, public = circuit_values(num_public)
+            row = measure(w3, srs, name, make_circuit(num_public, lookups), vals, public)
             print(row, flush=True)
 
     compiled = evm.compile(evm.poseidon_source(), "PoseidonT3Hasher", solc=SOLC)
