@@ -25,7 +25,7 @@ use bigfile_zk::commitment::{
 };
 use bigfile_zk::error::{Error, Result};
 use bigfile_zk::field;
-use bigfile_zk::plonk::{self, Builder, Proof, ProvingKey, Var, VerifyingKey};
+use bigfile_zk::plonk::{self, Builder, Circuit, Proof, ProvingKey, Var, VerifyingKey};
 use bigfile_zk::poseidon;
 
 /// The tree depth the circuit always hashes (2^32 chunks of 992 bytes: 3.875 TiB).
@@ -269,8 +269,8 @@ pub fn build(
     Ok(())
 }
 
-/// The keys of parameter set `k` for `srs` (deterministic: the circuit's shape only).
-pub fn setup(k: usize, srs: &bigfile_zk::srs::Srs) -> Result<(ProvingKey, VerifyingKey)> {
+/// The circuit of parameter set `k` (its shape: the same for every statement and file).
+pub fn circuit(k: usize) -> Result<Circuit> {
     check_k(k)?;
     let mut b = Builder::new();
     let placeholder = Statement {
@@ -279,8 +279,23 @@ pub fn setup(k: usize, srs: &bigfile_zk::srs::Srs) -> Result<(ProvingKey, Verify
         prover: Fr::zero(),
     };
     build(&mut b, k, &placeholder, None)?;
-    let (circuit, _) = b.build()?;
-    plonk::setup(&circuit, srs)
+    Ok(b.build()?.0)
+}
+
+/// The keys of parameter set `k` for `srs` (deterministic: the circuit's shape only).
+pub fn setup(k: usize, srs: &bigfile_zk::srs::Srs) -> Result<(ProvingKey, VerifyingKey)> {
+    plonk::setup(&circuit(k)?, srs)
+}
+
+/// Whether `pk` is a proving key of parameter set `k`'s circuit (e.g. one loaded from a cache
+/// written by another version); an error says where it differs.
+pub fn check_key(pk: &ProvingKey, k: usize) -> Result<()> {
+    match pk.circuit.difference(&circuit(k)?) {
+        None => Ok(()),
+        Some(diff) => Err(Error::InvalidParameter(format!(
+            "this proving key is not the storage circuit for k = {k} ({diff})"
+        ))),
+    }
 }
 
 /// One of the shipped parameter sets.
@@ -323,17 +338,17 @@ pub fn prove_file(
         prover,
     };
     let indices = challenges(seed, prover, k, c.num_chunks())?;
-    let mut openings = Vec::with_capacity(k);
-    for (j, &i) in indices.iter().enumerate() {
-        let o = commitment::open_file(path, c, i, tree, &mut |_| Ok(()))?;
-        let mut data = o.data;
-        data.resize(CHUNK_SIZE, 0);
-        openings.push(Opening {
-            data,
-            siblings: o.proof.siblings,
-        });
-        progress(j as u64 + 1)?;
-    }
+    let openings = commitment::open_file_many(path, c, &indices, tree, progress)?
+        .into_iter()
+        .map(|o| {
+            let mut data = o.data;
+            data.resize(CHUNK_SIZE, 0);
+            Opening {
+                data,
+                siblings: o.proof.siblings,
+            }
+        })
+        .collect();
     let witness = Witness {
         root: c.root,
         file_size: c.file_size,

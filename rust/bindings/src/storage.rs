@@ -33,6 +33,13 @@ pub fn storage_setup(
     Ok((PyProvingKey(Arc::new(pk)), PyVerifyingKey(vk)))
 }
 
+/// Raise unless `pk` is parameter set `k`'s proving key (e.g. one read from a cache).
+#[pyfunction]
+pub fn storage_check_key(py: Python<'_>, pk: &PyProvingKey, k: usize) -> PyResult<()> {
+    let pk = pk.0.clone();
+    super::detached(py, || storage::check_key(&pk, k))
+}
+
 /// Prove that the file at `path` matches `commitment` for this challenge.
 #[pyfunction]
 #[pyo3(signature = (pk, k, path, commitment, seed, prover, tree = None, on_progress = None))]
@@ -62,5 +69,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(storage_challenges, m)?)?;
     m.add_function(wrap_pyfunction!(storage_setup, m)?)?;
     m.add_function(wrap_pyfunction!(storage_prove, m)?)?;
+    m.add_function(wrap_pyfunction!(storage_check_key, m)?)?;
     Ok(())
 }

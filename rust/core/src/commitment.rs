@@ -908,59 +908,170 @@ pub fn open_file(
     tree: Option<&Path>,
     progress: Progress,
 ) -> Result<ChunkOpening> {
-    let chunk_len = c.chunk_len(index)?;
+    c.chunk_len(index)?;
     let tree = tree.map(|t| TreeFile::open(t, c)).transpose()?;
     with_stable_file(path, |file, len| {
-        if len != c.file_size {
+        check_len(path, c, len)?;
+        let mut done = 0u64;
+        let opening = open_with_tree(file, c, index, tree.as_ref(), &mut |level, p| {
+            let base = done;
+            done += subtree_span(c, level, p).map_or(0, |(_, _, s, e)| e - s);
+            subtree_from_file(file, c, level, p, &mut |b| progress(base + b))
+        })?;
+        checked(path, c, opening, tree.as_ref())
+    })
+}
+
+/// Open several chunks at once (e.g. a storage challenge's): like [`open_file`] for each
+/// index, but without a tree file the whole file is read and hashed **once** for all of them
+/// (instead of once per index), and the result is checked against the commitment's root.
+/// Openings come back in the order of `indices`; repeated indices are allowed.
+pub fn open_file_many(
+    path: &Path,
+    c: &FileCommitment,
+    indices: &[u64],
+    tree: Option<&Path>,
+    progress: Progress,
+) -> Result<Vec<ChunkOpening>> {
+    for &i in indices {
+        c.chunk_len(i)?;
+    }
+    let tree = tree.map(|t| TreeFile::open(t, c)).transpose()?;
+    with_stable_file(path, |file, len| {
+        check_len(path, c, len)?;
+        if let Some(t) = &tree {
+            let mut openings = Vec::with_capacity(indices.len());
+            for (n, &i) in indices.iter().enumerate() {
+                let o = open_with_tree(file, c, i, Some(t), &mut |level, p| {
+                    subtree_from_file(file, c, level, p, &mut |_| Ok(()))
+                })?;
+                openings.push(checked(path, c, o, Some(t))?);
+                progress(n as u64 + 1)?;
+            }
+            return Ok(openings);
+        }
+        // No tree: stream the file once, keeping the sibling nodes every path needs.
+        let a = c.layout.arity as u64;
+        let mut wanted: std::collections::HashMap<(u32, u64), Option<Fr>> = Default::default();
+        for &i in indices {
+            let mut pos = i;
+            for level in 0..c.depth() {
+                let first = pos - pos % a;
+                for p in (0..a).map(|j| first + j).filter(|&p| p != pos) {
+                    if subtree_span(c, level, p).is_some() {
+                        wanted.insert((level, p), None);
+                    }
+                }
+                pos /= a;
+            }
+        }
+        let mut f = file;
+        f.seek(SeekFrom::Start(0)).map_err(|e| Error::Io {
+            path: String::new(),
+            source: e,
+        })?;
+        let whole = commit_reader_reporting(
+            f,
+            c.file_size,
+            c.layout,
+            progress,
+            &mut |level, pos, node| {
+                if let Some(slot) = wanted.get_mut(&(level, pos)) {
+                    *slot = Some(node);
+                }
+            },
+        )?;
+        if whole.root != c.root {
             return Err(Error::CommitmentMismatch(format!(
-                "{} is {len} bytes but the commitment is for {} bytes",
+                "{} no longer matches the commitment {} (its Merkle root differs; commit it \
+                 with a tree file to locate the changed chunks)",
                 path.display(),
-                c.file_size
+                field::to_hex(&c.commitment)
             )));
         }
-        let mut data = vec![0u8; chunk_len];
-        let mut f = file;
-        f.seek(SeekFrom::Start(index * c.layout.chunk_size as u64))
-            .and_then(|_| f.read_exact(&mut data))
-            .map_err(|e| Error::Io {
-                path: String::new(),
-                source: e,
-            })?;
-        let a = c.layout.arity as u64;
-        let mut siblings = Vec::new();
-        let mut pos = index;
-        let mut done = 0u64;
-        for level in 0..c.depth() {
-            let first = pos - pos % a;
-            // `first + j`, not `first..first + a`: the range end may be 2^64 (depth-64 trees).
-            for p in (0..a).map(|j| first + j).filter(|&p| p != pos) {
-                let node = match &tree {
-                    Some(t) if t.has(level) => t.node(level, p)?,
-                    _ => {
-                        let base = done;
-                        done += subtree_span(c, level, p).map_or(0, |(_, _, s, e)| e - s);
-                        subtree_from_file(file, c, level, p, &mut |b| progress(base + b))?
-                    }
-                };
-                siblings.push(node);
-            }
-            pos /= a;
-        }
-        let opening = ChunkOpening {
-            index,
-            proof: MerkleProof {
-                arity: c.layout.arity,
-                index,
-                leaf: leaf_hash_unpadded(&data, c.layout.chunk_size),
-                siblings,
-            },
-            data,
-        };
-        if !c.verify_opening(&opening) {
-            return Err(diagnose_mismatch(path, c, &opening, tree.as_ref()));
-        }
-        Ok(opening)
+        indices
+            .iter()
+            .map(|&i| {
+                let o = open_with_tree(file, c, i, None, &mut |level, p| {
+                    wanted.get(&(level, p)).copied().flatten().ok_or_else(|| {
+                        Error::param(format!("internal: node ({level}, {p}) was not reported"))
+                    })
+                })?;
+                checked(path, c, o, None)
+            })
+            .collect()
     })
+}
+
+fn check_len(path: &Path, c: &FileCommitment, len: u64) -> Result<()> {
+    if len != c.file_size {
+        return Err(Error::CommitmentMismatch(format!(
+            "{} is {len} bytes but the commitment is for {} bytes",
+            path.display(),
+            c.file_size
+        )));
+    }
+    Ok(())
+}
+
+/// Chunk `index`'s bytes and path: siblings at stored levels come from `tree`, the others
+/// from `subtree(level, position)` (zero hashes for padding). Not yet checked.
+fn open_with_tree(
+    file: &File,
+    c: &FileCommitment,
+    index: u64,
+    tree: Option<&TreeFile>,
+    subtree: &mut dyn FnMut(u32, u64) -> Result<Fr>,
+) -> Result<ChunkOpening> {
+    let mut data = vec![0u8; c.chunk_len(index)?];
+    let mut f = file;
+    f.seek(SeekFrom::Start(index * c.layout.chunk_size as u64))
+        .and_then(|_| f.read_exact(&mut data))
+        .map_err(|e| Error::Io {
+            path: String::new(),
+            source: e,
+        })?;
+    let a = c.layout.arity as u64;
+    let zeros = merkle::zero_hashes(c.layout.arity)?;
+    let mut siblings = Vec::new();
+    let mut pos = index;
+    for level in 0..c.depth() {
+        let first = pos - pos % a;
+        // `first + j`, not `first..first + a`: the range end may be 2^64 (depth-64 trees).
+        for p in (0..a).map(|j| first + j).filter(|&p| p != pos) {
+            let node = match tree {
+                Some(t) if t.has(level) => t.node(level, p)?,
+                _ if subtree_span(c, level, p).is_none() => zeros[level as usize],
+                _ => subtree(level, p)?,
+            };
+            siblings.push(node);
+        }
+        pos /= a;
+    }
+    Ok(ChunkOpening {
+        index,
+        proof: MerkleProof {
+            arity: c.layout.arity,
+            index,
+            leaf: leaf_hash_unpadded(&data, c.layout.chunk_size),
+            siblings,
+        },
+        data,
+    })
+}
+
+/// `opening` if it verifies against the commitment, else an error saying what changed.
+fn checked(
+    path: &Path,
+    c: &FileCommitment,
+    opening: ChunkOpening,
+    tree: Option<&TreeFile>,
+) -> Result<ChunkOpening> {
+    if c.verify_opening(&opening) {
+        Ok(opening)
+    } else {
+        Err(diagnose_mismatch(path, c, &opening, tree))
+    }
 }
 
 /// Explain a failed opening: which chunks changed, or a corrupt tree file.
@@ -1142,6 +1253,59 @@ mod tests {
         // An interrupting progress callback stops the work.
         let r = commit_file(&path, layout, None, &mut |_| Err(Error::Interrupted));
         assert!(matches!(r, Err(Error::Interrupted)));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn open_file_many_equals_single_openings() {
+        let dir = std::env::temp_dir().join(format!("bfzk-many-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.bin");
+        let tree = dir.join("f.bfzt");
+        // Sizes around leaf and power-of-two boundaries, several layouts (streamed blocks).
+        let cases = [
+            (Layout::default(), 1usize),
+            (Layout::default(), 992),
+            (Layout::default(), 993),
+            (Layout::default(), 992 * 64),
+            (Layout::default(), 992 * 64 + 1),
+            (Layout::default(), 992 * 300 - 5),
+            (Layout::new(62, 4).unwrap(), 62 * 37 + 1),
+            (Layout::new(65472, 16).unwrap(), 65472 * 17 + 3),
+        ];
+        for (layout, len) in cases {
+            let data = pattern(len);
+            std::fs::write(&path, &data).unwrap();
+            let c = commit_file(&path, layout, Some(&tree), &mut |_| Ok(())).unwrap();
+            let n = c.num_chunks();
+            let indices: Vec<u64> = [0, n / 3, n - 1, 0, n / 2].to_vec();
+            let single: Vec<_> = indices
+                .iter()
+                .map(|&i| open_file(&path, &c, i, None, &mut |_| Ok(())).unwrap())
+                .collect();
+            for t in [None, Some(tree.as_path())] {
+                let many = open_file_many(&path, &c, &indices, t, &mut |_| Ok(())).unwrap();
+                assert_eq!(many, single, "{len} bytes, {layout:?}, tree {t:?}");
+            }
+            assert!(matches!(
+                open_file_many(&path, &c, &[0, n], None, &mut |_| Ok(())),
+                Err(Error::IndexOutOfRange { .. })
+            ));
+            // One changed byte anywhere fails the tree-less opening, even far from the indices.
+            let mut changed = data.clone();
+            changed[len - 1] ^= 1;
+            std::fs::write(&path, &changed).unwrap();
+            assert!(matches!(
+                open_file_many(&path, &c, &[0], None, &mut |_| Ok(())),
+                Err(Error::CommitmentMismatch(_))
+            ));
+            // With a tree file, only the opened chunk's stored group is read: a change in the
+            // last chunk is found when the last chunk is opened.
+            assert!(matches!(
+                open_file_many(&path, &c, &[n - 1], Some(&tree), &mut |_| Ok(())),
+                Err(Error::CommitmentMismatch(_))
+            ));
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
