@@ -46,6 +46,19 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """Keys and SRSs the tests derive are cached in a temporary directory, not the user's
+    ``~/.cache/bigfile_zk`` (see ``bigfile_zk.storage.cache_dir``)."""
+    before = os.environ.get("BIGFILE_ZK_CACHE")
+    os.environ["BIGFILE_ZK_CACHE"] = str(tmp_path_factory.mktemp("bigfile_zk-cache"))
+    yield None
+    if before is None:
+        del os.environ["BIGFILE_ZK_CACHE"]
+    else:
+        os.environ["BIGFILE_ZK_CACHE"] = before
+
+
 def running_in_ci() -> bool:
     """``CI=true`` (or any other non-false value): missing tools are failures, not skips."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import re
 import warnings
 from pathlib import Path
 
 import pytest
+from evm_circuits import square  # tests/ is on sys.path (conftest.py)
 
 import bigfile_zk
 from bigfile_zk import SRS, storage
@@ -23,10 +25,12 @@ def srs() -> SRS:
         return SRS.insecure_for_testing(5 * 2**14 + 9, 3)
 
 
-def make_file(tmp_path: Path, size: int) -> tuple[Path, bigfile_zk.FileCommitment, Path]:
-    path = tmp_path / "data.bin"
+def make_file(
+    tmp_path: Path, size: int, name: str = "data.bin"
+) -> tuple[Path, bigfile_zk.FileCommitment, Path]:
+    path = tmp_path / name
     path.write_bytes(bytes((i * 31 + i // 992) % 256 for i in range(size)))
-    tree = tmp_path / "data.bin.bfzt"
+    tree = tmp_path / f"{name}.bfzt"
     c = bigfile_zk.commit_file(path, tree=tree)
     return path, c, tree
 
@@ -103,3 +107,129 @@ def test_cli_commit_prove_verify(tmp_path: Path) -> None:
         main(["storage", "prove", str(path), "--seed", "x", "--prover", PROVER, "--out", str(out)])
         == 2
     )
+
+
+# Sizes at the edges: one byte (one chunk, depth 0), exactly one chunk, one byte more, the
+# first power-of-two boundaries of the tree, and a partial last chunk after a full subtree.
+@pytest.mark.parametrize(
+    "size", [1, 991, 992, 993, 2 * 992, 2 * 992 + 1, 4 * 992, 4 * 992 + 1, 64 * 992 + 17]
+)
+def test_file_sizes_at_leaf_and_tree_boundaries(tmp_path: Path, size: int) -> None:
+    path, c, tree = make_file(tmp_path, size)
+    proof = storage.prove(path, c, seed=size, prover=PROVER, k=K, srs=srs(), tree=tree)
+    assert storage.verify(proof, srs=srs())
+    for i in storage.challenges(size, PROVER, c.num_chunks, k=K):
+        assert 0 <= i < c.num_chunks
+
+
+def test_empty_file_is_rejected_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "empty.bin"
+    path.write_bytes(b"")
+    with pytest.raises(ParameterError, match="empty"):
+        bigfile_zk.commit_file(path)
+
+
+def test_tree_or_not_same_statement_and_whole_file_checked(tmp_path: Path) -> None:
+    path, c, tree = make_file(tmp_path, 1000 * 992 + 3)
+    seed = 777
+    challenged = storage.challenges(seed, PROVER, c.num_chunks, k=K)
+    # A chunk far from every challenged one (the tree file stores nodes of <= 64 chunks).
+    spare = next(i for i in range(c.num_chunks) if all(abs(i - j) >= 64 for j in challenged))
+    data = bytearray(path.read_bytes())
+    data[spare * 992] ^= 0x80  # one byte of a chunk this challenge does not ask for
+    path.write_bytes(bytes(data))
+    # Without a tree file the whole file is hashed once, so any change is refused ...
+    with pytest.raises(CommitmentMismatchError):
+        storage.prove(path, c, seed=seed, prover=PROVER, k=K, srs=srs())
+    # ... with one, only the challenged chunks are read: this challenge misses the change
+    # (detection is probabilistic, docs/spec/proof-of-storage.md), another one finds it and
+    # names the chunks around it.
+    assert storage.verify(
+        storage.prove(path, c, seed=seed, prover=PROVER, k=K, srs=srs(), tree=tree), srs=srs()
+    )
+    hit = next(
+        s for s in range(10_000) if spare in storage.challenges(s, PROVER, c.num_chunks, k=K)
+    )
+    with pytest.raises(CommitmentMismatchError) as err:
+        storage.prove(path, c, seed=hit, prover=PROVER, k=K, srs=srs(), tree=tree)
+    found = re.search(r"chunks (\d+)\.\.=(\d+)", str(err.value))
+    assert found and int(found[1]) <= spare <= int(found[2])
+
+
+def test_one_changed_byte_gives_no_accepted_proof(tmp_path: Path) -> None:
+    """The prover refuses the changed file, and the changed file's own proof does not verify
+    for the original commitment (the circuit's refusal of a wrong chunk with the right
+    commitment is tested natively in circuits/tests/storage.rs)."""
+    path, c, _ = make_file(tmp_path, 9 * 992)
+    changed = tmp_path / "changed.bin"
+    data = bytearray(path.read_bytes())
+    data[4 * 992 + 500] ^= 1
+    changed.write_bytes(bytes(data))
+    with pytest.raises(CommitmentMismatchError):
+        storage.prove(changed, c, seed=1, prover=PROVER, k=K, srs=srs())
+    c_changed = bigfile_zk.commit_file(changed)
+    proof = storage.prove(changed, c_changed, seed=1, prover=PROVER, k=K, srs=srs())
+    assert storage.verify(proof, srs=srs())
+    _, vk = storage.keys(K, srs())
+    assert not bigfile_zk.plonk.verify(vk, proof.proof, [c.commitment, 1, int(PROVER, 16)])
+
+
+def test_proof_is_bound_to_seed_prover_and_file(tmp_path: Path) -> None:
+    path, c, tree = make_file(tmp_path, 30 * 992)
+    _, c2, _ = make_file(tmp_path, 30 * 992 + 1, name="b.bin")
+    a, b = "0x" + "0a" * 20, "0x" + "0b" * 20
+    proof = storage.prove(path, c, seed=5, prover=a, k=K, srs=srs(), tree=tree)
+    _, vk = storage.keys(K, srs())
+    assert bigfile_zk.plonk.verify(vk, proof.proof, [c.commitment, 5, int(a, 16)])
+    for public in (
+        [c.commitment, 6, int(a, 16)],  # seed s' != s
+        [c.commitment, 5, int(b, 16)],  # provider B replays A's proof
+        [c2.commitment, 5, int(a, 16)],  # another file
+        [c.commitment, 5 + bigfile_zk.MODULUS, int(a, 16)],  # s + r: not a field element
+    ):
+        try:
+            assert not bigfile_zk.plonk.verify(vk, proof.proof, public)
+        except ValueError:  # a public input >= r is refused outright
+            assert public[1] >= bigfile_zk.MODULUS
+
+
+def test_keys_are_cached_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BIGFILE_ZK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(storage, "_KEYS", {})
+    pk, vk = storage.keys(K, srs())
+    [path] = (tmp_path / "cache" / "keys").iterdir()
+    assert storage.srs_digest(srs(), K)[:32] in path.name
+    # A new process (an empty memory cache) reads the same key back.
+    monkeypatch.setattr(storage, "_KEYS", {})
+    pk2, vk2 = storage.keys(K, srs())
+    assert vk2.to_bytes() == vk.to_bytes() and pk2.to_bytes() == pk.to_bytes()
+    # A damaged cache file is replaced, with a warning, by a fresh setup.
+    path.write_bytes(path.read_bytes()[:-100])
+    monkeypatch.setattr(storage, "_KEYS", {})
+    with pytest.warns(RuntimeWarning, match="ignoring the cached key"):
+        _, vk3 = storage.keys(K, srs())
+    assert vk3.to_bytes() == vk.to_bytes()
+    assert bigfile_zk.plonk.ProvingKey.from_bytes(path.read_bytes()).vk.to_bytes() == vk.to_bytes()
+    # Another parameter set's key under this name is refused (it is not this circuit).
+    other = bigfile_zk.plonk.setup(square, srs())
+    path.write_bytes(other.to_bytes())
+    monkeypatch.setattr(storage, "_KEYS", {})
+    with pytest.warns(RuntimeWarning, match="not the storage circuit for k = 4"):
+        storage.keys(K, srs())
+    # Another SRS gets another key file; no cache: nothing written.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        srs2 = SRS.insecure_for_testing(storage.srs_degree(K), 9)
+    storage.keys(K, srs2, cache=False)
+    assert len(list((tmp_path / "cache" / "keys").glob("storage-k4-*"))) == 1
+    monkeypatch.setattr(storage, "_KEYS", {})
+    storage.keys(K, srs2)
+    assert len(list((tmp_path / "cache" / "keys").glob("storage-k4-*"))) == 2
+
+
+def test_srs_too_small_is_named() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        small = SRS.insecure_for_testing(1000)
+    with pytest.raises(ParameterError, match="too small for parameter set k = 4"):
+        storage.keys(K, small)

@@ -7,16 +7,21 @@
 True
 
 One proving key serves every file size for a parameter set ``k`` (challenges per proof:
-4, 16 or 64); keys are derived once per ``(k, SRS)`` and kept in memory.
+4, 16 or 64); keys are derived once per ``(k, SRS)`` and cached in memory and on disk
+(:func:`cache_dir`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
+import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bigfile_zk import _native
@@ -30,6 +35,7 @@ __all__ = [
     "DEFAULT_K",
     "PARAMETER_SETS",
     "StorageProof",
+    "cache_dir",
     "challenges",
     "default_srs",
     "keys",
@@ -37,13 +43,15 @@ __all__ = [
     "parse_seed",
     "prove",
     "srs_degree",
+    "srs_digest",
     "verify",
 ]
 
 PARAMETER_SETS = (4, 16, 64)
 DEFAULT_K = 16
 _SRS_DEGREE = {4: 5 * 2**14 + 9, 16: 5 * 2**16 + 9, 64: 5 * 2**18 + 9}
-_KEYS: dict[tuple[int, bytes], tuple[ProvingKey, VerifyingKey]] = {}
+_KEYS: dict[tuple[int, str], tuple[ProvingKey, VerifyingKey]] = {}
+_DEFAULT_SRS: dict[int, SRS] = {}
 
 
 def _check_k(k: object) -> int:
@@ -57,28 +65,120 @@ def srs_degree(k: int) -> int:
     return _SRS_DEGREE[_check_k(k)]
 
 
-def default_srs(k: int = DEFAULT_K) -> SRS:
+def cache_dir() -> Path:
+    """Where derived keys (and the insecure test SRS) are cached: ``$BIGFILE_ZK_CACHE``, else
+    ``$XDG_CACHE_HOME/bigfile_zk``, else ``~/.cache/bigfile_zk``."""
+    env = os.environ.get("BIGFILE_ZK_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "bigfile_zk"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename: readers (other processes
+    too) see the old file or the whole new one. A cache that cannot be written only warns."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        warnings.warn(f"cannot write the cache file {path}: {exc}", RuntimeWarning, stacklevel=3)
+
+
+def default_srs(k: int = DEFAULT_K, *, cache: bool = True) -> SRS:
     """The embedded insecure test SRS, just large enough for parameter set ``k``. Its τ is
-    public: proofs against it prove nothing (it warns). Pass a real ceremony's SRS instead."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", InsecureSRSWarning)
-        srs = SRS.insecure_for_testing(_SRS_DEGREE[_check_k(k)])
+    public: proofs against it prove nothing (it warns). Pass a real ceremony's SRS instead.
+
+    Deriving it takes seconds at ``k = 64``; it is kept in memory and, with ``cache``, in
+    :func:`cache_dir` (checked against a fresh derivation's first points on load).
+    """
+    degree = _SRS_DEGREE[_check_k(k)]
+    srs = _DEFAULT_SRS.get(degree)
+    if srs is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InsecureSRSWarning)
+            srs = _load_or_derive_insecure_srs(degree, cache)
+        _DEFAULT_SRS[degree] = srs
     warnings.warn(
         "proof-of-storage with the insecure test SRS: anyone can forge these proofs; load a "
         "ceremony with SRS.from_ptau for production",
         InsecureSRSWarning,
-        stacklevel=3,
+        stacklevel=2,
     )
     return srs
 
 
-def keys(k: int = DEFAULT_K, srs: SRS | None = None) -> tuple[ProvingKey, VerifyingKey]:
-    """The storage circuit's keys for ``k`` challenges (derived once per ``(k, SRS)``)."""
+def _load_or_derive_insecure_srs(degree: int, cache: bool) -> SRS:
+    path = cache_dir() / "srs" / f"insecure-seed0-{degree}.srs"
+    if cache and path.is_file():
+        try:
+            srs = SRS.load(path)
+            # The derivation is deterministic: a small fresh one must agree point for point.
+            small = SRS.insecure_for_testing(8)
+            if (
+                srs.max_degree == degree
+                and all(srs.g1(i) == small.g1(i) for i in range(9))
+                and srs.g2(1) == small.g2(1)
+            ):
+                return srs
+            raise DecodeError("not the insecure test SRS of this degree")
+        except (DecodeError, ParameterError, OSError) as exc:
+            warnings.warn(f"ignoring the cached SRS {path}: {exc}", RuntimeWarning, stacklevel=4)
+    srs = SRS.insecure_for_testing(degree)
+    if cache:
+        _write_atomic(path, srs.to_bytes())
+    return srs
+
+
+def srs_digest(srs: SRS, k: int = DEFAULT_K) -> str:
+    """SHA-256 (hex) of the part of ``srs`` that parameter set ``k``'s keys depend on: it names
+    the cached keys, so keys of one ceremony are never used with another."""
+    degree = srs_degree(k)
+    if srs.max_degree < degree:
+        raise ParameterError(
+            f"the SRS is too small for parameter set k = {k}: it has max degree "
+            f"{srs.max_degree}, the storage circuit needs {degree} (5n + 9 for n = "
+            f"{(degree - 9) // 5} rows; a .ptau of 2^{(degree - 1).bit_length()} powers or more)"
+        )
+    used = srs if srs.max_degree == degree else srs.truncate(degree)
+    return hashlib.sha256(used.to_bytes()).hexdigest()
+
+
+def keys(
+    k: int = DEFAULT_K, srs: SRS | None = None, *, cache: bool = True
+) -> tuple[ProvingKey, VerifyingKey]:
+    """The storage circuit's keys for ``k`` challenges and ``srs`` (default: the insecure test
+    SRS). Derived once per ``(k, SRS)``: kept in memory and, with ``cache``, on disk under
+    :func:`cache_dir` as ``keys/storage-k{k}-{srs digest}.pk`` (written atomically; a cached
+    key that does not decode or is not this version's circuit is replaced, with a warning)."""
     k = _check_k(k)
-    srs = srs if srs is not None else default_srs(k)
-    tag = (k, repr((srs.max_degree, srs.g1(1), srs.g2(1))).encode())  # identifies τ cheaply
-    if tag not in _KEYS:
-        _KEYS[tag] = _native.storage_setup(k, srs)
+    srs = srs if srs is not None else default_srs(k, cache=cache)
+    digest = srs_digest(srs, k)
+    tag = (k, digest)
+    if tag in _KEYS:
+        return _KEYS[tag]
+    path = cache_dir() / "keys" / f"storage-k{k}-{digest[:32]}.pk"
+    pk: ProvingKey | None = None
+    if cache and path.is_file():
+        try:
+            pk = ProvingKey.from_bytes(path.read_bytes())
+            _native.storage_check_key(pk, k)
+        except (DecodeError, ParameterError, OSError) as exc:
+            warnings.warn(f"ignoring the cached key {path}: {exc}", RuntimeWarning, stacklevel=2)
+            pk = None
+    if pk is None:
+        pk, _ = _native.storage_setup(k, srs)
+        if cache:
+            _write_atomic(path, pk.to_bytes())
+    _KEYS[tag] = (pk, pk.vk)
     return _KEYS[tag]
 
 
@@ -194,14 +294,20 @@ def prove(
 ) -> StorageProof:
     """Prove that the file at ``path`` still matches ``commitment`` for this challenge.
 
-    Reads only the ``k`` challenged chunks (and, without the commitment's ``tree`` file, the
-    subtrees their Merkle paths need). A changed file raises
+    With the commitment's ``tree`` file, reads only the ``k`` challenged chunks (and the stored
+    nodes of their paths); without one, reads and hashes the whole file once. A changed file raises
     :class:`~bigfile_zk.errors.CommitmentMismatchError` naming the chunks that differ.
     """
     k = _check_k(k)
     s, p = parse_seed(seed), parse_address(prover)
     pk, _ = keys(k, srs)
-    with ProgressReporter(k, "reading challenged chunks", progress, unit="chunk") as bar:
+    # With a tree file the k chunks are read directly; without one the file is hashed once.
+    total, what, unit = (
+        (k, "reading challenged chunks", "chunk")
+        if tree
+        else (commitment.file_size, "hashing the file (no tree file)", "B")
+    )
+    with ProgressReporter(total, what, progress, unit=unit) as bar:
         proof = _native.storage_prove(
             pk,
             k,
