@@ -13,18 +13,18 @@ One proving key serves every file size for a parameter set ``k`` (challenges per
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bigfile_zk import _native
+from bigfile_zk._cache import cache_dir, write_atomic
 from bigfile_zk._native import SRS, FileCommitment
 from bigfile_zk._progress import ProgressReporter
 from bigfile_zk.errors import DecodeError, InsecureSRSWarning, ParameterError
@@ -38,6 +38,7 @@ __all__ = [
     "cache_dir",
     "challenges",
     "default_srs",
+    "key_path",
     "keys",
     "parse_address",
     "parse_seed",
@@ -52,6 +53,8 @@ DEFAULT_K = 16
 _SRS_DEGREE = {4: 5 * 2**14 + 9, 16: 5 * 2**16 + 9, 64: 5 * 2**18 + 9}
 _KEYS: dict[tuple[int, str], tuple[ProvingKey, VerifyingKey]] = {}
 _DEFAULT_SRS: dict[int, SRS] = {}
+# Digests of SRS objects already seen (hashing 84 MB for k = 64 takes ~0.5 s).
+_DIGESTS: dict[tuple[int, int], tuple[weakref.ref[SRS], str]] = {}
 
 
 def _check_k(k: object) -> int:
@@ -63,34 +66,6 @@ def _check_k(k: object) -> int:
 def srs_degree(k: int) -> int:
     """The SRS max degree parameter set ``k`` needs (``5n + 9`` for its ``n`` rows)."""
     return _SRS_DEGREE[_check_k(k)]
-
-
-def cache_dir() -> Path:
-    """Where derived keys (and the insecure test SRS) are cached: ``$BIGFILE_ZK_CACHE``, else
-    ``$XDG_CACHE_HOME/bigfile_zk``, else ``~/.cache/bigfile_zk``."""
-    env = os.environ.get("BIGFILE_ZK_CACHE")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME")
-    return (Path(base) if base else Path.home() / ".cache") / "bigfile_zk"
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and a rename: readers (other processes
-    too) see the old file or the whole new one. A cache that cannot be written only warns."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-    except OSError as exc:
-        warnings.warn(f"cannot write the cache file {path}: {exc}", RuntimeWarning, stacklevel=3)
 
 
 def default_srs(k: int = DEFAULT_K, *, cache: bool = True) -> SRS:
@@ -134,7 +109,7 @@ def _load_or_derive_insecure_srs(degree: int, cache: bool) -> SRS:
             warnings.warn(f"ignoring the cached SRS {path}: {exc}", RuntimeWarning, stacklevel=4)
     srs = SRS.insecure_for_testing(degree)
     if cache:
-        _write_atomic(path, srs.to_bytes())
+        write_atomic(path, srs.to_bytes())
     return srs
 
 
@@ -148,8 +123,18 @@ def srs_digest(srs: SRS, k: int = DEFAULT_K) -> str:
             f"{srs.max_degree}, the storage circuit needs {degree} (5n + 9 for n = "
             f"{(degree - 9) // 5} rows; a .ptau of 2^{(degree - 1).bit_length()} powers or more)"
         )
+    known = _DIGESTS.get((id(srs), degree))
+    if known is not None and known[0]() is srs:
+        return known[1]
     used = srs if srs.max_degree == degree else srs.truncate(degree)
-    return hashlib.sha256(used.to_bytes()).hexdigest()
+    digest = hashlib.sha256(used.to_bytes()).hexdigest()
+    _DIGESTS[(id(srs), degree)] = (weakref.ref(srs), digest)  # SRSs are immutable (frozen)
+    return digest
+
+
+def key_path(k: int, srs: SRS) -> Path:
+    """Where :func:`keys` caches the proving key of ``(k, srs)``."""
+    return cache_dir() / "keys" / f"storage-k{_check_k(k)}-{srs_digest(srs, k)[:32]}.pk"
 
 
 def keys(
@@ -165,7 +150,7 @@ def keys(
     tag = (k, digest)
     if tag in _KEYS:
         return _KEYS[tag]
-    path = cache_dir() / "keys" / f"storage-k{k}-{digest[:32]}.pk"
+    path = key_path(k, srs)
     pk: ProvingKey | None = None
     if cache and path.is_file():
         try:
@@ -177,7 +162,7 @@ def keys(
     if pk is None:
         pk, _ = _native.storage_setup(k, srs)
         if cache:
-            _write_atomic(path, pk.to_bytes())
+            write_atomic(path, pk.to_bytes())
     _KEYS[tag] = (pk, pk.vk)
     return _KEYS[tag]
 

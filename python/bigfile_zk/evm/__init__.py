@@ -7,7 +7,8 @@
 
 The verifier contract (``VerifyingKey.to_solidity``, ``docs/spec/solidity.md``) pins
 ``pragma solidity 0.8.28``. :func:`compile` runs that compiler: a native ``solc`` binary, or the
-``solc`` npm package (solcjs) through Node.js, found as described there. Deploying and calling
+``solc`` npm package (solcjs) through Node.js, found as described there
+(:func:`install_solc` fetches the latter with npm into the cache directory). Deploying and calling
 need ``web3`` (the ``evm`` extra: ``pip install bigfile_zk[evm]``), imported only when used;
 :func:`calldata` and :func:`compile` do not.
 
@@ -18,16 +19,20 @@ Gas: :func:`min_gas` is the least transaction gas for which the call returns tru
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
+import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bigfile_zk._cache import cache_dir
 from bigfile_zk._native import Proof
 from bigfile_zk.errors import ParameterError
 
@@ -44,8 +49,10 @@ __all__ = [
     "compile",
     "deploy",
     "deploy_transaction",
+    "install_solc",
     "min_gas",
     "poseidon_source",
+    "registry_source",
     "verify",
 ]
 
@@ -97,13 +104,15 @@ def _find_compiler(solc: str | os.PathLike[str] | None) -> tuple[str, Path]:
     spec = solc if solc is not None else os.environ.get("BIGFILE_ZK_SOLC")
     if spec is None:
         found = shutil.which("solc")
-        if found is None:
-            raise ParameterError(
-                f"no Solidity compiler: pass solc= (a solc {SOLC_VERSION} binary, or a "
-                f"directory holding the solc npm package: `npm install solc@{SOLC_VERSION}`) or "
-                "set BIGFILE_ZK_SOLC"
-            )
-        return "native", Path(found)
+        if found is not None:
+            return "native", Path(found)
+        if (_solc_cache() / "soljson.js").is_file():
+            return "solcjs", _solc_cache()
+        raise ParameterError(
+            f"no Solidity compiler: pass solc= (a solc {SOLC_VERSION} binary, or a "
+            f"directory holding the solc npm package: `npm install solc@{SOLC_VERSION}`), set "
+            "BIGFILE_ZK_SOLC, or call bigfile_zk.evm.install_solc() (npm)"
+        )
     path = Path(spec)
     if path.is_dir():
         for candidate in (path, path / "solc", path / "node_modules" / "solc"):
@@ -113,6 +122,56 @@ def _find_compiler(solc: str | os.PathLike[str] | None) -> tuple[str, Path]:
     if path.is_file():
         return "native", path
     raise ParameterError(f"solc {path} does not exist")
+
+
+def _solc_cache() -> Path:
+    return cache_dir() / f"solc-{SOLC_VERSION}" / "node_modules" / "solc"
+
+
+def install_solc(*, quiet: bool = False) -> Path:
+    """Make the pinned ``solc`` npm package (solcjs, |SOLC_VERSION|) available to
+    :func:`compile` without arguments: ``npm install`` it into the cache directory
+    (``$BIGFILE_ZK_CACHE``, ``~/.cache/bigfile_zk``) unless a compiler is already found.
+    Needs Node.js and npm. Returns where :func:`compile` will find it."""
+    with contextlib.suppress(ParameterError):
+        return _find_compiler(None)[1]
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        raise ParameterError(
+            f"installing solc {SOLC_VERSION} needs Node.js and npm on PATH (or install a "
+            "native solc and set BIGFILE_ZK_SOLC)"
+        )
+    target = _solc_cache().parent.parent
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        if not quiet:
+            print(f"installing solc {SOLC_VERSION} (npm) into {target} ...", file=sys.stderr)
+        proc = subprocess.run(
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(staging),
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                f"solc@{SOLC_VERSION}",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=900,
+        )
+        if proc.returncode != 0:
+            raise ParameterError(f"npm install solc@{SOLC_VERSION} failed: {proc.stderr[-2000:]}")
+        with contextlib.suppress(OSError):  # another process may have won the race
+            os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if not (_solc_cache() / "soljson.js").is_file():
+        raise ParameterError(f"npm did not install solc into {target}")
+    return _solc_cache()
 
 
 def _run_compiler(kind: str, where: Path, standard_json: str) -> tuple[str, dict[str, Any]]:
@@ -148,7 +207,8 @@ def compile(
 
     ``contract_name`` defaults to the last contract or library in the source. The compiler is
     ``solc`` (a native binary, or a directory with the ``solc`` npm package), else
-    ``$BIGFILE_ZK_SOLC``, else ``solc`` on ``PATH``. ``libraries`` are extra source files
+    ``$BIGFILE_ZK_SOLC``, else ``solc`` on ``PATH``, else the solc npm package that
+    :func:`install_solc` put in the cache directory. ``libraries`` are extra source files
     (name → content). Raises ``RuntimeError`` with solc's messages on a compile error.
     """
     kind, where = _find_compiler(solc)
@@ -316,3 +376,15 @@ def poseidon_source() -> str:
     """``PoseidonT3.sol``: circomlib Poseidon(2) as a Solidity library, its constants generated
     from :mod:`bigfile_zk.reference.poseidon` (``python -m bigfile_zk.evm._gen_poseidon``)."""
     return (_HERE / "PoseidonT3.sol").read_text(encoding="utf-8")
+
+
+# -- the proof-of-storage registry ----------------------------------------------------------
+
+
+def registry_source() -> str:
+    """``StorageRegistry.sol``: contract ``StorageRegistry``, the on-chain side of
+    proof-of-storage (registered files, per-epoch challenge seeds from ``block.prevrandao``,
+    accepted, rejected and missed proofs), calling a storage verifier
+    (``storage.keys(k)[1].to_solidity(...)``) through the ``IStorageVerifier`` interface it
+    declares. Compile it on its own: ``compile(registry_source(), "StorageRegistry")``."""
+    return (_HERE / "StorageRegistry.sol").read_text(encoding="utf-8")

@@ -929,7 +929,7 @@ fn be_int<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
 }
 
 /// A KZG structured reference string over BN254 (`docs/spec/srs.md`).
-#[pyclass(name = "SRS", module = "bigfile_zk", frozen, eq)]
+#[pyclass(name = "SRS", module = "bigfile_zk", frozen, eq, weakref)]
 #[derive(PartialEq)]
 struct PySrs(Srs);
 
