@@ -1,0 +1,260 @@
+"""``bigfile-zk demo``: the proof-of-storage flow end to end, on one machine.
+
+A client commits to a file and registers it with a ``StorageRegistry`` on an in-process EVM
+(py-evm); the registry's epoch randomness (``block.prevrandao``) fixes the challenge seed; the
+provider proves that it holds the file; the proof is checked by the Rust verifier, by the
+pure-Python reference verifier and by the generated Solidity verifier inside the registry's
+``submitProof`` transaction. The report gives sizes, times and gas.
+
+Without ``--ptau`` the SRS is the embedded insecure test SRS (its τ is public): a demo, not a
+security claim.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bigfile_zk
+from bigfile_zk import storage
+from bigfile_zk.errors import InsecureSRSWarning, ParameterError
+
+DEFAULT_SIZE = 16 * 2**20
+EPOCH_LENGTH = 20  # blocks per registry epoch
+PROOF_WINDOW = 10  # blocks, from each epoch's start, in which proofs are accepted
+
+
+@dataclass
+class Report:
+    """What the demo measured (seconds, bytes, gas)."""
+
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    ok: bool = True
+
+    def add(self, what: str, value: str) -> None:
+        self.rows.append((what, value))
+
+    def render(self) -> str:
+        width = max(len(w) for w, _ in self.rows)
+        return "\n".join(f"  {w:<{width}}  {v}" for w, v in self.rows)
+
+
+def parse_size(text: str) -> int:
+    """``4096``, ``64K``, ``16M``, ``1G`` (binary units) to bytes."""
+    units = {"K": 2**10, "M": 2**20, "G": 2**30}
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    scale = units.get(t[-1:], 1)
+    number = t[:-1] if t[-1:] in units else t
+    try:
+        size = int(float(number) * scale)
+    except ValueError:
+        raise ParameterError(
+            f"size {text!r} is not a number of bytes (e.g. 4096, 16M, 1G)"
+        ) from None
+    if size <= 0:
+        raise ParameterError(f"size {text!r}: the file must have at least one byte")
+    return size
+
+
+def _sample_file(path: Path, size: int) -> None:
+    """``size`` pseudo-random bytes (incompressible, like real content), written in blocks."""
+    import numpy as np
+
+    rng = np.random.default_rng(20261121)
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            n = min(left, 8 * 2**20)
+            f.write(rng.integers(0, 256, n, dtype=np.uint8).tobytes())
+            left -= n
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError
+
+
+def _chain() -> Any:
+    try:
+        from web3 import EthereumTesterProvider, Web3
+    except ImportError as exc:
+        raise ParameterError(
+            "the demo's EVM part needs web3 and eth-tester: pip install 'bigfile_zk[evm]'"
+        ) from exc
+    try:
+        w3 = Web3(EthereumTesterProvider())
+    except Exception as exc:  # eth-tester without its py-evm backend
+        raise ParameterError(
+            f"no in-process EVM ({exc}): pip install 'bigfile_zk[evm]' (eth-tester[py-evm])"
+        ) from exc
+    return w3
+
+
+def run(
+    file: str | os.PathLike[str] | None = None,
+    *,
+    size: int = DEFAULT_SIZE,
+    k: int = storage.DEFAULT_K,
+    ptau: str | os.PathLike[str] | None = None,
+    workdir: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+    log: Any = None,
+) -> Report:
+    """Run the demo; ``log(text)`` gets a line per step (default: print to stderr)."""
+    from bigfile_zk import evm
+    from bigfile_zk.reference import plonk as ref_plonk
+    from bigfile_zk.reference import storage as ref_storage
+
+    def say(text: str) -> None:
+        (log or (lambda t: print(t, file=sys.stderr, flush=True)))(text)
+
+    report = Report()
+    k = storage._check_k(k)
+    w3 = _chain()
+    owned = workdir is None
+    work = Path(tempfile.mkdtemp(prefix="bigfile-zk-demo-")) if owned else Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        # 1. The file and its commitment (with the tree file that makes proving read k chunks).
+        if file is None:
+            path = work / "sample.bin"
+            say(f"[1/6] writing a {_human(size)} sample file {path}")
+            _sample_file(path, size)
+        else:
+            path = Path(file)
+        tree = work / (path.name + ".bfzt")
+        say(f"[1/6] committing to {path}")
+        t = time.perf_counter()
+        c = bigfile_zk.commit_file(path, tree=tree, progress=progress)
+        t_commit = time.perf_counter() - t
+        report.add("file", f"{path} ({_human(c.file_size)}, {c.num_chunks} chunks of 992 B)")
+        report.add(
+            "commit",
+            f"{t_commit:.2f} s, {c.file_size / 2**20 / t_commit:.1f} MiB/s "
+            f"(Poseidon tree of depth {c.depth}; tree file {_human(tree.stat().st_size)})",
+        )
+        report.add("commitment", f"0x{c.commitment:064x}")
+
+        # 2. Keys for parameter set k (cached on disk after the first run).
+        say(f"[2/6] keys for k = {k} challenges")
+        t = time.perf_counter()
+        if ptau is not None:
+            srs = bigfile_zk.SRS.from_ptau(ptau, max_degree=storage.srs_degree(k))
+            srs_note = f"from {ptau}"
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", InsecureSRSWarning)
+                srs = storage.default_srs(k)
+            srs_note = "INSECURE embedded test SRS (tau is public: a demo, not a security claim)"
+        cached = storage.key_path(k, srs).is_file()
+        pk, vk = storage.keys(k, srs)
+        t_keys = time.perf_counter() - t
+        report.add("SRS", srs_note)
+        report.add("circuit", f"k = {k} challenges, 2^{pk.k} rows, one key for any file size")
+        how = "loaded from" if cached else "derived, now cached in"
+        report.add("keys", f"{t_keys:.2f} s ({how} {storage.cache_dir()})")
+
+        # 3. The chain: the generated verifier and the registry, the file registered.
+        say("[3/6] deploying StorageVerifier + StorageRegistry on an in-process EVM (py-evm)")
+        evm.install_solc()
+        verifier = evm.deploy(w3, evm.compile(vk.to_solidity("StorageVerifier")))
+        registry_code = evm.compile(evm.registry_source(), "StorageRegistry")
+        receipt = _transact(
+            w3,
+            w3.eth.contract(abi=registry_code.abi, bytecode=registry_code.bytecode).constructor(
+                verifier.address, EPOCH_LENGTH, PROOF_WINDOW
+            ),
+            w3.eth.accounts[0],
+        )
+        registry = w3.eth.contract(address=receipt["contractAddress"], abi=registry_code.abi)
+        client, provider = w3.eth.accounts[0], w3.eth.accounts[1]
+        receipt = _transact(w3, registry.functions.register(c.commitment, provider), client)
+        file_id = registry.events.FileRegistered().process_receipt(receipt)[0]["args"]["fileId"]
+
+        # 4. The challenge: wait for the file's first epoch, fix its randomness, read the seed.
+        first = registry.functions.files(file_id).call()[1]
+        start = registry.functions.epochStart(first).call()
+        w3.testing.mine(max(0, start - w3.eth.block_number - 1))
+        _transact(w3, registry.functions.beginEpoch(), provider)
+        epoch, seed, deadline = registry.functions.challenge(file_id).call()
+        indices = storage.challenges(seed, provider, c.num_chunks, k=k)
+        assert indices == ref_storage.challenges(seed, int(provider, 16), k, c.num_chunks)
+        say(f"[4/6] epoch {epoch}: seed 0x{seed:064x}, proof due by block {deadline}")
+        report.add(
+            "challenge", f"epoch {epoch}, seed from block.prevrandao; chunks {_few(indices)}"
+        )
+
+        # 5. Prove (reads the k challenged chunks and their stored paths only).
+        say("[5/6] proving")
+        t = time.perf_counter()
+        proof = storage.prove(path, c, seed, provider, k=k, srs=srs, tree=tree, progress=progress)
+        t_prove = time.perf_counter() - t
+        raw = proof.proof.to_evm_bytes()
+        report.add("prove", f"{t_prove:.2f} s")
+        report.add("proof", f"{len(raw)} bytes; public inputs [commitment, seed, provider]")
+        (work / "proof.json").write_text(proof.to_json() + "\n", encoding="utf-8")
+
+        # 6. Verify three ways.
+        say("[6/6] verifying: Rust, Python reference, EVM")
+        t = time.perf_counter()
+        ok_rust = storage.verify(proof, vk=vk)
+        t_rust = time.perf_counter() - t
+        t = time.perf_counter()
+        rvk = ref_plonk.VerifyingKey.from_bytes(vk.to_bytes())
+        ok_ref = ref_storage.verify(rvk, raw, c.commitment, seed, int(provider, 16))
+        t_ref = time.perf_counter() - t
+        verify_gas = evm.min_gas(w3, verifier.address, evm.calldata(raw, proof.public_inputs))
+        receipt = _transact(w3, registry.functions.submitProof(file_id, raw), provider)
+        accepted = registry.events.ProofAccepted().process_receipt(receipt)
+        ok_chain = bool(accepted) and registry.functions.proven(file_id, epoch).call()
+        report.add("verify (Rust)", f"{_mark(ok_rust)} {t_rust * 1e3:.1f} ms")
+        report.add("verify (Python ref.)", f"{_mark(ok_ref)} {t_ref:.2f} s")
+        report.add(
+            "verify (EVM)",
+            f"{_mark(ok_chain)} verifyProof {verify_gas:,} gas (whole tx); "
+            f"registry submitProof tx {receipt['gasUsed']:,} gas",
+        )
+        # A proof is bound to its seed and its provider: the same bytes for the next epoch's
+        # seed, or from another account, are refused.
+        other = (seed + 1) % bigfile_zk.MODULUS
+        replay_ok = evm.verify(w3, verifier.address, raw, [c.commitment, other, int(provider, 16)])
+        stolen_ok = evm.verify(
+            w3, verifier.address, raw, [c.commitment, seed, int(w3.eth.accounts[2], 16)]
+        )
+        report.add(
+            "forgeries",
+            f"{_mark(not replay_ok)} other seed refused, "
+            f"{_mark(not stolen_ok)} other provider refused",
+        )
+        report.ok = ok_rust and ok_ref and ok_chain and not replay_ok and not stolen_ok
+        report.add("workdir", f"{work}" + (" (removed)" if owned else ""))
+        return report
+    finally:
+        if owned:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _few(xs: list[int]) -> str:
+    shown = ", ".join(str(x) for x in xs[:6])
+    return f"{shown}, ... ({len(xs)})" if len(xs) > 6 else shown
+
+
+def _mark(ok: bool) -> str:
+    return "ok  " if ok else "FAIL"
+
+
+def _transact(w3: Any, call: Any, sender: str) -> Any:
+    receipt = w3.eth.wait_for_transaction_receipt(call.transact({"from": sender, "gas": 5_000_000}))
+    if receipt["status"] != 1:
+        raise RuntimeError(f"transaction failed: {receipt}")
+    return receipt

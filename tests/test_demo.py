@@ -1,0 +1,79 @@
+"""``bigfile-zk demo`` (the README's main job) end to end, small: k = 4 on a few chunks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("web3", reason="the demo needs the evm extra (web3, eth-tester)")
+
+import _npm
+from conftest import running_in_ci
+
+from bigfile_zk import demo, evm
+from bigfile_zk.cli import main
+from bigfile_zk.errors import ParameterError
+
+
+@pytest.fixture
+def solc(monkeypatch: pytest.MonkeyPatch) -> None:
+    try:
+        _npm.ensure("solc", evm.SOLC_VERSION)
+    except RuntimeError as exc:
+        if running_in_ci():
+            pytest.fail(f"CI is set but solc cannot be installed: {exc}")
+        pytest.skip(f"solc unavailable: {exc}")
+    monkeypatch.setenv("BIGFILE_ZK_SOLC", str(_npm.JS_DIR / "node_modules" / "solc"))
+
+
+def test_demo_report(tmp_path: Path, solc: None) -> None:
+    lines: list[str] = []
+    report = demo.run(size=20 * 992 + 7, k=4, workdir=tmp_path, progress=False, log=lines.append)
+    assert report.ok, report.render()
+    rows = dict(report.rows)
+    for what in ("commit", "prove", "proof", "verify (Rust)", "verify (Python ref.)"):
+        assert what in rows
+    assert rows["proof"].startswith("768 bytes")
+    assert rows["verify (EVM)"].startswith("ok") and "gas" in rows["verify (EVM)"]
+    assert len([line for line in lines if line.startswith("[")]) >= 6
+    assert (tmp_path / "sample.bin").stat().st_size == 20 * 992 + 7
+    assert (tmp_path / "proof.json").is_file()
+
+
+def test_demo_cli_on_a_given_file(
+    tmp_path: Path, solc: None, capsys: pytest.CaptureFixture
+) -> None:
+    path = tmp_path / "mine.bin"
+    path.write_bytes(b"hello, BigFile\n" * 100)
+    assert main(["demo", "--file", str(path), "--k", "4", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "proof-of-storage demo" in out and "FAIL" not in out and "mine.bin" in out
+
+
+def test_sizes_parse() -> None:
+    assert demo.parse_size("4096") == 4096
+    assert demo.parse_size("64K") == 65536
+    assert demo.parse_size("16M") == 16 * 2**20
+    assert demo.parse_size("1GiB") == 2**30
+    for bad in ("0", "-1", "lots"):
+        with pytest.raises(ParameterError):
+            demo.parse_size(bad)
+
+
+def test_install_solc_into_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without any compiler around, install_solc fetches the pinned npm package (the demo's
+    path on a fresh machine)."""
+    monkeypatch.setenv("BIGFILE_ZK_CACHE", str(tmp_path))
+    monkeypatch.delenv("BIGFILE_ZK_SOLC", raising=False)
+    monkeypatch.setenv("PATH", str(Path(_npm.tool("node")).parent))  # node + npm, no solc
+    try:
+        where = evm.install_solc(quiet=True)
+    except ParameterError as exc:
+        if running_in_ci():
+            pytest.fail(f"CI is set but npm cannot install solc: {exc}")
+        pytest.skip(f"npm unavailable: {exc}")
+    assert where == tmp_path / f"solc-{evm.SOLC_VERSION}" / "node_modules" / "solc"
+    source = "pragma solidity 0.8.28;\ncontract A {\n    function f() external {}\n}\n"
+    assert evm.compile(source).runtime_size > 0
+    assert evm.install_solc(quiet=True) == where  # found, not reinstalled
