@@ -148,3 +148,118 @@ fn cheating_is_caught() {
     check(&st, Some(&pad), 2).unwrap();
     assert!(storage::challenges(Fr::zero(), Fr::zero(), 1, 0).is_err());
 }
+
+/// Nodes of the tree of a sparse file of `n` all-zero chunks (the last `last_len` bytes long),
+/// computed in O(depth) per node: full subtrees of zero chunks are all alike.
+struct ZeroFile {
+    n: u64,
+    last_leaf: Fr,
+    full: Vec<Fr>,
+}
+
+impl ZeroFile {
+    fn new(n: u64, last_len: usize) -> Self {
+        let mut full = vec![commitment::leaf_hash_unpadded(&[0; CHUNK_SIZE], CHUNK_SIZE)];
+        for l in 0..64 {
+            full.push(bigfile_zk::merkle::hash_node(&[full[l], full[l]]));
+        }
+        let last_leaf = commitment::leaf_hash_unpadded(&vec![0; last_len], CHUNK_SIZE);
+        ZeroFile { n, last_leaf, full }
+    }
+
+    fn node(&self, level: u32, pos: u64) -> Fr {
+        let span = 1u128 << level;
+        let (start, n) = (pos as u128 * span, self.n as u128);
+        if start >= n {
+            bigfile_zk::merkle::zero_hashes(2).unwrap()[level as usize]
+        } else if start + span < n {
+            self.full[level as usize]
+        } else if level == 0 {
+            self.last_leaf // the subtree holds the last chunk
+        } else {
+            let (l, r) = (
+                self.node(level - 1, 2 * pos),
+                self.node(level - 1, 2 * pos + 1),
+            );
+            bigfile_zk::merkle::hash_node(&[l, r])
+        }
+    }
+}
+
+#[test]
+fn the_maximum_depth_and_beyond() {
+    let k = 2;
+    // 2^31 + 1 chunks: depth 32 with an almost empty right half; 2^32 chunks: the maximum,
+    // a full tree of depth 32 (a 4 TiB file). Both end in a partial chunk.
+    for n in [(1u64 << 31) + 1, 1u64 << 32] {
+        let f = ZeroFile::new(n, 7);
+        let depth = 64 - (n - 1).leading_zeros();
+        assert_eq!(depth, 32);
+        let root = f.node(depth, 0);
+        let size = (n - 1) * CHUNK_SIZE as u64 + 7;
+        let c = commitment::FileCommitment::from_root(root, size, Layout::default()).unwrap();
+        let st = Statement {
+            commitment: c.commitment,
+            seed: Fr::from(99u64),
+            prover: Fr::from(0x1234u64),
+        };
+        let mut indices = storage::challenges(st.seed, st.prover, k, n).unwrap();
+        indices[0] = n - 1; // and the last chunk, whose path is the right edge
+        let openings = indices
+            .iter()
+            .map(|&i| Opening {
+                data: vec![0; CHUNK_SIZE],
+                siblings: (0..depth).map(|l| f.node(l, (i >> l) ^ 1)).collect(),
+            })
+            .collect();
+        let w = Witness {
+            root,
+            file_size: size,
+            openings,
+        };
+        // The forced index 0 is not the challenge, so only the honest indices may pass:
+        let honest = storage::challenges(st.seed, st.prover, k, n).unwrap();
+        let mut w_honest = w.clone();
+        for (j, &i) in honest.iter().enumerate() {
+            w_honest.openings[j].siblings = (0..depth).map(|l| f.node(l, (i >> l) ^ 1)).collect();
+        }
+        check(&st, Some(&w_honest), k).unwrap_or_else(|e| panic!("{n} chunks: {e}"));
+        // The last chunk's path (right edge, padding siblings) differs from any other's when
+        // the right half is almost empty; in the full tree every path looks alike.
+        if n == (1u64 << 31) + 1 && honest[0] != n - 1 {
+            assert!(
+                check(&st, Some(&w), k).is_err(),
+                "an unchallenged chunk passed"
+            );
+        }
+        // One level short (a path for depth 31) is refused.
+        let mut short = w_honest.clone();
+        short.openings[1].siblings.pop();
+        assert!(check(&st, Some(&short), k).is_err());
+    }
+    // 2^32 + 1 chunks exceed the maximum: no witness, and no challenge derivation.
+    let n = (1u64 << 32) + 1;
+    assert!(storage::challenges(Fr::from(1u64), Fr::from(2u64), k, n).is_err());
+    let f = ZeroFile::new(n, 7);
+    let root = f.node(33, 0);
+    let size = (n - 1) * CHUNK_SIZE as u64 + 7;
+    // Such a file cannot even be committed to, and the circuit has no witness for it.
+    assert!(commitment::FileCommitment::from_root(root, size, Layout::default()).is_err());
+    let st = Statement {
+        commitment: Fr::from(5u64),
+        seed: Fr::from(1u64),
+        prover: Fr::from(2u64),
+    };
+    let w = Witness {
+        root,
+        file_size: size,
+        openings: vec![
+            Opening {
+                data: vec![0; CHUNK_SIZE],
+                siblings: (0..33).map(|l| f.node(l, 1u64 << (32 - l))).collect(),
+            };
+            k
+        ],
+    };
+    assert!(check(&st, Some(&w), k).is_err());
+}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -25,6 +26,20 @@ def _add_layout_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _write_output(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename: never a partially
+    written output (an interrupted or failed run leaves the old file, or none)."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def _progress_flag(args: argparse.Namespace) -> bool | None:
     return False if args.quiet else None
 
@@ -40,8 +55,7 @@ def _cmd_commit(args: argparse.Namespace) -> int:
     )
     seconds = time.perf_counter() - start
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(c.to_json() + "\n")
+        _write_output(args.out, c.to_json() + "\n")
     if args.json:
         print(c.to_json())
         return 0
@@ -79,8 +93,7 @@ def _read_vk(path: str) -> bigfile_zk.plonk.VerifyingKey:
 def _cmd_verifier(args: argparse.Namespace) -> int:
     source = _read_vk(args.vk).to_solidity(args.name)
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(source)
+        _write_output(args.out, source)
         print(f"wrote {args.out} (contract {args.name}, solc 0.8.28)", file=sys.stderr)
     else:
         sys.stdout.write(source)
@@ -101,8 +114,7 @@ def _cmd_storage_commit(args: argparse.Namespace) -> int:
     out = args.out or f"{args.file}.commitment.json"
     tree = args.tree or f"{args.file}.bfzt"
     c = bigfile_zk.commit_file(args.file, tree=tree, progress=_progress_flag(args))
-    with open(out, "w", encoding="utf-8") as f:
-        f.write(c.to_json() + "\n")
+    _write_output(out, c.to_json() + "\n")
     print(f"commitment   0x{c.commitment:064x}")
     print(f"size         {c.file_size} bytes ({c.num_chunks} chunks)")
     print(f"written      {out}, tree file {tree}")
@@ -131,10 +143,7 @@ def _cmd_storage_prove(args: argparse.Namespace) -> int:
     )
     seconds = time.perf_counter() - start
     text = proof.to_json() + "\n"
-    tmp = f"{args.out}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, args.out)  # never a partially written proof file
+    _write_output(args.out, text)
     print(f"proved k = {args.k} challenges in {seconds:.2f} s -> {args.out}", file=sys.stderr)
     return 0
 
@@ -155,8 +164,7 @@ def _cmd_storage_verifier(args: argparse.Namespace) -> int:
 
     _, vk = storage.keys(args.k, _storage_srs(args))
     source = vk.to_solidity(args.name)
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write(source)
+    _write_output(args.out, source)
     print(f"wrote {args.out} (contract {args.name}, k = {args.k})", file=sys.stderr)
     return 0
 
