@@ -78,3 +78,31 @@ def test_relation_and_verifier_agree_with_native(tmp_path: Path) -> None:
     assert not ref.verify(rvk, raw, c.commitment, seed, PROVER ^ 1)
     assert not ref.verify(rvk, raw, c.commitment, seed + R, PROVER)
     assert not ref.verify(rvk, raw[:-1], c.commitment, seed, PROVER)
+
+
+# -- docs/spec/vectors/storage.json -----------------------------------------------------------
+
+VECTORS = Path(__file__).resolve().parents[1] / "docs" / "spec" / "vectors" / "storage.json"
+
+
+def test_vectors_are_current_and_native_reproduces_them(tmp_path: Path) -> None:
+    import json
+
+    from bigfile_zk.reference import _gen_storage_vectors as gen
+
+    vectors = json.loads(VECTORS.read_text())
+    assert vectors == gen.storage_vectors(), (
+        "run: PYTHONPATH=python python -m bigfile_zk.reference._gen_storage_vectors"
+    )
+    for case in vectors["challenges"]:
+        native = storage.challenges(case["seed"], case["prover"], case["num_chunks"], k=case["k"])
+        assert native == case["indices"]
+    for stmt in vectors["statements"]:
+        path = tmp_path / f"{stmt['size']}.bin"
+        path.write_bytes(gen.file_bytes(stmt["size"]))
+        c = bigfile_zk.commit_file(path)
+        assert f"0x{c.commitment:064x}" == stmt["commitment"] and c.depth == stmt["depth"]
+        assert (
+            storage.challenges(stmt["seed"], stmt["prover"], c.num_chunks, k=4)
+            == stmt["indices_k4"]
+        )

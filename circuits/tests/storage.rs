@@ -263,3 +263,64 @@ fn the_maximum_depth_and_beyond() {
     };
     assert!(check(&st, Some(&w), k).is_err());
 }
+
+/// `docs/spec/vectors/storage.json` (from the pure-Python reference): challenges, and whole
+/// statements whose honest witnesses satisfy the circuit.
+#[test]
+fn spec_vectors() {
+    let path = format!(
+        "{}/../docs/spec/vectors/storage.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).unwrap();
+    let fr = |x: &serde_json::Value| {
+        bigfile_zk::field::from_hex(x.as_str().unwrap(), "vector").expect("canonical hex")
+    };
+    let address = |x: &serde_json::Value| {
+        let s = x.as_str().unwrap().trim_start_matches("0x");
+        bigfile_zk::field::from_hex(&format!("0x{s:0>64}"), "address").unwrap()
+    };
+    let indices = |x: &serde_json::Value| -> Vec<u64> {
+        x.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_u64().unwrap())
+            .collect()
+    };
+    for case in v["challenges"].as_array().unwrap() {
+        let (seed, prover) = (fr(&case["seed"]), address(&case["prover"]));
+        let k = case["k"].as_u64().unwrap() as usize;
+        let n = case["num_chunks"].as_u64().unwrap();
+        assert_eq!(
+            storage::challenges(seed, prover, k, n).unwrap(),
+            indices(&case["indices"])
+        );
+    }
+    for st in v["statements"].as_array().unwrap() {
+        let size = st["size"].as_u64().unwrap() as usize;
+        let f = file(size); // the same byte rule as the vectors'
+        let c = commitment::commit_bytes(&f.data, Layout::default()).unwrap();
+        assert_eq!(c.commitment, fr(&st["commitment"]), "{size} bytes");
+        assert_eq!(c.root, fr(&st["root"]));
+        let statement = Statement {
+            commitment: c.commitment,
+            seed: fr(&st["seed"]),
+            prover: address(&st["prover"]),
+        };
+        let public: Vec<Fr> = st["public_inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(fr)
+            .collect();
+        assert_eq!(statement.public_inputs().to_vec(), public);
+        let n = c.num_chunks();
+        assert_eq!(
+            storage::challenges(statement.seed, statement.prover, 4, n).unwrap(),
+            indices(&st["indices_k4"])
+        );
+        check(&statement, Some(&witness(&f, &statement, 4)), 4)
+            .unwrap_or_else(|e| panic!("{size} bytes: {e}"));
+    }
+}
