@@ -233,3 +233,52 @@ def test_srs_too_small_is_named() -> None:
         small = SRS.insecure_for_testing(1000)
     with pytest.raises(ParameterError, match="too small for parameter set k = 4"):
         storage.keys(K, small)
+
+
+def test_prove_from_a_reader(tmp_path: Path) -> None:
+    import io
+
+    path, c, tree = make_file(tmp_path, 40 * 992 + 9)
+    data = path.read_bytes()
+    seen: list[int] = []
+    # An in-memory reader without a tree file: hashed once, counted in bytes, then 14 steps.
+    proof = storage.prove(io.BytesIO(data), c, 3, PROVER, k=K, srs=srs(), on_progress=seen.append)
+    assert storage.verify(proof, srs=srs())
+    assert seen[-1] == len(data) + bigfile_zk._native.PROVE_STEPS
+    # An open file with the tree file: only the challenged chunks are read.
+    with open(path, "rb") as f:
+        assert storage.verify(storage.prove(f, c, 4, PROVER, k=K, srs=srs(), tree=tree), srs=srs())
+
+    class Counting(io.BytesIO):
+        read_bytes = 0
+
+        def read(self, n: int | None = -1) -> bytes:
+            out = super().read(n)
+            Counting.read_bytes += len(out)
+            return out
+
+    storage.prove(Counting(data), c, 5, PROVER, k=K, srs=srs(), tree=tree)
+    assert Counting.read_bytes <= K * 64 * 992  # the chunk groups under stored nodes, not 40k
+
+    changed = bytearray(data)
+    changed[7] ^= 1
+    with pytest.raises(CommitmentMismatchError):
+        storage.prove(io.BytesIO(bytes(changed)), c, 3, PROVER, k=K, srs=srs())
+    with pytest.raises(CommitmentMismatchError, match="reader holds"):
+        storage.prove(io.BytesIO(data[:-1]), c, 3, PROVER, k=K, srs=srs())
+
+    class Broken(io.BytesIO):
+        def read(self, n: int | None = -1) -> bytes:
+            raise ConnectionError("storage node went away")
+
+    with pytest.raises(ConnectionError, match="went away"):
+        storage.prove(Broken(data), c, 3, PROVER, k=K, srs=srs())
+
+    class Text(io.BytesIO):
+        def read(self, n: int | None = -1) -> str:  # type: ignore[override]
+            return "abc"
+
+    with pytest.raises(TypeError, match="must return bytes"):
+        storage.prove(Text(data), c, 3, PROVER, k=K, srs=srs())
+    with pytest.raises(TypeError, match="path or a binary reader"):
+        storage.prove(12, c, 3, PROVER, k=K, srs=srs())  # type: ignore[arg-type]

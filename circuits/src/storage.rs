@@ -21,7 +21,8 @@
 use ark_bn254::Fr;
 use ark_ff::{Field, One, PrimeField, Zero};
 use bigfile_zk::commitment::{
-    self, FileCommitment, Layout, Progress, DEFAULT_CHUNK_SIZE, ELEMENT_BYTES, MAX_CHUNKS,
+    self, ChunkOpening, FileCommitment, Layout, Progress, Source, TreeFile, DEFAULT_CHUNK_SIZE,
+    ELEMENT_BYTES, MAX_CHUNKS,
 };
 use bigfile_zk::error::{Error, Result};
 use bigfile_zk::field;
@@ -310,8 +311,8 @@ pub fn check_k(k: usize) -> Result<()> {
 }
 
 /// Prove storage of the file at `path` for `statement`, reading only the challenged chunks
-/// (and, without a tree file, the subtrees their paths need). Errors name the first chunk that
-/// no longer matches the commitment.
+/// with a tree file (and the whole file once without one). Errors name the first chunk that
+/// no longer matches the commitment. `progress`: see [`reading_total`].
 #[allow(clippy::too_many_arguments)] // the statement, the file, and how to prove: all needed
 pub fn prove_file(
     pk: &ProvingKey,
@@ -324,6 +325,51 @@ pub fn prove_file(
     blinding: &[Fr],
     progress: Progress<'_>,
 ) -> Result<Proof> {
+    check_layout(k, c)?;
+    let indices = challenges(seed, prover, k, c.num_chunks())?;
+    let openings = commitment::open_file_many(path, c, &indices, tree, progress)?;
+    let read = reading_total(k, c, tree.is_some());
+    prove_openings(pk, k, c, seed, prover, openings, blinding, &mut |step| {
+        progress(read + step)
+    })
+}
+
+/// What the reading phase of [`prove_file`] counts up to: `k` openings with a tree file, the
+/// file's bytes without one. The proving phase then reports `reading_total + step` for
+/// `step` in `1..=plonk::PROVE_STEPS`.
+pub fn reading_total(k: usize, c: &FileCommitment, with_tree: bool) -> u64 {
+    if with_tree {
+        k as u64
+    } else {
+        c.file_size
+    }
+}
+
+/// [`prove_file`] reading the file's bytes from any [`Source`] (`name` names it in errors).
+#[allow(clippy::too_many_arguments)] // as prove_file
+pub fn prove_source(
+    pk: &ProvingKey,
+    k: usize,
+    src: &dyn Source,
+    name: &std::path::Path,
+    c: &FileCommitment,
+    seed: Fr,
+    prover: Fr,
+    tree: Option<&std::path::Path>,
+    blinding: &[Fr],
+    progress: Progress<'_>,
+) -> Result<Proof> {
+    check_layout(k, c)?;
+    let indices = challenges(seed, prover, k, c.num_chunks())?;
+    let tree = tree.map(|t| TreeFile::open(t, c)).transpose()?;
+    let openings = commitment::open_many(src, name, c, &indices, tree.as_ref(), progress)?;
+    let read = reading_total(k, c, tree.is_some());
+    prove_openings(pk, k, c, seed, prover, openings, blinding, &mut |step| {
+        progress(read + step)
+    })
+}
+
+fn check_layout(k: usize, c: &FileCommitment) -> Result<()> {
     check_k(k)?;
     if c.layout != Layout::default() {
         return Err(Error::InvalidParameter(format!(
@@ -332,13 +378,27 @@ pub fn prove_file(
             c.layout.chunk_size, c.layout.arity
         )));
     }
+    Ok(())
+}
+
+/// The proof for verified openings of the challenged chunks (in challenge order).
+#[allow(clippy::too_many_arguments)] // the statement, the openings, and how to prove
+fn prove_openings(
+    pk: &ProvingKey,
+    k: usize,
+    c: &FileCommitment,
+    seed: Fr,
+    prover: Fr,
+    openings: Vec<ChunkOpening>,
+    blinding: &[Fr],
+    progress: Progress<'_>,
+) -> Result<Proof> {
     let statement = Statement {
         commitment: c.commitment,
         seed,
         prover,
     };
-    let indices = challenges(seed, prover, k, c.num_chunks())?;
-    let openings = commitment::open_file_many(path, c, &indices, tree, progress)?
+    let openings = openings
         .into_iter()
         .map(|o| {
             let mut data = o.data;
@@ -362,5 +422,5 @@ pub fn prove_file(
             "this proving key is not the storage circuit for k = {k} ({diff})"
         )));
     }
-    plonk::prove_with_progress(pk, &w, blinding, &mut |_| Ok(()))
+    plonk::prove_with_progress(pk, &w, blinding, progress)
 }

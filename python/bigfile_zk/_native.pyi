@@ -313,6 +313,17 @@ def _msm_add_search_dir(dir: _StrPath) -> None: ...
 def storage_challenges(seed: int, prover: int, k: int, num_chunks: int) -> list[int]: ...
 def storage_setup(k: int, srs: SRS) -> tuple[ProvingKey, VerifyingKey]: ...
 def storage_check_key(pk: ProvingKey, k: int) -> None: ...
+def storage_prove_reader(
+    pk: ProvingKey,
+    k: int,
+    reader: object,
+    name: str,
+    commitment: FileCommitment,
+    seed: int,
+    prover: int,
+    tree: _StrPath | None = None,
+    on_progress: Callable[[int], object] | None = None,
+) -> Proof: ...
 def storage_prove(
     pk: ProvingKey,
     k: int,

@@ -21,13 +21,18 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from bigfile_zk import _native
 from bigfile_zk._cache import cache_dir, write_atomic
 from bigfile_zk._native import SRS, FileCommitment
 from bigfile_zk._progress import ProgressReporter
-from bigfile_zk.errors import DecodeError, InsecureSRSWarning, ParameterError
+from bigfile_zk.errors import (
+    CommitmentMismatchError,
+    DecodeError,
+    InsecureSRSWarning,
+    ParameterError,
+)
 from bigfile_zk.field import from_hex
 from bigfile_zk.plonk import Proof, ProvingKey, VerifyingKey
 
@@ -266,7 +271,7 @@ class StorageProof:
 
 
 def prove(
-    path: str | os.PathLike[str],
+    file: str | os.PathLike[str] | BinaryIO,
     commitment: FileCommitment,
     seed: object,
     prover: object,
@@ -277,32 +282,55 @@ def prove(
     progress: bool | None = None,
     on_progress: Callable[[int], object] | None = None,
 ) -> StorageProof:
-    """Prove that the file at ``path`` still matches ``commitment`` for this challenge.
+    """Prove that ``file`` still matches ``commitment`` for the challenge ``(seed, prover)``.
 
-    With the commitment's ``tree`` file, reads only the ``k`` challenged chunks (and the stored
-    nodes of their paths); without one, reads and hashes the whole file once. A changed file raises
-    :class:`~bigfile_zk.errors.CommitmentMismatchError` naming the chunks that differ.
+    ``file`` is a path, or a binary reader with ``seek`` and ``read`` (an open file,
+    ``io.BytesIO``, a wrapper around remote storage). With the commitment's ``tree`` file only
+    the ``k`` challenged chunks (and the stored nodes of their paths) are read; without one the
+    whole file is read and hashed once. A changed file raises
+    :class:`~bigfile_zk.errors.CommitmentMismatchError` naming the chunks that differ (with a
+    tree file). The GIL is released; progress bars show reading and proving; Ctrl-C stops it.
+    ``on_progress(n)`` gets the raw counter instead: reading units (chunks with a tree file,
+    bytes without), then that total plus the proving step.
     """
     k = _check_k(k)
     s, p = parse_seed(seed), parse_address(prover)
     pk, _ = keys(k, srs)
-    # With a tree file the k chunks are read directly; without one the file is hashed once.
-    total, what, unit = (
-        (k, "reading challenged chunks", "chunk")
-        if tree
-        else (commitment.file_size, "hashing the file (no tree file)", "B")
-    )
-    with ProgressReporter(total, what, progress, unit=unit) as bar:
-        proof = _native.storage_prove(
-            pk,
-            k,
-            os.fspath(path),
-            commitment,
-            s,
-            p,
-            os.fspath(tree) if tree else None,
-            on_progress or bar,
-        )
+    reader = file if hasattr(file, "read") and hasattr(file, "seek") else None
+    if reader is None and not isinstance(file, (str, os.PathLike)):
+        raise TypeError(f"file is a path or a binary reader (seek/read), not {type(file).__name__}")
+    if reader is not None:
+        size = reader.seek(0, os.SEEK_END)
+        if size != commitment.file_size:
+            raise CommitmentMismatchError(
+                f"the reader holds {size} bytes but the commitment is for "
+                f"{commitment.file_size} bytes"
+            )
+    tree_path = os.fspath(tree) if tree else None
+    read_total = k if tree else commitment.file_size
+    what, unit = ("reading challenged chunks", "chunk") if tree else ("hashing the file", "B")
+    with (
+        ProgressReporter(read_total, what, progress, unit=unit) as reading,
+        ProgressReporter(_native.PROVE_STEPS, "proving", progress, unit="step") as proving,
+    ):
+
+        def report(done: int) -> None:
+            if done <= read_total:
+                reading(done)
+            else:
+                reading(read_total)
+                proving(done - read_total)
+
+        callback = on_progress or report
+        if reader is None:
+            proof = _native.storage_prove(
+                pk, k, os.fspath(file), commitment, s, p, tree_path, callback
+            )
+        else:
+            name = str(getattr(reader, "name", f"<{type(reader).__name__}>"))
+            proof = _native.storage_prove_reader(
+                pk, k, reader, name, commitment, s, p, tree_path, callback
+            )
     return StorageProof(k, commitment.commitment, s, p, proof)
 
 

@@ -3,10 +3,13 @@
 use super::plonk::{PyProof, PyProvingKey, PyVerifyingKey};
 use super::{fr_from_py, run_detached, IntoPy, PyFileCommitment, PySrs};
 use bigfile_circuits::storage;
+use bigfile_zk::commitment::Source;
 use bigfile_zk::plonk;
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The challenged chunk indices for `(seed, prover)` in a file of `num_chunks` chunks.
 #[pyfunction]
@@ -65,10 +68,107 @@ pub fn storage_prove(
     Ok(PyProof::new(proof, vec![c.commitment, s, p]))
 }
 
+/// A Python binary reader (`seek(offset)` and `read(n)`: an open file, `io.BytesIO`, a
+/// network-backed object) as a [`Source`]. The first Python exception it raises is kept and
+/// re-raised once the work stops.
+struct PyReader {
+    obj: Py<PyAny>,
+    failed: Mutex<Option<PyErr>>,
+    busy: Mutex<()>, // seek + read must not interleave (the reader may release the GIL)
+}
+
+impl PyReader {
+    fn read_into(&self, py: Python<'_>, buf: &mut [u8], offset: u64) -> PyResult<bool> {
+        self.obj.call_method1(py, "seek", (offset,))?;
+        let mut filled = 0;
+        while filled < buf.len() {
+            let data = self.obj.call_method1(py, "read", (buf.len() - filled,))?;
+            let data = data.bind(py);
+            let bytes = data.cast::<PyBytes>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "reader.read() must return bytes, not {}",
+                    data.get_type().name().map_or("?".into(), |n| n.to_string())
+                ))
+            })?;
+            let chunk = bytes.as_bytes();
+            if chunk.is_empty() {
+                return Ok(false); // end of data
+            }
+            let n = chunk.len().min(buf.len() - filled);
+            buf[filled..filled + n].copy_from_slice(&chunk[..n]);
+            filled += n;
+        }
+        Ok(true)
+    }
+}
+
+impl Source for PyReader {
+    fn read_range(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        let _one_at_a_time = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        Python::attach(|py| match self.read_into(py, buf, offset) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Err(e) => {
+                let msg = e.to_string();
+                let mut slot = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+                slot.get_or_insert(e);
+                Err(std::io::Error::other(format!("the reader raised {msg}")))
+            }
+        })
+    }
+}
+
+/// [`storage_prove`] reading the file from a Python reader (`seek`/`read`) named `name`.
+#[pyfunction]
+#[pyo3(signature = (pk, k, reader, name, commitment, seed, prover, tree = None, on_progress = None))]
+#[allow(clippy::too_many_arguments)] // mirrors the Python signature
+pub fn storage_prove_reader(
+    py: Python<'_>,
+    pk: &PyProvingKey,
+    k: usize,
+    reader: Py<PyAny>,
+    name: String,
+    commitment: &PyFileCommitment,
+    seed: &Bound<'_, PyAny>,
+    prover: &Bound<'_, PyAny>,
+    tree: Option<PathBuf>,
+    on_progress: Option<Py<PyAny>>,
+) -> PyResult<PyProof> {
+    let (s, p) = (fr_from_py(seed, "seed")?, fr_from_py(prover, "prover")?);
+    let c = commitment.0;
+    let pk = pk.0.clone();
+    let blinding = plonk::random_blinding(&pk, &mut ark_std::rand::rngs::OsRng);
+    let src = PyReader {
+        obj: reader,
+        failed: Mutex::new(None),
+        busy: Mutex::new(()),
+    };
+    let name = PathBuf::from(name);
+    let proof = run_detached(py, on_progress, |report| {
+        storage::prove_source(
+            &pk,
+            k,
+            &src,
+            &name,
+            &c,
+            s,
+            p,
+            tree.as_deref(),
+            &blinding,
+            report,
+        )
+    });
+    if let Some(e) = src.failed.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(e);
+    }
+    Ok(PyProof::new(proof?, vec![c.commitment, s, p]))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(storage_challenges, m)?)?;
     m.add_function(wrap_pyfunction!(storage_setup, m)?)?;
     m.add_function(wrap_pyfunction!(storage_prove, m)?)?;
     m.add_function(wrap_pyfunction!(storage_check_key, m)?)?;
+    m.add_function(wrap_pyfunction!(storage_prove_reader, m)?)?;
     Ok(())
 }

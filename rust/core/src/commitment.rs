@@ -14,7 +14,7 @@ use ark_ff::Zero;
 use rayon::prelude::*;
 use serde_json::json;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::SystemTime;
@@ -863,9 +863,58 @@ fn subtree_span(c: &FileCommitment, level: u32, pos: u64) -> Option<(u64, u64, u
     Some((first, last, start, end))
 }
 
-/// Root of the subtree of height `level` at position `pos`, read from the file.
-fn subtree_from_file(
-    file: &File,
+/// Random read access to a committed file's bytes: a [`File`], or anything else that can read
+/// a range (the Python bindings wrap a Python reader).
+pub trait Source: Sync {
+    /// Fill `buf` with the bytes starting at `offset` (an error if there are fewer).
+    fn read_range(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()>;
+}
+
+impl Source for File {
+    fn read_range(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(self, buf, offset)
+    }
+}
+
+impl Source for [u8] {
+    fn read_range(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        match self.get(start..).and_then(|rest| rest.get(..buf.len())) {
+            Some(bytes) => {
+                buf.copy_from_slice(bytes);
+                Ok(())
+            }
+            None => Err(std::io::ErrorKind::UnexpectedEof.into()),
+        }
+    }
+}
+
+/// Bytes `pos..end` of a [`Source`] as a sequential reader (for the streaming hasher).
+struct RangeReader<'a> {
+    src: &'a dyn Source,
+    pos: u64,
+    end: u64,
+}
+
+impl Read for RangeReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = (self.end - self.pos).min(buf.len() as u64) as usize;
+        self.src.read_range(&mut buf[..n], self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+fn io_err(e: std::io::Error) -> Error {
+    Error::Io {
+        path: String::new(),
+        source: e,
+    }
+}
+
+/// Root of the subtree of height `level` at position `pos`, read from `src`.
+fn subtree_from(
+    src: &dyn Source,
     c: &FileCommitment,
     level: u32,
     pos: u64,
@@ -874,15 +923,14 @@ fn subtree_from_file(
     let Some((first, last, start, end)) = subtree_span(c, level, pos) else {
         return Ok(merkle::zero_hashes(c.layout.arity)?[level as usize]);
     };
-    let mut f = file;
-    f.seek(SeekFrom::Start(start)).map_err(|e| Error::Io {
-        path: String::new(),
-        source: e,
-    })?;
     let mut frontier = Frontier::new(c.layout.arity)?;
     let noop: NodeReport = &mut |_, _, _| {};
     absorb_chunks(
-        f.take(end - start),
+        RangeReader {
+            src,
+            pos: start,
+            end,
+        },
         last - first,
         end - start,
         &c.layout,
@@ -916,7 +964,7 @@ pub fn open_file(
         let opening = open_with_tree(file, c, index, tree.as_ref(), &mut |level, p| {
             let base = done;
             done += subtree_span(c, level, p).map_or(0, |(_, _, s, e)| e - s);
-            subtree_from_file(file, c, level, p, &mut |b| progress(base + b))
+            subtree_from(file, c, level, p, &mut |b| progress(base + b))
         })?;
         checked(path, c, opening, tree.as_ref())
     })
@@ -925,7 +973,8 @@ pub fn open_file(
 /// Open several chunks at once (e.g. a storage challenge's): like [`open_file`] for each
 /// index, but without a tree file the whole file is read and hashed **once** for all of them
 /// (instead of once per index), and the result is checked against the commitment's root.
-/// Openings come back in the order of `indices`; repeated indices are allowed.
+/// Openings come back in the order of `indices`; repeated indices are allowed. `progress`
+/// counts openings with a tree file, bytes hashed without.
 pub fn open_file_many(
     path: &Path,
     c: &FileCommitment,
@@ -933,74 +982,87 @@ pub fn open_file_many(
     tree: Option<&Path>,
     progress: Progress,
 ) -> Result<Vec<ChunkOpening>> {
-    for &i in indices {
-        c.chunk_len(i)?;
-    }
     let tree = tree.map(|t| TreeFile::open(t, c)).transpose()?;
     with_stable_file(path, |file, len| {
         check_len(path, c, len)?;
-        if let Some(t) = &tree {
-            let mut openings = Vec::with_capacity(indices.len());
-            for (n, &i) in indices.iter().enumerate() {
-                let o = open_with_tree(file, c, i, Some(t), &mut |level, p| {
-                    subtree_from_file(file, c, level, p, &mut |_| Ok(()))
-                })?;
-                openings.push(checked(path, c, o, Some(t))?);
-                progress(n as u64 + 1)?;
-            }
-            return Ok(openings);
-        }
-        // No tree: stream the file once, keeping the sibling nodes every path needs.
-        let a = c.layout.arity as u64;
-        let mut wanted: std::collections::HashMap<(u32, u64), Option<Fr>> = Default::default();
-        for &i in indices {
-            let mut pos = i;
-            for level in 0..c.depth() {
-                let first = pos - pos % a;
-                for p in (0..a).map(|j| first + j).filter(|&p| p != pos) {
-                    if subtree_span(c, level, p).is_some() {
-                        wanted.insert((level, p), None);
-                    }
-                }
-                pos /= a;
-            }
-        }
-        let mut f = file;
-        f.seek(SeekFrom::Start(0)).map_err(|e| Error::Io {
-            path: String::new(),
-            source: e,
-        })?;
-        let whole = commit_reader_reporting(
-            f,
-            c.file_size,
-            c.layout,
-            progress,
-            &mut |level, pos, node| {
-                if let Some(slot) = wanted.get_mut(&(level, pos)) {
-                    *slot = Some(node);
-                }
-            },
-        )?;
-        if whole.root != c.root {
-            return Err(Error::CommitmentMismatch(format!(
-                "{} no longer matches the commitment {} (its Merkle root differs; commit it \
-                 with a tree file to locate the changed chunks)",
-                path.display(),
-                field::to_hex(&c.commitment)
-            )));
-        }
-        indices
-            .iter()
-            .map(|&i| {
-                let o = open_with_tree(file, c, i, None, &mut |level, p| {
-                    wanted.get(&(level, p)).copied().flatten().ok_or_else(|| {
-                        Error::param(format!("internal: node ({level}, {p}) was not reported"))
-                    })
-                })?;
-                checked(path, c, o, None)
-            })
-            .collect()
+        open_many(file, path, c, indices, tree.as_ref(), progress)
     })
+}
+
+/// [`open_file_many`] on any [`Source`] holding the committed `c.file_size` bytes (`name`
+/// names it in errors). Nothing checks that the source stays unchanged meanwhile, but every
+/// opening is verified against the commitment.
+pub fn open_many(
+    src: &dyn Source,
+    name: &Path,
+    c: &FileCommitment,
+    indices: &[u64],
+    tree: Option<&TreeFile>,
+    progress: Progress,
+) -> Result<Vec<ChunkOpening>> {
+    for &i in indices {
+        c.chunk_len(i)?;
+    }
+    if let Some(t) = tree {
+        let mut openings = Vec::with_capacity(indices.len());
+        for (n, &i) in indices.iter().enumerate() {
+            let o = open_with_tree(src, c, i, Some(t), &mut |level, p| {
+                subtree_from(src, c, level, p, &mut |_| Ok(()))
+            })?;
+            openings.push(checked(name, c, o, Some(t))?);
+            progress(n as u64 + 1)?;
+        }
+        return Ok(openings);
+    }
+    // No tree: stream the file once, keeping the sibling nodes every path needs.
+    let a = c.layout.arity as u64;
+    let mut wanted: std::collections::HashMap<(u32, u64), Option<Fr>> = Default::default();
+    for &i in indices {
+        let mut pos = i;
+        for level in 0..c.depth() {
+            let first = pos - pos % a;
+            for p in (0..a).map(|j| first + j).filter(|&p| p != pos) {
+                if subtree_span(c, level, p).is_some() {
+                    wanted.insert((level, p), None);
+                }
+            }
+            pos /= a;
+        }
+    }
+    let whole = commit_reader_reporting(
+        RangeReader {
+            src,
+            pos: 0,
+            end: c.file_size,
+        },
+        c.file_size,
+        c.layout,
+        progress,
+        &mut |level, pos, node| {
+            if let Some(slot) = wanted.get_mut(&(level, pos)) {
+                *slot = Some(node);
+            }
+        },
+    )?;
+    if whole.root != c.root {
+        return Err(Error::CommitmentMismatch(format!(
+            "{} no longer matches the commitment {} (its Merkle root differs; commit it with \
+             a tree file to locate the changed chunks)",
+            name.display(),
+            field::to_hex(&c.commitment)
+        )));
+    }
+    indices
+        .iter()
+        .map(|&i| {
+            let o = open_with_tree(src, c, i, None, &mut |level, p| {
+                wanted.get(&(level, p)).copied().flatten().ok_or_else(|| {
+                    Error::param(format!("internal: node ({level}, {p}) was not reported"))
+                })
+            })?;
+            checked(name, c, o, None)
+        })
+        .collect()
 }
 
 fn check_len(path: &Path, c: &FileCommitment, len: u64) -> Result<()> {
@@ -1017,20 +1079,15 @@ fn check_len(path: &Path, c: &FileCommitment, len: u64) -> Result<()> {
 /// Chunk `index`'s bytes and path: siblings at stored levels come from `tree`, the others
 /// from `subtree(level, position)` (zero hashes for padding). Not yet checked.
 fn open_with_tree(
-    file: &File,
+    src: &dyn Source,
     c: &FileCommitment,
     index: u64,
     tree: Option<&TreeFile>,
     subtree: &mut dyn FnMut(u32, u64) -> Result<Fr>,
 ) -> Result<ChunkOpening> {
     let mut data = vec![0u8; c.chunk_len(index)?];
-    let mut f = file;
-    f.seek(SeekFrom::Start(index * c.layout.chunk_size as u64))
-        .and_then(|_| f.read_exact(&mut data))
-        .map_err(|e| Error::Io {
-            path: String::new(),
-            source: e,
-        })?;
+    src.read_range(&mut data, index * c.layout.chunk_size as u64)
+        .map_err(io_err)?;
     let a = c.layout.arity as u64;
     let zeros = merkle::zero_hashes(c.layout.arity)?;
     let mut siblings = Vec::new();
