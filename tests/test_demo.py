@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,19 @@ def test_install_solc_into_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyP
     path on a fresh machine)."""
     monkeypatch.setenv("BIGFILE_ZK_CACHE", str(tmp_path))
     monkeypatch.delenv("BIGFILE_ZK_SOLC", raising=False)
-    monkeypatch.setenv("PATH", str(Path(_npm.tool("node")).parent))  # node + npm, no solc
+    # node + npm, and a `solc` of another version (as distributions ship), which is ignored.
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "solc").write_text(
+        "#!/bin/sh\necho 'solc, the solidity compiler'\n"
+        "echo 'Version: 0.8.20+commit.a1b79de6.Linux.g++'\n"
+    )
+    (fake / "solc").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{Path(_npm.tool('node')).parent}")
+    # A broken earlier install (no soljson.js) is replaced.
+    (tmp_path / f"solc-{evm.SOLC_VERSION}" / "node_modules" / "solc").mkdir(parents=True)
+    with pytest.raises(ParameterError, match=r"not 0\.8\.28"):
+        evm.compile("contract A {}\n")
     try:
         where = evm.install_solc(quiet=True)
     except ParameterError as exc:

@@ -220,6 +220,15 @@ def test_keys_are_cached_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         srs2 = SRS.insecure_for_testing(storage.srs_degree(K), 9)
+    # The right circuit made with another SRS (e.g. planted by whoever can write the cache:
+    # its τ would let them forge proofs) is refused too, and replaced.
+    planted = storage.keys(K, srs2, cache=False)[0]
+    path.write_bytes(planted.to_bytes())
+    monkeypatch.setattr(storage, "_KEYS", {})
+    with pytest.warns(RuntimeWarning, match="not made with this SRS"):
+        _, vk4 = storage.keys(K, srs())
+    assert vk4.to_bytes() == vk.to_bytes()
+    monkeypatch.setattr(storage, "_KEYS", {})
     storage.keys(K, srs2, cache=False)
     assert len(list((tmp_path / "cache" / "keys").glob("storage-k4-*"))) == 1
     monkeypatch.setattr(storage, "_KEYS", {})

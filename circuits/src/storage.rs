@@ -288,15 +288,16 @@ pub fn setup(k: usize, srs: &bigfile_zk::srs::Srs) -> Result<(ProvingKey, Verify
     plonk::setup(&circuit(k)?, srs)
 }
 
-/// Whether `pk` is a proving key of parameter set `k`'s circuit (e.g. one loaded from a cache
-/// written by another version); an error says where it differs.
-pub fn check_key(pk: &ProvingKey, k: usize) -> Result<()> {
-    match pk.circuit.difference(&circuit(k)?) {
-        None => Ok(()),
-        Some(diff) => Err(Error::InvalidParameter(format!(
+/// Whether `pk` is parameter set `k`'s proving key for `srs` (e.g. one loaded from a cache
+/// written by another version, or by someone else): the storage circuit exactly, and every
+/// commitment made with `srs` ([`ProvingKey::check_srs`]); an error says what differs.
+pub fn check_key(pk: &ProvingKey, k: usize, srs: &bigfile_zk::srs::Srs) -> Result<()> {
+    if let Some(diff) = pk.circuit.difference(&circuit(k)?) {
+        return Err(Error::InvalidParameter(format!(
             "this proving key is not the storage circuit for k = {k} ({diff})"
-        ))),
+        )));
     }
+    pk.check_srs(srs)
 }
 
 /// One of the shipped parameter sets.

@@ -149,10 +149,12 @@ fn cheating_is_caught() {
     assert!(storage::challenges(Fr::zero(), Fr::zero(), 1, 0).is_err());
 }
 
-/// Nodes of the tree of a sparse file of `n` all-zero chunks (the last `last_len` bytes long),
-/// computed in O(depth) per node: full subtrees of zero chunks are all alike.
+/// A sparse file of `n` chunks, all zero except the last one: `last_len` bytes of 0xff (so its
+/// leaf, and every node on the right edge, differ from the zero chunks'). Nodes are computed in
+/// O(depth): full subtrees of zero chunks are all alike.
 struct ZeroFile {
     n: u64,
+    last_len: usize,
     last_leaf: Fr,
     full: Vec<Fr>,
 }
@@ -163,8 +165,17 @@ impl ZeroFile {
         for l in 0..64 {
             full.push(bigfile_zk::merkle::hash_node(&[full[l], full[l]]));
         }
-        let last_leaf = commitment::leaf_hash_unpadded(&vec![0; last_len], CHUNK_SIZE);
-        ZeroFile { n, last_leaf, full }
+        let last_leaf = commitment::leaf_hash_unpadded(&vec![0xff; last_len], CHUNK_SIZE);
+        ZeroFile {
+            n,
+            last_len,
+            last_leaf,
+            full,
+        }
+    }
+
+    fn size(&self) -> u64 {
+        (self.n - 1) * CHUNK_SIZE as u64 + self.last_len as u64
     }
 
     fn node(&self, level: u32, pos: u64) -> Fr {
@@ -184,67 +195,72 @@ impl ZeroFile {
             bigfile_zk::merkle::hash_node(&[l, r])
         }
     }
+
+    /// Chunk `i`'s padded bytes and its `depth` siblings.
+    fn opening(&self, i: u64, depth: u32) -> Opening {
+        let mut data = vec![0u8; CHUNK_SIZE];
+        if i == self.n - 1 {
+            data[..self.last_len].fill(0xff);
+        }
+        Opening {
+            data,
+            siblings: (0..depth).map(|l| self.node(l, (i >> l) ^ 1)).collect(),
+        }
+    }
 }
 
 #[test]
 fn the_maximum_depth_and_beyond() {
     let k = 2;
     // 2^31 + 1 chunks: depth 32 with an almost empty right half; 2^32 chunks: the maximum,
-    // a full tree of depth 32 (a 4 TiB file). Both end in a partial chunk.
+    // a full tree of depth 32 (a 4 TiB file). Both end in a partial, non-zero chunk.
     for n in [(1u64 << 31) + 1, 1u64 << 32] {
         let f = ZeroFile::new(n, 7);
         let depth = 64 - (n - 1).leading_zeros();
         assert_eq!(depth, 32);
         let root = f.node(depth, 0);
-        let size = (n - 1) * CHUNK_SIZE as u64 + 7;
-        let c = commitment::FileCommitment::from_root(root, size, Layout::default()).unwrap();
+        let c = commitment::FileCommitment::from_root(root, f.size(), Layout::default()).unwrap();
         let st = Statement {
             commitment: c.commitment,
             seed: Fr::from(99u64),
             prover: Fr::from(0x1234u64),
         };
-        let mut indices = storage::challenges(st.seed, st.prover, k, n).unwrap();
-        indices[0] = n - 1; // and the last chunk, whose path is the right edge
-        let openings = indices
-            .iter()
-            .map(|&i| Opening {
-                data: vec![0; CHUNK_SIZE],
-                siblings: (0..depth).map(|l| f.node(l, (i >> l) ^ 1)).collect(),
-            })
-            .collect();
+        let honest = storage::challenges(st.seed, st.prover, k, n).unwrap();
         let w = Witness {
             root,
-            file_size: size,
-            openings,
+            file_size: f.size(),
+            openings: honest.iter().map(|&i| f.opening(i, depth)).collect(),
         };
-        // The forced index 0 is not the challenge, so only the honest indices may pass:
-        let honest = storage::challenges(st.seed, st.prover, k, n).unwrap();
-        let mut w_honest = w.clone();
-        for (j, &i) in honest.iter().enumerate() {
-            w_honest.openings[j].siblings = (0..depth).map(|l| f.node(l, (i >> l) ^ 1)).collect();
-        }
-        check(&st, Some(&w_honest), k).unwrap_or_else(|e| panic!("{n} chunks: {e}"));
-        // The last chunk's path (right edge, padding siblings) differs from any other's when
-        // the right half is almost empty; in the full tree every path looks alike.
-        if n == (1u64 << 31) + 1 && honest[0] != n - 1 {
+        check(&st, Some(&w), k).unwrap_or_else(|e| panic!("{n} chunks: {e}"));
+        // The last chunk, a real chunk of the file with its real path, does not answer
+        // another challenge.
+        if honest[0] != n - 1 {
+            let mut wrong = w.clone();
+            wrong.openings[0] = f.opening(n - 1, depth);
             assert!(
-                check(&st, Some(&w), k).is_err(),
-                "an unchallenged chunk passed"
+                check(&st, Some(&wrong), k).is_err(),
+                "{n}: wrong chunk passed"
             );
         }
-        // One level short (a path for depth 31) is refused.
-        let mut short = w_honest.clone();
+        // Nor does the challenged chunk with a path for depth 31, or a wrong last sibling.
+        let mut short = w.clone();
         short.openings[1].siblings.pop();
         assert!(check(&st, Some(&short), k).is_err());
+        let mut top = w.clone();
+        top.openings[1].siblings[31] += Fr::one();
+        assert!(check(&st, Some(&top), k).is_err());
+        // A file one byte longer (another size in the commitment) is another statement.
+        let mut longer = w.clone();
+        longer.file_size += 1;
+        assert!(check(&st, Some(&longer), k).is_err());
     }
-    // 2^32 + 1 chunks exceed the maximum: no witness, and no challenge derivation.
-    let n = (1u64 << 32) + 1;
-    assert!(storage::challenges(Fr::from(1u64), Fr::from(2u64), k, n).is_err());
-    let f = ZeroFile::new(n, 7);
+    // 2^32 + 1 chunks exceed the maximum: there are no challenges for such a file, it cannot
+    // be committed to, and the circuit builder refuses its size (all host-side refusals: a
+    // statement about it cannot even be formed).
+    let f = ZeroFile::new((1u64 << 32) + 1, 7);
+    assert!(storage::challenges(Fr::from(1u64), Fr::from(2u64), k, f.n).is_err());
     let root = f.node(33, 0);
-    let size = (n - 1) * CHUNK_SIZE as u64 + 7;
-    // Such a file cannot even be committed to, and the circuit has no witness for it.
-    assert!(commitment::FileCommitment::from_root(root, size, Layout::default()).is_err());
+    assert!(commitment::FileCommitment::from_root(root, f.size(), Layout::default()).is_err());
     let st = Statement {
         commitment: Fr::from(5u64),
         seed: Fr::from(1u64),
@@ -252,16 +268,11 @@ fn the_maximum_depth_and_beyond() {
     };
     let w = Witness {
         root,
-        file_size: size,
-        openings: vec![
-            Opening {
-                data: vec![0; CHUNK_SIZE],
-                siblings: (0..33).map(|l| f.node(l, 1u64 << (32 - l))).collect(),
-            };
-            k
-        ],
+        file_size: f.size(),
+        openings: vec![f.opening(0, 32); k],
     };
-    assert!(check(&st, Some(&w), k).is_err());
+    let mut b = Builder::new();
+    assert!(storage::build(&mut b, k, &st, Some(&w)).is_err());
 }
 
 /// `docs/spec/vectors/storage.json` (from the pure-Python reference): challenges, and whole

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 
@@ -29,10 +30,12 @@ def _add_layout_args(p: argparse.ArgumentParser) -> None:
 def _write_output(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename: never a partially
     written output (an interrupted or failed run leaves the old file, or none)."""
-    tmp = f"{path}.tmp{os.getpid()}"
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -54,7 +54,7 @@ def parse_size(text: str) -> int:
     number = t[:-1] if t[-1:] in units else t
     try:
         size = int(float(number) * scale)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ParameterError(
             f"size {text!r} is not a number of bytes (e.g. 4096, 16M, 1G)"
         ) from None

@@ -147,8 +147,10 @@ def keys(
 ) -> tuple[ProvingKey, VerifyingKey]:
     """The storage circuit's keys for ``k`` challenges and ``srs`` (default: the insecure test
     SRS). Derived once per ``(k, SRS)``: kept in memory and, with ``cache``, on disk under
-    :func:`cache_dir` as ``keys/storage-k{k}-{srs digest}.pk`` (written atomically; a cached
-    key that does not decode or is not this version's circuit is replaced, with a warning)."""
+    :func:`cache_dir` as ``keys/storage-k{k}-{srs digest}.pk``, written atomically. A cached
+    key is not trusted: it must decode (checksum), be this version's circuit exactly, and
+    commit to its polynomials under ``srs`` (one MSM); otherwise it is replaced, with a
+    warning."""
     k = _check_k(k)
     srs = srs if srs is not None else default_srs(k, cache=cache)
     digest = srs_digest(srs, k)
@@ -160,7 +162,7 @@ def keys(
     if cache and path.is_file():
         try:
             pk = ProvingKey.from_bytes(path.read_bytes())
-            _native.storage_check_key(pk, k)
+            _native.storage_check_key(pk, k, srs)
         except (DecodeError, ParameterError, OSError) as exc:
             warnings.warn(f"ignoring the cached key {path}: {exc}", RuntimeWarning, stacklevel=2)
             pk = None
@@ -212,7 +214,9 @@ def parse_address(prover: object) -> int:
 
 def challenges(seed: object, prover: object, num_chunks: int, k: int = DEFAULT_K) -> list[int]:
     """The chunk indices the circuit challenges for ``(seed, prover)``."""
-    return _native.storage_challenges(parse_seed(seed), parse_address(prover), k, num_chunks)
+    return _native.storage_challenges(
+        parse_seed(seed), parse_address(prover), _check_k(k), num_chunks
+    )
 
 
 @dataclass(frozen=True)

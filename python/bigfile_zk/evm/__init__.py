@@ -103,13 +103,16 @@ def _find_compiler(solc: str | os.PathLike[str] | None) -> tuple[str, Path]:
     """``("native", path to solc)`` or ``("solcjs", directory of the solc npm package)``."""
     spec = solc if solc is not None else os.environ.get("BIGFILE_ZK_SOLC")
     if spec is None:
+        # A `solc` on PATH counts only if it is the pinned version (distributions and
+        # solc-select often install another); then the one install_solc() cached.
         found = shutil.which("solc")
-        if found is not None:
+        if found is not None and _native_version_ok(Path(found)):
             return "native", Path(found)
         if (_solc_cache() / "soljson.js").is_file():
             return "solcjs", _solc_cache()
+        other = f" (the solc on PATH, {found}, is not {SOLC_VERSION})" if found else ""
         raise ParameterError(
-            f"no Solidity compiler: pass solc= (a solc {SOLC_VERSION} binary, or a "
+            f"no Solidity compiler{other}: pass solc= (a solc {SOLC_VERSION} binary, or a "
             f"directory holding the solc npm package: `npm install solc@{SOLC_VERSION}`), set "
             "BIGFILE_ZK_SOLC, or call bigfile_zk.evm.install_solc() (npm)"
         )
@@ -122,6 +125,16 @@ def _find_compiler(solc: str | os.PathLike[str] | None) -> tuple[str, Path]:
     if path.is_file():
         return "native", path
     raise ParameterError(f"solc {path} does not exist")
+
+
+def _native_version_ok(path: Path) -> bool:
+    try:
+        out = subprocess.run(
+            [str(path), "--version"], capture_output=True, text=True, check=False, timeout=60
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return f"Version: {SOLC_VERSION}+" in out
 
 
 def _solc_cache() -> Path:
@@ -143,26 +156,18 @@ def install_solc(*, quiet: bool = False) -> Path:
         )
     target = _solc_cache().parent.parent
     target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():  # a broken earlier install (no soljson.js): start again
+        shutil.rmtree(target, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     try:
         if not quiet:
             print(f"installing solc {SOLC_VERSION} (npm) into {target} ...", file=sys.stderr)
-        proc = subprocess.run(
-            [
-                npm,
-                "install",
-                "--prefix",
-                str(staging),
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                f"solc@{SOLC_VERSION}",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=900,
-        )
+        argv = [npm, "install", "--prefix", str(staging), "--no-audit", "--no-fund"]
+        argv += ["--loglevel=error", f"solc@{SOLC_VERSION}"]
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=900)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ParameterError(f"npm install solc@{SOLC_VERSION} failed: {exc}") from exc
         if proc.returncode != 0:
             raise ParameterError(f"npm install solc@{SOLC_VERSION} failed: {proc.stderr[-2000:]}")
         with contextlib.suppress(OSError):  # another process may have won the race

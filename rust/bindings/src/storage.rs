@@ -36,11 +36,12 @@ pub fn storage_setup(
     Ok((PyProvingKey(Arc::new(pk)), PyVerifyingKey(vk)))
 }
 
-/// Raise unless `pk` is parameter set `k`'s proving key (e.g. one read from a cache).
+/// Raise unless `pk` is parameter set `k`'s proving key for `srs` (e.g. one read from a cache).
 #[pyfunction]
-pub fn storage_check_key(py: Python<'_>, pk: &PyProvingKey, k: usize) -> PyResult<()> {
+pub fn storage_check_key(py: Python<'_>, pk: &PyProvingKey, k: usize, srs: &PySrs) -> PyResult<()> {
     let pk = pk.0.clone();
-    super::detached(py, || storage::check_key(&pk, k))
+    let srs = &srs.0;
+    super::detached(py, || storage::check_key(&pk, k, srs))
 }
 
 /// Prove that the file at `path` matches `commitment` for this challenge.

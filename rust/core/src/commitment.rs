@@ -876,7 +876,8 @@ impl Source for File {
     }
 }
 
-impl Source for [u8] {
+/// Bytes in memory.
+impl Source for Vec<u8> {
     fn read_range(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
         let start = usize::try_from(offset).unwrap_or(usize::MAX);
         match self.get(start..).and_then(|rest| rest.get(..buf.len())) {
@@ -985,7 +986,7 @@ pub fn open_file_many(
     let tree = tree.map(|t| TreeFile::open(t, c)).transpose()?;
     with_stable_file(path, |file, len| {
         check_len(path, c, len)?;
-        open_many(file, path, c, indices, tree.as_ref(), progress)
+        open_many_inner(file, path, c, indices, tree.as_ref(), progress)
     })
 }
 
@@ -993,6 +994,20 @@ pub fn open_file_many(
 /// names it in errors). Nothing checks that the source stays unchanged meanwhile, but every
 /// opening is verified against the commitment.
 pub fn open_many(
+    src: &dyn Source,
+    name: &Path,
+    c: &FileCommitment,
+    indices: &[u64],
+    tree: Option<&TreeFile>,
+    progress: Progress,
+) -> Result<Vec<ChunkOpening>> {
+    open_many_inner(src, name, c, indices, tree, progress).map_err(|e| match e {
+        Error::Io { path, source } if path.is_empty() => Error::io(name, source),
+        other => other,
+    })
+}
+
+fn open_many_inner(
     src: &dyn Source,
     name: &Path,
     c: &FileCommitment,
@@ -1364,6 +1379,38 @@ mod tests {
             ));
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn open_many_across_full_blocks_of_the_default_layout() {
+        // More than one streamed block (8192 chunks at the default layout) plus a partial
+        // one: the full-block node reports must supply the siblings, as for any file > 8 MB
+        // proved without a tree file. An in-memory source, checked against a naive tree.
+        let layout = Layout::default();
+        let (block_chunks, _) = layout.block_chunks();
+        let data = pattern((2 * block_chunks + 3) * layout.chunk_size - 100);
+        let c = commit_bytes(&data, layout).unwrap();
+        let tree = naive_tree(&data, layout);
+        let n = c.num_chunks();
+        let b = block_chunks as u64;
+        let indices = [0, b - 1, b, 2 * b - 1, 2 * b, n - 1, 12345 % n];
+        let name = Path::new("memory");
+        let many = open_many(&data, name, &c, &indices, None, &mut |_| Ok(())).unwrap();
+        for (o, &i) in many.iter().zip(&indices) {
+            assert_eq!(o.proof, tree.proof(i).unwrap(), "index {i}");
+        }
+        let mut changed = data.clone();
+        changed[b as usize * layout.chunk_size + 5] ^= 1;
+        assert!(matches!(
+            open_many(&changed, name, &c, &[0], None, &mut |_| Ok(())),
+            Err(Error::CommitmentMismatch(_))
+        ));
+        // A source shorter than the commitment: an I/O error naming the source.
+        let short = data[..data.len() - 1].to_vec();
+        match open_many(&short, name, &c, &[0], None, &mut |_| Ok(())) {
+            Err(Error::Io { path, .. }) => assert_eq!(path, "memory"),
+            other => panic!("{other:?}"),
+        }
     }
 
     fn naive_tree(data: &[u8], layout: Layout) -> merkle::MerkleTree {

@@ -390,3 +390,35 @@ fn keys_and_proofs_round_trip_through_bytes_and_json() {
     assert!(Proof::from_json(&pj.replace("\"lookups\":true", "\"lookups\":false")).is_err());
     assert!(Proof::from_json("{}").is_err());
 }
+
+/// A key read from an untrusted cache: `check_srs` accepts exactly the keys `setup` makes
+/// with this SRS, and refuses another SRS's key and keys with a planted commitment or τ.
+#[test]
+fn check_srs_pins_a_key_to_its_srs() {
+    for (circuit, _) in [arithmetic(), lookup_circuit()] {
+        let (pk, _) = plonk::setup(&circuit, srs()).unwrap();
+        let loaded = plonk::ProvingKey::from_bytes(&pk.to_bytes()).unwrap();
+        loaded.check_srs(srs()).unwrap();
+        let other = Srs::insecure_for_testing(5 * 128 + 16, 8).unwrap();
+        assert!(loaded.check_srs(&other).is_err(), "another SRS");
+        let (pk_other, _) = plonk::setup(&circuit, &other).unwrap();
+        assert!(
+            pk_other.check_srs(srs()).is_err(),
+            "a key made with another SRS"
+        );
+        let commitments = 7 + 3 + if pk.vk.lookup.is_some() { 4 } else { 0 };
+        for i in 0..commitments {
+            let mut bad = loaded.clone();
+            let slot = match i {
+                0..=6 => &mut bad.vk.selectors[i],
+                7..=9 => &mut bad.vk.sigma[i - 7],
+                _ => &mut bad.vk.lookup.as_mut().unwrap()[i - 10],
+            };
+            *slot = other_point(slot);
+            assert!(bad.check_srs(srs()).is_err(), "commitment {i} planted");
+        }
+        let mut bad = loaded.clone();
+        bad.vk.g2[1] = other.g2[1];
+        assert!(bad.check_srs(srs()).is_err(), "[τ]G2 planted");
+    }
+}

@@ -196,6 +196,59 @@ impl ProvingKey {
         self.vk.n()
     }
 
+    /// Check that this key was made with `srs`: its G1 powers and `[1]G2, [τ]G2` are the
+    /// SRS's, and every commitment of its verifying key is its polynomial's commitment under
+    /// them (all at once: one random linear combination, one MSM). For keys read from a cache
+    /// that others can write: the checksum in the bytes stops corruption, not forgery. Together
+    /// with comparing `self.circuit` with the expected circuit this pins the whole key.
+    pub fn check_srs(&self, srs: &Srs) -> Result<()> {
+        use ark_ec::{CurveGroup, VariableBaseMSM};
+        use ark_std::UniformRand;
+        let wrong = |what: &str| {
+            Err(Error::InvalidParameter(format!(
+                "this proving key was not made with this SRS ({what})"
+            )))
+        };
+        let need = srs_powers_needed(self.n());
+        if srs.g1.len() < need || self.g1.len() != need || self.g1[..] != srs.g1[..need] {
+            return wrong("its G1 powers differ");
+        }
+        if self.vk.g2 != srs.g2 {
+            return wrong("its [τ]G2 differs");
+        }
+        let mut pairs: Vec<(G1Affine, &Vec<Fr>)> = self
+            .vk
+            .selectors
+            .iter()
+            .copied()
+            .zip(&self.fixed[..7])
+            .collect();
+        if let Some(lookup) = &self.vk.lookup {
+            pairs.extend(lookup.iter().copied().zip(&self.fixed[7..11]));
+        }
+        pairs.extend(self.vk.sigma.iter().copied().zip(&self.sigma));
+        let mut rng = ark_std::rand::rngs::OsRng;
+        let rho: Vec<Fr> = pairs.iter().map(|_| Fr::rand(&mut rng)).collect();
+        let mut combined = vec![Fr::zero(); self.n()];
+        for ((_, poly), r) in pairs.iter().zip(&rho) {
+            if poly.len() > combined.len() {
+                return wrong("a polynomial is too long");
+            }
+            combined
+                .par_iter_mut()
+                .zip(poly.par_iter())
+                .for_each(|(acc, c)| *acc += *r * c);
+        }
+        let points: Vec<G1Affine> = pairs.iter().map(|(p, _)| *p).collect();
+        let expected = ark_bn254::G1Projective::msm(&points, &rho)
+            .map_err(|_| Error::param("internal: MSM lengths"))?;
+        let actual = crate::msm::msm(&self.g1[..combined.len()], &combined)?;
+        if expected.into_affine() != actual.into_affine() {
+            return wrong("its commitments are not those of its polynomials");
+        }
+        Ok(())
+    }
+
     /// `"BFPK" ‖ version ‖ vk bytes ‖ the circuit (fixed columns as 32-byte scalars, copy
     /// classes, gadget labels) ‖ the SRS powers it uses ‖ keccak256 of everything before`.
     /// A cache for provers: loading skips the setup's MSMs (the checksum catches corruption).
