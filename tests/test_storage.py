@@ -254,9 +254,12 @@ def test_prove_from_a_reader(tmp_path: Path) -> None:
     proof = storage.prove(io.BytesIO(data), c, 3, PROVER, k=K, srs=srs(), on_progress=seen.append)
     assert storage.verify(proof, srs=srs())
     assert seen[-1] == len(data) + bigfile_zk._native.PROVE_STEPS
-    # An open file with the tree file: only the challenged chunks are read.
+    # An open file with the tree file: only the challenged chunks are read; the reader's
+    # position is left where it was.
     with open(path, "rb") as f:
+        f.seek(123)
         assert storage.verify(storage.prove(f, c, 4, PROVER, k=K, srs=srs(), tree=tree), srs=srs())
+        assert f.tell() == 123
 
     class Counting(io.BytesIO):
         read_bytes = 0

@@ -133,6 +133,8 @@ def srs_digest(srs: SRS, k: int = DEFAULT_K) -> str:
         return known[1]
     used = srs if srs.max_degree == degree else srs.truncate(degree)
     digest = hashlib.sha256(used.to_bytes()).hexdigest()
+    for key in [key for key, (ref, _) in _DIGESTS.items() if ref() is None]:
+        del _DIGESTS[key]  # collected SRSs (their ids may be reused)
     _DIGESTS[(id(srs), degree)] = (weakref.ref(srs), digest)  # SRSs are immutable (frozen)
     return digest
 
@@ -304,6 +306,7 @@ def prove(
     if reader is None and not isinstance(file, (str, os.PathLike)):
         raise TypeError(f"file is a path or a binary reader (seek/read), not {type(file).__name__}")
     if reader is not None:
+        position = reader.tell()
         size = reader.seek(0, os.SEEK_END)
         if size != commitment.file_size:
             raise CommitmentMismatchError(
@@ -313,9 +316,10 @@ def prove(
     tree_path = os.fspath(tree) if tree else None
     read_total = k if tree else commitment.file_size
     what, unit = ("reading challenged chunks", "chunk") if tree else ("hashing the file", "B")
+    bars = False if on_progress is not None else progress  # the caller reports instead
     with (
-        ProgressReporter(read_total, what, progress, unit=unit) as reading,
-        ProgressReporter(_native.PROVE_STEPS, "proving", progress, unit="step") as proving,
+        ProgressReporter(read_total, what, bars, unit=unit) as reading,
+        ProgressReporter(_native.PROVE_STEPS, "proving", bars, unit="step") as proving,
     ):
 
         def report(done: int) -> None:
@@ -332,9 +336,12 @@ def prove(
             )
         else:
             name = str(getattr(reader, "name", f"<{type(reader).__name__}>"))
-            proof = _native.storage_prove_reader(
-                pk, k, reader, name, commitment, s, p, tree_path, callback
-            )
+            try:
+                proof = _native.storage_prove_reader(
+                    pk, k, reader, name, commitment, s, p, tree_path, callback
+                )
+            finally:
+                reader.seek(position)  # as the caller left it
     return StorageProof(k, commitment.commitment, s, p, proof)
 
 
