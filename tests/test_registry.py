@@ -518,10 +518,11 @@ def test_epoch_randomness_and_seeds(env: Env) -> None:
         randomness = begin_epoch(env)
         fixed_at = reg.randomnessBlock(epoch).call()
         assert fixed_at == epoch_start(env, epoch) + 1
-        # The documented formula.
+        # The documented formula (the parent hash matters where prevrandao is constant).
+        parent = bytes(env.w3.eth.get_block(fixed_at - 1)["hash"])
         preimage = encode(
-            ["bytes32", "uint256", "address", "uint64"],
-            [prevrandao, env.w3.eth.chain_id, env.registry.address, epoch],
+            ["bytes32", "bytes32", "uint256", "address", "uint64"],
+            [prevrandao, parent, env.w3.eth.chain_id, env.registry.address, epoch],
         )
         assert randomness == int.from_bytes(Web3.keccak(preimage), "big")
         # Idempotent: a second call in the epoch changes nothing and emits nothing.

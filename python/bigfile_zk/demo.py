@@ -191,7 +191,8 @@ def run(
         assert indices == ref_storage.challenges(seed, int(provider, 16), k, c.num_chunks)
         say(f"[4/6] epoch {epoch}: seed 0x{seed:064x}, proof due by block {deadline}")
         report.add(
-            "challenge", f"epoch {epoch}, seed from block.prevrandao; chunks {_few(indices)}"
+            "challenge",
+            f"epoch {epoch}, seed from prevrandao + parent hash; chunks {_few(indices)}",
         )
 
         # 5. Prove (reads the k challenged chunks and their stored paths only).

@@ -38,9 +38,12 @@ interface IStorageVerifier {
 ///   fraction f of the chunks passes with probability up to `proofWindow * (1 - f)^k` rather
 ///   than `(1 - f)^k` (k challenges per proof). Clients (or a keeper) should call
 ///   `beginEpoch` in each epoch's first block, which leaves the provider no choice at all.
-/// * `prevrandao` must be real randomness: on chains where it is a constant or predictable
-///   (several L2s), challenges are known in advance and a provider can keep only the
-///   challenged chunks. Deploy on such chains only with another randomness source.
+/// * Randomness on rollups: several L2s return a constant `prevrandao` (Polygon zkEVM / CDK
+///   chains return 0). The seed therefore also hashes `blockhash(block.number - 1)`, which no
+///   one knows before the previous block exists, so the challenge cannot be computed before
+///   the epoch begins even there. On such a chain the sequencer produces that hash and could
+///   bias it (grind block contents); a provider colluding with the sequencer is not covered,
+///   and needs an outside beacon (VRF, drand) instead.
 /// * Registration needs no consent of the provider: anyone can register a file naming any
 ///   provider and later record that file's epochs missed. The records are per file; a
 ///   contract that aggregates them per provider (payments, reputation) must count only files
@@ -204,9 +207,11 @@ contract StorageRegistry {
 
     /// @notice Fix the current epoch's randomness if nobody has yet (anyone may call; later
     /// calls in the same epoch change nothing and return the same value).
-    /// @dev `block.prevrandao` is unknown before the previous block is produced, so the seed
-    /// cannot be known before the epoch begins; `chainid` and `address(this)` keep
-    /// deployments apart, `e` keeps epochs apart. See the contract notes on grinding.
+    /// @dev `block.prevrandao` and the parent block's hash are unknown before the previous
+    /// block is produced, so the seed cannot be known before the epoch begins (the hash
+    /// matters where `prevrandao` is constant, as on Polygon CDK chains); `chainid` and
+    /// `address(this)` keep deployments apart, `e` keeps epochs apart. See the contract
+    /// notes on grinding.
     function beginEpoch() public returns (uint64 epoch, uint256 randomness) {
         epoch = currentEpoch();
         randomness = _beginEpoch(epoch);
@@ -319,7 +324,15 @@ contract StorageRegistry {
     function _beginEpoch(uint64 epoch) internal returns (uint256 randomness) {
         if (randomnessBlock[epoch] != 0) return epochRandomness[epoch];
         randomness = uint256(
-            keccak256(abi.encode(block.prevrandao, block.chainid, address(this), epoch))
+            keccak256(
+                abi.encode(
+                    block.prevrandao,
+                    blockhash(block.number - 1),
+                    block.chainid,
+                    address(this),
+                    epoch
+                )
+            )
         );
         epochRandomness[epoch] = randomness;
         randomnessBlock[epoch] = uint64(block.number);
