@@ -65,6 +65,23 @@ def running_in_ci() -> bool:
 
 
 @pytest.fixture(scope="session")
+def solc() -> Path:
+    """The pinned solc npm package (tests/js's lock), installed on demand; a skip when npm is
+    unavailable, a failure under CI."""
+    import _npm  # type: ignore[import-not-found]
+
+    from bigfile_zk import evm
+
+    try:
+        _npm.ensure("solc", evm.SOLC_VERSION)
+    except RuntimeError as exc:
+        if running_in_ci():
+            pytest.fail(f"CI is set but solc cannot be installed: {exc}")
+        pytest.skip(f"solc unavailable: {exc}")
+    return Path(_npm.JS_DIR / "node_modules" / "solc")
+
+
+@pytest.fixture(scope="session")
 def circomlib() -> Oracle:
     """The circomlibjs oracle; a skip when node is unavailable, a failure under CI."""
     import _circomlibjs  # type: ignore[import-not-found]

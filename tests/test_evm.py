@@ -32,8 +32,6 @@ from bigfile_zk.reference.field import R
 web3 = pytest.importorskip("web3", reason="the EVM tests need the test extras (web3)")
 pytest.importorskip("eth_tester", reason="the EVM tests need the test extras (eth-tester)")
 
-import _npm  # noqa: E402  (tests/ is on sys.path, see conftest.py)
-from conftest import running_in_ci  # noqa: E402
 from evm_circuits import circuit_values, make_circuit, square  # noqa: E402
 from web3 import EthereumTesterProvider, Web3  # noqa: E402
 
@@ -48,18 +46,6 @@ def srs() -> SRS:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return SRS.insecure_for_testing(MAX_DEGREE, SEED)
-
-
-@pytest.fixture(scope="session")
-def solc() -> Path:
-    """The solc npm package (installed by tests/js's lock); a failure under CI."""
-    try:
-        _npm.ensure("solc", evm.SOLC_VERSION)
-    except RuntimeError as exc:
-        if running_in_ci():
-            pytest.fail(f"CI is set but solc cannot be installed: {exc}")
-        pytest.skip(f"solc unavailable: {exc}")
-    return _npm.JS_DIR / "node_modules" / "solc"
 
 
 @functools.cache

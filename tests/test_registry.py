@@ -30,8 +30,6 @@ from bigfile_zk.errors import InsecureSRSWarning
 pytest.importorskip("web3", reason="the registry tests need the test extras (web3)")
 pytest.importorskip("eth_tester", reason="the registry tests need the test extras (eth-tester)")
 
-import _npm  # tests/ is on sys.path, see conftest.py
-from conftest import running_in_ci
 from eth_abi import encode
 from eth_tester.exceptions import TransactionFailed
 from web3 import EthereumTesterProvider, Web3
@@ -50,18 +48,6 @@ GAS: dict[str, int] = {}  # gasUsed per kind of transaction, printed (pytest -s)
 
 
 # -- fixtures ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def solc() -> Path:
-    """The solc npm package (installed by tests/js's lock); a failure under CI."""
-    try:
-        _npm.ensure("solc", evm.SOLC_VERSION)
-    except RuntimeError as exc:
-        if running_in_ci():
-            pytest.fail(f"CI is set but solc cannot be installed: {exc}")
-        pytest.skip(f"solc unavailable: {exc}")
-    return _npm.JS_DIR / "node_modules" / "solc"
 
 
 @dataclass(frozen=True)
