@@ -294,3 +294,13 @@ def test_prove_from_a_reader(tmp_path: Path) -> None:
         storage.prove(Text(data), c, 3, PROVER, k=K, srs=srs())
     with pytest.raises(TypeError, match="path or a binary reader"):
         storage.prove(12, c, 3, PROVER, k=K, srs=srs())  # type: ignore[arg-type]
+
+
+def test_cli_writes_the_registry(tmp_path: Path) -> None:
+    from bigfile_zk import evm
+    from bigfile_zk.cli import main
+
+    out = tmp_path / "StorageRegistry.sol"
+    assert main(["storage", "registry", "--out", str(out)]) == 0
+    assert out.read_text() == evm.registry_source()
+    assert "contract StorageRegistry" in out.read_text()

@@ -194,6 +194,18 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _cmd_storage_registry(args: argparse.Namespace) -> int:
+    from bigfile_zk import evm
+
+    _write_output(args.out, evm.registry_source())
+    print(
+        f"wrote {args.out} (contract StorageRegistry; deploy it with the address of the "
+        "verifier from `storage verifier`, an epoch length and a proof window in blocks)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _add_storage_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     storage_parser = sub.add_parser("storage", help="proof-of-storage: commit, prove, verify")
     ssub = storage_parser.add_subparsers(dest="storage_command", required=True)
@@ -234,6 +246,10 @@ def _add_storage_parser(sub: argparse._SubParsersAction) -> None:  # type: ignor
     p.add_argument("--name", default="StorageVerifier", help="contract name (%(default)s)")
     common(p)
     p.set_defaults(func=_cmd_storage_verifier)
+
+    p = ssub.add_parser("registry", help="write StorageRegistry.sol (the on-chain registry)")
+    p.add_argument("--out", required=True, help="output .sol file")
+    p.set_defaults(func=_cmd_storage_registry)
 
 
 def build_parser() -> argparse.ArgumentParser:
