@@ -311,14 +311,23 @@ pub fn check_k(k: usize) -> Result<()> {
     }
 }
 
-/// Prove storage of the file at `path` for `statement`, reading only the challenged chunks
-/// with a tree file (and the whole file once without one). Errors name the first chunk that
-/// no longer matches the commitment. `progress`: see [`reading_total`].
+/// Where the committed file's bytes are read from.
+#[derive(Clone, Copy)]
+pub enum FileInput<'a> {
+    /// A file on disk, checked not to change while it is read.
+    Path(&'a std::path::Path),
+    /// Any [`Source`] (e.g. a Python reader), named in errors by the path.
+    Source(&'a dyn Source, &'a std::path::Path),
+}
+
+/// Prove storage of the committed file for `(seed, prover)`, reading only the challenged
+/// chunks with a tree file (and the whole file once without one). Errors name the first
+/// chunk that no longer matches the commitment. `progress`: see [`reading_total`].
 #[allow(clippy::too_many_arguments)] // the statement, the file, and how to prove: all needed
-pub fn prove_file(
+pub fn prove(
     pk: &ProvingKey,
     k: usize,
-    path: &std::path::Path,
+    file: FileInput<'_>,
     c: &FileCommitment,
     seed: Fr,
     prover: Fr,
@@ -328,14 +337,20 @@ pub fn prove_file(
 ) -> Result<Proof> {
     check_layout(k, c)?;
     let indices = challenges(seed, prover, k, c.num_chunks())?;
-    let openings = commitment::open_file_many(path, c, &indices, tree, progress)?;
+    let openings = match file {
+        FileInput::Path(path) => commitment::open_file_many(path, c, &indices, tree, progress)?,
+        FileInput::Source(src, name) => {
+            let tree = tree.map(|t| TreeFile::open(t, c)).transpose()?;
+            commitment::open_many(src, name, c, &indices, tree.as_ref(), progress)?
+        }
+    };
     let read = reading_total(k, c, tree.is_some());
     prove_openings(pk, k, c, seed, prover, openings, blinding, &mut |step| {
         progress(read + step)
     })
 }
 
-/// What the reading phase of [`prove_file`] counts up to: `k` openings with a tree file, the
+/// What the reading phase of [`prove`] counts up to: `k` openings with a tree file, the
 /// file's bytes without one. The proving phase then reports `reading_total + step` for
 /// `step` in `1..=plonk::PROVE_STEPS`.
 pub fn reading_total(k: usize, c: &FileCommitment, with_tree: bool) -> u64 {
@@ -344,30 +359,6 @@ pub fn reading_total(k: usize, c: &FileCommitment, with_tree: bool) -> u64 {
     } else {
         c.file_size
     }
-}
-
-/// [`prove_file`] reading the file's bytes from any [`Source`] (`name` names it in errors).
-#[allow(clippy::too_many_arguments)] // as prove_file
-pub fn prove_source(
-    pk: &ProvingKey,
-    k: usize,
-    src: &dyn Source,
-    name: &std::path::Path,
-    c: &FileCommitment,
-    seed: Fr,
-    prover: Fr,
-    tree: Option<&std::path::Path>,
-    blinding: &[Fr],
-    progress: Progress<'_>,
-) -> Result<Proof> {
-    check_layout(k, c)?;
-    let indices = challenges(seed, prover, k, c.num_chunks())?;
-    let tree = tree.map(|t| TreeFile::open(t, c)).transpose()?;
-    let openings = commitment::open_many(src, name, c, &indices, tree.as_ref(), progress)?;
-    let read = reading_total(k, c, tree.is_some());
-    prove_openings(pk, k, c, seed, prover, openings, blinding, &mut |step| {
-        progress(read + step)
-    })
 }
 
 fn check_layout(k: usize, c: &FileCommitment) -> Result<()> {

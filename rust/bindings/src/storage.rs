@@ -2,7 +2,7 @@
 
 use super::plonk::{PyProof, PyProvingKey, PyVerifyingKey};
 use super::{fr_from_py, run_detached, IntoPy, PyFileCommitment, PySrs};
-use bigfile_circuits::storage;
+use bigfile_circuits::storage::{self, FileInput};
 use bigfile_zk::commitment::Source;
 use bigfile_zk::plonk;
 use pyo3::exceptions::PyTypeError;
@@ -59,12 +59,39 @@ pub fn storage_prove(
     tree: Option<PathBuf>,
     on_progress: Option<Py<PyAny>>,
 ) -> PyResult<PyProof> {
+    let input = FileInput::Path(&path);
+    prove_input(
+        py,
+        pk,
+        k,
+        input,
+        commitment,
+        seed,
+        prover,
+        tree,
+        on_progress,
+    )
+}
+
+/// The statement's public inputs, fresh blinding, and the proof, without the GIL.
+#[allow(clippy::too_many_arguments)] // shared body of the two entry points
+fn prove_input(
+    py: Python<'_>,
+    pk: &PyProvingKey,
+    k: usize,
+    input: FileInput<'_>,
+    commitment: &PyFileCommitment,
+    seed: &Bound<'_, PyAny>,
+    prover: &Bound<'_, PyAny>,
+    tree: Option<PathBuf>,
+    on_progress: Option<Py<PyAny>>,
+) -> PyResult<PyProof> {
     let (s, p) = (fr_from_py(seed, "seed")?, fr_from_py(prover, "prover")?);
     let c = commitment.0;
     let pk = pk.0.clone();
     let blinding = plonk::random_blinding(&pk, &mut ark_std::rand::rngs::OsRng);
     let proof = run_detached(py, on_progress, |report| {
-        storage::prove_file(&pk, k, &path, &c, s, p, tree.as_deref(), &blinding, report)
+        storage::prove(&pk, k, input, &c, s, p, tree.as_deref(), &blinding, report)
     })?;
     Ok(PyProof::new(proof, vec![c.commitment, s, p]))
 }
@@ -135,34 +162,29 @@ pub fn storage_prove_reader(
     tree: Option<PathBuf>,
     on_progress: Option<Py<PyAny>>,
 ) -> PyResult<PyProof> {
-    let (s, p) = (fr_from_py(seed, "seed")?, fr_from_py(prover, "prover")?);
-    let c = commitment.0;
-    let pk = pk.0.clone();
-    let blinding = plonk::random_blinding(&pk, &mut ark_std::rand::rngs::OsRng);
     let src = PyReader {
         obj: reader,
         failed: Mutex::new(None),
         busy: Mutex::new(()),
     };
     let name = PathBuf::from(name);
-    let proof = run_detached(py, on_progress, |report| {
-        storage::prove_source(
-            &pk,
-            k,
-            &src,
-            &name,
-            &c,
-            s,
-            p,
-            tree.as_deref(),
-            &blinding,
-            report,
-        )
-    });
+    let input = FileInput::Source(&src, &name);
+    let proof = prove_input(
+        py,
+        pk,
+        k,
+        input,
+        commitment,
+        seed,
+        prover,
+        tree,
+        on_progress,
+    );
+    // The reader's own exception (e.g. a lost connection) beats the I/O error it caused.
     if let Some(e) = src.failed.lock().unwrap_or_else(|p| p.into_inner()).take() {
         return Err(e);
     }
-    Ok(PyProof::new(proof?, vec![c.commitment, s, p]))
+    proof
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
