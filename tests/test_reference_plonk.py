@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from py_ecc.optimized_bn128 import G1, add, field_modulus, multiply
 
 import bigfile_zk
+from bigfile_zk.reference import _gen_circuit_vectors as gen_circuits
 from bigfile_zk.reference import _gen_plonk_vectors as gen
 from bigfile_zk.reference import kzg, plonk
 from bigfile_zk.reference import poseidon as ref_poseidon
@@ -634,6 +635,23 @@ def test_quotient_fits_the_srs_exactly() -> None:
 def test_vectors_file_is_up_to_date() -> None:
     on_disk = json.loads((VECTORS / "plonk.json").read_text(encoding="utf-8"))
     assert on_disk == gen.plonk_vectors()
+
+
+_CIRCUIT_CASES = json.loads((VECTORS / "plonk_circuits.json").read_text(encoding="utf-8"))
+
+
+def test_circuit_vectors_file_is_up_to_date() -> None:
+    assert gen_circuits.circuit_vectors() == _CIRCUIT_CASES
+
+
+@pytest.mark.parametrize("case", _CIRCUIT_CASES["cases"], ids=lambda c: c["name"])
+def test_reference_accepts_exactly_the_circuits_the_spec_allows(case: dict) -> None:
+    """The same file holds the Rust core to the same cases (rust/core/tests/spec_vectors.rs)."""
+    if case["valid"]:
+        Circuit.from_json_dict(case["circuit"])
+    else:
+        with pytest.raises((ValueError, TypeError)):
+            Circuit.from_json_dict(case["circuit"])
 
 
 def test_vectors_verify_from_their_bytes() -> None:

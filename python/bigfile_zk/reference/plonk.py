@@ -349,6 +349,11 @@ class Circuit:
                     f"row {i} is a public-input row: it needs q_l = 1 and every other selector 0"
                 )
 
+        # §3: "a lookup circuit's T3 is not all zero" (tags are >= 1, so an all-zero T3 is a
+        # table without a single entry).
+        if self.lookups and not any(self.t3 or ()):
+            raise ValueError("a lookup circuit needs a non-empty table (T3 is all zero)")
+
         object.__setattr__(self, "copies", _normalise_copies(self.copies, n))
 
     # -- the copy permutation --

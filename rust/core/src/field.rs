@@ -104,7 +104,9 @@ pub fn from_decimal(s: &str, what: &str) -> Result<Fr> {
         what: what.to_string(),
         value: format!("{s:?}"),
     };
-    if s.is_empty() || s.len() > 78 || !s.bytes().all(|b| b.is_ascii_digit()) {
+    // Canonical: digits only, no leading zero (but "0" itself), as the interchange formats say.
+    let leading_zero = s.len() > 1 && s.starts_with('0');
+    if s.is_empty() || s.len() > 78 || leading_zero || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
     // Accumulate in limbs with overflow detection, then check `< r`.
@@ -136,6 +138,8 @@ mod tests {
         assert_eq!(from_limbs(to_limbs(&x), "x").unwrap(), x);
         assert!(from_limbs(MODULUS_LIMBS, "x").is_err());
         assert!(from_decimal(&modulus_decimal(), "x").is_err());
+        assert!(from_decimal("07", "x").is_err() && from_decimal("", "x").is_err());
+        assert_eq!(from_decimal("0", "x").unwrap(), Fr::from(0u64));
         let r_minus_1 = from_decimal(
             "21888242871839275222246405745257275088548364400416034343698204186575808495616",
             "x",

@@ -60,7 +60,7 @@ pub struct Circuit {
     pub k: u32,
     pub num_public: usize,
     pub fixed: Fixed,
-    /// Classes of cells that must hold equal values (classes of one cell may be omitted).
+    /// Classes of cells that must hold equal values, each of at least two cells (§3).
     pub copies: Vec<Vec<Cell>>,
     /// `(first_row, label)`, sorted by row: rows from `first_row` up to the next entry belong to
     /// the gadget `label`.
@@ -118,13 +118,24 @@ impl Circuit {
         let int = |key: &str| {
             v[key]
                 .as_u64()
-                .ok_or_else(|| bad(format!("{key} is not an integer")))
+                .and_then(|x| u32::try_from(x).ok())
+                .ok_or_else(|| bad(format!("{key} is not an integer below 2^32")))
         };
-        let k = int("k")? as u32;
+        let k = int("k")?;
         let num_public = int("num_public")? as usize;
         let lookups = v["lookups"]
             .as_bool()
             .ok_or_else(|| bad("lookups is not a boolean".into()))?;
+        // Exactly the keys of §7: an unknown key is an error, not ignored.
+        let mut keys: Vec<&str> = vec!["format", "k", "num_public", "lookups", "copies"];
+        keys.extend(["q_m", "q_l", "q_r", "q_o", "q_c", "q_f", "q_p"]);
+        if lookups {
+            keys.extend(["q_k", "t1", "t2", "t3"]);
+        }
+        match v.as_object() {
+            Some(o) if o.len() == keys.len() && keys.iter().all(|k| o.contains_key(*k)) => {}
+            _ => return Err(bad(format!("the keys must be exactly {keys:?}"))),
+        }
         let col = |key: &str| -> Result<Vec<Fr>> {
             v[key]
                 .as_array()
@@ -160,9 +171,14 @@ impl Circuit {
                     .as_array()
                     .ok_or_else(|| bad("a copy class is not a list".into()))?
                     .iter()
-                    .map(|cell| match (cell[0].as_u64(), cell[1].as_u64()) {
-                        (Some(c), Some(r)) if c < 3 => Ok((c as u8, r as usize)),
-                        _ => Err(bad(format!("bad cell {cell}"))),
+                    .map(|cell| match cell.as_array().map(|a| a.as_slice()) {
+                        Some([c, r]) => match (c.as_u64(), r.as_u64()) {
+                            (Some(c), Some(r)) if c < 3 && r < 1 << MAX_K => {
+                                Ok((c as u8, r as usize))
+                            }
+                            _ => Err(bad(format!("bad cell {cell}"))),
+                        },
+                        _ => Err(bad(format!("a cell is [col, row], not {cell}"))),
                     })
                     .collect::<Result<Vec<Cell>>>()
             })
@@ -265,7 +281,15 @@ impl Circuit {
             }
         }
         let mut seen = HashSet::new();
-        for class in &self.copies {
+        for (i, class) in self.copies.iter().enumerate() {
+            // §3: a class holds at least two cells (a one-cell class constrains nothing, and an
+            // empty one has no representative to compare with).
+            if class.len() < 2 {
+                return Err(Error::param(format!(
+                    "copy class {i} has {} cell(s); a class holds at least two",
+                    class.len()
+                )));
+            }
             for &(col, row) in class {
                 if col > 2 || row >= n {
                     return Err(Error::param(format!(
@@ -286,6 +310,7 @@ impl Circuit {
     /// Check a witness against every gate, copy class and lookup; the error names the first
     /// failure, its row and the gadget that made the row.
     pub fn check_witness(&self, w: &[Vec<Fr>; 3]) -> Result<()> {
+        self.check()?; // the fields are public: never index into an unchecked circuit
         let n = self.n();
         if w.iter().any(|col| col.len() != n) {
             return Err(Error::param(format!(
