@@ -9,6 +9,12 @@
 //! [`Builder::assert_equal`]) are copy-constrained. Rows carry the label stack of the gadgets
 //! that made them, so an unsatisfied constraint is reported as, e.g.,
 //! `row 1207 (merkle/level 3/poseidon)`.
+//!
+//! Gadgets constrain their own inputs: one that is sound only for a boolean selector or for
+//! operands of a bounded size (`select`, `cond_swap`, `merkle_level`, `less_than`) adds the check
+//! itself, unless rows laid out earlier already prove it (the builder remembers which variables
+//! are known boolean or below `2^bits`: outputs of `to_bits`, `assert_bool`, `range_check`,
+//! `is_zero`, `less_than`, and constants), so a circuit that checked them pays nothing twice.
 
 use super::circuit::{mds, Circuit, Fixed, MIN_K};
 use crate::error::{Error, Result};
@@ -63,6 +69,9 @@ pub struct Builder {
     /// Range checks by 8-bit lookups (default) or by bits (keeps a circuit lookup-free, which
     /// saves the verifier 6 EVM scalar multiplications).
     lookup_ranges: bool,
+    /// `x → bits` where rows already constrain `0 ≤ x < 2^bits` (`bits = 1`: boolean). Depends
+    /// only on which gadgets ran, never on values, so setup and proving lay out the same rows.
+    known_bits: HashMap<Var, usize>,
 }
 
 impl Default for Builder {
@@ -86,6 +95,7 @@ impl Builder {
             tables: Vec::new(),
             range8: None,
             lookup_ranges: true,
+            known_bits: HashMap::new(),
         }
     }
 
@@ -244,7 +254,41 @@ impl Builder {
             )
         });
         self.constants.insert(value, v);
+        let bits = value.into_bigint().num_bits().max(1) as usize;
+        self.note_bits(v, bits);
         v
+    }
+
+    // -- what the rows prove about variables ---------------------------------------------------
+
+    /// The least `bits` such that rows laid out so far constrain `0 ≤ x < 2^bits`, if any.
+    pub fn known_bits(&self, x: Var) -> Option<usize> {
+        self.known_bits.get(&x).copied()
+    }
+
+    /// Whether rows laid out so far constrain `x` to be 0 or 1.
+    pub fn is_known_bool(&self, x: Var) -> bool {
+        self.known_bits(x) == Some(1)
+    }
+
+    fn note_bits(&mut self, x: Var, bits: usize) {
+        let e = self.known_bits.entry(x).or_insert(bits);
+        *e = (*e).min(bits);
+    }
+
+    /// Constrain `bit` to be boolean, unless rows already do (then no row is added).
+    pub fn ensure_bool(&mut self, bit: Var) {
+        if !self.is_known_bool(bit) {
+            self.assert_bool(bit);
+        }
+    }
+
+    /// Constrain `0 ≤ x < 2^bits`, unless rows already do (then no row is added).
+    pub fn ensure_range(&mut self, x: Var, bits: usize) -> Result<()> {
+        match self.known_bits(x) {
+            Some(known) if known <= bits => Ok(()),
+            _ => self.range_check(x, bits),
+        }
     }
 
     // -- assertions ----------------------------------------------------------------------------
@@ -274,11 +318,13 @@ impl Builder {
                 [Fr::one(), -Fr::one(), Fr::zero(), Fr::zero(), Fr::zero()],
             )
         });
+        self.note_bits(x, 1);
     }
 
-    /// `x == 0` as a boolean (3 rows: `t = x·inv`, `out = 1 − t`, `x·out = 0`).
+    /// `x == 0` as a boolean (3 rows: `t = x·inv`, `out = 1 − t`, `x·out = 0`; `out` is
+    /// boolean by these rows alone: `x ≠ 0` forces `out = 0`, `x = 0` forces `t = 0, out = 1`).
     pub fn is_zero(&mut self, x: Var) -> Var {
-        self.labelled("is_zero", |b| {
+        let out = self.labelled("is_zero", |b| {
             let inv = b.value(x).inverse().unwrap_or_default();
             let inv = b.input(inv);
             let t = b.mul(x, inv);
@@ -288,7 +334,9 @@ impl Builder {
                 [Fr::one(), Fr::zero(), Fr::zero(), Fr::zero(), Fr::zero()],
             );
             out
-        })
+        });
+        self.note_bits(out, 1);
+        out
     }
 
     /// `x == y` as a boolean (4 rows).
@@ -299,16 +347,18 @@ impl Builder {
 
     // -- selection -----------------------------------------------------------------------------
 
-    /// `bit ? x : y` (`bit` must be boolean; the caller asserts it). 3 rows.
+    /// `bit ? x : y`, 3 rows; `bit` is constrained boolean here (one more row) unless rows
+    /// already do.
     pub fn select(&mut self, bit: Var, x: Var, y: Var) -> Var {
         self.labelled("select", |b| {
+            b.ensure_bool(bit);
             let d = b.sub(x, y);
             let t = b.mul(bit, d);
             b.add(t, y)
         })
     }
 
-    /// `bit ? (y, x) : (x, y)`. 4 rows.
+    /// `bit ? (y, x) : (x, y)`, 4 rows; `bit` is constrained boolean (as in `select`).
     pub fn cond_swap(&mut self, bit: Var, x: Var, y: Var) -> (Var, Var) {
         self.labelled("cond_swap", |b| {
             let l = b.select(bit, y, x);
@@ -343,6 +393,7 @@ impl Builder {
                 .collect();
             let acc = b.linear_combination(&terms, Fr::zero());
             b.assert_equal(acc, x);
+            b.note_bits(x, nbits);
             bits
         }))
     }
@@ -429,11 +480,14 @@ impl Builder {
             let acc = b.linear_combination(&terms, Fr::zero());
             b.assert_equal(acc, x);
         });
+        self.note_bits(x, bits);
         Ok(())
     }
 
-    /// `x < y` as a boolean variable, for `x, y < 2^bits` (`bits ≤ 252`; the caller
-    /// range-checks the operands).
+    /// `x < y` as a boolean variable (`1 ≤ bits ≤ 252`). Both operands are constrained to
+    /// `[0, 2^bits)` here (a proof for values outside that range cannot be made), unless rows
+    /// already do: without that, `x − y + 2^bits` wraps modulo r and e.g. `r − 1 < 5` would
+    /// prove true.
     pub fn less_than(&mut self, x: Var, y: Var, bits: usize) -> Result<Var> {
         if bits == 0 || bits > 252 {
             return Err(Error::param(format!(
@@ -442,6 +496,13 @@ impl Builder {
         }
         let two_k = Fr::from(2u64).pow([bits as u64]);
         self.push_label("less_than");
+        let operands = self
+            .ensure_range(x, bits)
+            .and_then(|_| self.ensure_range(y, bits));
+        if let Err(e) = operands {
+            self.pop_label();
+            return Err(e);
+        }
         // z = x − y + 2^bits ∈ [0, 2^(bits+1)); its bit `bits` is set iff x ≥ y.
         let z = self.lin2(x, Fr::one(), y, -Fr::one(), two_k);
         let top_value = Fr::from(self.value(z).into_bigint().get_bit(bits) as u64);
@@ -450,6 +511,7 @@ impl Builder {
         let low = self.lin2(z, Fr::one(), top, -two_k, Fr::zero());
         let out = self.range_check(low, bits);
         let lt = self.affine(top, -Fr::one(), Fr::one());
+        self.note_bits(lt, 1);
         self.pop_label();
         out.map(|_| lt)
     }
@@ -635,11 +697,12 @@ impl Builder {
         Ok(cur)
     }
 
-    /// One binary Merkle level, `Poseidon(bit ? (sib, cur) : (cur, sib))` (`bit` boolean,
-    /// asserted by the caller), in 70 rows: the swap
+    /// One binary Merkle level, `Poseidon(bit ? (sib, cur) : (cur, sib))`, in 70 rows (71 when
+    /// `bit` is not already known boolean: it is constrained here): the swap
     /// `t = bit·(sib − cur)` (2 rows) is folded into the rows that add the first round
     /// constants (`cur + t + C_0[1]`, `sib − t + C_0[2]`), then the 66 permutation rows.
     pub fn merkle_level(&mut self, cur: Var, bit: Var, sib: Var) -> Var {
+        self.ensure_bool(bit);
         self.labelled("poseidon", |b| {
             let c0 = round_constants(3, 0);
             let cap = b.constant(c0[0]);
