@@ -59,7 +59,7 @@ fn main() {
         let (_, witness) = b.build().unwrap();
         let proof = plonk::prove(&pk, &witness, &mut StdRng::seed_from_u64(1)).unwrap();
         let t_prove = t.elapsed();
-        assert!(plonk::verify(&vk, &proof, &st.public_inputs()));
+        assert!(plonk::verify(&vk, &proof, &st.public_inputs()).unwrap());
         println!(
             "k = {k}: {rows} rows (2^{}), setup {:.2} s, witness + prove {:.2} s",
             circuit.k,

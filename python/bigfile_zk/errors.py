@@ -15,6 +15,7 @@ __all__ = [
     "FieldElementError",
     "FileChangedError",
     "IndexOutOfRangeError",
+    "InsecureSRSError",
     "InsecureSRSWarning",
     "InternalError",
     "ParameterError",
@@ -57,6 +58,12 @@ class UnsatisfiedError(BigFileZkError, ValueError):
 
 class InternalError(BigFileZkError, RuntimeError):
     """A bug in bigfile_zk (a caught Rust panic). Please report it."""
+
+
+class InsecureSRSError(BigFileZkError, ValueError):
+    """The insecure test SRS (its τ is public, so anyone can forge proofs) was about to be
+    trusted: verifying, or generating a verifier contract, with a key made from it. Pass
+    ``allow_insecure_srs=True`` (CLI: ``--insecure-test-srs``) to do it anyway, in tests."""
 
 
 class InsecureSRSWarning(UserWarning):

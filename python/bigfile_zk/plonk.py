@@ -57,7 +57,14 @@ class Builder(_native.PlonkBuilder):
     ``poseidon`` (1 to 16 inputs, equal to :func:`bigfile_zk.poseidon`), ``poseidon_permute``
     (width 3), ``merkle_root`` (arity 2/4/8/16, as :class:`bigfile_zk.MerkleProof`);
     assertions: ``assert_equal``, ``assert_zero``, ``assert_bool``, ``range_check``,
-    ``lookup`` (after ``add_table``).
+    ``lookup`` (after ``add_table``). Each method's docstring says what it constrains.
+
+    Gadgets constrain their own inputs: ``select``/``cond_swap`` constrain the selector to be
+    boolean and ``less_than`` range-checks both operands, unless earlier rows already prove it
+    (outputs of ``to_bits``, ``less_than``, ``assert_bool``, ``range_check``, constants), so no
+    caller-side check is needed for soundness and none is paid twice. Inputs
+    (``private_input``) are otherwise unconstrained: what a circuit does not constrain, a
+    prover chooses.
     """
 
     def __new__(cls, assignment: Mapping[str, Any] | None = None) -> Builder:
@@ -157,7 +164,20 @@ def prove(
         return _native.plonk_prove(pk, built, blinding, bar)
 
 
-def verify(vk: VerifyingKey, proof: Proof, public_inputs: Sequence[int]) -> bool:
-    """``True`` iff ``proof`` proves the circuit of ``vk`` for these public inputs (in the
-    order they were declared). ``False`` for any wrong proof or input; never raises for one."""
-    return _native.plonk_verify(vk, proof, public_inputs)
+def verify(
+    vk: VerifyingKey,
+    proof: Proof,
+    public_inputs: Sequence[int],
+    *,
+    allow_insecure_srs: bool = False,
+) -> bool:
+    """``True`` iff ``proof`` proves the statement: the circuit of ``vk`` with these public
+    inputs (in the order they were declared). ``False`` for any proof that does not.
+
+    The statement is the caller's, so a malformed one raises instead of answering: a public
+    input that is not a field element (``FieldElementError`` for ``≥ r`` or negative,
+    ``TypeError`` for a bool or non-int) or the wrong number of them (``ParameterError``). A
+    key made with the insecure test SRS raises :class:`~bigfile_zk.errors.InsecureSRSError`
+    unless ``allow_insecure_srs=True`` (its τ is public: anyone can forge a proof it accepts).
+    """
+    return _native.plonk_verify(vk, proof, public_inputs, allow_insecure_srs=allow_insecure_srs)

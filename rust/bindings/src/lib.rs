@@ -49,6 +49,7 @@ fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
         Error::FileChanged { .. } => py_error(py, "FileChangedError", msg),
         Error::CommitmentMismatch(_) => py_error(py, "CommitmentMismatchError", msg),
         Error::Unsatisfied(_) => py_error(py, "UnsatisfiedError", msg),
+        Error::InsecureSrs(_) => py_error(py, "InsecureSRSError", msg),
         Error::Interrupted => PyKeyboardInterrupt::new_err("interrupted"),
         // OSError(errno, strerror, filename) picks the subclass (FileNotFoundError, ...) itself.
         Error::Io { path, source } => match source.raw_os_error() {
@@ -941,8 +942,10 @@ impl PySrs {
     fn from_ptau(py: Python<'_>, path: PathBuf, max_degree: Option<usize>) -> PyResult<Self> {
         detached(py, || Srs::from_ptau(&path, max_degree)).map(PySrs)
     }
-    /// An SRS whose τ is public (derived from `seed`). Anyone can forge proofs against it:
-    /// tests and demos only. Emits `bigfile_zk.errors.InsecureSRSWarning`.
+    /// An SRS whose τ is public (derived from `seed`, `0 <= seed < 256`). Anyone can forge
+    /// proofs against it: tests and demos only. Emits `bigfile_zk.errors.InsecureSRSWarning`.
+    /// Keys made from it are recognised (`VerifyingKey.is_insecure`) and refused by `verify` and
+    /// `to_solidity` unless the caller opts in (`allow_insecure_srs=True`).
     #[staticmethod]
     #[pyo3(signature = (max_degree, seed = 0))]
     fn insecure_for_testing(py: Python<'_>, max_degree: usize, seed: u64) -> PyResult<Self> {
@@ -957,6 +960,11 @@ impl PySrs {
             1,
         )?;
         detached(py, || Srs::insecure_for_testing(max_degree, seed)).map(PySrs)
+    }
+    /// Whether this is an insecure test SRS (`insecure_for_testing`, any seed): its τ is public.
+    #[getter]
+    fn is_insecure(&self) -> bool {
+        self.0.is_insecure()
     }
     /// Load an SRS saved with `save` (checksummed; points checked, pairing check skipped unless
     /// `validate=True`).

@@ -1,10 +1,11 @@
 //! PLONK bindings: the circuit builder (gadgets run in Rust, one call each), keys, proofs.
 
 use super::{
-    detached, fr_from_py, fr_to_py, frs_from_py, frs_to_py, py_error, run_detached, IntoPy, PySrs,
+    detached, fr_from_py, fr_to_py, frs_from_py, frs_to_py, py_error, run_detached, to_py_err,
+    IntoPy, PySrs,
 };
 use bigfile_zk::plonk::{self, Builder, Circuit, Proof, ProvingKey, TableId, Var, VerifyingKey};
-use bigfile_zk::{field, Fr};
+use bigfile_zk::{field, Error, Fr};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::sync::Arc;
@@ -45,7 +46,8 @@ impl PyBuilder {
         }
     }
 
-    /// A private witness variable holding `value`.
+    /// A private witness variable holding `value`. It is unconstrained until gadgets or
+    /// assertions use it: whatever the circuit does not constrain, a prover may choose freely.
     fn input(&mut self, value: &Bound<'_, PyAny>) -> PyResult<u32> {
         Ok(self.inner.input(fr_from_py(value, "value")?).0)
     }
@@ -55,31 +57,37 @@ impl PyBuilder {
         Ok(self.inner.public_input(fr_from_py(value, "value")?).0)
     }
 
+    /// The value a variable holds in this run (0s during setup).
     fn value<'py>(&self, py: Python<'py>, v: u32) -> PyResult<Bound<'py, PyAny>> {
         let v = self.var(py, v)?;
         fr_to_py(py, &self.inner.value(v))
     }
 
+    /// The variable fixed to `value` (one row per distinct constant, shared).
     fn constant(&mut self, value: &Bound<'_, PyAny>) -> PyResult<u32> {
         Ok(self.inner.constant(fr_from_py(value, "value")?).0)
     }
 
+    /// `x + y` (mod r), one row.
     fn add(&mut self, py: Python<'_>, x: u32, y: u32) -> PyResult<u32> {
         let (x, y) = (self.var(py, x)?, self.var(py, y)?);
         Ok(self.inner.add(x, y).0)
     }
 
+    /// `x − y` (mod r), one row.
     fn sub(&mut self, py: Python<'_>, x: u32, y: u32) -> PyResult<u32> {
         let (x, y) = (self.var(py, x)?, self.var(py, y)?);
         Ok(self.inner.sub(x, y).0)
     }
 
+    /// `x·y` (mod r), one row.
     fn mul(&mut self, py: Python<'_>, x: u32, y: u32) -> PyResult<u32> {
         let (x, y) = (self.var(py, x)?, self.var(py, y)?);
         Ok(self.inner.mul(x, y).0)
     }
 
-    /// `Σ c_i·x_i + constant` for `terms = [(c_i, x_i), …]`.
+    /// `Σ c_i·x_i + constant` (mod r) for `terms = [(c_i, x_i), …]`; one row per term after
+    /// the first.
     #[pyo3(signature = (terms, constant = None))]
     fn linear_combination(
         &mut self,
@@ -101,37 +109,43 @@ impl PyBuilder {
         Ok(self.inner.linear_combination(&ts, k).0)
     }
 
+    /// Constrain `x = y` (a copy constraint, no row).
     fn assert_equal(&mut self, py: Python<'_>, x: u32, y: u32) -> PyResult<()> {
         let (x, y) = (self.var(py, x)?, self.var(py, y)?);
         self.inner.assert_equal(x, y);
         Ok(())
     }
 
+    /// Constrain `x = 0` (one row).
     fn assert_zero(&mut self, py: Python<'_>, x: u32) -> PyResult<()> {
         let x = self.var(py, x)?;
         self.inner.assert_zero(x);
         Ok(())
     }
 
+    /// Constrain `x ∈ {0, 1}` (one row); later gadgets then know `x` is boolean.
     fn assert_bool(&mut self, py: Python<'_>, x: u32) -> PyResult<()> {
         let x = self.var(py, x)?;
         self.inner.assert_bool(x);
         Ok(())
     }
 
-    /// `bit ? x : y` (`bit` must be asserted boolean by the caller).
+    /// `bit ? x : y`. Constrains `bit ∈ {0, 1}` itself (one row) unless the builder already
+    /// knows it boolean (an output of `to_bits`, `less_than`, `assert_bool`, ...).
     fn select(&mut self, py: Python<'_>, bit: u32, x: u32, y: u32) -> PyResult<u32> {
         let v = self.vars(py, &[bit, x, y])?;
         Ok(self.inner.select(v[0], v[1], v[2]).0)
     }
 
-    /// `bit ? (y, x) : (x, y)`.
+    /// `bit ? (y, x) : (x, y)`. Constrains `bit ∈ {0, 1}` itself, as `select`.
     fn cond_swap(&mut self, py: Python<'_>, bit: u32, x: u32, y: u32) -> PyResult<(u32, u32)> {
         let v = self.vars(py, &[bit, x, y])?;
         let (l, r) = self.inner.cond_swap(v[0], v[1], v[2]);
         Ok((l.0, r.0))
     }
 
+    /// The `nbits` little-endian bits of `x` (`1 ≤ nbits ≤ 253`): each bit constrained boolean
+    /// and their weighted sum equal to `x`, which also constrains `0 ≤ x < 2^nbits`.
     #[allow(clippy::wrong_self_convention)] // a gadget (it lays out rows), not a conversion
     fn to_bits(&mut self, py: Python<'_>, x: u32, nbits: usize) -> PyResult<Vec<u32>> {
         let x = self.var(py, x)?;
@@ -139,21 +153,28 @@ impl PyBuilder {
         Ok(bits.into_iter().map(|v| v.0).collect())
     }
 
+    /// Constrain `0 ≤ x < 2^bits` (`1 ≤ bits ≤ 253`), by 8-bit lookups (default) or bits.
     fn range_check(&mut self, py: Python<'_>, x: u32, bits: usize) -> PyResult<()> {
         let x = self.var(py, x)?;
         self.inner.range_check(x, bits).py(py)
     }
 
+    /// `x < y` as a boolean variable (`1 ≤ bits ≤ 252`). Constrains both operands to
+    /// `[0, 2^bits)` itself (no proof exists otherwise), unless the builder already knows them
+    /// in range (from `range_check`, `to_bits`, constants): safe without caller-side checks.
     fn less_than(&mut self, py: Python<'_>, x: u32, y: u32, bits: usize) -> PyResult<u32> {
         let (x, y) = (self.var(py, x)?, self.var(py, y)?);
         Ok(self.inner.less_than(x, y, bits).py(py)?.0)
     }
 
+    /// `Poseidon(inputs)` as `bigfile_zk.poseidon` (circomlib, 1 to 16 inputs); fully
+    /// constrained (68 rows for two inputs on the native gate).
     fn poseidon(&mut self, py: Python<'_>, inputs: Vec<u32>) -> PyResult<u32> {
         let v = self.vars(py, &inputs)?;
         Ok(self.inner.poseidon(&v).py(py)?.0)
     }
 
+    /// The circomlib Poseidon permutation of a width-3 state (3 variables), fully constrained.
     fn poseidon_permute(&mut self, py: Python<'_>, state: Vec<u32>) -> PyResult<Vec<u32>> {
         let v = self.vars(py, &state)?;
         let state: [Var; 3] = v.try_into().map_err(|_| {
@@ -166,6 +187,10 @@ impl PyBuilder {
         Ok(self.inner.poseidon_permute3(state).map(|v| v.0).to_vec())
     }
 
+    /// The root of the tree whose leaf at `index` is `leaf`, given each level's `arity − 1`
+    /// siblings (position order, as `MerkleProof`). `index` is decomposed into bits inside,
+    /// which constrains `0 ≤ index < arity^depth`; the root is constrained, compare it with
+    /// `assert_equal`.
     #[pyo3(signature = (leaf, index, siblings, arity = 2))]
     fn merkle_root(
         &mut self,
@@ -183,7 +208,8 @@ impl PyBuilder {
         Ok(self.inner.merkle_root(leaf, index, &sibs, arity).py(py)?.0)
     }
 
-    /// Register a table of `(x, y)` entries; returns its id for `lookup`.
+    /// Register a table of `(x, y)` entries (fixed, part of the key); returns its id for
+    /// `lookup`.
     fn add_table(
         &mut self,
         py: Python<'_>,
@@ -200,7 +226,7 @@ impl PyBuilder {
         Ok(self.inner.add_table(name, es).py(py)?.0)
     }
 
-    /// Assert `(x, y)` is an entry of table `table`.
+    /// Constrain `(x, y)` to be an entry of table `table` (one lookup row).
     fn lookup(&mut self, py: Python<'_>, table: u32, x: u32, y: u32) -> PyResult<()> {
         if table as usize >= self.inner.num_tables() {
             return Err(py_error(
@@ -214,6 +240,7 @@ impl PyBuilder {
         Ok(())
     }
 
+    /// Rows made until the matching `pop_label` carry `label` in error messages.
     fn push_label(&mut self, label: &str) {
         self.inner.push_label(label);
     }
@@ -327,9 +354,21 @@ impl PyVerifyingKey {
         VerifyingKey::from_json(text).map(PyVerifyingKey).py(py)
     }
     /// A self-contained Solidity verifier contract for this key (`docs/spec/solidity.md`).
-    #[pyo3(signature = (contract_name = "PlonkVerifier"))]
-    fn to_solidity(&self, py: Python<'_>, contract_name: &str) -> PyResult<String> {
-        self.0.to_solidity(contract_name).py(py)
+    /// A key made with the insecure test SRS raises `InsecureSRSError` unless
+    /// `allow_insecure_srs`; its contract then has `INSECURE_TEST_SRS = true`.
+    #[pyo3(signature = (contract_name = "PlonkVerifier", *, allow_insecure_srs = false))]
+    fn to_solidity(
+        &self,
+        py: Python<'_>,
+        contract_name: &str,
+        allow_insecure_srs: bool,
+    ) -> PyResult<String> {
+        self.0.to_solidity(contract_name, allow_insecure_srs).py(py)
+    }
+    /// Whether the key was made with the insecure test SRS (its τ is public: anyone can forge).
+    #[getter]
+    fn is_insecure(&self) -> bool {
+        self.0.is_insecure()
     }
     /// `keccak256` of the key bytes, bound into every proof's transcript.
     fn digest<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
@@ -527,17 +566,35 @@ pub fn plonk_prove(
     })
 }
 
-/// `True` iff the proof verifies; `False` for any wrong proof or public input.
+/// `True` iff the proof proves the statement (`vk`, `public_inputs`); `False` for any proof
+/// that does not. A malformed statement (public inputs that are not field elements, or the wrong
+/// number of them) raises, and so does a key made with the insecure test SRS unless
+/// `allow_insecure_srs`.
 #[pyfunction]
+#[pyo3(signature = (vk, proof, public_inputs, *, allow_insecure_srs = false))]
 pub fn plonk_verify(
     py: Python<'_>,
     vk: &PyVerifyingKey,
     proof: &PyProof,
     public_inputs: &Bound<'_, PyAny>,
+    allow_insecure_srs: bool,
 ) -> PyResult<bool> {
     let public = frs_from_py(public_inputs, "public_inputs")?;
     let (vk, p) = (&vk.0, &proof.proof);
-    detached(py, || Ok(plonk::verify(vk, p, &public)))
+    if vk.is_insecure() && !allow_insecure_srs {
+        return Err(to_py_err(py, insecure_key_error()));
+    }
+    detached(py, || plonk::verify(vk, p, &public))
+}
+
+/// Verifying against a test-SRS key without the opt-in.
+pub(crate) fn insecure_key_error() -> Error {
+    Error::InsecureSrs(
+        "the verifying key was made with the insecure test SRS (its τ is public, so anyone can \
+         forge a proof it accepts); verify against a key from a ceremony SRS, or pass \
+         allow_insecure_srs=True in tests"
+            .into(),
+    )
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -34,7 +34,7 @@ fn main() {
         let proof = plonk::prove(&pk, &witness, &mut StdRng::seed_from_u64(1)).unwrap();
         let t_prove = t.elapsed();
         let t = Instant::now();
-        assert!(plonk::verify(&vk, &proof, &[witness[0][0]]));
+        assert!(plonk::verify(&vk, &proof, &[witness[0][0]]).unwrap());
         let t_verify = t.elapsed();
         println!(
             "2^{log} rows ({perms} Poseidon(2)): build {:.0} ms, setup {:.2} s, prove {:.2} s, \

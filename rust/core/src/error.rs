@@ -50,6 +50,10 @@ pub enum Error {
     #[error("unsatisfied circuit: {0}")]
     Unsatisfied(String),
 
+    /// The insecure test SRS (τ public) where security matters, without an explicit opt-in.
+    #[error("{0}")]
+    InsecureSrs(String),
+
     /// A progress callback asked to stop (e.g. Ctrl-C in Python).
     #[error("interrupted")]
     Interrupted,

@@ -22,6 +22,7 @@ use sha3::{Digest, Keccak256};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::OnceLock;
 
 /// A KZG structured reference string.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +40,28 @@ const SRS_VERSION: u8 = 1;
 
 fn decode(what: &'static str, path: &Path, reason: impl std::fmt::Display) -> Error {
     Error::decode(what, format!("{}: {reason}", path.display()))
+}
+
+/// How many seeds the insecure test SRS has: few enough to recognise all of them.
+pub const INSECURE_SEEDS: u64 = 256;
+
+fn insecure_tau(seed: u64) -> Fr {
+    let mut h = Keccak256::new();
+    h.update(b"bigfile_zk/insecure-srs");
+    h.update(seed.to_be_bytes());
+    Fr::from_be_bytes_mod_order(&h.finalize())
+}
+
+/// Whether `[τ]G2` is that of an insecure test SRS (one of [`INSECURE_SEEDS`] public τ's).
+/// The table (256 G2 points) is computed once, on first use, in a few milliseconds.
+pub fn is_insecure_tau_g2(tau_g2: &G2Affine) -> bool {
+    static TABLE: OnceLock<Vec<G2Affine>> = OnceLock::new();
+    TABLE
+        .get_or_init(|| {
+            let taus: Vec<Fr> = (0..INSECURE_SEEDS).map(insecure_tau).collect();
+            ark_bn254::G2Projective::generator().batch_mul(&taus)
+        })
+        .contains(tau_g2)
 }
 
 impl Srs {
@@ -61,18 +84,23 @@ impl Srs {
         })
     }
 
-    /// An SRS with a publicly known τ = keccak256("bigfile_zk/insecure-srs" ‖ seed). **Insecure**:
-    /// whoever knows τ can forge any proof. For tests and demos only.
+    /// An SRS with a publicly known τ = keccak256("bigfile_zk/insecure-srs" ‖ seed) for a seed
+    /// below [`INSECURE_SEEDS`]. **Insecure**: whoever knows τ can forge any proof. For tests and
+    /// demos only; [`Srs::is_insecure`] (and `VerifyingKey::is_insecure`) recognise every one of
+    /// them by `[τ]G2`, so keys made from one can be refused where security matters.
     pub fn insecure_for_testing(max_degree: usize, seed: u64) -> Result<Srs> {
         if max_degree > 1 << 28 {
             return Err(Error::param(format!(
                 "max_degree {max_degree} is larger than 2^28"
             )));
         }
-        let mut h = Keccak256::new();
-        h.update(b"bigfile_zk/insecure-srs");
-        h.update(seed.to_be_bytes());
-        let tau = Fr::from_be_bytes_mod_order(&h.finalize());
+        if seed >= INSECURE_SEEDS {
+            return Err(Error::param(format!(
+                "insecure test SRS seeds are 0..{INSECURE_SEEDS} (so that each is recognised), \
+                 not {seed}"
+            )));
+        }
+        let tau = insecure_tau(seed);
         let mut powers = Vec::with_capacity(max_degree + 1);
         let mut p = Fr::from(1u64);
         for _ in 0..=max_degree {
@@ -85,6 +113,11 @@ impl Srs {
             g1,
             g2: [g2.into_affine(), (g2 * tau).into_affine()],
         })
+    }
+
+    /// Whether this is an insecure test SRS ([`Srs::insecure_for_testing`]): its τ is public.
+    pub fn is_insecure(&self) -> bool {
+        is_insecure_tau_g2(&self.g2[1])
     }
 
     /// Check the SRS: generators first, no identity points, G2 in the subgroup, and one τ for

@@ -163,7 +163,10 @@ fn prove_ok(c: &Circuit, w: &[Vec<Fr>; 3]) -> (plonk::VerifyingKey, Proof, Vec<F
     let (pk, vk) = plonk::setup(c, srs()).unwrap();
     let proof = plonk::prove(&pk, w, &mut rng()).unwrap();
     let public = w[0][..c.num_public].to_vec();
-    assert!(plonk::verify(&vk, &proof, &public), "honest proof rejected");
+    assert!(
+        plonk::verify(&vk, &proof, &public).unwrap(),
+        "honest proof rejected"
+    );
     (vk, proof, public)
 }
 
@@ -182,7 +185,7 @@ fn assert_every_mutation_rejected(vk: &plonk::VerifyingKey, proof: &Proof, publi
         b[64 * i..64 * i + 64].copy_from_slice(&bigfile_zk::kzg::g1_to_bytes(&other_point(&p)));
         let forged = Proof::from_evm_bytes(&b, lookups).unwrap();
         assert!(
-            !plonk::verify(vk, &forged, public),
+            !plonk::verify(vk, &forged, public).unwrap(),
             "point {i} mutated and accepted"
         );
         // The identity is refused by the decoder and by the verifier.
@@ -200,7 +203,7 @@ fn assert_every_mutation_rejected(vk: &plonk::VerifyingKey, proof: &Proof, publi
         }
         forged = Proof::from_evm_bytes(&b, lookups).unwrap();
         assert!(
-            !plonk::verify(vk, &forged, public),
+            !plonk::verify(vk, &forged, public).unwrap(),
             "scalar {j} mutated and accepted"
         );
     }
@@ -220,13 +223,13 @@ fn arithmetic_circuit_proves_and_rejects_forgeries() {
     assert_eq!(plonk::VerifyingKey::from_bytes(&vk.to_bytes()).unwrap(), vk);
     assert_every_mutation_rejected(&vk, &proof, &public);
     // Public inputs changed, swapped, or of the wrong count.
-    assert!(!plonk::verify(
-        &vk,
-        &proof,
-        &[public[0] + Fr::one(), public[1]]
-    ));
-    assert!(!plonk::verify(&vk, &proof, &[public[1], public[0]]));
-    assert!(!plonk::verify(&vk, &proof, &public[..1]));
+    assert!(!plonk::verify(&vk, &proof, &[public[0] + Fr::one(), public[1]]).unwrap());
+    assert!(!plonk::verify(&vk, &proof, &[public[1], public[0]]).unwrap());
+    // The wrong count is a malformed statement: the caller's error, not `false`.
+    assert!(plonk::verify(&vk, &proof, &public[..1]).is_err());
+    let mut three = public.clone();
+    three.push(Fr::one());
+    assert!(plonk::verify(&vk, &proof, &three).is_err());
     // ≥ r as bytes.
     let r_bytes = {
         let mut b = [0u8; 32];
@@ -234,16 +237,44 @@ fn arithmetic_circuit_proves_and_rejects_forgeries() {
         b
     };
     let pb: Vec<[u8; 32]> = public.iter().map(bigfile_zk::field::to_be_bytes).collect();
-    assert!(plonk::verifier::verify_bytes(
-        &vk,
-        &proof.to_evm_bytes(),
-        &pb
-    ));
-    assert!(!plonk::verifier::verify_bytes(
-        &vk,
-        &proof.to_evm_bytes(),
-        &[r_bytes, pb[1]]
-    ));
+    let bytes = proof.to_evm_bytes();
+    assert!(plonk::verifier::verify_bytes(&vk, &bytes, &pb).unwrap());
+    // A public input ≥ r, or the wrong count, is an error; malformed proof bytes are `false`.
+    assert!(plonk::verifier::verify_bytes(&vk, &bytes, &[r_bytes, pb[1]]).is_err());
+    assert!(plonk::verifier::verify_bytes(&vk, &bytes, &pb[..1]).is_err());
+    assert!(!plonk::verifier::verify_bytes(&vk, &bytes[1..], &pb).unwrap());
+    let mut flipped = bytes.clone();
+    flipped[700] ^= 1;
+    assert!(!plonk::verifier::verify_bytes(&vk, &flipped, &pb).unwrap());
+}
+
+/// A `Proof` whose lookup parts do not all match the key is `false`, never a skipped lookup
+/// argument or a panic (its fields are public, so a caller can build any mix).
+#[test]
+fn proof_shape_must_match_the_key() {
+    let (c, w) = lookup_circuit();
+    let (vk, proof, public) = prove_ok(&c, &w);
+    let mut no_lookup_evals = proof.clone();
+    no_lookup_evals.evals.lookup = None;
+    let mut no_phi = proof.clone();
+    no_phi.phi = None;
+    let mut no_m = proof.clone();
+    no_m.m = None;
+    let mut none = proof.clone();
+    (none.m, none.phi, none.evals.lookup) = (None, None, None);
+    for bad in [&no_lookup_evals, &no_phi, &no_m, &none] {
+        assert!(!plonk::verify(&vk, bad, &public).unwrap());
+    }
+    // And lookup parts on a proof for a key without lookups.
+    let (c2, w2) = arithmetic();
+    let (vk2, proof2, public2) = prove_ok(&c2, &w2);
+    let mut extra = proof2.clone();
+    extra.phi = Some(proof2.z);
+    assert!(!plonk::verify(&vk2, &extra, &public2).unwrap());
+    let mut extra = proof2.clone();
+    extra.evals.lookup = Some((Fr::one(), Fr::one()));
+    assert!(!plonk::verify(&vk2, &extra, &public2).unwrap());
+    assert!(plonk::verify(&vk2, &proof2, &public2).unwrap());
 }
 
 fn hex_r() -> Vec<u8> {
@@ -260,7 +291,7 @@ fn another_circuits_key_rejects() {
     let mut c2 = c.clone();
     c2.fixed.q_c[3] = f(6);
     let (_, vk2) = plonk::setup(&c2, srs()).unwrap();
-    assert!(!plonk::verify(&vk2, &proof, &public));
+    assert!(!plonk::verify(&vk2, &proof, &public).unwrap());
 }
 
 #[test]
@@ -279,7 +310,7 @@ fn unsatisfied_witnesses_are_refused_and_their_proofs_fail() {
         "{err}"
     );
     let forged = prove_unchecked(&pk, &bad, &blinding).unwrap();
-    assert!(!plonk::verify(&vk, &forged, &bad[0][..2]));
+    assert!(!plonk::verify(&vk, &forged, &bad[0][..2]).unwrap());
     // Copy: a2 differs from the public x (while row 2's gate still holds).
     let mut bad = w.clone();
     bad[0][2] = f(4);
@@ -291,7 +322,7 @@ fn unsatisfied_witnesses_are_refused_and_their_proofs_fail() {
         .to_string();
     assert!(err.contains("copy constraint"), "{err}");
     let forged = prove_unchecked(&pk, &bad, &blinding).unwrap();
-    assert!(!plonk::verify(&vk, &forged, &bad[0][..2]));
+    assert!(!plonk::verify(&vk, &forged, &bad[0][..2]).unwrap());
 }
 
 #[test]
@@ -301,7 +332,7 @@ fn poseidon_gate_computes_circomlib_permutation() {
     poseidon::permute(&mut state).unwrap();
     assert_eq!(out, state);
     let (vk, proof, public) = prove_ok(&c, &w);
-    assert!(plonk::verify(&vk, &proof, &public));
+    assert!(plonk::verify(&vk, &proof, &public).unwrap());
     // A wrong state in the middle is refused, naming the row.
     let (pk, vk) = plonk::setup(&c, srs()).unwrap();
     let mut bad = w.clone();
@@ -314,7 +345,7 @@ fn poseidon_gate_computes_circomlib_permutation() {
         "{err}"
     );
     let forged = prove_unchecked(&pk, &bad, &[Fr::one(); 12]).unwrap();
-    assert!(!plonk::verify(&vk, &forged, &[]));
+    assert!(!plonk::verify(&vk, &forged, &[]).unwrap());
 }
 
 #[test]
@@ -335,13 +366,13 @@ fn lookups_prove_and_reject() {
         .to_string();
     assert!(err.contains("row 2") && err.contains("lookup"), "{err}");
     let forged = prove_unchecked(&pk, &bad, &blinding).unwrap();
-    assert!(!plonk::verify(&vk, &forged, &[f(9)]));
+    assert!(!plonk::verify(&vk, &forged, &[f(9)]).unwrap());
     // The right value with the wrong tag is refused too.
     let mut bad = w.clone();
     bad[2][3] = f(1);
     assert!(plonk::prove_with_blinding(&pk, &bad, &blinding).is_err());
     let forged = prove_unchecked(&pk, &bad, &blinding).unwrap();
-    assert!(!plonk::verify(&vk, &forged, &public));
+    assert!(!plonk::verify(&vk, &forged, &public).unwrap());
 }
 
 #[test]

@@ -19,7 +19,7 @@ fn prove_and_verify(b: &mut Builder) -> bool {
     let (circuit, witness) = b.build().unwrap();
     let (pk, vk) = plonk::setup(&circuit, srs()).unwrap();
     let proof = plonk::prove(&pk, &witness, &mut StdRng::seed_from_u64(1)).unwrap();
-    plonk::verify(&vk, &proof, &witness[0][..circuit.num_public])
+    plonk::verify(&vk, &proof, &witness[0][..circuit.num_public]).unwrap()
 }
 
 fn check(b: &mut Builder) -> Result<(), String> {
@@ -190,6 +190,84 @@ fn select_swap_and_asserts() {
     assert!(check(&mut b).unwrap_err().contains("assert_bool"));
 }
 
+/// Gadgets constrain their own inputs: no caller-side check is needed for soundness.
+#[test]
+fn gadgets_constrain_their_own_inputs() {
+    // less_than: without operand range checks, x − y + 2^bits wraps mod r and `r − 1 < 5`
+    // would prove true with bits = 8.
+    let mut b = Builder::new();
+    let x = b.public_input(-Fr::one());
+    let five = b.input(Fr::from(5u64));
+    let lt = b.less_than(x, five, 8).unwrap();
+    let one = b.constant(Fr::one());
+    b.assert_equal(lt, one); // the claim "r − 1 < 5"
+    let err = check(&mut b).unwrap_err();
+    assert!(err.contains("less_than/range_check(8)"), "{err}");
+    // The same with the honest witness for a wrapped value: the operand's own check fails.
+    let mut b = Builder::new();
+    let big = b.input(Fr::from(300u64));
+    let y = b.input(Fr::from(5u64));
+    b.less_than(big, y, 8).unwrap();
+    assert!(check(&mut b).unwrap_err().contains("less_than"));
+
+    // select / cond_swap / merkle_level with a non-boolean selector: unsatisfiable.
+    type Gadget = fn(&mut Builder, Var, Var, Var);
+    let gadgets: [(&str, Gadget); 3] = [
+        ("select", |b, s, x, y| {
+            b.select(s, x, y);
+        }),
+        ("cond_swap", |b, s, x, y| {
+            b.cond_swap(s, x, y);
+        }),
+        ("merkle_level", |b, s, x, y| {
+            b.merkle_level(x, s, y);
+        }),
+    ];
+    for (name, gadget) in gadgets {
+        let mut b = Builder::new();
+        let s = b.input(Fr::from(2u64));
+        let (x, y) = (b.input(Fr::from(5u64)), b.input(Fr::from(9u64)));
+        gadget(&mut b, s, x, y);
+        let err = check(&mut b).unwrap_err();
+        assert!(err.contains("assert_bool"), "{name}: {err}");
+    }
+}
+
+/// A check already made is not made twice: known booleans and ranges cost no rows.
+#[test]
+fn known_facts_cost_no_rows() {
+    let mut b = Builder::new();
+    let x = b.input(Fr::from(7u64));
+    let bits = b.to_bits(x, 8).unwrap();
+    let (p, q) = (b.input(Fr::from(1u64)), b.input(Fr::from(2u64)));
+    let before = b.num_rows();
+    b.select(bits[0], p, q);
+    assert_eq!(b.num_rows() - before, 3, "select on a to_bits output");
+    let y = b.input(Fr::from(9u64));
+    b.range_check(y, 8).unwrap();
+    let before = b.num_rows();
+    let lt = b.less_than(x, y, 8).unwrap();
+    let after_checked = b.num_rows() - before;
+    let before = b.num_rows();
+    b.select(lt, p, q);
+    assert_eq!(b.num_rows() - before, 3, "select on a less_than output");
+    // Unchecked operands pay for their range checks, and once only.
+    let (u, v) = (b.input(Fr::from(3u64)), b.input(Fr::from(4u64)));
+    let before = b.num_rows();
+    b.less_than(u, v, 8).unwrap();
+    assert!(b.num_rows() - before > after_checked);
+    let before = b.num_rows();
+    b.less_than(u, v, 8).unwrap();
+    assert_eq!(b.num_rows() - before, after_checked);
+    // A wider known range does not satisfy a narrower one.
+    let w = b.input(Fr::from(3u64));
+    b.range_check(w, 16).unwrap();
+    let before = b.num_rows();
+    b.ensure_range(w, 8).unwrap();
+    assert!(b.num_rows() > before);
+    check(&mut b).unwrap();
+}
+
 /// The circuit's shape must not depend on the values: setup (zeros) and proving agree.
 #[test]
 fn shape_is_independent_of_values() {
@@ -283,7 +361,7 @@ mod random_circuits {
             let (pk, vk) = plonk::setup(&circuit, srs()).unwrap();
             let proof = plonk::prove(&pk, &witness, &mut StdRng::seed_from_u64(pick)).unwrap();
             let public = witness[0][..circuit.num_public].to_vec();
-            prop_assert!(plonk::verify(&vk, &proof, &public));
+            prop_assert!(plonk::verify(&vk, &proof, &public).unwrap());
             let cells: Vec<(usize, usize)> = (0..circuit.n())
                 .flat_map(|i| (0..3).map(move |col| (col, i)))
                 .filter(|&(col, i)| constrained(&circuit, col, i))
@@ -303,7 +381,7 @@ mod random_circuits {
             let blinding = vec![Fr::from(pick); if pk.circuit.has_lookups() { 18 } else { 12 }];
             let forged = prove_unchecked(&pk, &bad, &blinding).unwrap();
             // Public-input cells change the statement: verify against the original inputs.
-            prop_assert!(!plonk::verify(&vk, &forged, &public), "flip of {col},{i} verified");
+            prop_assert!(!plonk::verify(&vk, &forged, &public).unwrap(), "flip of {col},{i} verified");
         }
     }
 }

@@ -165,8 +165,30 @@ fn plonk_vectors() {
         }
         let decoded = Proof::from_evm_bytes(&unhex(&case["proof"]), circuit.has_lookups()).unwrap();
         assert!(
-            plonk::verify(&vk, &decoded, &public),
+            plonk::verify(&vk, &decoded, &public).unwrap(),
             "{name}: reference proof rejected"
+        );
+    }
+}
+
+/// The circuits the spec allows (docs/spec/vectors/plonk_circuits.json, written from the spec's
+/// rules): `Circuit::from_json` accepts exactly the valid ones; the Python reference is held to
+/// the same file (tests/test_reference_plonk.py).
+#[test]
+fn plonk_circuit_validity() {
+    use bigfile_zk::plonk::Circuit;
+    let v = load("plonk_circuits");
+    let cases = v["cases"].as_array().unwrap();
+    assert!(cases.len() > 20);
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let got = Circuit::from_json(&case["circuit"]);
+        assert_eq!(
+            got.is_ok(),
+            case["valid"].as_bool().unwrap(),
+            "{name} ({}): {:?}",
+            case["rule"],
+            got.err()
         );
     }
 }

@@ -12,6 +12,9 @@ contract {{CONTRACT_NAME}} {
     /// keccak256 of the verifying key bytes (plonk.md §3), bound into the transcript.
     bytes32 public constant VK_DIGEST = {{VK_DIGEST}};
     uint256 public constant NUM_PUBLIC_INPUTS = {{NUM_PUBLIC}};
+    /// True iff the key was made with bigfile_zk's insecure test SRS, whose τ is public: then
+    /// anyone can forge proofs that this contract accepts. Never deploy such a contract for value.
+    bool public constant INSECURE_TEST_SRS = {{INSECURE_TEST_SRS}};
     //#if LOOKUPS
     uint256 public constant PROOF_LENGTH = 960;
     //#else

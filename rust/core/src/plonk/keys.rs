@@ -112,6 +112,12 @@ impl VerifyingKey {
         })
     }
 
+    /// Whether the key was made with an insecure test SRS (`Srs::insecure_for_testing`): its τ
+    /// is public, so proofs against this key prove nothing.
+    pub fn is_insecure(&self) -> bool {
+        crate::srs::is_insecure_tau_g2(&self.g2[1])
+    }
+
     /// `keccak256(vk_bytes)`, bound into every transcript.
     pub fn digest(&self) -> [u8; 32] {
         Keccak256::digest(self.to_bytes()).into()

@@ -165,13 +165,26 @@ impl VerifyingKey {
     /// A self-contained Solidity verifier for this key: contract `contract_name` with
     /// `verifyProof(bytes calldata proof, uint256[] calldata publicInputs) external view
     /// returns (bool)`.
-    pub fn to_solidity(&self, contract_name: &str) -> Result<String> {
+    ///
+    /// A key made with the insecure test SRS (τ public: anyone can forge proofs) is refused unless
+    /// `allow_insecure_srs`; its contract then says so in `INSECURE_TEST_SRS` and its title.
+    pub fn to_solidity(&self, contract_name: &str, allow_insecure_srs: bool) -> Result<String> {
         check_name(contract_name)?;
+        let insecure = self.is_insecure();
+        if insecure && !allow_insecure_srs {
+            return Err(Error::InsecureSrs(
+                "this verifying key was made with the insecure test SRS (its τ is public, so \
+                 anyone can forge proofs the verifier accepts); use a ceremony SRS, or opt in \
+                 explicitly for tests (allow_insecure_srs)"
+                    .into(),
+            ));
+        }
         let hex_fr = |x: &ark_bn254::Fr| field::to_hex(x);
         let n = ark_bn254::Fr::from(self.n() as u64);
         let omega = self.omega();
         let mut values: Vec<(String, String)> = vec![
             ("CONTRACT_NAME".into(), contract_name.into()),
+            ("INSECURE_TEST_SRS".into(), insecure.to_string()),
             ("VK_DIGEST".into(), word(&self.digest())),
             ("NUM_PUBLIC".into(), self.num_public.to_string()),
             ("LOG_N".into(), self.k.to_string()),

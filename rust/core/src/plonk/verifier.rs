@@ -2,17 +2,42 @@
 
 use super::keys::VerifyingKey;
 use super::proof::{challenges, linearisation, Proof, Term};
+use crate::error::{Error, Result};
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective};
 use ark_ec::pairing::Pairing;
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{Field, One, PrimeField};
+use ark_ff::{Field, One};
 
-/// Whether `proof` proves the circuit of `vk` for `public`. Never panics; any malformed or
-/// false input gives `false`.
-pub fn verify(vk: &VerifyingKey, proof: &Proof, public: &[Fr]) -> bool {
-    if public.len() != vk.num_public || proof.has_lookups() != vk.lookup.is_some() {
-        return false;
+/// Whether `proof` proves the circuit of `vk` for `public` (§6). Never panics.
+///
+/// The statement is the caller's: a wrong number of public inputs is an error (`Err`), not a
+/// false statement. The proof is the prover's: any proof that is not a valid proof of this
+/// statement under this key, including one whose shape (lookup parts present or absent) does
+/// not match the key, gives `Ok(false)`.
+pub fn verify(vk: &VerifyingKey, proof: &Proof, public: &[Fr]) -> Result<bool> {
+    check_statement(vk, public.len())?;
+    Ok(verify_checked(vk, proof, public))
+}
+
+/// The statement's shape: `vk.num_public` public inputs.
+pub fn check_statement(vk: &VerifyingKey, num_public: usize) -> Result<()> {
+    if num_public != vk.num_public {
+        return Err(Error::param(format!(
+            "the verifying key takes {} public inputs, {num_public} were given",
+            vk.num_public
+        )));
     }
+    Ok(())
+}
+
+fn verify_checked(vk: &VerifyingKey, proof: &Proof, public: &[Fr]) -> bool {
+    // The proof's lookup parts: all present for a lookup key, all absent otherwise. (Its fields
+    // are public, so a hand-made `Proof` may mix them; it must not select a weaker check.)
+    let lookup = match (vk.lookup, proof.m, proof.phi, proof.evals.lookup) {
+        (Some(key), Some(m), Some(phi), Some(evals)) => Some((key, m, phi, evals)),
+        (None, None, None, None) => None,
+        _ => return false,
+    };
     let pts = proof.points();
     if pts.iter().any(|p| p.is_zero() || !p.is_on_curve()) {
         return false;
@@ -39,9 +64,13 @@ pub fn verify(vk: &VerifyingKey, proof: &Proof, public: &[Fr]) -> bool {
             Term::Selector(i) => vk.selectors[i],
             Term::Z => proof.z,
             Term::Sigma3 => vk.sigma[2],
-            Term::Phi => proof.phi.expect("lookup proof"),
-            Term::M => proof.m.expect("lookup proof"),
-            Term::QK => vk.lookup.expect("lookup key")[0],
+            // Lookup terms come only from lookup evaluations, whose presence was matched above.
+            Term::Phi | Term::M | Term::QK => match (term, lookup) {
+                (Term::Phi, Some((_, _, phi, _))) => phi,
+                (Term::M, Some((_, m, _, _))) => m,
+                (_, Some((key, _, _, _))) => key[0],
+                (_, None) => return false,
+            },
             Term::T => proof.t,
         };
         push(p, s);
@@ -61,7 +90,7 @@ pub fn verify(vk: &VerifyingKey, proof: &Proof, public: &[Fr]) -> bool {
     push(vk.selectors[5], nu6);
     push(vk.selectors[6], nu6);
     let mut r_next = e.a_next + nu * e.b_next + nu2 * e.c_next + nu3 * e.z_next;
-    if let (Some(l), Some((t_bar, phi_next)), Some(phi)) = (vk.lookup, e.lookup, proof.phi) {
+    if let Some((l, _, phi, (t_bar, phi_next))) = lookup {
         let nu7 = nu6 * nu;
         push(l[1], nu7);
         push(l[2], nu7 * ch.eta);
@@ -82,19 +111,17 @@ pub fn verify(vk: &VerifyingKey, proof: &Proof, public: &[Fr]) -> bool {
     lhs.0.is_one()
 }
 
-/// Decode and verify; `false` for any malformed proof or out-of-range public input.
-pub fn verify_bytes(vk: &VerifyingKey, proof: &[u8], public: &[[u8; 32]]) -> bool {
+/// Decode and verify, as the EVM verifier does: `Ok(false)` for any malformed or wrong proof
+/// bytes; `Err` for a malformed statement (a public input `≥ r`, or the wrong count), which is
+/// the caller's error.
+pub fn verify_bytes(vk: &VerifyingKey, proof: &[u8], public: &[[u8; 32]]) -> Result<bool> {
+    check_statement(vk, public.len())?;
+    let xs = public
+        .iter()
+        .map(|x| crate::field::from_be_slice(x, "public input"))
+        .collect::<Result<Vec<Fr>>>()?;
     let Ok(proof) = Proof::from_evm_bytes(proof, vk.lookup.is_some()) else {
-        return false;
+        return Ok(false);
     };
-    let mut xs = Vec::with_capacity(public.len());
-    for p in public {
-        match Fr::from_bigint(ark_ff::BigInt::new(std::array::from_fn(|i| {
-            u64::from_be_bytes(p[32 - 8 * (i + 1)..32 - 8 * i].try_into().expect("8"))
-        }))) {
-            Some(x) => xs.push(x),
-            None => return false,
-        }
-    }
-    verify(vk, &proof, &xs)
+    Ok(verify_checked(vk, &proof, &xs))
 }
