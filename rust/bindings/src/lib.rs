@@ -153,6 +153,30 @@ fn detached<T: Send>(
 // Conversions
 // ---------------------------------------------------------------------------------------------
 
+/// A `str` argument as Rust text. A `str` that is not valid Unicode (a lone surrogate such as
+/// `"\ud800"`, which JSON's `\ud800` escape produces) raises `class` (a `bigfile_zk.errors`
+/// name) instead of a bare `UnicodeEncodeError`; a non-`str` raises `TypeError`.
+fn text_arg(obj: &Bound<'_, PyAny>, what: &str, class: &str) -> PyResult<String> {
+    if !obj.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be a str, not {}",
+            obj.get_type().name()?
+        )));
+    }
+    obj.extract::<String>().map_err(|_| {
+        py_error(
+            obj.py(),
+            class,
+            format!("{what} is not valid Unicode text (it holds a lone surrogate)"),
+        )
+    })
+}
+
+/// JSON text (see [`text_arg`]); malformed text is a `DecodeError`.
+fn json_arg(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    text_arg(obj, "the JSON text", "DecodeError")
+}
+
 fn fr_from_py(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Fr> {
     let py = obj.py();
     if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
@@ -496,8 +520,10 @@ impl PyMerkleProof {
         self.0.to_json()
     }
     #[staticmethod]
-    fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
-        MerkleProof::from_json(text).map(PyMerkleProof).py(py)
+    fn from_json(py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<Self> {
+        MerkleProof::from_json(&json_arg(text)?)
+            .map(PyMerkleProof)
+            .py(py)
     }
     fn __repr__(&self) -> String {
         format!(
@@ -555,8 +581,8 @@ impl PyMerkleMultiProof {
         self.0.to_json()
     }
     #[staticmethod]
-    fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
-        MerkleMultiProof::from_json(text)
+    fn from_json(py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<Self> {
+        MerkleMultiProof::from_json(&json_arg(text)?)
             .map(PyMerkleMultiProof)
             .py(py)
     }
@@ -727,8 +753,10 @@ impl PyChunkOpening {
         self.0.to_json()
     }
     #[staticmethod]
-    fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
-        ChunkOpening::from_json(text).map(PyChunkOpening).py(py)
+    fn from_json(py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<Self> {
+        ChunkOpening::from_json(&json_arg(text)?)
+            .map(PyChunkOpening)
+            .py(py)
     }
     #[getter]
     fn index(&self) -> u64 {
@@ -830,8 +858,10 @@ impl PyFileCommitment {
         self.0.to_json()
     }
     #[staticmethod]
-    fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
-        FileCommitment::from_json(text).map(PyFileCommitment).py(py)
+    fn from_json(py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<Self> {
+        FileCommitment::from_json(&json_arg(text)?)
+            .map(PyFileCommitment)
+            .py(py)
     }
     fn __hash__(&self) -> u64 {
         field::to_limbs(&self.0.commitment)[0]

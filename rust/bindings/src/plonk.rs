@@ -1,8 +1,8 @@
 //! PLONK bindings: the circuit builder (gadgets run in Rust, one call each), keys, proofs.
 
 use super::{
-    detached, fr_from_py, fr_to_py, frs_from_py, frs_to_py, py_error, run_detached, to_py_err,
-    IntoPy, PySrs,
+    detached, fr_from_py, fr_to_py, frs_from_py, frs_to_py, json_arg, py_error, run_detached,
+    text_arg, to_py_err, IntoPy, PySrs,
 };
 use bigfile_zk::plonk::{self, Builder, Circuit, Proof, ProvingKey, TableId, Var, VerifyingKey};
 use bigfile_zk::{field, Error, Fr};
@@ -213,9 +213,10 @@ impl PyBuilder {
     fn add_table(
         &mut self,
         py: Python<'_>,
-        name: &str,
+        name: &Bound<'_, PyAny>,
         entries: Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)>,
     ) -> PyResult<u32> {
+        let name = text_arg(name, "a table name", "ParameterError")?;
         let mut es = Vec::with_capacity(entries.len());
         for (i, (x, y)) in entries.iter().enumerate() {
             es.push((
@@ -223,7 +224,7 @@ impl PyBuilder {
                 fr_from_py(y, &format!("entries[{i}][1]"))?,
             ));
         }
-        Ok(self.inner.add_table(name, es).py(py)?.0)
+        Ok(self.inner.add_table(&name, es).py(py)?.0)
     }
 
     /// Constrain `(x, y)` to be an entry of table `table` (one lookup row).
@@ -241,8 +242,10 @@ impl PyBuilder {
     }
 
     /// Rows made until the matching `pop_label` carry `label` in error messages.
-    fn push_label(&mut self, label: &str) {
-        self.inner.push_label(label);
+    fn push_label(&mut self, label: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.inner
+            .push_label(&text_arg(label, "a label", "ParameterError")?);
+        Ok(())
     }
 
     fn pop_label(&mut self) {
@@ -350,20 +353,26 @@ impl PyVerifyingKey {
         self.0.to_json()
     }
     #[staticmethod]
-    fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
-        VerifyingKey::from_json(text).map(PyVerifyingKey).py(py)
+    fn from_json(py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<Self> {
+        VerifyingKey::from_json(&json_arg(text)?)
+            .map(PyVerifyingKey)
+            .py(py)
     }
     /// A self-contained Solidity verifier contract for this key (`docs/spec/solidity.md`).
     /// A key made with the insecure test SRS raises `InsecureSRSError` unless
     /// `allow_insecure_srs`; its contract then has `INSECURE_TEST_SRS = true`.
-    #[pyo3(signature = (contract_name = "PlonkVerifier", *, allow_insecure_srs = false))]
+    #[pyo3(signature = (contract_name = None, *, allow_insecure_srs = false))]
     fn to_solidity(
         &self,
         py: Python<'_>,
-        contract_name: &str,
+        contract_name: Option<&Bound<'_, PyAny>>,
         allow_insecure_srs: bool,
     ) -> PyResult<String> {
-        self.0.to_solidity(contract_name, allow_insecure_srs).py(py)
+        let name = match contract_name {
+            Some(n) => text_arg(n, "the contract name", "ParameterError")?,
+            None => "PlonkVerifier".to_string(),
+        };
+        self.0.to_solidity(&name, allow_insecure_srs).py(py)
     }
     /// Whether the key was made with the insecure test SRS (its τ is public: anyone can forge).
     #[getter]
@@ -428,7 +437,8 @@ impl PyProvingKey {
         py.detach(|| pk.to_json())
     }
     #[staticmethod]
-    fn from_json(py: Python<'_>, text: String) -> PyResult<Self> {
+    fn from_json(py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let text = json_arg(text)?;
         detached(py, || ProvingKey::from_json(&text)).map(|pk| PyProvingKey(Arc::new(pk)))
     }
     fn __repr__(&self) -> String {
@@ -465,14 +475,14 @@ impl PyProof {
     #[pyo3(signature = (text, public_inputs = None))]
     fn from_json(
         py: Python<'_>,
-        text: &str,
+        text: &Bound<'_, PyAny>,
         public_inputs: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let public = match public_inputs {
             Some(p) => frs_from_py(p, "public_inputs")?,
             None => vec![],
         };
-        let proof = Proof::from_json(text).py(py)?;
+        let proof = Proof::from_json(&json_arg(text)?).py(py)?;
         Ok(PyProof { proof, public })
     }
     /// ABI-encoded `verifyProof(proof, public_inputs)` call data (selector included): the

@@ -523,7 +523,7 @@ fn changed(path: &Path, reason: impl Into<String>) -> Error {
 
 /// Run `work` on the open file, then check that the file did not change meanwhile.
 fn with_stable_file<T>(path: &Path, work: impl FnOnce(&File, u64) -> Result<T>) -> Result<T> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = crate::files::open_regular(path)?;
     let before = stamp(&file, path)?;
     let out = work(&file, before.len).map_err(|e| match e {
         Error::Io { source, .. } if source.kind() == std::io::ErrorKind::UnexpectedEof => {
@@ -787,7 +787,7 @@ impl TreeFile {
     pub fn open(path: &Path, c: &FileCommitment) -> Result<Self> {
         use std::os::unix::fs::FileExt;
         const WHAT: &str = "tree file";
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let file = crate::files::open_regular(path)?;
         let (min_level, offsets, total) = tree_offsets(c.num_chunks(), &c.layout);
         let mut header = [0u8; TREE_HEADER as usize];
         file.read_exact_at(&mut header, 0)

@@ -18,6 +18,7 @@
 pub mod commitment;
 pub mod error;
 pub mod field;
+pub mod files;
 pub mod kzg;
 pub mod merkle;
 pub mod msm;

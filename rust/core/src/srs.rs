@@ -191,7 +191,7 @@ impl Srs {
     /// and `[1]G2, [τ]G2` from a snarkjs `.ptau` file, then [`validate`](Self::validate).
     pub fn from_ptau(path: &Path, max_degree: Option<usize>) -> Result<Srs> {
         let (table, power) = ptau_sections(path)?;
-        let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut f = crate::files::open_regular(path)?;
         let section = |id: u32| {
             table
                 .get(&id)
@@ -278,7 +278,7 @@ impl Srs {
             ));
         }
         let mut raw = vec![0u8; n * 64];
-        let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut f = crate::files::open_regular(path)?;
         read_at(&mut f, path, at + (n as u64 - 1) * 64, &mut raw)?;
         let basis = ptau_g1s(&raw, path, |i| format!("Lagrange point {i}"))?;
         let mut h = Keccak256::new();
@@ -372,7 +372,10 @@ impl Srs {
     }
 
     pub fn load(path: &Path) -> Result<Srs> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let mut bytes = Vec::new();
+        crate::files::open_regular(path)?
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(path, e))?;
         Srs::from_bytes(&bytes).map_err(|e| match e {
             Error::Decode { reason, .. } => decode(WHAT_SRS, path, reason),
             other => other,
@@ -386,7 +389,7 @@ impl Srs {
 type SectionTable = std::collections::BTreeMap<u32, (u64, u64)>;
 
 fn ptau_sections(path: &Path) -> Result<(SectionTable, u32)> {
-    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut f = crate::files::open_regular(path)?;
     let file_len = f.metadata().map_err(|e| Error::io(path, e))?.len();
     let mut head = [0u8; 12];
     read_at(&mut f, path, 0, &mut head)?;

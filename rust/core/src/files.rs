@@ -1,0 +1,75 @@
+//! Opening inputs that must be regular files (data files, tree files, SRS and `.ptau` files).
+//!
+//! The type is checked before the open, because opening a FIFO for reading blocks until a
+//! writer appears, and reading a device such as `/dev/zero` never ends; then again on the open
+//! handle (opened non-blocking), so that a path swapped in between is caught too.
+
+use crate::error::{Error, Result};
+use std::fs::{File, Metadata, OpenOptions};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+
+/// Open `path` for reading if it is a regular file (symbolic links followed).
+pub fn open_regular(path: &Path) -> Result<File> {
+    let before = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    check(path, &before)?;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK) // never wait on a FIFO swapped in after the check
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    let after = file.metadata().map_err(|e| Error::io(path, e))?;
+    check(path, &after)?;
+    Ok(file)
+}
+
+fn check(path: &Path, m: &Metadata) -> Result<()> {
+    if m.is_file() {
+        return Ok(());
+    }
+    let t = m.file_type();
+    let kind = if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    };
+    Err(Error::param(format!(
+        "{} is {kind}; a regular file is needed",
+        path.display()
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn devices_directories_and_fifos_are_refused_without_blocking() {
+        let dir = std::env::temp_dir().join(format!("bfzk-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let start = Instant::now();
+        for (p, what) in [
+            (Path::new("/dev/zero"), "a device"),
+            (dir.as_path(), "a directory"),
+            (fifo.as_path(), "a FIFO"),
+        ] {
+            let err = open_regular(p).unwrap_err().to_string();
+            assert!(err.contains(what), "{err}");
+        }
+        assert!(start.elapsed() < Duration::from_secs(5));
+        let file = dir.join("regular");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(open_regular(&file).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
