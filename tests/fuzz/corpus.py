@@ -13,7 +13,7 @@ import tempfile
 import warnings
 from typing import Any
 
-from fuzz.mutate import P, Field
+from fuzz.mutate import Field, P
 
 #: Size (``2^POWER``) of the ``.ptau`` seed.
 PTAU_POWER = 2

@@ -24,9 +24,8 @@ def prepare() -> dict[str, Any]:
     """
     if not os.environ.get("BIGFILE_ZK_CACHE"):
         os.environ["BIGFILE_ZK_CACHE"] = tempfile.mkdtemp(prefix="bfzk-fuzz-cache-")
-    from fuzz import corpus
-
     from bigfile_zk import storage
+    from fuzz import corpus
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -284,6 +284,11 @@ WEIRD_STRINGS = (
 LONE_SURROGATES = (r'"\ud800"', r'"\udfff"', r'"x\ud800y"', r'"\udc00\ud800"')
 
 
+JSON_OPS = ("type", "number", "nest", "surrogate", "delkey", "addkey", "dupkey", "hex", "huge")
+JSON_OPS += ("weird", "payload")
+JSON_WEIGHTS = (20, 12, 3, 4, 8, 5, 5, 10, 2, 8, 15)
+
+
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     out = [prefix]
     if isinstance(value, dict):
@@ -347,11 +352,7 @@ class JsonMutator:
         paths = _paths(tree)
         path = rng.choice(paths)
         cur = _get(tree, path) if not _contains_raw(tree, path) else None
-        op = rng.choices(
-            ["type", "number", "nest", "surrogate", "delkey", "addkey", "dupkey", "hex", "huge"]
-            + ["weird", "payload"],
-            weights=[20, 12, 3, 4, 8, 5, 5, 10, 2, 8, 15],
-        )[0]
+        op = rng.choices(JSON_OPS, weights=JSON_WEIGHTS)[0]
         where = "/".join(map(str, path)) or "<root>"
         if op == "type":
             choice = rng.choice(

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from fuzz import corpus as C
-from fuzz.mutate import R, BytesMutator, JsonMutator
+from fuzz.mutate import BytesMutator, JsonMutator, R
 
 
-class Finding(Exception):  # noqa: N818  (a finding, not an error of the fuzzer)
+class Finding(Exception):
     """A semantic failure detected by a target (not an exception of the library)."""
 
     def __init__(self, kind: str, message: str) -> None:
@@ -132,11 +132,12 @@ def _is_(obj: object, cls: type) -> None:
 def _canonical(what: str, data: bytes, again: bytes) -> None:
     """A strict decoder accepts only the encoding its encoder writes (no malleability)."""
     if again != data:
+        diffs = (i for i, (a, b) in enumerate(zip(data, again, strict=False)) if a != b)
+        first = next(diffs, min(len(data), len(again)))
         raise Finding(
             "non-canonical",
             f"{what} decoded, but re-encodes to different bytes "
-            f"({len(data)} -> {len(again)} bytes; first difference at "
-            f"{next((i for i, (a, b) in enumerate(zip(data, again, strict=False)) if a != b), min(len(data), len(again)))})",
+            f"({len(data)} -> {len(again)} bytes; first difference at {first})",
         )
 
 
@@ -436,11 +437,7 @@ def run_soundness(state: dict[str, Any], value: dict[str, Any]) -> None:
     ok = _verify(vk, proof, value["public"])
     if not isinstance(ok, bool):
         raise Finding("wrong-type", f"verify returned {ok!r}")
-    same = (
-        value["proof"] == proof_bytes
-        and value["public"] == public
-        and vk.to_bytes() == vk_bytes
-    )
+    same = value["proof"] == proof_bytes and value["public"] == public and vk.to_bytes() == vk_bytes
     if ok and not same:
         raise Finding("soundness", "a mutated proof or statement VERIFIES")
     if not ok and same:
