@@ -96,7 +96,9 @@ def _size(value: Any) -> int:
     return 8
 
 
-def classify(exc: BaseException) -> str:
+def classify(exc: BaseException, paths: bool = False) -> str:
+    """``typed`` for an allowed refusal, else the kind of finding. ``paths``: the target opens
+    a path, and an ``OSError`` (not raised by our own code as a BigFileZkError) is allowed."""
     from bigfile_zk.errors import BigFileZkError, InternalError
     from fuzz.targets import Finding
 
@@ -106,6 +108,10 @@ def classify(exc: BaseException) -> str:
         return "internal"
     if isinstance(exc, BigFileZkError):
         return "typed"
+    if paths and type(exc) is not OSError and isinstance(exc, OSError):
+        return "typed"  # FileNotFoundError, IsADirectoryError, ...
+    if paths and type(exc) is OSError and exc.errno is not None:
+        return "typed"  # ELOOP, ENXIO, ... (errno set: a real I/O failure)
     return "exception"
 
 
@@ -122,7 +128,7 @@ def run_one(state: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
         if isinstance(exc, KeyboardInterrupt):
             raise
         result = {
-            "status": classify(exc),
+            "status": classify(exc, TARGETS[name].paths),
             "exc_type": f"{type(exc).__module__}.{type(exc).__qualname__}",
             "message": str(exc)[:4000],
         }
