@@ -21,6 +21,7 @@ from __future__ import annotations
 import faulthandler
 import multiprocessing as mp
 import os
+import re
 import resource
 import signal
 import sys
@@ -63,7 +64,8 @@ class Outcome:
 
     def signature(self) -> tuple[str, str, str, str]:
         """For de-duplicating findings: target, kind, exception type, message shape."""
-        shape = "".join("#" if ch.isdigit() else ch for ch in self.message.splitlines()[0][:80])
+        first = self.message.splitlines()[0][:80] if self.message else ""
+        shape = re.sub(r"0x[0-9a-f]+|\d+", "#", first)
         return (self.target, self.status, self.exc_type, shape if self.message else "")
 
     def report(self) -> str:

@@ -86,9 +86,18 @@ FIXUPS: dict[str, Callable[[bytes], bytes]] = {
 }
 
 
+def layout(fmt: str, data: bytes) -> list[Any]:
+    """The layout of ``data`` as format ``fmt``; none if it does not parse (a payload that an
+    earlier step already mutated)."""
+    try:
+        return LAYOUTS[fmt](data)
+    except Exception:
+        return []
+
+
 def bytes_mutator(corpus: dict[str, Any], key: str, rng: random.Random) -> BytesMutator:
     seeds = corpus[key]
-    return BytesMutator(rng, seeds, [LAYOUTS[key](s) for s in seeds], FIXUPS.get(key))
+    return BytesMutator(rng, seeds, [layout(key, s) for s in seeds], FIXUPS.get(key))
 
 
 def gen_bytes(key: str) -> Generate:
@@ -115,7 +124,7 @@ def json_mutator(corpus: dict[str, Any], key: str, rng: random.Random) -> JsonMu
         if fmt is None:
             m = BytesMutator(rng, [data], [[]])
         else:
-            m = BytesMutator(rng, [data], [LAYOUTS[fmt](data)], FIXUPS.get(fmt))
+            m = BytesMutator(rng, [data], [layout(fmt, data)], FIXUPS.get(fmt))
         return m.mutate(0)
 
     return JsonMutator(rng, corpus[key], hex_mutator)
@@ -337,7 +346,8 @@ def run_opening_json(state: dict[str, Any], text: str) -> None:
 def _merkle_check(state: dict[str, Any], p: Any) -> None:
     """A decoded proof verifies against a seed's root only if it is that seed's proof."""
     for root, _ in state["merkle_roots"]:
-        if p.verify(root) and p.to_bytes() not in state["corpus"]["merkle"]:
+        # The statement is (root, index, leaf); a depth-0 proof (root = leaf) holds no arity.
+        if p.verify(root) and (p.index, p.leaf, p.siblings) not in state["merkle_statements"]:
             raise Finding("soundness", f"a mutated Merkle proof verifies against {root:#x}")
 
 
@@ -637,6 +647,9 @@ def worker_state(corpus: dict[str, Any]) -> dict[str, Any]:
     state: dict[str, Any] = {"corpus": corpus}
     state["merkle_roots"] = [
         (MerkleProof.from_bytes(b).compute_root(), b) for b in corpus["merkle"]
+    ]
+    state["merkle_statements"] = [
+        (q.index, q.leaf, q.siblings) for q in map(MerkleProof.from_bytes, corpus["merkle"])
     ]
     state["multi_roots"] = list(corpus["multi_roots"])
     return state
