@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 
 from fuzz import findings
 from fuzz.runner import DEFAULT_DEADLINE, Runner, generate
@@ -62,7 +63,12 @@ def main(argv: list[str] | None = None) -> int:
                     if (args.cases is not None and case >= args.cases) or time.monotonic() > stop:
                         break
                     next_case[name] += 1
-                    value, what = generate(name, corpus, args.seed, case)
+                    try:
+                        value, what = generate(name, corpus, args.seed, case)
+                    except Exception as exc:  # a bug of the fuzzer: report it, go on
+                        print(f"generator error {name} case {case}: {exc!r}", file=sys.stderr)
+                        runner.stats.outcomes.setdefault(name, Counter())["generator-error"] += 1
+                        continue
                     o = runner.run_case(name, args.seed, case, value, what)
                     if o.finding and found.add(o):
                         print(o.report(), flush=True)

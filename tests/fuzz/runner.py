@@ -64,8 +64,8 @@ class Outcome:
 
     def signature(self) -> tuple[str, str, str, str]:
         """For de-duplicating findings: target, kind, exception type, message shape."""
-        first = self.message.splitlines()[0][:80] if self.message else ""
-        shape = re.sub(r"0x[0-9a-f]+|\d+", "#", first)
+        first = self.message.splitlines()[0] if self.message else ""
+        shape = re.sub(r"0x[0-9a-f]+|\d+|/tmp/\S+", "#", first)[:80]
         return (self.target, self.status, self.exc_type, shape if self.message else "")
 
     def report(self) -> str:

@@ -601,6 +601,7 @@ def run_cli(state: dict[str, Any], value: dict[str, Any]) -> None:
         os.symlink(os.path.join(base, special), os.path.join(work, special))
     argv = value["argv"]
     out, err = io.StringIO(), io.StringIO()
+    exited = False
     cwd = os.getcwd()
     os.chdir(work)
     try:
@@ -610,7 +611,7 @@ def run_cli(state: dict[str, Any], value: dict[str, Any]) -> None:
             except SystemExit as e:  # argparse: usage errors (2), --help / --version (0)
                 if e.code not in (0, 2):
                     raise Finding("exit-status", f"SystemExit({e.code!r})") from e
-                rc = e.code
+                rc, exited = e.code, True
     finally:
         os.chdir(cwd)
     if "Traceback (most recent call last)" in err.getvalue():
@@ -618,7 +619,7 @@ def run_cli(state: dict[str, Any], value: dict[str, Any]) -> None:
     if rc not in (0, 1, 2):
         raise Finding("exit-status", f"exit status {rc!r}")
     # `storage verify`: 0 only for the original statement, 1 only for a well-formed proof.
-    if argv[:2] == ["storage", "verify"] and len(argv) >= 3 and rc in (0, 1):
+    if argv[:2] == ["storage", "verify"] and len(argv) >= 3 and rc in (0, 1) and not exited:
         proof_arg = [a for a in argv[2:] if not a.startswith("-")]
         path = os.path.join(work, proof_arg[0]) if proof_arg else None
         try:
