@@ -505,6 +505,7 @@ def test_deadline_late_proofs_and_missed_epochs(env: Env, files: dict[str, Store
     # have opened it with submitProof), so it is missed, not excused.
     advance_to(env, deadline(env, epoch + 1) + 1)
     receipt = send(env, reg.recordMissed(late, epoch + 1), env.keeper)
+    GAS["recordMissed (unopened epoch, block)"] = receipt["gasUsed"]
     assert len(events(env, receipt, "ProofMissed")) == 1
     assert events(env, receipt, "ProofExcused") == []
     assert reg.randomnessBlock(epoch + 1).call() == 0
@@ -733,6 +734,7 @@ def test_unavailable_randomness_excuses_the_epoch(
         receipt = send(env, reg.recordMissed(fid, epoch), env.keeper)
         (kind,) = [k for k in ("ProofMissed", "ProofExcused") if events(env, receipt, k)]
         assert [dict(x) for x in events(env, receipt, kind)] == [{"fileId": fid, "epoch": epoch}]
+        GAS.setdefault(f"recordMissed ({kind}, beacon)", receipt["gasUsed"])
         return kind
 
     # Epoch e: round never published in the window; it is excused, and stays so once the
