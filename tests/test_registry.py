@@ -2,7 +2,10 @@
 registry and the generated storage verifier (k = 4) on an in-process EVM (py-evm through
 web3.py's EthereumTesterProvider).
 
-One deployment serves the module; every test runs on a chain snapshot that is reverted after
+Two registries share one chain and verifier: ``env`` takes its randomness from
+``BlockRandomness``, ``beacon_env`` from ``BeaconRandomness`` reading the test-only
+``tests/sol/MockBeacon.sol`` (epoch ``e`` is round ``FIRST_ROUND + e * ROUNDS_PER_EPOCH``).
+The deployments serve the module; every test runs on a chain snapshot that is reverted after
 it. Epochs are EPOCH_LENGTH = 10 blocks with a PROOF_WINDOW of 5. Every transaction is mined
 in a block of its own, so a test steers the block a transaction lands in with ``advance_to``.
 Expected reverts are sent without a gas limit: the node's gas estimate runs the call in the
@@ -43,6 +46,9 @@ PROOF_WINDOW = 5
 SUBMIT_GAS = 1_000_000  # explicit: skips the node's gas-estimate bisection over the verifier
 SUBMIT_GAS_BOUND = 400_000
 MIN_VERIFY_GAS = 400_000  # the contract's constant, checked below
+FIRST_ROUND = 1000  # BeaconRandomness: the beacon round of epoch 0
+ROUNDS_PER_EPOCH = 3
+MOCK_BEACON = Path(__file__).resolve().parent / "sol" / "MockBeacon.sol"
 
 GAS: dict[str, int] = {}  # gasUsed per kind of transaction, printed (pytest -s) and bounded
 
@@ -74,23 +80,39 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StoredFile]:
     return out
 
 
+def abi_error(abi: list[dict[str, Any]], name: str, *args: Any) -> bytes:
+    """The revert data of custom error ``name(args)`` declared in ``abi``."""
+    (item,) = [e for e in abi if e["type"] == "error" and e["name"] == name]
+    types = [i["type"] for i in item["inputs"]]
+    selector = Web3.keccak(text=f"{name}({','.join(types)})")[:4]
+    return bytes(selector) + encode(types, list(args))
+
+
 @dataclass(frozen=True)
 class Env:
     w3: Web3
     registry: Contract
     verifier: Contract
     compiled: evm.Compiled
+    source: Contract  # the registry's IRandomnessSource
     client: str
     alice: str  # a provider
     bob: str  # another provider
     keeper: str  # anybody
+    beacon: Contract | None = None  # the MockBeacon behind a BeaconRandomness source
 
     def error(self, name: str, *args: Any) -> bytes:
         """The revert data of custom error ``name(args)``, from the registry's ABI."""
-        (item,) = [e for e in self.compiled.abi if e["type"] == "error" and e["name"] == name]
-        types = [i["type"] for i in item["inputs"]]
-        selector = Web3.keccak(text=f"{name}({','.join(types)})")[:4]
-        return bytes(selector) + encode(types, list(args))
+        return abi_error(self.compiled.abi, name, *args)
+
+
+def deploy_registry(
+    w3: Web3, compiled: evm.Compiled, verifier: str, source: str
+) -> tuple[Contract, Any]:
+    """A StorageRegistry (EPOCH_LENGTH, PROOF_WINDOW) and its deployment receipt."""
+    args = (verifier, source, EPOCH_LENGTH, PROOF_WINDOW)
+    receipt = evm.deploy_transaction(w3, compiled, *args, sender=w3.eth.accounts[0])
+    return w3.eth.contract(address=receipt["contractAddress"], abi=compiled.abi), receipt
 
 
 @pytest.fixture(scope="module")
@@ -103,18 +125,51 @@ def env(solc: Path) -> Env:
     verifier = evm.deploy(
         w3, evm.compile(vk.to_solidity("StorageVerifier"), "StorageVerifier", solc=solc)
     )
+    source_code = evm.compile(evm.registry_source(), "BlockRandomness", solc=solc)
+    source = evm.deploy(w3, source_code, sender=deployer)
     compiled = evm.compile(evm.registry_source(), "StorageRegistry", solc=solc)
-    factory = w3.eth.contract(abi=compiled.abi, bytecode=compiled.bytecode)
-    tx = factory.constructor(verifier.address, EPOCH_LENGTH, PROOF_WINDOW).transact(
-        {"from": deployer}
-    )
-    receipt = w3.eth.wait_for_transaction_receipt(tx)
-    assert receipt["status"] == 1
-    registry = w3.eth.contract(address=receipt["contractAddress"], abi=compiled.abi)
+    registry, receipt = deploy_registry(w3, compiled, verifier.address, source.address)
     assert registry.functions.genesisBlock().call() == receipt["blockNumber"]
+    assert registry.functions.randomnessSource().call() == source.address
     GAS["deploy"] = receipt["gasUsed"]
     GAS["runtime bytes"] = compiled.runtime_size
-    return Env(w3, registry, verifier, compiled, client, alice, bob, keeper)
+    return Env(w3, registry, verifier, compiled, source, client, alice, bob, keeper)
+
+
+@pytest.fixture(scope="module")
+def beacon_code(solc: Path) -> tuple[evm.Compiled, evm.Compiled]:
+    """(BeaconRandomness, MockBeacon) compiled."""
+    source = evm.registry_source()
+    adapter = evm.compile(source, "BeaconRandomness", solc=solc)
+    mock = evm.compile(
+        MOCK_BEACON.read_text(encoding="utf-8"),
+        "MockBeacon",
+        solc=solc,
+        libraries={"StorageRegistry.sol": source},
+    )
+    return adapter, mock
+
+
+@pytest.fixture(scope="module")
+def beacon_env(env: Env, beacon_code: tuple[evm.Compiled, evm.Compiled]) -> Env:
+    """A second registry on ``env``'s chain whose randomness is a MockBeacon's rounds."""
+    adapter, mock = beacon_code
+    beacon = evm.deploy(env.w3, mock)
+    source = evm.deploy(env.w3, adapter, beacon.address, FIRST_ROUND, ROUNDS_PER_EPOCH)
+    registry, receipt = deploy_registry(env.w3, env.compiled, env.verifier.address, source.address)
+    GAS["deploy (beacon registry)"] = receipt["gasUsed"]
+    return Env(
+        env.w3,
+        registry,
+        env.verifier,
+        env.compiled,
+        source,
+        env.client,
+        env.alice,
+        env.bob,
+        env.keeper,
+        beacon,
+    )
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -224,7 +279,7 @@ def deadline(env: Env, epoch: int) -> int:
 def begin_epoch(env: Env) -> int:
     """``beginEpoch`` from the keeper; the epoch's randomness."""
     receipt = send(env, env.registry.functions.beginEpoch(), env.keeper)
-    GAS["beginEpoch"] = receipt["gasUsed"]
+    GAS["beginEpoch (beacon)" if env.beacon else "beginEpoch (block)"] = receipt["gasUsed"]
     (ev,) = events(env, receipt, "EpochBegun")
     return int(ev["randomness"])
 
@@ -241,6 +296,15 @@ def counters(env: Env, file_id: int) -> tuple[int, int, int]:
         f.missedEpochs(file_id).call(),
         f.invalidProofs(file_id).call(),
     )
+
+
+def expected_seed(env: Env, randomness: int, epoch: int, file_id: int) -> int:
+    """The registry's documented seed: bound to chain, registry, epoch and file, mod r."""
+    preimage = encode(
+        ["uint256", "uint256", "address", "uint64", "uint256"],
+        [randomness, env.w3.eth.chain_id, env.registry.address, epoch, file_id],
+    )
+    return int.from_bytes(Web3.keccak(preimage), "big") % R
 
 
 def start_first_epoch(env: Env, file_id: int) -> tuple[int, int, int]:
@@ -309,7 +373,7 @@ def test_honest_flow(env: Env, files: dict[str, StoredFile]) -> None:
         "AlreadyProven", 1, first
     )
     assert counters(env, 1) == (1, 0, 0)
-    assert GAS["register (first file)"] < 150_000 and GAS["beginEpoch"] < 100_000
+    assert GAS["register (first file)"] < 150_000 and GAS["beginEpoch (block)"] < 100_000
 
 
 def test_proof_of_another_file_is_rejected_and_recorded(
@@ -437,6 +501,15 @@ def test_deadline_late_proofs_and_missed_epochs(env: Env, files: dict[str, Store
         "TooEarly", epoch + 1, deadline(env, epoch + 1)
     )
     assert counters(env, late) == (0, 1, 0) and counters(env, on_time) == (1, 0, 0)
+    # Nobody opened epoch + 1: block randomness was available all along (the provider could
+    # have opened it with submitProof), so it is missed, not excused.
+    advance_to(env, deadline(env, epoch + 1) + 1)
+    receipt = send(env, reg.recordMissed(late, epoch + 1), env.keeper)
+    GAS["recordMissed (unopened epoch, block)"] = receipt["gasUsed"]
+    assert len(events(env, receipt, "ProofMissed")) == 1
+    assert events(env, receipt, "ProofExcused") == []
+    assert reg.randomnessBlock(epoch + 1).call() == 0
+    assert counters(env, late) == (0, 2, 0) and reg.excusedEpochs(late).call() == 0
 
 
 def test_registration_and_unregistration_checks(env: Env, files: dict[str, StoredFile]) -> None:
@@ -476,15 +549,16 @@ def test_registration_and_unregistration_checks(env: Env, files: dict[str, Store
 
 def test_constructor_checks(env: Env) -> None:
     factory = env.w3.eth.contract(abi=env.compiled.abi, bytecode=env.compiled.bytecode)
-    v = env.verifier.address
+    v, src = env.verifier.address, env.source.address
     for args, error in (
-        ((v, 10, 0), env.error("InvalidEpochParameters", 10, 0)),
-        ((v, 10, 11), env.error("InvalidEpochParameters", 10, 11)),
-        ((v, 0, 0), env.error("InvalidEpochParameters", 0, 0)),
-        ((env.bob, 10, 5), env.error("InvalidVerifier", env.bob)),
+        ((v, src, 10, 0), env.error("InvalidEpochParameters", 10, 0)),
+        ((v, src, 10, 11), env.error("InvalidEpochParameters", 10, 11)),
+        ((v, src, 0, 0), env.error("InvalidEpochParameters", 0, 0)),
+        ((env.bob, src, 10, 5), env.error("InvalidVerifier", env.bob)),
+        ((v, env.bob, 10, 5), env.error("InvalidRandomnessSource", env.bob)),
     ):
         assert tx_reverts(env, factory.constructor(*args), env.client) == error
-    receipt = send(env, factory.constructor(v, 1, 1), env.client)  # the smallest epochs
+    receipt = send(env, factory.constructor(v, src, 1, 1), env.client)  # the smallest epochs
     assert receipt["contractAddress"]
 
 
@@ -504,12 +578,10 @@ def test_epoch_randomness_and_seeds(env: Env) -> None:
         randomness = begin_epoch(env)
         fixed_at = reg.randomnessBlock(epoch).call()
         assert fixed_at == epoch_start(env, epoch) + 1
-        # The documented formula (the parent hash matters where prevrandao is constant).
+        # BlockRandomness's documented formula (the parent hash matters where prevrandao is
+        # constant); the registry records the source's value as given.
         parent = bytes(env.w3.eth.get_block(fixed_at - 1)["hash"])
-        preimage = encode(
-            ["bytes32", "bytes32", "uint256", "address", "uint64"],
-            [prevrandao, parent, env.w3.eth.chain_id, env.registry.address, epoch],
-        )
+        preimage = encode(["bytes32", "bytes32"], [prevrandao, parent])
         assert randomness == int.from_bytes(Web3.keccak(preimage), "big")
         # Idempotent: a second call in the epoch changes nothing and emits nothing.
         assert list(view(reg.beginEpoch())) == [epoch, randomness]
@@ -519,8 +591,7 @@ def test_epoch_randomness_and_seeds(env: Env) -> None:
         assert reg.randomnessBlock(epoch).call() == fixed_at
         for fid in ids:
             s = reg.seed(fid, epoch).call()
-            word = Web3.keccak(encode(["uint256", "uint256"], [randomness, fid]))
-            assert s == int.from_bytes(word, "big") % R
+            assert s == expected_seed(env, randomness, epoch, fid)
             seeds[fid, epoch] = s
     assert len(set(seeds.values())) == len(seeds) == 9
     assert all(0 <= s < R for s in seeds.values())
@@ -532,6 +603,191 @@ def test_constants_and_bytecode_size(env: Env) -> None:
     assert reg.R().call() == R and reg.MIN_VERIFY_GAS().call() == MIN_VERIFY_GAS
     assert (reg.epochLength().call(), reg.proofWindow().call()) == (EPOCH_LENGTH, PROOF_WINDOW)
     assert reg.verifier().call() == env.verifier.address
+    assert reg.randomnessSource().call() == env.source.address
     assert env.compiled.runtime_size < 24_576  # EIP-170
     # The deployed code is the compiled runtime with the immutables filled in.
     assert len(env.w3.eth.get_code(env.registry.address)) == env.compiled.runtime_size
+
+
+# -- the beacon source ------------------------------------------------------------------------
+
+
+def round_of(epoch: int) -> int:
+    return FIRST_ROUND + epoch * ROUNDS_PER_EPOCH
+
+
+def publish(env: Env, epoch: int, value: int) -> Any:
+    """The (mock) beacon publishes ``value`` as epoch ``epoch``'s round."""
+    assert env.beacon is not None
+    assert env.source.functions.roundOf(epoch).call() == round_of(epoch)
+    return send(env, env.beacon.functions.publish(round_of(epoch), value), env.keeper)
+
+
+def test_beacon_epoch_waits_for_its_round(beacon_env: Env, files: dict[str, StoredFile]) -> None:
+    env, a = beacon_env, files["a"]
+    reg = env.registry.functions
+    fid = register(env, a.c, env.alice)
+    epoch = first_epoch(env, fid)
+    # Neighbouring rounds (the previous and the next epoch's, one off) are published ...
+    for other in (round_of(epoch - 1), round_of(epoch + 1), round_of(epoch) + 1):
+        send(env, env.beacon.functions.publish(other, 0xBAD), env.keeper)  # type: ignore[union-attr]
+    advance_to(env, epoch_start(env, epoch))
+    # ... but not the epoch's: it cannot be opened, and nothing can be proven.
+    unavailable = env.error("RandomnessUnavailable", epoch)
+    assert tx_reverts(env, reg.beginEpoch(), env.keeper) == unavailable
+    assert tx_reverts(env, reg.submitProof(fid, bytes(768)), env.alice) == unavailable
+    assert revert_data(env, lambda: view(reg.challenge(fid))) == env.error(
+        "RandomnessNotFixed", epoch
+    )
+    assert counters(env, fid) == (0, 0, 0)
+
+    value = random.Random(11).getrandbits(256)
+    publish(env, epoch, value)
+    randomness = begin_epoch(env)
+    assert randomness == value == reg.epochRandomness(epoch).call()
+    epoch_, seed, _ = view(reg.challenge(fid))
+    assert epoch_ == epoch and seed == expected_seed(env, value, epoch, fid)
+
+    # A relay that later changes the round's value does not change the recorded seed: a proof
+    # for the seed of the new value is rejected, one for the recorded seed is accepted.
+    publish(env, epoch, value ^ 1)
+    assert reg.seed(fid, epoch).call() == seed and reg.epochRandomness(epoch).call() == value
+    wrong_seed = expected_seed(env, value ^ 1, epoch, fid)
+    assert wrong_seed != seed
+    receipt = submit(env, fid, prove(a, wrong_seed, env.alice), env.alice)
+    assert [dict(e) for e in events(env, receipt, "ProofRejected")] == [
+        {"fileId": fid, "epoch": epoch, "seed": seed}
+    ]
+    receipt = submit(env, fid, prove(a, seed, env.alice), env.alice)
+    assert [dict(e) for e in events(env, receipt, "ProofAccepted")] == [
+        {"fileId": fid, "epoch": epoch, "seed": seed}
+    ]
+    GAS["submitProof (accepted, beacon)"] = receipt["gasUsed"]
+    assert receipt["gasUsed"] < SUBMIT_GAS_BOUND
+    assert counters(env, fid) == (1, 0, 1)
+
+
+def test_beacon_stale_seed_is_rejected(beacon_env: Env, files: dict[str, StoredFile]) -> None:
+    env, a = beacon_env, files["a"]
+    reg = env.registry.functions
+    fid = register(env, a.c, env.alice)
+    epoch = first_epoch(env, fid)
+    publish(env, epoch, 1234)  # early: before the epoch starts, so it opens in its first block
+    advance_to(env, epoch_start(env, epoch))
+    receipt = submit(env, fid, prove(a, expected_seed(env, 1234, epoch, fid), env.alice), env.alice)
+    assert len(events(env, receipt, "EpochBegun")) == 1  # submitProof opened the epoch itself
+    assert len(events(env, receipt, "ProofAccepted")) == 1
+    GAS["submitProof (accepted, beacon, opens epoch)"] = receipt["gasUsed"]
+    stale = prove(a, reg.seed(fid, epoch).call(), env.alice)
+    # Next epoch, round not yet published: refused, nothing recorded.
+    advance_to(env, epoch_start(env, epoch + 1))
+    assert tx_reverts(env, reg.submitProof(fid, stale), env.alice) == env.error(
+        "RandomnessUnavailable", epoch + 1
+    )
+    assert counters(env, fid) == (1, 0, 0)
+    # Once it is (with the same value as before: the registry still binds the epoch), the
+    # stale proof is rejected and recorded.
+    publish(env, epoch + 1, 1234)
+    receipt = submit(env, fid, stale, env.alice)
+    new_seed = reg.seed(fid, epoch + 1).call()
+    assert new_seed == expected_seed(env, 1234, epoch + 1, fid) != reg.seed(fid, epoch).call()
+    assert [dict(e) for e in events(env, receipt, "ProofRejected")] == [
+        {"fileId": fid, "epoch": epoch + 1, "seed": new_seed}
+    ]
+    assert counters(env, fid) == (1, 0, 1)
+
+
+def test_beacon_seeds_are_bound_to_file_epoch_and_registry(
+    beacon_env: Env, beacon_code: tuple[evm.Compiled, evm.Compiled]
+) -> None:
+    env = beacon_env
+    reg = env.registry.functions
+    ids = [register(env, c, env.alice) for c in (1, 2)]
+    # A second registry reading the same beacon rounds.
+    other, _ = deploy_registry(env.w3, env.compiled, env.verifier.address, env.source.address)
+    send(env, other.functions.register(1, env.alice), env.client)
+    first = first_epoch(env, ids[0])
+    seeds = {}
+    for epoch in (first, first + 1):
+        publish(env, epoch, 42)  # the same value for both rounds
+        advance_to(env, epoch_start(env, epoch) + 2)
+        assert begin_epoch(env) == 42
+        send(env, other.functions.beginEpoch(), env.keeper)
+        for fid in ids:
+            seeds[fid, epoch] = reg.seed(fid, epoch).call()
+            assert seeds[fid, epoch] == expected_seed(env, 42, epoch, fid)
+        other_epoch = int(other.functions.currentEpoch().call())
+        seeds["other", epoch] = other.functions.seed(1, other_epoch).call()
+    assert len(set(seeds.values())) == len(seeds) == 6
+    assert all(0 <= s < R for s in seeds.values())
+
+
+def test_unavailable_randomness_excuses_the_epoch(
+    beacon_env: Env, files: dict[str, StoredFile]
+) -> None:
+    env = beacon_env
+    reg = env.registry.functions
+    ids = [register(env, c, env.alice) for c in (1, 2, 3, 4)]
+    e = first_epoch(env, ids[0])
+
+    def outcome(fid: int, epoch: int) -> str:
+        receipt = send(env, reg.recordMissed(fid, epoch), env.keeper)
+        (kind,) = [k for k in ("ProofMissed", "ProofExcused") if events(env, receipt, k)]
+        assert [dict(x) for x in events(env, receipt, kind)] == [{"fileId": fid, "epoch": epoch}]
+        GAS.setdefault(f"recordMissed ({kind}, beacon)", receipt["gasUsed"])
+        return kind
+
+    # Epoch e: round never published in the window; it is excused, and stays so once the
+    # round appears late. Nothing can be proven after the deadline either way.
+    advance_to(env, deadline(env, e) + 1)
+    assert tx_reverts(env, reg.submitProof(ids[0], bytes(768)), env.alice) == env.error(
+        "TooLate", e, deadline(env, e)
+    )
+    assert outcome(ids[0], e) == "ProofExcused"
+    publish(env, e, 7)
+    assert outcome(ids[1], e) == "ProofExcused"
+    receipt = send(env, reg.beginEpoch(), env.keeper)  # opening it late changes nothing
+    assert reg.randomnessBlock(e).call() == receipt["blockNumber"]
+    assert tx_reverts(env, reg.recordMissed(ids[0], e), env.keeper) == env.error(
+        "AlreadyExcused", ids[0], e
+    )
+    assert reg.status(ids[0], e).call() == 3 and reg.excusedEpochs(ids[0]).call() == 1
+    assert counters(env, ids[0]) == (0, 0, 0)
+    # Fixed after the deadline is not fixed in time: another file due in e is excused too.
+    assert outcome(ids[2], e) == "ProofExcused"
+
+    # Epoch e + 1: round published in the deadline block, nobody opened the epoch: the
+    # provider could have, so it is missed (the relay's publication block decides).
+    advance_to(env, deadline(env, e + 1))
+    receipt = publish(env, e + 1, 8)
+    assert receipt["blockNumber"] == deadline(env, e + 1)
+    assert outcome(ids[0], e + 1) == "ProofMissed"
+    assert reg.randomnessBlock(e + 1).call() == 0
+    # Epoch e + 2: published one block after the deadline: excused.
+    advance_to(env, deadline(env, e + 2) + 1)
+    publish(env, e + 2, 9)
+    assert outcome(ids[0], e + 2) == "ProofExcused"
+    assert (reg.missedEpochs(ids[0]).call(), reg.excusedEpochs(ids[0]).call()) == (1, 2)
+
+
+def test_beacon_source_checks(env: Env, beacon_code: tuple[evm.Compiled, evm.Compiled]) -> None:
+    adapter, mock = beacon_code
+    factory = env.w3.eth.contract(abi=adapter.abi, bytecode=adapter.bytecode)
+    beacon = evm.deploy(env.w3, mock)
+    assert tx_reverts(env, factory.constructor(env.bob, 0, 1), env.client) == abi_error(
+        adapter.abi, "InvalidBeacon", env.bob
+    )
+    assert tx_reverts(env, factory.constructor(beacon.address, 0, 0), env.client) == abi_error(
+        adapter.abi, "InvalidRoundsPerEpoch"
+    )
+    source = evm.deploy(env.w3, adapter, beacon.address, 5, 2)
+    assert source.functions.roundOf(3).call() == 11
+    assert source.functions.randomness(3).call() == [False, 0]
+    assert source.functions.availableSince(3).call() == 0
+    receipt = send(env, beacon.functions.publish(11, 99), env.keeper)
+    assert source.functions.randomness(3).call() == [True, 99]
+    assert source.functions.availableSince(3).call() == receipt["blockNumber"]
+    # BlockRandomness: always available, a fresh value per block.
+    assert env.source.functions.availableSince(3).call() == 1
+    available, value = view(env.source.functions.randomness(3))
+    assert available and value != 0

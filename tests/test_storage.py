@@ -303,4 +303,14 @@ def test_cli_writes_the_registry(tmp_path: Path) -> None:
     out = tmp_path / "StorageRegistry.sol"
     assert main(["storage", "registry", "--out", str(out)]) == 0
     assert out.read_text() == evm.registry_source()
-    assert "contract StorageRegistry" in out.read_text()
+    text = out.read_text()
+    # One self-contained file: the registry, the randomness interfaces and both sources.
+    for declared in (
+        "contract StorageRegistry",
+        "interface IRandomnessSource",
+        "interface IRandomnessBeacon",
+        "contract BlockRandomness is IRandomnessSource",
+        "contract BeaconRandomness is IRandomnessSource",
+    ):
+        assert declared in text
+    assert "import " not in text

@@ -199,8 +199,12 @@ def _cmd_storage_registry(args: argparse.Namespace) -> int:
 
     _write_output(args.out, evm.registry_source())
     print(
-        f"wrote {args.out} (contract StorageRegistry; deploy it with the address of the "
-        "verifier from `storage verifier`, an epoch length and a proof window in blocks)",
+        f"wrote {args.out} (contracts StorageRegistry, BlockRandomness, BeaconRandomness). "
+        "Deploy a randomness source first: BeaconRandomness(beacon, firstRound, "
+        "roundsPerEpoch) over a drand relay or VRF, or BlockRandomness (grindable by the "
+        "sequencer: docs/spec/proof-of-storage.md, 'Randomness sources'); then "
+        "StorageRegistry(verifier from `storage verifier`, source, epoch length, proof window "
+        "in blocks)",
         file=sys.stderr,
     )
     return 0
@@ -247,7 +251,10 @@ def _add_storage_parser(sub: argparse._SubParsersAction) -> None:  # type: ignor
     common(p)
     p.set_defaults(func=_cmd_storage_verifier)
 
-    p = ssub.add_parser("registry", help="write StorageRegistry.sol (the on-chain registry)")
+    p = ssub.add_parser(
+        "registry",
+        help="write StorageRegistry.sol (the on-chain registry and its randomness sources)",
+    )
     p.add_argument("--out", required=True, help="output .sol file")
     p.set_defaults(func=_cmd_storage_registry)
 

@@ -1,13 +1,19 @@
 """``bigfile-zk demo``: the proof-of-storage flow end to end, on one machine.
 
 A client commits to a file and registers it with a ``StorageRegistry`` on an in-process EVM
-(py-evm); the registry's epoch randomness (``block.prevrandao``) fixes the challenge seed; the
+(py-evm); the registry's epoch randomness fixes the challenge seed; the
 provider proves that it holds the file; the proof is checked by the Rust verifier, by the
 pure-Python reference verifier and by the generated Solidity verifier inside the registry's
 ``submitProof`` transaction. The report gives sizes, times and gas.
 
 Without ``--ptau`` the SRS is the embedded insecure test SRS (its τ is public): a demo, not a
 security claim.
+
+The registry's randomness source is ``BlockRandomness`` (``block.prevrandao`` and the parent
+block hash), the one source that needs nobody outside the chain. A beacon source
+(``BeaconRandomness``) resists seed grinding by whoever opens an epoch or sequences the chain,
+but on a private in-process chain its beacon would be the demo itself publishing values, which
+shows nothing more; the report says which source was used.
 """
 
 from __future__ import annotations
@@ -165,18 +171,13 @@ def run(
         report.add("keys", f"{t_keys:.2f} s ({how} {storage.cache_dir()})")
 
         # 3. The chain: the generated verifier and the registry, the file registered.
-        say("[3/6] deploying StorageVerifier + StorageRegistry on an in-process EVM (py-evm)")
+        say(
+            "[3/6] deploying StorageVerifier + StorageRegistry (BlockRandomness) on an "
+            "in-process EVM (py-evm)"
+        )
         evm.install_solc()
         verifier = evm.deploy(w3, evm.compile(vk.to_solidity("StorageVerifier")))
-        registry_code = evm.compile(evm.registry_source(), "StorageRegistry")
-        receipt = _transact(
-            w3,
-            w3.eth.contract(abi=registry_code.abi, bytecode=registry_code.bytecode).constructor(
-                verifier.address, EPOCH_LENGTH, PROOF_WINDOW
-            ),
-            w3.eth.accounts[0],
-        )
-        registry = w3.eth.contract(address=receipt["contractAddress"], abi=registry_code.abi)
+        registry = evm.deploy_registry(w3, verifier.address, EPOCH_LENGTH, PROOF_WINDOW)
         client, provider = w3.eth.accounts[0], w3.eth.accounts[1]
         receipt = _transact(w3, registry.functions.register(c.commitment, provider), client)
         file_id = registry.events.FileRegistered().process_receipt(receipt)[0]["args"]["fileId"]
@@ -192,7 +193,13 @@ def run(
         say(f"[4/6] epoch {epoch}: seed 0x{seed:064x}, proof due by block {deadline}")
         report.add(
             "challenge",
-            f"epoch {epoch}, seed from prevrandao + parent hash; chunks {_few(indices)}",
+            f"epoch {epoch}, seed from BlockRandomness (prevrandao + parent hash); "
+            f"chunks {_few(indices)}",
+        )
+        report.add(
+            "randomness",
+            "BlockRandomness (grindable by a rollup sequencer; a beacon source is the "
+            "stronger option: docs/spec/proof-of-storage.md)",
         )
 
         # 5. Prove (reads the k challenged chunks and their stored paths only).

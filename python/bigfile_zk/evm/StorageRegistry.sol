@@ -11,14 +11,49 @@ interface IStorageVerifier {
         returns (bool);
 }
 
+/// @notice Where a `StorageRegistry` gets each epoch's randomness: a swappable piece, so that a
+/// deployment picks its trust assumption (docs/spec/proof-of-storage.md, "Randomness sources").
+/// A source returns raw randomness per epoch only. The registry asks only about its current
+/// epoch, records the first available answer for good (a later, different answer is never
+/// seen), and derives every seed itself, binding chain, registry, epoch and file id and
+/// reducing into the BN254 scalar field.
+/// @dev Both functions are `view`: the registry calls them through STATICCALL, so a source
+/// cannot re-enter it.
+interface IRandomnessSource {
+    /// @notice The randomness of `epoch` as of the current block, for the calling registry.
+    /// @return available false while there is none (the registry then refuses to open `epoch`)
+    /// @return value the randomness; meaningful only if `available`
+    function randomness(uint64 epoch) external view returns (bool available, uint256 value);
+
+    /// @notice The first block in which `randomness(epoch)` was available; 0 while it is not.
+    /// @dev Asked only after `epoch`'s proof deadline about an epoch nobody opened: the epoch
+    /// is held against the provider (missed) iff this is at most the deadline, i.e. the
+    /// provider could have opened it with `submitProof`; otherwise it is excused.
+    function availableSince(uint64 epoch) external view returns (uint256 blockNumber);
+}
+
+/// @notice An outside randomness beacon on this chain: a drand relay (which checks the
+/// committee's threshold BLS signature of each round before storing it), a VRF coordinator's
+/// fulfilled outputs, and the like. `BeaconRandomness` adapts one to `IRandomnessSource`.
+interface IRandomnessBeacon {
+    /// @return value the randomness of `round`
+    /// @return publishedAt the block in which the round was published here; 0 while it is not
+    function roundRandomness(uint256 round)
+        external
+        view
+        returns (uint256 value, uint256 publishedAt);
+}
+
 /// @title StorageRegistry: per-epoch proof-of-storage challenges and their outcomes
 /// @notice A client registers a file commitment (`bigfile_zk.commit_file`) and the provider
 /// that is to store the file. Time is cut into epochs of `epochLength` blocks from the
 /// deployment block. In every epoch a file is due, its provider must submit, within the first
-/// `proofWindow` blocks of the epoch, a proof for a seed derived from that epoch's chain
-/// randomness. Each outcome is recorded: accepted proofs, rejected (invalid) proofs and epochs
-/// in which no proof was accepted in time ("missed", recorded by anyone after the deadline).
-/// The registry only records; payments and penalties belong to a contract reading it.
+/// `proofWindow` blocks of the epoch, a proof for a seed derived from that epoch's randomness,
+/// which comes from the `IRandomnessSource` given at deployment. Each outcome is recorded:
+/// accepted proofs, rejected (invalid) proofs, epochs in which no proof was accepted in time
+/// ("missed", recorded by anyone after the deadline) and epochs whose randomness was not
+/// available by the deadline ("excused": nobody could prove them). The registry only records;
+/// payments and penalties belong to a contract reading it.
 ///
 /// Epoch `e` covers blocks `[genesisBlock + e*epochLength, genesisBlock + (e+1)*epochLength)`.
 /// Its proof window is `[epochStart(e), proofDeadline(e)]`, both ends inclusive, with
@@ -29,21 +64,12 @@ interface IStorageVerifier {
 ///   same commitment with the same provider get independent challenges, so one proof never
 ///   answers both. This is proof of *storage*, not of *replication*: one physical copy still
 ///   answers both registrations.
-/// * Seed grinding: the seed is fixed by `block.prevrandao` of the first block of the epoch in
-///   which anyone calls `beginEpoch` (or `submitProof`). Somebody waiting for a favourable
-///   seed can only choose that block; a proof counts only if the seed was fixed by the
-///   deadline, so there are at most `proofWindow <= epochLength` candidate seeds
-///   (log2(proofWindow) bits), plus the one bit (withholding) a block proposer has over
-///   `prevrandao`. That choice multiplies a cheating provider's chance: one that lost a
-///   fraction f of the chunks passes with probability up to `proofWindow * (1 - f)^k` rather
-///   than `(1 - f)^k` (k challenges per proof). Clients (or a keeper) should call
-///   `beginEpoch` in each epoch's first block, which leaves the provider no choice at all.
-/// * Randomness on rollups: several L2s return a constant `prevrandao` (Polygon zkEVM / CDK
-///   chains return 0). The seed therefore also hashes `blockhash(block.number - 1)`, which no
-///   one knows before the previous block exists, so the challenge cannot be computed before
-///   the epoch begins even there. On such a chain the sequencer produces that hash and could
-///   bias it (grind block contents); a provider colluding with the sequencer is not covered,
-///   and needs an outside beacon (VRF, drand) instead.
+/// * Seed grinding depends on the randomness source. `BlockRandomness` (prevrandao and the
+///   parent hash of the block in which the epoch is opened) lets whoever opens the epoch pick
+///   among up to `proofWindow` candidate blocks, and the sequencer of a rollup make the block
+///   hashes; `BeaconRandomness` takes one value per epoch fixed in advance (a beacon round),
+///   so nobody picks, and trust moves to the beacon's committee. Each option's trust
+///   assumption: docs/spec/proof-of-storage.md, "Randomness sources".
 /// * Registration needs no consent of the provider: anyone can register a file naming any
 ///   provider and later record that file's epochs missed. The records are per file; a
 ///   contract that aggregates them per provider (payments, reputation) must count only files
@@ -61,11 +87,13 @@ contract StorageRegistry {
     /// a node's gas estimate finds that limit.
     uint256 public constant MIN_VERIFY_GAS = 400_000;
 
-    /// Whether a due epoch of a file has been proven or recorded missed.
+    /// Whether a due epoch of a file has been proven, recorded missed, or excused (its
+    /// randomness was not available by the deadline, so no proof was possible).
     enum EpochStatus {
         Open,
         Proven,
-        Missed
+        Missed,
+        Excused
     }
 
     /// A registered file. Due in epochs `firstEpoch <= e < endEpoch`.
@@ -78,6 +106,8 @@ contract StorageRegistry {
     }
 
     IStorageVerifier public immutable verifier;
+    /// Where each epoch's randomness comes from (see `IRandomnessSource`).
+    IRandomnessSource public immutable randomnessSource;
     /// The deployment block: the first block of epoch 0.
     uint64 public immutable genesisBlock;
     /// Blocks per epoch.
@@ -90,7 +120,8 @@ contract StorageRegistry {
     /// The number of files registered so far (and the last id).
     uint256 public fileCount;
 
-    /// The randomness of each epoch, zero until fixed by `beginEpoch`.
+    /// The randomness of each epoch as the source gave it (zero until fixed by `beginEpoch`
+    /// or `submitProof`): what an off-chain verifier recomputes seeds from, with `seed`.
     mapping(uint64 epoch => uint256) public epochRandomness;
     /// The block in which each epoch's randomness was fixed (0: not yet; no transaction runs
     /// in block 0, so 0 is never a real fixing block).
@@ -101,6 +132,8 @@ contract StorageRegistry {
     mapping(uint256 fileId => uint256) public provenEpochs;
     /// Epochs recorded missed, per file.
     mapping(uint256 fileId => uint256) public missedEpochs;
+    /// Epochs excused, per file: randomness not available by the deadline.
+    mapping(uint256 fileId => uint256) public excusedEpochs;
     /// Proofs the verifier rejected, per file (several per epoch possible: retries).
     mapping(uint256 fileId => uint256) public invalidProofs;
 
@@ -117,8 +150,11 @@ contract StorageRegistry {
     event ProofAccepted(uint256 indexed fileId, uint64 indexed epoch, uint256 seed);
     event ProofRejected(uint256 indexed fileId, uint64 indexed epoch, uint256 seed);
     event ProofMissed(uint256 indexed fileId, uint64 indexed epoch);
+    /// The epoch's randomness was not available by its deadline: not held against the provider.
+    event ProofExcused(uint256 indexed fileId, uint64 indexed epoch);
 
     error InvalidVerifier(address verifier);
+    error InvalidRandomnessSource(address source);
     error InvalidEpochParameters(uint64 epochLength, uint64 proofWindow);
     error CommitmentNotInField(uint256 commitment);
     error ZeroProvider();
@@ -128,24 +164,38 @@ contract StorageRegistry {
     error AlreadyUnregistered(uint256 fileId);
     error NotDue(uint256 fileId, uint64 epoch);
     error RandomnessNotFixed(uint64 epoch);
+    /// The source has no randomness for `epoch` yet: the epoch cannot be opened (nor proven).
+    error RandomnessUnavailable(uint64 epoch);
     /// The proof window of `epoch` closed after block `deadline` (inclusive).
     error TooLate(uint64 epoch, uint256 deadline);
     /// Missed can only be recorded after block `deadline`.
     error TooEarly(uint64 epoch, uint256 deadline);
     error AlreadyProven(uint256 fileId, uint64 epoch);
     error AlreadyRecordedMissed(uint256 fileId, uint64 epoch);
+    error AlreadyExcused(uint256 fileId, uint64 epoch);
     error InsufficientGas(uint256 available, uint256 required);
 
     /// @param verifier_ the storage verifier contract (one per parameter set k and SRS)
+    /// @param randomnessSource_ where epoch randomness comes from (`BlockRandomness`,
+    /// `BeaconRandomness`, or another `IRandomnessSource`)
     /// @param epochLength_ blocks per epoch, > 0
     /// @param proofWindow_ blocks per epoch in which proofs are accepted, 0 < proofWindow_ <=
     /// epochLength_: the rest of the epoch is when misses are recorded and nothing is due
-    constructor(IStorageVerifier verifier_, uint64 epochLength_, uint64 proofWindow_) {
+    constructor(
+        IStorageVerifier verifier_,
+        IRandomnessSource randomnessSource_,
+        uint64 epochLength_,
+        uint64 proofWindow_
+    ) {
         if (address(verifier_).code.length == 0) revert InvalidVerifier(address(verifier_));
+        if (address(randomnessSource_).code.length == 0) {
+            revert InvalidRandomnessSource(address(randomnessSource_));
+        }
         if (proofWindow_ == 0 || proofWindow_ > epochLength_) {
             revert InvalidEpochParameters(epochLength_, proofWindow_);
         }
         verifier = verifier_;
+        randomnessSource = randomnessSource_;
         epochLength = epochLength_;
         proofWindow = proofWindow_;
         genesisBlock = uint64(block.number);
@@ -205,31 +255,29 @@ contract StorageRegistry {
         return epochStart(epoch) + proofWindow - 1;
     }
 
-    /// @notice Fix the current epoch's randomness if nobody has yet (anyone may call; later
-    /// calls in the same epoch change nothing and return the same value).
-    /// @dev `block.prevrandao` and the parent block's hash are unknown before the previous
-    /// block is produced, so the seed cannot be known before the epoch begins (the hash
-    /// matters where `prevrandao` is constant, as on Polygon CDK chains); `chainid` and
-    /// `address(this)` keep deployments apart, `e` keeps epochs apart. See the contract
-    /// notes on grinding.
+    /// @notice Fix the current epoch's randomness, taken from the randomness source, if nobody
+    /// has yet (anyone may call; later calls in the same epoch change nothing and return the
+    /// same value). Reverts `RandomnessUnavailable` while the source has none for the epoch.
     function beginEpoch() public returns (uint64 epoch, uint256 randomness) {
         epoch = currentEpoch();
         randomness = _beginEpoch(epoch);
     }
 
     /// The seed of `fileId` in `epoch`, a BN254 scalar; reverts until the epoch's randomness
-    /// is fixed. The reduction mod R is not uniform (values below 2^256 mod R are 6/5 as
-    /// likely as the others), which is harmless: the circuit hashes the seed again
-    /// (Poseidon(seed, prover)) and only needs it unpredictable, not uniform.
+    /// is fixed. `keccak256(abi.encode(randomness, chainid, registry, epoch, fileId)) mod R`:
+    /// the registry, not the source, binds the seed to this deployment, the epoch and the file.
+    /// The reduction mod R is not uniform (values below 2^256 mod R are 6/5 as likely as the
+    /// others), which is harmless: the circuit hashes the seed again (Poseidon(seed, prover))
+    /// and only needs it unpredictable, not uniform.
     function seed(uint256 fileId, uint64 epoch) public view returns (uint256) {
         if (randomnessBlock[epoch] == 0) revert RandomnessNotFixed(epoch);
-        return _seed(fileId, epochRandomness[epoch]);
+        return _seed(fileId, epoch, epochRandomness[epoch]);
     }
 
     /// @notice The current challenge of `fileId`: the epoch, the seed to prove for and the last
     /// block (inclusive) in which the proof is accepted (which may already have passed).
-    /// Reverts `NotDue` if the file is not due this epoch, `RandomnessNotFixed` before
-    /// `beginEpoch` has run in it.
+    /// Reverts `NotDue` if the file is not due this epoch, `RandomnessNotFixed` before the
+    /// epoch's randomness is fixed (`beginEpoch`).
     function challenge(uint256 fileId)
         external
         view
@@ -249,7 +297,8 @@ contract StorageRegistry {
     /// (`invalidProofs`, `ProofRejected`) without reverting, so that the record persists; the
     /// provider may retry within the window. Reverts, recording nothing: `NotProvider`,
     /// `NotDue`, `TooLate` (the epoch will be recorded by `recordMissed`), `AlreadyProven`,
-    /// `InsufficientGas` (see `MIN_VERIFY_GAS`).
+    /// `RandomnessUnavailable` (nothing to prove for yet), `InsufficientGas` (see
+    /// `MIN_VERIFY_GAS`).
     /// @dev The prover input is `msg.sender`, so a proof made for another address fails
     /// verification anyway; the `NotProvider` check keeps third parties from filling the
     /// provider's `invalidProofs` record. The verifier is called through STATICCALL
@@ -265,7 +314,7 @@ contract StorageRegistry {
         if (block.number > deadline) revert TooLate(epoch, deadline);
         if (_status[fileId][epoch] == EpochStatus.Proven) revert AlreadyProven(fileId, epoch);
 
-        uint256 s = _seed(fileId, _beginEpoch(epoch));
+        uint256 s = _seed(fileId, epoch, _beginEpoch(epoch));
         uint256[] memory inputs = new uint256[](3);
         inputs[0] = f.commitment;
         inputs[1] = s;
@@ -283,9 +332,12 @@ contract StorageRegistry {
         }
     }
 
-    /// @notice Record that `fileId` was not proven in `epoch` (anyone, once per due epoch,
-    /// only after the epoch's deadline block has passed). That includes an epoch whose
-    /// randomness nobody fixed: the provider could have (`submitProof` fixes it).
+    /// @notice Record the outcome of an epoch in which `fileId` was not proven (anyone, once
+    /// per due epoch, only after the epoch's deadline block has passed): missed
+    /// (`ProofMissed`) if the epoch's randomness was fixed, or available from the source, by
+    /// the deadline block, since the provider could then have proven (`submitProof` fixes it);
+    /// otherwise excused (`ProofExcused`): no challenge existed, nothing is held against the
+    /// provider. The outcome is final either way.
     function recordMissed(uint256 fileId, uint64 epoch) external {
         _file(fileId);
         if (!isDue(fileId, epoch)) revert NotDue(fileId, epoch);
@@ -294,6 +346,18 @@ contract StorageRegistry {
         EpochStatus current = _status[fileId][epoch];
         if (current == EpochStatus.Proven) revert AlreadyProven(fileId, epoch);
         if (current == EpochStatus.Missed) revert AlreadyRecordedMissed(fileId, epoch);
+        if (current == EpochStatus.Excused) revert AlreadyExcused(fileId, epoch);
+        uint64 fixedAt = randomnessBlock[epoch];
+        if (fixedAt == 0 || fixedAt > deadline) {
+            // Nobody opened the epoch in time: was its randomness there for the provider to?
+            uint256 since = randomnessSource.availableSince(epoch);
+            if (since == 0 || since > deadline) {
+                _status[fileId][epoch] = EpochStatus.Excused;
+                excusedEpochs[fileId] += 1;
+                emit ProofExcused(fileId, epoch);
+                return;
+            }
+        }
         _status[fileId][epoch] = EpochStatus.Missed;
         missedEpochs[fileId] += 1;
         emit ProofMissed(fileId, epoch);
@@ -309,7 +373,7 @@ contract StorageRegistry {
         return _status[fileId][epoch] == EpochStatus.Missed;
     }
 
-    /// Open (neither yet), Proven or Missed.
+    /// Open (none yet), Proven, Missed or Excused.
     function status(uint256 fileId, uint64 epoch) external view returns (EpochStatus) {
         return _status[fileId][epoch];
     }
@@ -323,23 +387,95 @@ contract StorageRegistry {
 
     function _beginEpoch(uint64 epoch) internal returns (uint256 randomness) {
         if (randomnessBlock[epoch] != 0) return epochRandomness[epoch];
-        randomness = uint256(
-            keccak256(
-                abi.encode(
-                    block.prevrandao,
-                    blockhash(block.number - 1),
-                    block.chainid,
-                    address(this),
-                    epoch
-                )
-            )
-        );
+        bool available;
+        (available, randomness) = randomnessSource.randomness(epoch);
+        if (!available) revert RandomnessUnavailable(epoch);
         epochRandomness[epoch] = randomness;
         randomnessBlock[epoch] = uint64(block.number);
         emit EpochBegun(epoch, randomness);
     }
 
-    function _seed(uint256 fileId, uint256 randomness) internal pure returns (uint256) {
-        return uint256(keccak256(abi.encode(randomness, fileId))) % R;
+    function _seed(uint256 fileId, uint64 epoch, uint256 randomness)
+        internal
+        view
+        returns (uint256)
+    {
+        return
+            uint256(keccak256(abi.encode(randomness, block.chainid, address(this), epoch, fileId)))
+                % R;
+    }
+}
+
+/// @title BlockRandomness: epoch randomness from the chain itself
+/// @notice `keccak256(abi.encode(block.prevrandao, blockhash(block.number - 1)))` of the block
+/// in which the registry opens the epoch (its first `beginEpoch`/`submitProof`); always
+/// available. Stateless: one deployment can serve any number of registries.
+/// @dev Trust: whoever opens an epoch picks the block, hence among up to `proofWindow`
+/// candidate values (a provider waiting for a favourable seed multiplies its chance of passing
+/// with lost data by up to `proofWindow`), unless a client or keeper opens every epoch in its
+/// first block; a block proposer has one more bit (withholding). On rollups the sequencer makes
+/// the blocks: Polygon zkEVM / CDK chains return a constant `prevrandao` (0), so the value
+/// rests on the parent hash alone, which no one knows before that block exists but which the
+/// sequencer can grind (block contents, timestamps) at will. A provider colluding with the
+/// sequencer is not covered: use `BeaconRandomness` there.
+contract BlockRandomness is IRandomnessSource {
+    function randomness(uint64) external view returns (bool available, uint256 value) {
+        available = true;
+        value = uint256(keccak256(abi.encode(block.prevrandao, blockhash(block.number - 1))));
+    }
+
+    /// Always available: any epoch nobody opened is held against the provider, who could have
+    /// opened it with `submitProof`.
+    function availableSince(uint64) external pure returns (uint256) {
+        return 1;
+    }
+}
+
+/// @title BeaconRandomness: epoch randomness from an outside beacon's rounds
+/// @notice Epoch `e` takes the value of beacon round `firstRound + e * roundsPerEpoch`, fixed
+/// in advance, so that nobody (the provider, a keeper, the sequencer) picks among candidates:
+/// the registry refuses to open the epoch until the beacon has published that round, then
+/// every caller gets the same value.
+/// @dev Trust moves to the beacon: for a drand relay, the drand committee's threshold (no
+/// fewer than the threshold of its members can predict or bias a round) and the relay's
+/// signature check; for a VRF, the VRF key holder, who can predict (not bias) outputs. The
+/// sequencer can only delay a round's publication on this chain (censor the relay's
+/// transaction), which makes the epoch excused, not a different seed. The deployer picks
+/// `firstRound` and `roundsPerEpoch` so that round `e` is produced at about `epochStart(e)`:
+/// earlier and its value is known before the epoch begins (a provider gets notice of its
+/// challenge), later and the proof window shrinks (or the epoch is excused). Rounds are
+/// counted in the beacon's clock, epochs in blocks: keep the drift in mind when choosing.
+contract BeaconRandomness is IRandomnessSource {
+    IRandomnessBeacon public immutable beacon;
+    /// The round of epoch 0.
+    uint256 public immutable firstRound;
+    /// Rounds between consecutive epochs' rounds, > 0.
+    uint256 public immutable roundsPerEpoch;
+
+    error InvalidBeacon(address beacon);
+    error InvalidRoundsPerEpoch();
+
+    constructor(IRandomnessBeacon beacon_, uint256 firstRound_, uint256 roundsPerEpoch_) {
+        if (address(beacon_).code.length == 0) revert InvalidBeacon(address(beacon_));
+        // 0 would give every epoch the same (soon public) round.
+        if (roundsPerEpoch_ == 0) revert InvalidRoundsPerEpoch();
+        beacon = beacon_;
+        firstRound = firstRound_;
+        roundsPerEpoch = roundsPerEpoch_;
+    }
+
+    /// The beacon round whose value is `epoch`'s randomness.
+    function roundOf(uint64 epoch) public view returns (uint256) {
+        return firstRound + uint256(epoch) * roundsPerEpoch;
+    }
+
+    function randomness(uint64 epoch) external view returns (bool available, uint256 value) {
+        uint256 publishedAt;
+        (value, publishedAt) = beacon.roundRandomness(roundOf(epoch));
+        available = publishedAt != 0;
+    }
+
+    function availableSince(uint64 epoch) external view returns (uint256 blockNumber) {
+        (, blockNumber) = beacon.roundRandomness(roundOf(epoch));
     }
 }

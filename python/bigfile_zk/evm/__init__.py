@@ -48,6 +48,7 @@ __all__ = [
     "calldata",
     "compile",
     "deploy",
+    "deploy_registry",
     "deploy_transaction",
     "install_solc",
     "min_gas",
@@ -295,21 +296,22 @@ def calldata(proof: Proof | bytes, public_inputs: Sequence[int]) -> bytes:
 # -- deploying and calling (web3) -----------------------------------------------------------
 
 
-def deploy_transaction(w3: Web3, compiled: Compiled, *, sender: str | None = None) -> Any:
-    """Deploy ``compiled`` from ``sender`` (default: the node's first account); the receipt."""
-    tx_hash = w3.eth.send_transaction(
-        {"from": sender or w3.eth.accounts[0], "data": "0x" + compiled.bytecode.hex()}
-    )
+def deploy_transaction(w3: Web3, compiled: Compiled, *args: Any, sender: str | None = None) -> Any:
+    """Deploy ``compiled`` with constructor arguments ``args`` from ``sender`` (default: the
+    node's first account); the receipt."""
+    factory = w3.eth.contract(abi=compiled.abi, bytecode=compiled.bytecode)
+    tx_hash = factory.constructor(*args).transact({"from": sender or w3.eth.accounts[0]})
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
     if receipt["status"] != 1:
         raise RuntimeError(f"deploying {compiled.name} failed: {receipt}")
     return receipt
 
 
-def deploy(w3: Web3, compiled: Compiled, *, sender: str | None = None) -> Contract:
-    """Deploy ``compiled``; the web3 contract (``.address``, ``.functions.verifyProof``)."""
+def deploy(w3: Web3, compiled: Compiled, *args: Any, sender: str | None = None) -> Contract:
+    """Deploy ``compiled`` (constructor arguments ``args``); the web3 contract (``.address``,
+    ``.functions.verifyProof``)."""
     _web3()
-    receipt = deploy_transaction(w3, compiled, sender=sender)
+    receipt = deploy_transaction(w3, compiled, *args, sender=sender)
     return w3.eth.contract(address=receipt["contractAddress"], abi=compiled.abi)
 
 
@@ -386,10 +388,47 @@ def poseidon_source() -> str:
 # -- the proof-of-storage registry ----------------------------------------------------------
 
 
+RANDOMNESS_SOURCES = ("block", "beacon")
+"""The randomness sources ``StorageRegistry.sol`` ships: ``BlockRandomness`` (prevrandao and
+the parent block hash; the sequencer of a rollup can grind it) and ``BeaconRandomness`` (an
+outside beacon's rounds, e.g. a drand relay). Trust assumptions: ``docs/spec/proof-of-storage.md``,
+"Randomness sources"."""
+
+
 def registry_source() -> str:
-    """``StorageRegistry.sol``: contract ``StorageRegistry``, the on-chain side of
-    proof-of-storage (registered files, per-epoch challenge seeds from ``block.prevrandao``,
-    accepted, rejected and missed proofs), calling a storage verifier
-    (``storage.keys(k)[1].to_solidity(...)``) through the ``IStorageVerifier`` interface it
-    declares. Compile it on its own: ``compile(registry_source(), "StorageRegistry")``."""
+    """``StorageRegistry.sol``, self-contained: contract ``StorageRegistry``, the on-chain side
+    of proof-of-storage (registered files, per-epoch challenge seeds, accepted, rejected, missed
+    and excused proofs), calling a storage verifier (``storage.keys(k)[1].to_solidity(...)``)
+    through ``IStorageVerifier`` and taking each epoch's randomness from an
+    ``IRandomnessSource``; and the sources ``BlockRandomness`` and ``BeaconRandomness`` (the
+    latter reading an ``IRandomnessBeacon``). Compile each contract from it:
+    ``compile(registry_source(), "StorageRegistry")``, ``"BlockRandomness"``, ..."""
     return (_HERE / "StorageRegistry.sol").read_text(encoding="utf-8")
+
+
+def deploy_registry(
+    w3: Web3,
+    verifier: str,
+    epoch_length: int,
+    proof_window: int,
+    *,
+    randomness_source: str | None = None,
+    solc: str | os.PathLike[str] | None = None,
+    sender: str | None = None,
+) -> Contract:
+    """Deploy a ``StorageRegistry`` for the storage verifier at ``verifier``, with epochs of
+    ``epoch_length`` blocks and a proof window of ``proof_window`` blocks; the web3 contract.
+
+    ``randomness_source`` is the address of an ``IRandomnessSource`` (a ``BeaconRandomness``
+    for a beacon); without it a new ``BlockRandomness`` is deployed, whose seeds whoever opens
+    an epoch (and a rollup's sequencer) can grind: see ``registry_source``."""
+    _web3()
+    source = registry_source()
+    if randomness_source is None:
+        randomness_source = deploy(
+            w3, compile(source, "BlockRandomness", solc=solc), sender=sender
+        ).address
+    compiled = compile(source, "StorageRegistry", solc=solc)
+    return deploy(
+        w3, compiled, verifier, randomness_source, epoch_length, proof_window, sender=sender
+    )
