@@ -302,3 +302,103 @@ def test_huge_numbers_are_one_line_errors(
     assert cli.main(["commit", str(path), "-q", "--chunk-size", "99999999999999999999"]) == 2
     _, err = capsys.readouterr()
     assert err.startswith("bigfile-zk: error:") and err.count("\n") == 1
+
+
+# --- demo --size (issue 11, finding 11) ---------------------------------------------------
+
+
+@pytest.fixture
+def demo_must_not_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refusals must come before the chain starts or a byte of the sample file is written."""
+    from bigfile_zk import demo
+
+    def started(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the demo started before refusing its size")
+
+    monkeypatch.setattr(demo, "_chain", started)
+    monkeypatch.setattr(demo, "_sample_file", started)
+
+
+def demo_error(argv: list[str], capsys: pytest.CaptureFixture[str], fragment: str) -> None:
+    assert cli.main(argv) == 2
+    out, err = capsys.readouterr()
+    *banner, last = err.splitlines()
+    assert out == "" and len(banner) <= 1 and "Traceback" not in err
+    assert last.startswith("bigfile-zk: error: ") and fragment in last, err
+
+
+@pytest.mark.parametrize(
+    ("size", "fragment"),
+    [
+        ("1e30", "at most"),
+        ("5T", "at most"),
+        ("3.876TiB", "at most"),
+        ("4260607557633", "at most"),
+        ("-1", "at least one byte"),
+        ("0", "at least one byte"),
+        ("0.5", "at least one byte"),
+        ("nan", "not a number of bytes"),
+        ("inf", "not a number of bytes"),
+        ("-inf", "not a number of bytes"),
+        ("1e99999", "not a number of bytes"),
+        ("1_000", "not a number of bytes"),
+        ("\u0661\u0666", "not a number of bytes"),  # Arabic-Indic "16"
+        ("16X", "not a number of bytes"),
+        ("16MBs", "not a number of bytes"),
+        ("0x10", "not a number of bytes"),
+        ("", "not a number of bytes"),
+    ],
+)
+def test_demo_refuses_absurd_sizes(
+    size: str, fragment: str, demo_must_not_start: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bigfile_zk import demo
+
+    demo_error(["demo", f"--size={size}", "-q"], capsys, fragment)
+    with pytest.raises(bz.errors.ParameterError, match=fragment):
+        demo.parse_size(size)
+
+
+def test_demo_sizes_up_to_the_commitment_limit() -> None:
+    from bigfile_zk import demo
+
+    assert demo.MAX_SIZE == 2**32 * 992
+    assert demo.parse_size("3.875T") == demo.parse_size("3.875TiB") == demo.MAX_SIZE
+    assert demo.parse_size(str(demo.MAX_SIZE)) == demo.MAX_SIZE
+    assert demo.parse_size("1.5K") == demo.parse_size("1536B") == 1536
+    assert demo.parse_size("1e6") == 10**6
+    assert demo.parse_size(" 16 MiB ") == demo.parse_size("16mb") == 16 * 2**20
+    with pytest.raises(bz.errors.ParameterError, match="at most"):
+        demo.check_size(demo.MAX_SIZE + 1)
+
+
+def test_demo_refuses_a_size_beyond_the_free_space(
+    tmp_path: Path,
+    demo_must_not_start: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import types
+
+    from bigfile_zk import demo
+
+    free = 40 * 2**20
+    usage = types.SimpleNamespace(total=2**30, used=2**30 - free, free=free)
+    monkeypatch.setattr(demo.shutil, "disk_usage", lambda path: usage)
+    work = tmp_path / "new" / "work"
+    demo_error(["demo", "--size", "64M", "--workdir", str(work), "-q"], capsys, "40.0 MiB free")
+    assert not work.exists() and not (tmp_path / "new").exists()
+    with pytest.raises(bz.errors.ParameterError, match="free"):
+        demo.run(size=64 * 2**20, k=4, progress=False, log=lambda _: None)
+    with pytest.raises(bz.errors.ParameterError, match="at most"):
+        demo.run(size=10**30, k=4, progress=False, log=lambda _: None)
+
+
+def test_demo_refuses_a_size_beyond_the_real_free_space(
+    tmp_path: Path, demo_must_not_start: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    if shutil.disk_usage(tmp_path).free > 3 * 2**40:
+        pytest.skip("more than 3 TiB free here")
+    demo_error(["demo", "--size", "3T", "--workdir", str(tmp_path), "-q"], capsys, "free")

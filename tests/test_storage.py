@@ -314,3 +314,36 @@ def test_cli_writes_the_registry(tmp_path: Path) -> None:
     ):
         assert declared in text
     assert "import " not in text
+
+
+def test_from_json_of_deep_nesting_after_py_ecc_does_not_crash() -> None:
+    """py_ecc (the reference verifier, the demo) raises the recursion limit to 100000: the C
+    JSON parser then overflows the stack on deep nesting instead of raising. In a subprocess:
+    before the fix it crashed the interpreter."""
+    import subprocess
+    import sys
+
+    code = (
+        "import bigfile_zk.reference.plonk\n"  # imports py_ecc
+        "from bigfile_zk import storage\n"
+        "from bigfile_zk.errors import DecodeError\n"
+        "try:\n"
+        "    storage.StorageProof.from_json('[' * 200000 + ']' * 200000)\n"
+        "except DecodeError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    assert proc.stdout.startswith("refused: malformed storage proof JSON: nested deeper")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[]", "null", "42", "1e400", '"x"', "[" * 100_000, '{"a": NaN}', '{"type": 1e400}'],
+    ids=["list", "null", "number", "huge number", "string", "deep", "NaN", "huge field"],
+)
+def test_from_json_of_malformed_input_is_a_decode_error(text: str) -> None:
+    with pytest.raises(DecodeError, match="malformed storage proof JSON"):
+        storage.StorageProof.from_json(text)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import warnings
 from pathlib import Path
+
+from bigfile_zk import _io
 
 
 def cache_dir() -> Path:
@@ -24,14 +24,6 @@ def write_atomic(path: Path, data: bytes) -> None:
     too) see the old file or the whole new one. A cache that cannot be written only warns."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        _io.write_atomic(path, data, mode=None)
     except OSError as exc:
         warnings.warn(f"cannot write the cache file {path}: {exc}", RuntimeWarning, stacklevel=3)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
-import tempfile
 import time
+import traceback
 from collections.abc import Sequence
 
 import bigfile_zk
-from bigfile_zk import FileCommitment
-from bigfile_zk.errors import BigFileZkError
+from bigfile_zk import FileCommitment, _io
+from bigfile_zk.errors import BigFileZkError, DecodeError, InternalError
+
+#: Exit status of a bug in bigfile_zk (``sysexits.h``'s EX_SOFTWARE): neither "invalid" (1) nor
+#: "bad input" (2).
+EXIT_INTERNAL = 70
 
 
 def _add_layout_args(p: argparse.ArgumentParser) -> None:
@@ -30,17 +33,11 @@ def _add_layout_args(p: argparse.ArgumentParser) -> None:
 def _write_output(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename: never a partially
     written output (an interrupted or failed run leaves the old file, or none)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    _io.write_atomic(path, text)
+
+
+def _read_commitment(path: str) -> FileCommitment:
+    return FileCommitment.from_json(_io.read_text(path, _io.MAX_COMMITMENT_JSON, "commitment JSON"))
 
 
 def _progress_flag(args: argparse.Namespace) -> bool | None:
@@ -48,6 +45,7 @@ def _progress_flag(args: argparse.Namespace) -> bool | None:
 
 
 def _cmd_commit(args: argparse.Namespace) -> int:
+    _io.check_outputs([("file", args.file)], [("--out", args.out), ("--tree", args.tree)])
     start = time.perf_counter()
     c = bigfile_zk.commit_file(
         args.file,
@@ -77,8 +75,7 @@ def _cmd_commit(args: argparse.Namespace) -> int:
 
 
 def _cmd_open(args: argparse.Namespace) -> int:
-    with open(args.commitment, encoding="utf-8") as f:
-        c = FileCommitment.from_json(f.read())
+    c = _read_commitment(args.commitment)
     opening = c.open(args.file, args.index, tree=args.tree, progress=_progress_flag(args))
     print(opening.to_json())
     return 0
@@ -86,14 +83,20 @@ def _cmd_open(args: argparse.Namespace) -> int:
 
 def _read_vk(path: str) -> bigfile_zk.plonk.VerifyingKey:
     """A verifying key file: its bytes (``BFVK…``) or its JSON."""
-    with open(path, "rb") as f:
-        data = f.read()
+    data = _io.read_bounded(path, _io.MAX_VERIFYING_KEY, "verifying key")
     if data.startswith(b"BFVK"):
         return bigfile_zk.plonk.VerifyingKey.from_bytes(data)
-    return bigfile_zk.plonk.VerifyingKey.from_json(data.decode("utf-8"))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DecodeError(
+            f"{path} is neither verifying key bytes (BFVK...) nor its JSON (not UTF-8)"
+        ) from None
+    return bigfile_zk.plonk.VerifyingKey.from_json(text)
 
 
 def _cmd_verifier(args: argparse.Namespace) -> int:
+    _io.check_outputs([("--vk", args.vk)], [("--out", args.out)])
     source = _read_vk(args.vk).to_solidity(args.name)
     if args.out:
         _write_output(args.out, source)
@@ -110,12 +113,14 @@ def _storage_srs(args: argparse.Namespace) -> bigfile_zk.SRS | None:
         return None
     from bigfile_zk import storage
 
+    _io.require_regular(args.ptau, ".ptau file")
     return bigfile_zk.SRS.from_ptau(args.ptau, max_degree=storage.srs_degree(args.k))
 
 
 def _cmd_storage_commit(args: argparse.Namespace) -> int:
     out = args.out or f"{args.file}.commitment.json"
     tree = args.tree or f"{args.file}.bfzt"
+    _io.check_outputs([("file", args.file)], [("commitment", out), ("tree file", tree)])
     c = bigfile_zk.commit_file(args.file, tree=tree, progress=_progress_flag(args))
     _write_output(out, c.to_json() + "\n")
     print(f"commitment   0x{c.commitment:064x}")
@@ -128,11 +133,12 @@ def _cmd_storage_prove(args: argparse.Namespace) -> int:
     from bigfile_zk import storage
 
     path = args.commitment or f"{args.file}.commitment.json"
-    with open(path, encoding="utf-8") as f:
-        c = FileCommitment.from_json(f.read())
     tree = args.tree
     if tree is None and os.path.exists(f"{args.file}.bfzt"):
         tree = f"{args.file}.bfzt"
+    inputs = [("file", args.file), ("commitment", path), ("tree file", tree), ("--ptau", args.ptau)]
+    _io.check_outputs(inputs, [("--out", args.out)])
+    c = _read_commitment(path)
     start = time.perf_counter()
     proof = storage.prove(
         args.file,
@@ -154,8 +160,9 @@ def _cmd_storage_prove(args: argparse.Namespace) -> int:
 def _cmd_storage_verify(args: argparse.Namespace) -> int:
     from bigfile_zk import storage
 
-    with open(args.proof, encoding="utf-8") as f:
-        proof = storage.StorageProof.from_json(f.read())
+    proof = storage.StorageProof.from_json(
+        _io.read_text(args.proof, _io.MAX_PROOF_JSON, "storage proof JSON")
+    )
     args.k = proof.k
     ok = storage.verify(proof, srs=_storage_srs(args))
     print("valid" if ok else "INVALID")
@@ -165,6 +172,7 @@ def _cmd_storage_verify(args: argparse.Namespace) -> int:
 def _cmd_storage_verifier(args: argparse.Namespace) -> int:
     from bigfile_zk import storage
 
+    _io.check_outputs([("--ptau", args.ptau)], [("--out", args.out)])
     _, vk = storage.keys(args.k, _storage_srs(args))
     source = vk.to_solidity(args.name)
     _write_output(args.out, source)
@@ -313,9 +321,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bigfile-zk: interrupted", file=sys.stderr)
         return 130
-    except (BigFileZkError, OSError, ValueError) as e:
+    except InternalError as e:  # a caught Rust panic: a bug, not bad input
+        print(f"bigfile-zk: internal error (a bug; please report it): {e}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except (BigFileZkError, OSError, ValueError, OverflowError) as e:
+        # Bad input, missing files, refused parameters: one line, exit 2.
         print(f"bigfile-zk: error: {e}", file=sys.stderr)
         return 2
+    except Exception as e:  # a bug: never mistaken for "invalid" (1) or "bad input" (2)
+        traceback.print_exc()
+        print(
+            f"bigfile-zk: internal error (a bug; please report it with the traceback above): "
+            f"{type(e).__name__}: {e}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -19,20 +19,24 @@ shows nothing more; the report says which source was used.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import bigfile_zk
-from bigfile_zk import storage
+from bigfile_zk import _io, storage
 from bigfile_zk.errors import InsecureSRSWarning, ParameterError
 
 DEFAULT_SIZE = 16 * 2**20
+#: The largest file a commitment holds: 2^32 chunks of 992 bytes (3.875 TiB).
+MAX_SIZE = bigfile_zk.MAX_CHUNKS * bigfile_zk.DEFAULT_CHUNK_SIZE
 EPOCH_LENGTH = 20  # blocks per registry epoch
 PROOF_WINDOW = 10  # blocks, from each epoch's start, in which proofs are accepted
 
@@ -52,29 +56,64 @@ class Report:
         return "\n".join(f"  {w:<{width}}  {v}" for w, v in self.rows)
 
 
+_SIZE = re.compile(
+    r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:e([+-]?\d{1,4}))?\s*(?:([kmgt])(?:i?b)?|b)?",
+    re.IGNORECASE | re.ASCII,
+)
+_UNITS = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
 def parse_size(text: str) -> int:
-    """``4096``, ``64K``, ``16M``, ``1G`` (binary units) to bytes."""
-    units = {"K": 2**10, "M": 2**20, "G": 2**30}
-    t = text.strip().upper().removesuffix("B").removesuffix("I")
-    scale = units.get(t[-1:], 1)
-    number = t[:-1] if t[-1:] in units else t
-    try:
-        size = int(float(number) * scale)
-    except (ValueError, OverflowError):
-        raise ParameterError(
-            f"size {text!r} is not a number of bytes (e.g. 4096, 16M, 1G)"
-        ) from None
+    """``4096``, ``64K``, ``16M``, ``1G``, ``1.5GiB``, ``1e6`` (binary units) to bytes: at
+    least one byte, at most :data:`MAX_SIZE`. Anything else is a ``ParameterError``."""
+    match = _SIZE.fullmatch(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise ParameterError(f"size {text!r} is not a number of bytes (e.g. 4096, 64K, 16M, 1G)")
+    number, exponent, unit = match.groups()
+    exact = Fraction(number) * Fraction(10) ** int(exponent or 0)
+    return check_size(int(exact * _UNITS.get((unit or "").lower(), 1)), text)
+
+
+def check_size(size: int, text: object = None) -> int:
+    """``size`` if it is a sample file size the demo can commit to (1 byte to
+    :data:`MAX_SIZE`), else a ``ParameterError``."""
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise TypeError(f"size must be an int, not {type(size).__name__}")
+    shown = f"size {text!r}" if text is not None else f"size {size}"
     if size <= 0:
-        raise ParameterError(f"size {text!r}: the file must have at least one byte")
+        raise ParameterError(f"{shown}: the file must have at least one byte")
+    if size > MAX_SIZE:
+        raise ParameterError(
+            f"{shown} is more than a file commitment holds: at most {MAX_SIZE} bytes "
+            f"({MAX_SIZE / 2**40:g} TiB, 2^32 chunks of {bigfile_zk.DEFAULT_CHUNK_SIZE} bytes)"
+        )
     return size
 
 
+def _check_space(work: Path, size: int) -> None:
+    """Refuse a sample file (with its tree file, ~0.4 % of it, and the rest of the demo's
+    files) that would not fit in ``work``'s free space (``work`` may not exist yet: then its
+    nearest existing parent's)."""
+    need = size + size // 64 + 16 * 2**20
+    where = work.absolute()
+    while not where.exists() and where.parent != where:
+        where = where.parent
+    free = shutil.disk_usage(where).free
+    if need > free:
+        raise ParameterError(
+            f"a {_human(size)} sample file needs about {_human(need)} in {work} (with its tree "
+            f"file), which has {_human(free)} free: choose a smaller --size or another --workdir"
+        )
+
+
 def _sample_file(path: Path, size: int) -> None:
-    """``size`` pseudo-random bytes (incompressible, like real content), written in blocks."""
+    """``size`` pseudo-random bytes (incompressible, like real content), written in blocks
+    (through a temporary file and a rename: an existing file or link there is replaced, never
+    written through)."""
     import numpy as np
 
     rng = np.random.default_rng(20261121)
-    with open(path, "wb") as f:
+    with _io.atomic_writer(path) as f:
         left = size
         while left:
             n = min(left, 8 * 2**20)
@@ -126,9 +165,24 @@ def run(
 
     report = Report()
     k = storage._check_k(k)
-    w3 = _chain()
+    if file is None:
+        size = check_size(size)
     owned = workdir is None
-    work = Path(tempfile.mkdtemp(prefix="bigfile-zk-demo-")) if owned else Path(workdir)
+    if workdir is not None:
+        # No output may be an input (e.g. --file WORKDIR/proof.json): refused before writing.
+        name = "sample.bin" if file is None else Path(file).name
+        _io.check_outputs(
+            [("file", file), ("ptau file", ptau)],
+            [
+                ("sample file", Path(workdir, name) if file is None else None),
+                ("tree file", Path(workdir, name + ".bfzt")),
+                ("proof file", Path(workdir, "proof.json")),
+            ],
+        )
+    if file is None:  # before anything is written, or the chain is started
+        _check_space(Path(tempfile.gettempdir() if workdir is None else workdir), size)
+    w3 = _chain()
+    work = Path(tempfile.mkdtemp(prefix="bigfile-zk-demo-") if workdir is None else workdir)
     work.mkdir(parents=True, exist_ok=True)
     try:
         # 1. The file and its commitment (with the tree file that makes proving read k chunks).
@@ -210,7 +264,7 @@ def run(
         raw = proof.proof.to_evm_bytes()
         report.add("prove", f"{t_prove:.2f} s")
         report.add("proof", f"{len(raw)} bytes; public inputs [commitment, seed, provider]")
-        (work / "proof.json").write_text(proof.to_json() + "\n", encoding="utf-8")
+        _io.write_atomic(work / "proof.json", proof.to_json() + "\n")
 
         # 6. Verify three ways.
         say("[6/6] verifying: Rust, Python reference, EVM")

@@ -21,9 +21,9 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-from bigfile_zk import _native
+from bigfile_zk import _io, _native
 from bigfile_zk._cache import cache_dir, write_atomic
 from bigfile_zk._native import SRS, FileCommitment
 from bigfile_zk._progress import ProgressReporter
@@ -163,7 +163,9 @@ def keys(
     pk: ProvingKey | None = None
     if cache and path.is_file():
         try:
-            pk = ProvingKey.from_bytes(path.read_bytes())
+            pk = ProvingKey.from_bytes(
+                _io.read_bounded(path, _io.MAX_PROVING_KEY, "cached proving key")
+            )
             _native.storage_check_key(pk, k, srs)
         except (DecodeError, ParameterError, OSError) as exc:
             warnings.warn(f"ignoring the cached key {path}: {exc}", RuntimeWarning, stacklevel=2)
@@ -186,7 +188,7 @@ def parse_seed(seed: object) -> int:
         text = seed.strip()
         if text.startswith("0x"):
             value = from_hex(text)
-        elif text.isdigit():
+        elif text.isascii() and text.isdigit():
             value = int(text)
         else:
             raise ParameterError(f"seed {seed!r} is neither decimal nor 0x-hex")
@@ -252,24 +254,39 @@ class StorageProof:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> StorageProof:
+    def from_json(cls, text: str | bytes) -> StorageProof:
+        """The proof ``to_json`` wrote. Any other input, whatever its shape (not JSON, not an
+        object, wrong types, values out of range), raises
+        :class:`~bigfile_zk.errors.DecodeError`."""
+        obj = _io.json_object(text, "storage proof")
         try:
-            obj: dict[str, Any] = json.loads(text)
-            if obj.get("type") != "bigfile_zk.StorageProof" or obj.get("version") != 1:
+            version = obj.get("version")
+            if obj.get("type") != "bigfile_zk.StorageProof" or not (
+                type(version) is int and version == 1
+            ):
                 raise DecodeError("not a version-1 bigfile_zk.StorageProof")
-            k = _check_k(obj["parameter_set"]["k"])
+            params = obj["parameter_set"]
+            if not isinstance(params, dict):
+                raise DecodeError("parameter_set is not a JSON object")
+            k = _check_k(params["k"])
             commitment = from_hex(obj["commitment"])
             seed = parse_seed(obj["seed"])
             prover = parse_address(obj["prover"])
-            public = [int(x) for x in obj["public_inputs"]]
+            public = obj["public_inputs"]
+            if not isinstance(public, list) or not all(
+                isinstance(x, str) and x.isascii() and x.isdigit() for x in public
+            ):
+                raise DecodeError("public_inputs is not a list of decimal strings")
+            public = [int(x) for x in public]
             raw = obj["proof"]
             if not isinstance(raw, str) or not raw.startswith("0x"):
                 raise DecodeError("proof is not 0x-hex")
             data = bytes.fromhex(raw[2:])
+        except DecodeError as exc:
+            raise DecodeError(f"malformed storage proof JSON: {exc}") from None
         except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, DecodeError):
-                raise
-            raise DecodeError(f"malformed storage proof JSON: {exc}") from exc
+            what = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise DecodeError(f"malformed storage proof JSON: {what}") from None
         if public != [commitment, seed, prover]:
             raise DecodeError("public_inputs do not match commitment, seed and prover")
         proof = Proof.from_bytes(b"BFPF\x01\x00" + data, public)
@@ -305,6 +322,10 @@ def prove(
     reader = file if hasattr(file, "read") and hasattr(file, "seek") else None
     if reader is None and not isinstance(file, (str, os.PathLike)):
         raise TypeError(f"file is a path or a binary reader (seek/read), not {type(file).__name__}")
+    if reader is None:
+        _io.require_regular(file, "file")  # a FIFO would block the core, a device never end
+    if tree:
+        _io.require_regular(tree, "tree file")
     if reader is not None:
         position = reader.tell()
         size = reader.seek(0, os.SEEK_END)
