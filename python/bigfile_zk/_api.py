@@ -9,7 +9,7 @@ from typing import overload
 import numpy as np
 import numpy.typing as npt
 
-from bigfile_zk import _io, _native
+from bigfile_zk import _native
 from bigfile_zk._native import ChunkOpening, FileCommitment
 from bigfile_zk._progress import ProgressReporter
 from bigfile_zk.errors import IndexOutOfRangeError, ParameterError
@@ -106,7 +106,6 @@ def commit_file(
     raises :class:`~bigfile_zk.errors.FileChangedError`.
     """
     chunk_size, arity = _size(chunk_size, "chunk_size"), _size(arity, "arity")
-    _io.require_regular(path, "file")  # a FIFO would block the core, a device never end
     size = os.stat(path).st_size
     with ProgressReporter(size, f"commit {os.fspath(path)}", progress) as bar:
         return _native.commit_file(path, chunk_size, arity, bar, tree)
@@ -139,9 +138,6 @@ def open_file(
     changed chunks when the tree can tell).
     """
     index = _index(index)
-    _io.require_regular(path, "file")
-    if tree is not None:
-        _io.require_regular(tree, "tree file")
     with ProgressReporter(commitment.file_size, f"open chunk {index}", progress) as bar:
         return _native.open_file(path, commitment, index, bar, tree)
 

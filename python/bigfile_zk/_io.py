@@ -4,7 +4,8 @@
   before they are opened and again on the open descriptor (opened without blocking, so a FIFO
   never hangs), and never past a size cap suited to what they hold (``/dev/zero`` and a
   runaway file are refused, not read until memory runs out).
-* :func:`require_regular`: the same check for inputs that the Rust core reads itself.
+  (Inputs the Rust core reads itself, data, tree, SRS and ``.ptau`` files, get the same
+  check there: ``bigfile_zk::files::open_regular``.)
 * :func:`check_outputs`: no output may be one of the inputs (by name, through a symlink, or
   as a hardlink to the same inode), nor another output of the same command.
 * :func:`write_atomic`: a temporary file and a rename, never a partially written output.

@@ -113,7 +113,6 @@ def _storage_srs(args: argparse.Namespace) -> bigfile_zk.SRS | None:
         return None
     from bigfile_zk import storage
 
-    _io.require_regular(args.ptau, ".ptau file")
     return bigfile_zk.SRS.from_ptau(args.ptau, max_degree=storage.srs_degree(args.k))
 
 

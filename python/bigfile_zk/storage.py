@@ -322,10 +322,6 @@ def prove(
     reader = file if hasattr(file, "read") and hasattr(file, "seek") else None
     if reader is None and not isinstance(file, (str, os.PathLike)):
         raise TypeError(f"file is a path or a binary reader (seek/read), not {type(file).__name__}")
-    if reader is None:
-        _io.require_regular(file, "file")  # a FIFO would block the core, a device never end
-    if tree:
-        _io.require_regular(tree, "tree file")
     if reader is not None:
         position = reader.tell()
         size = reader.seek(0, os.SEEK_END)

@@ -37,12 +37,16 @@ fn check(path: &Path, m: &Metadata) -> Result<()> {
     } else if t.is_socket() {
         "a socket"
     } else {
-        "not a regular file"
+        "a special file"
     };
-    Err(Error::param(format!(
-        "{} is {kind}; a regular file is needed",
-        path.display()
-    )))
+    // An I/O error (`OSError` in Python), as the Python side's own check raises.
+    Err(Error::io(
+        path,
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file ({kind})"),
+        ),
+    ))
 }
 
 #[cfg(test)]
