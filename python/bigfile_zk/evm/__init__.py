@@ -1,7 +1,7 @@
 """From a PLONK proof to an EVM transaction: compile, deploy, encode, measure.
 
 >>> from bigfile_zk import evm                                   # doctest: +SKIP
->>> verifier = evm.deploy(w3, evm.compile(pk.vk.to_solidity()))
+>>> verifier = evm.deploy(w3, evm.compile(pk.vk.to_solidity()))  # a key from a ceremony SRS
 >>> w3.eth.send_transaction({"to": verifier.address, "data": evm.calldata(proof, public)})
 >>> evm.verify(w3, verifier.address, proof, public)             # an eth_call: True
 
@@ -390,6 +390,6 @@ def registry_source() -> str:
     """``StorageRegistry.sol``: contract ``StorageRegistry``, the on-chain side of
     proof-of-storage (registered files, per-epoch challenge seeds from ``block.prevrandao``,
     accepted, rejected and missed proofs), calling a storage verifier
-    (``storage.keys(k)[1].to_solidity(...)``) through the ``IStorageVerifier`` interface it
+    (``storage.keys(k, srs)[1].to_solidity(...)``) through the ``IStorageVerifier`` interface it
     declares. Compile it on its own: ``compile(registry_source(), "StorageRegistry")``."""
     return (_HERE / "StorageRegistry.sol").read_text(encoding="utf-8")
