@@ -65,12 +65,15 @@ def test_prove(benchmark, stored: tuple[Path, Path, bigfile_zk.FileCommitment], 
     path, tree, c = stored
     pk, vk = storage.keys(k)  # derived (or loaded) once, outside the measurement
     seeds = iter(range(1, 1000))
+    used: list[int] = []
 
     def run() -> storage.StorageProof:
-        return storage.prove(path, c, next(seeds), PROVER, k=k, tree=tree, progress=False)
+        used.append(next(seeds))
+        return storage.prove(path, c, used[-1], PROVER, k=k, tree=tree, progress=False)
 
     proof = benchmark.pedantic(run, rounds=1 if k == 64 else 3)
-    assert storage.verify(proof, vk=vk)
+    expected = {"commitment": c, "seed": used[-1], "prover": PROVER, "k": k}
+    assert storage.verify(proof, **expected, vk=vk, allow_insecure_srs=True)  # test SRS
     benchmark.extra_info.update(
         {"MiB": FILE_MIB, "rows": f"2^{pk.k}", "proof_bytes": len(proof.proof.to_evm_bytes())}
     )
@@ -110,7 +113,9 @@ def test_prove_fresh_process(
 
     peak_kib = benchmark.pedantic(run, rounds=1)
     benchmark.extra_info.update({"k": k, "peak_rss_MiB": peak_kib / 1024})
-    assert storage.verify(storage.StorageProof.from_json(out.read_text()))
+    proof = storage.StorageProof.from_json(out.read_text())
+    expected = {"commitment": c, "seed": 77, "prover": PROVER, "k": k}
+    assert storage.verify(proof, **expected, allow_insecure_srs=True)  # the test SRS
 
 
 def test_verify_gas(benchmark) -> None:
@@ -125,7 +130,9 @@ def test_verify_gas(benchmark) -> None:
     w3 = Web3(EthereumTesterProvider())
     k = 4
     _, vk = storage.keys(k)
-    verifier = evm.deploy(w3, evm.compile(vk.to_solidity("StorageVerifier")))
+    verifier = evm.deploy(
+        w3, evm.compile(vk.to_solidity("StorageVerifier", allow_insecure_srs=True))
+    )
     path = Path(os.environ.get("TMPDIR", "/tmp")) / "bfzk-gas.bin"
     path.write_bytes(os.urandom(50_000))
     c = bigfile_zk.commit_file(path, progress=False)

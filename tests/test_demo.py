@@ -31,6 +31,7 @@ def test_demo_report(tmp_path: Path, pinned_solc: None) -> None:
     for what in ("commit", "prove", "proof", "verify (Rust)", "verify (Python ref.)"):
         assert what in rows
     assert rows["proof"].startswith("768 bytes")
+    assert rows["SRS"].startswith("insecure test SRS (demo only")  # the explicit opt-in, said
     assert rows["verify (EVM)"].startswith("ok") and "gas" in rows["verify (EVM)"]
     assert len([line for line in lines if line.startswith("[")]) >= 6
     assert (tmp_path / "sample.bin").stat().st_size == 20 * 992 + 7

@@ -87,7 +87,7 @@ def case(name: str, solc: Path) -> Case:
     circuit, values, public = CIRCUITS[name]()
     pk = plonk.setup(circuit, srs())
     proof = plonk.prove(pk, circuit, values)
-    source = pk.vk.to_solidity("Verifier")
+    source = pk.vk.to_solidity("Verifier", allow_insecure_srs=True)
     compiled = evm.compile(source, solc=solc)
     contract = evm.deploy(chain(), compiled)
     return Case(name, circuit, values, public, pk, proof, source, compiled, contract.address)
@@ -119,7 +119,7 @@ def rejects(c: Case, proof: bytes | plonk.Proof, public: list[int]) -> bool:
 @pytest.mark.parametrize("name", list(CIRCUITS))
 def test_rust_proofs_verify(name: str, solc: Path) -> None:
     c = case(name, solc)
-    assert plonk.verify(c.vk, c.proof, c.public)
+    assert plonk.verify(c.vk, c.proof, c.public, allow_insecure_srs=True)
     assert answer(c, c.proof, c.public) == TRUE
     # A fresh proof (new blinding) too, through the helpers and the web3 contract object.
     again = plonk.prove(c.pk, c.circuit, c.values)
@@ -304,11 +304,13 @@ def test_calldata_encodings_agree(solc: Path) -> None:
 
 def test_contract_names_are_checked() -> None:
     pk = plonk.setup(square, srs())
-    assert "contract SquareVerifier {" in pk.vk.to_solidity("SquareVerifier")
-    assert "contract PlonkVerifier {" in pk.vk.to_solidity()
+    assert "contract SquareVerifier {" in pk.vk.to_solidity(
+        "SquareVerifier", allow_insecure_srs=True
+    )
+    assert "contract PlonkVerifier {" in pk.vk.to_solidity(allow_insecure_srs=True)
     for bad in ("1x", "a b", "contract", "V;", ""):
         with pytest.raises(ParameterError):
-            pk.vk.to_solidity(bad)
+            pk.vk.to_solidity(bad, allow_insecure_srs=True)
 
 
 CLI = [sys.executable, "-m", "bigfile_zk.cli"]
@@ -321,14 +323,23 @@ def test_cli_writes_the_verifier(tmp_path: Path) -> None:
     for vk_file in ("vk.bin", "vk.json"):
         out = tmp_path / f"{vk_file}.sol"
         args = ["--vk", str(tmp_path / vk_file), "--out", str(out), "--name", "SquareVerifier"]
+        # A key from the insecure test SRS is refused without the explicit opt-in ...
         proc = subprocess.run(
-            [*CLI, "verifier", *args],
+            [*CLI, "verifier", *args], capture_output=True, text=True, check=False
+        )
+        assert proc.returncode == 2 and not out.exists()
+        [line] = proc.stderr.strip().splitlines()
+        assert "--insecure-test-srs" in line and "--ptau" in line, line
+        # ... and written with it, saying so in the contract.
+        proc = subprocess.run(
+            [*CLI, "verifier", *args, "--insecure-test-srs"],
             capture_output=True,
             text=True,
             check=False,
         )
         assert proc.returncode == 0, proc.stderr
-        assert out.read_text() == pk.vk.to_solidity("SquareVerifier")
+        assert out.read_text() == pk.vk.to_solidity("SquareVerifier", allow_insecure_srs=True)
+        assert "bool public constant INSECURE_TEST_SRS = true;" in out.read_text()
     (tmp_path / "bad.bin").write_bytes(b"BFVK")
     proc = subprocess.run(
         [*CLI, "verifier", "--vk", str(tmp_path / "bad.bin")],

@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 
 import bigfile_zk
 from bigfile_zk import SRS, plonk
-from bigfile_zk.errors import DecodeError, ParameterError, UnsatisfiedError
+from bigfile_zk.errors import (
+    DecodeError,
+    FieldElementError,
+    InsecureSRSError,
+    ParameterError,
+    UnsatisfiedError,
+)
 from bigfile_zk.reference import plonk as ref
 from bigfile_zk.reference.field import R
 
@@ -51,25 +57,58 @@ def test_prove_verify_and_encodings() -> None:
     proof = plonk.prove(pk, square, {"x": 3, "y": 9})
     assert len(proof) == 768 and len(proof.to_evm_bytes()) == 768
     assert proof.public_inputs == [9]
-    assert plonk.verify(pk.vk, proof, [9])
-    for wrong in ([10], [9 + R], [], [9, 9]):
-        if any(v >= R for v in wrong):
-            with pytest.raises(ValueError):
-                plonk.verify(pk.vk, proof, wrong)
-        else:
-            assert not plonk.verify(pk.vk, proof, wrong)
+    assert plonk.verify(pk.vk, proof, [9], allow_insecure_srs=True)
+    # A false statement is False; a malformed one (not the key's statement shape) raises.
+    assert not plonk.verify(pk.vk, proof, [10], allow_insecure_srs=True)
+    for malformed, error in (
+        ([9 + R], FieldElementError),
+        ([R], FieldElementError),
+        ([-1], FieldElementError),
+        ([], ParameterError),
+        ([9, 9], ParameterError),
+        ([True], TypeError),
+        (["9"], TypeError),
+    ):
+        with pytest.raises(error):
+            plonk.verify(pk.vk, proof, malformed, allow_insecure_srs=True)
     again = plonk.Proof.from_bytes(proof.to_bytes())
-    assert plonk.verify(pk.vk, again, [9])
+    assert plonk.verify(pk.vk, again, [9], allow_insecure_srs=True)
     vk = plonk.VerifyingKey.from_bytes(pk.vk.to_bytes())
     assert vk == pk.vk and len(vk.digest()) == 32
     # A scalar moved by one, and truncated bytes.
     data = bytearray(proof.to_bytes())
     data[-1] ^= 1
-    assert not plonk.verify(pk.vk, plonk.Proof.from_bytes(bytes(data)), [9])
+    assert not plonk.verify(
+        pk.vk, plonk.Proof.from_bytes(bytes(data)), [9], allow_insecure_srs=True
+    )
     with pytest.raises(DecodeError):
         plonk.Proof.from_bytes(proof.to_bytes()[:-1])
     with pytest.raises(DecodeError):
         plonk.VerifyingKey.from_bytes(pk.vk.to_bytes()[:-1])
+
+
+def test_insecure_test_srs_is_refused_without_the_opt_in() -> None:
+    """Every SRS of SRS.insecure_for_testing (seeds 0..255) is recognised, and so is every key
+    made from one: verifying and generating a verifier refuse it unless told otherwise."""
+    pk = plonk.setup(square, srs())
+    proof = plonk.prove(pk, square, {"x": 3, "y": 9})
+    assert srs().is_insecure and pk.vk.is_insecure
+    assert plonk.VerifyingKey.from_bytes(pk.vk.to_bytes()).is_insecure  # survives encoding
+    with pytest.raises(InsecureSRSError, match="insecure test SRS"):
+        plonk.verify(pk.vk, proof, [9])
+    with pytest.raises(InsecureSRSError):  # refused before the statement is even looked at
+        plonk.verify(pk.vk, proof, [10])
+    with pytest.raises(InsecureSRSError):
+        pk.vk.to_solidity("SquareVerifier")
+    assert plonk.verify(pk.vk, proof, [9], allow_insecure_srs=True)
+    source = pk.vk.to_solidity("SquareVerifier", allow_insecure_srs=True)
+    assert "bool public constant INSECURE_TEST_SRS = true;" in source
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for seed in (0, 1, 17, 255):
+            assert SRS.insecure_for_testing(8, seed).is_insecure
+        with pytest.raises(ParameterError, match=r"0\.\.256"):
+            SRS.insecure_for_testing(8, 256)
 
 
 def test_unsatisfied_witness_names_row_and_label() -> None:
@@ -102,7 +141,7 @@ def test_value_dependent_shape_is_refused() -> None:
             b.assert_zero(b.sub(x, x))
 
     pk = plonk.setup(branchy, srs())
-    assert plonk.verify(pk.vk, plonk.prove(pk, branchy, {"x": 1}), [])
+    assert plonk.verify(pk.vk, plonk.prove(pk, branchy, {"x": 1}), [], allow_insecure_srs=True)
     with pytest.raises(ParameterError, match="differs"):
         plonk.prove(pk, branchy, {"x": 9})
 
@@ -132,8 +171,8 @@ def test_merkle_and_poseidon_gadgets() -> None:
     }
     pk = plonk.setup(membership, srs())
     proof = plonk.prove(pk, membership, values)
-    assert plonk.verify(pk.vk, proof, [tree.root, values["h"]])
-    assert not plonk.verify(pk.vk, proof, [tree.root + 1, values["h"]])
+    assert plonk.verify(pk.vk, proof, [tree.root, values["h"]], allow_insecure_srs=True)
+    assert not plonk.verify(pk.vk, proof, [tree.root + 1, values["h"]], allow_insecure_srs=True)
     with pytest.raises(UnsatisfiedError, match="path/merkle"):
         plonk.prove(pk, membership, {**values, "leaf": leaves[index] + 1})
 
@@ -195,7 +234,9 @@ def cross_check(circuit: plonk.CircuitFn, values: dict[str, int]) -> None:
     assert proof.to_evm_bytes() == ref_proof.to_bytes(), "proofs differ"
     assert ref.verify(rvk, proof.to_evm_bytes(), public)
     other = ref.prove(rpk, rw, [b + 1 for b in blinding])
-    assert plonk.verify(pk.vk, plonk.Proof.from_bytes(other.to_bfpf()), public)
+    assert plonk.verify(
+        pk.vk, plonk.Proof.from_bytes(other.to_bfpf()), public, allow_insecure_srs=True
+    )
 
 
 @PROVING
@@ -240,7 +281,7 @@ def test_progress_and_interruption() -> None:
     built = plonk.build(square, {"x": 3, "y": 9})
     seen: list[int] = []
     proof = _native.plonk_prove(pk, built, None, seen.append)
-    assert plonk.verify(pk.vk, proof, [9])
+    assert plonk.verify(pk.vk, proof, [9], allow_insecure_srs=True)
     assert seen == list(range(1, _native.PROVE_STEPS + 1))
 
     class Stop(Exception):
@@ -259,10 +300,12 @@ def test_key_and_proof_encodings_from_python() -> None:
     proof = plonk.prove(pk, square, {"x": 3, "y": 9})
     pk2 = plonk.ProvingKey.from_bytes(pk.to_bytes())
     assert pk2.vk == pk.vk
-    assert plonk.verify(pk.vk, plonk.prove(pk2, square, {"x": 3, "y": 9}), [9])
+    assert plonk.verify(
+        pk.vk, plonk.prove(pk2, square, {"x": 3, "y": 9}), [9], allow_insecure_srs=True
+    )
     vk = plonk.VerifyingKey.from_json(pk.vk.to_json())
     p2 = plonk.Proof.from_json(proof.to_json())
-    assert plonk.verify(vk, p2, [9])
+    assert plonk.verify(vk, p2, [9], allow_insecure_srs=True)
     with pytest.raises(DecodeError):
         plonk.ProvingKey.from_bytes(pk.to_bytes()[:-1])
     with pytest.raises(DecodeError):

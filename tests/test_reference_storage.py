@@ -7,6 +7,7 @@ import functools
 import warnings
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -73,11 +74,16 @@ def test_relation_and_verifier_agree_with_native(tmp_path: Path) -> None:
     proof = storage.prove(path, c, seed, PROVER, k=K, srs=srs())
     rvk = ref_plonk.VerifyingKey.from_bytes(storage.keys(K, srs())[1].to_bytes())
     raw = proof.proof.to_evm_bytes()
-    assert ref.verify(rvk, raw, c.commitment, seed, PROVER)
-    assert not ref.verify(rvk, raw, c.commitment, seed + 1, PROVER)
-    assert not ref.verify(rvk, raw, c.commitment, seed, PROVER ^ 1)
-    assert not ref.verify(rvk, raw, c.commitment, seed + R, PROVER)
-    assert not ref.verify(rvk, raw[:-1], c.commitment, seed, PROVER)
+    expected = {"commitment": c.commitment, "seed": seed, "prover": PROVER}
+    assert ref.verify(rvk, raw, **expected)
+    assert not ref.verify(rvk, raw, **{**expected, "seed": seed + 1})
+    assert not ref.verify(rvk, raw, **{**expected, "prover": PROVER ^ 1})
+    assert not ref.verify(rvk, raw, **{**expected, "commitment": c.commitment + 1})
+    assert not ref.verify(rvk, raw[:-1], **expected)
+    # A malformed expected statement raises, as natively (storage.verify).
+    for bad in ({"seed": seed + R}, {"commitment": R}, {"prover": 2**160}, {"seed": -1}):
+        with pytest.raises(ValueError):
+            ref.verify(rvk, raw, **{**expected, **bad})
 
 
 # -- docs/spec/vectors/storage.json -----------------------------------------------------------

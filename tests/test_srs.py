@@ -232,3 +232,50 @@ def test_tampered_lagrange_section_is_refused(
     assert srs.lagrange_basis(4, ptau=bad) == srs.lagrange_basis(4)  # other blocks untouched
     with pytest.raises(DecodeError, match="section 12"):
         srs.lagrange_basis(4, ptau=_snarkjs.make_ptau(tmp_path, 2))
+
+
+# -------------------------------------------------------------------------------------------
+# The insecure-SRS policy (issue 11, finding 2): every test SRS is recognised; a ceremony's
+# (here a snarkjs .ptau with a random contribution) is not, and needs no opt-in.
+# -------------------------------------------------------------------------------------------
+
+
+def test_insecure_srs_is_recognised_after_a_round_trip(tmp_path: Path) -> None:
+    srs = insecure(64, 200)
+    assert srs.is_insecure
+    assert bz.SRS.from_bytes(srs.to_bytes()).is_insecure
+    srs.save(tmp_path / "t.srs")
+    assert bz.SRS.load(tmp_path / "t.srs").is_insecure
+    assert srs.truncate(8).is_insecure
+
+
+def test_ceremony_key_verifies_without_the_opt_in(tmp_path: Path) -> None:
+    import sys
+
+    from bigfile_zk import plonk
+    from bigfile_zk.cli import main
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from evm_circuits import square
+
+    try:
+        _snarkjs.ensure_snarkjs()
+    except RuntimeError as e:  # no node/npm: a failure in CI, a skip elsewhere
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"snarkjs unavailable: {e}")
+    # 2^5 powers: max degree 62 >= 5n + 10 for the square circuit's n = 8 rows.
+    ptau = _snarkjs.make_ptau(tmp_path, 5, contributions=1)
+    srs = bz.SRS.from_ptau(ptau, max_degree=2 * 2**5 - 2)
+    assert not srs.is_insecure
+    pk = plonk.setup(square, srs)
+    assert not pk.vk.is_insecure
+    proof = plonk.prove(pk, square, {"x": 3, "y": 9}, progress=False)
+    assert plonk.verify(pk.vk, proof, [9])  # no opt-in needed
+    assert not plonk.verify(pk.vk, proof, [10])
+    source = pk.vk.to_solidity("SquareVerifier")
+    assert "bool public constant INSECURE_TEST_SRS = false;" in source
+    (tmp_path / "vk.bin").write_bytes(pk.vk.to_bytes())
+    out = tmp_path / "V.sol"
+    assert main(["verifier", "--vk", str(tmp_path / "vk.bin"), "--out", str(out)]) == 0
+    assert "INSECURE_TEST_SRS = false;" in out.read_text()

@@ -7,11 +7,18 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Sequence
 
 import bigfile_zk
 from bigfile_zk import FileCommitment, _io
-from bigfile_zk.errors import BigFileZkError, DecodeError, InternalError
+from bigfile_zk.errors import (
+    BigFileZkError,
+    DecodeError,
+    InsecureSRSError,
+    InsecureSRSWarning,
+    InternalError,
+)
 
 #: Exit status of a bug in bigfile_zk (``sysexits.h``'s EX_SOFTWARE): neither "invalid" (1) nor
 #: "bad input" (2).
@@ -95,9 +102,24 @@ def _read_vk(path: str) -> bigfile_zk.plonk.VerifyingKey:
     return bigfile_zk.plonk.VerifyingKey.from_json(text)
 
 
+def _insecure_refused(
+    what: str, remedy: str = "give the ceremony with --ptau FILE.ptau"
+) -> InsecureSRSError:
+    return InsecureSRSError(
+        f"{what} uses the insecure test SRS (its τ is public: anyone can forge proofs it "
+        f"accepts); {remedy}, or pass --insecure-test-srs for tests and demos"
+    )
+
+
 def _cmd_verifier(args: argparse.Namespace) -> int:
     _io.check_outputs([("--vk", args.vk)], [("--out", args.out)])
-    source = _read_vk(args.vk).to_solidity(args.name)
+    vk = _read_vk(args.vk)
+    if vk.is_insecure and not args.insecure_test_srs:
+        raise _insecure_refused(
+            f"the verifying key {args.vk}",
+            "make the key with a ceremony SRS (--ptau, SRS.from_ptau)",
+        )
+    source = vk.to_solidity(args.name, allow_insecure_srs=args.insecure_test_srs)
     if args.out:
         _write_output(args.out, source)
         print(f"wrote {args.out} (contract {args.name}, solc 0.8.28)", file=sys.stderr)
@@ -156,14 +178,64 @@ def _cmd_storage_prove(args: argparse.Namespace) -> int:
     return 0
 
 
+def _expected_commitment(text: str) -> int:
+    """``--commitment``: ``C`` itself (0x-hex or decimal), or a commitment JSON file."""
+    from bigfile_zk import storage
+
+    value = text.strip()
+    if value.startswith("0x") or value.isdigit():
+        return storage.parse_commitment(value)
+    with open(text, encoding="utf-8") as f:
+        return FileCommitment.from_json(f.read()).commitment
+
+
+def _verifying_srs(args: argparse.Namespace, command: str) -> bigfile_zk.SRS | None:
+    """The SRS a verifier trusts: ``--ptau``'s, or (None) the insecure test SRS with
+    ``--insecure-test-srs``; neither is a one-line error naming both flags."""
+    if args.ptau:
+        srs = _storage_srs(args)
+        if srs is not None and srs.is_insecure:  # a test SRS saved as a .ptau
+            raise _insecure_refused(f"{command} with {args.ptau}")
+        return srs
+    if not args.insecure_test_srs:
+        raise _insecure_refused(f"{command} without --ptau")
+    return None
+
+
+def _srs_note(args: argparse.Namespace) -> str:
+    if args.ptau:
+        return f"ceremony file {args.ptau}"
+    return "INSECURE test SRS (--insecure-test-srs: anyone can forge proofs; tests/demos only)"
+
+
+_SHOW = {"commitment": "0x{:064x}", "seed": "{}", "prover": "0x{:040x}", "k": "{}"}
+
+
 def _cmd_storage_verify(args: argparse.Namespace) -> int:
     from bigfile_zk import storage
 
+    # The statement is the verifier's (the registry's seed for the file and epoch, the
+    # commitment it registered, the provider it pays), never the proof file's.
+    commitment = _expected_commitment(args.commitment)
+    seed, prover = storage.parse_seed(args.seed), storage.parse_address(args.prover)
     proof = storage.StorageProof.from_json(
         _io.read_text(args.proof, _io.MAX_PROOF_JSON, "storage proof JSON")
     )
-    args.k = proof.k
-    ok = storage.verify(proof, srs=_storage_srs(args))
+    srs = _verifying_srs(args, "storage verify")
+    expected = {"commitment": commitment, "seed": seed, "prover": prover, "k": args.k}
+    with warnings.catch_warnings():
+        if args.insecure_test_srs:  # opted in explicitly: the SRS line below says it
+            warnings.simplefilter("ignore", InsecureSRSWarning)
+        ok = storage.verify(proof, **expected, srs=srs, allow_insecure_srs=args.insecure_test_srs)
+    for name, value in expected.items():
+        print(f"{name:<12} {_SHOW[name].format(value)}")
+    print(f"SRS          {_srs_note(args)}")
+    differ = storage.statement_differences(proof, **expected)
+    if differ:
+        claims = ", ".join(
+            f"{name} = {_SHOW[name].format(getattr(proof, name))}" for name in differ
+        )
+        print(f"proof file   claims another statement ({claims}): not a proof of this one")
     print("valid" if ok else "INVALID")
     return 0 if ok else 1
 
@@ -172,10 +244,15 @@ def _cmd_storage_verifier(args: argparse.Namespace) -> int:
     from bigfile_zk import storage
 
     _io.check_outputs([("--ptau", args.ptau)], [("--out", args.out)])
-    _, vk = storage.keys(args.k, _storage_srs(args))
-    source = vk.to_solidity(args.name)
+    srs = _verifying_srs(args, "storage verifier")
+    with warnings.catch_warnings():
+        if args.insecure_test_srs:
+            warnings.simplefilter("ignore", InsecureSRSWarning)
+        _, vk = storage.keys(args.k, srs)
+    source = vk.to_solidity(args.name, allow_insecure_srs=args.insecure_test_srs)
     _write_output(args.out, source)
-    print(f"wrote {args.out} (contract {args.name}, k = {args.k})", file=sys.stderr)
+    note = ", INSECURE_TEST_SRS = true: never deploy it for value" if vk.is_insecure else ""
+    print(f"wrote {args.out} (contract {args.name}, k = {args.k}{note})", file=sys.stderr)
     return 0
 
 
@@ -217,17 +294,31 @@ def _cmd_storage_registry(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_insecure_flag(p: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup) -> None:
+    p.add_argument(
+        "--insecure-test-srs",
+        action="store_true",
+        help="accept a key made with the insecure test SRS (anyone can forge proofs against "
+        "it): tests and demos only",
+    )
+
+
 def _add_storage_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     storage_parser = sub.add_parser("storage", help="proof-of-storage: commit, prove, verify")
     ssub = storage_parser.add_subparsers(dest="storage_command", required=True)
 
-    def common(p: argparse.ArgumentParser) -> None:
+    def common(p: argparse.ArgumentParser, *, verifying: bool = False) -> None:
         p.add_argument(
             "--k", type=int, default=16, choices=(4, 16, 64), help="challenges per proof (16)"
         )
-        p.add_argument(
-            "--ptau", help="a snarkjs .ptau ceremony file (default: the insecure test SRS)"
-        )
+        if not verifying:
+            p.add_argument(
+                "--ptau", help="a snarkjs .ptau ceremony file (default: the insecure test SRS)"
+            )
+            return
+        srs = p.add_mutually_exclusive_group()
+        srs.add_argument("--ptau", help="the snarkjs .ptau ceremony file the verifier trusts")
+        _add_insecure_flag(srs)
 
     p = ssub.add_parser("commit", help="commit to a file; writes FILE.commitment.json, FILE.bfzt")
     p.add_argument("file")
@@ -247,15 +338,31 @@ def _add_storage_parser(sub: argparse._SubParsersAction) -> None:  # type: ignor
     common(p)
     p.set_defaults(func=_cmd_storage_prove)
 
-    p = ssub.add_parser("verify", help="verify a proof JSON (exit 0 valid, 1 invalid)")
+    p = ssub.add_parser(
+        "verify",
+        help="verify a proof JSON for the expected statement (exit 0 valid, 1 invalid)",
+        description="Verify a storage proof for the statement the verifier expects: the "
+        "commitment it registered, the seed the chain fixed for the file and epoch (the "
+        "registry's recorded seed, never the proof file's) and the provider. The statement "
+        "in the proof file is not trusted.",
+    )
     p.add_argument("proof")
-    p.add_argument("--ptau", help="the .ptau file the proof was made with")
+    p.add_argument(
+        "--commitment",
+        required=True,
+        help="expected commitment: a commitment JSON file or C itself (0x-hex or decimal)",
+    )
+    p.add_argument(
+        "--seed", required=True, help="expected challenge seed (the registry's, for the epoch)"
+    )
+    p.add_argument("--prover", required=True, help="expected prover: its 0x address")
+    common(p, verifying=True)
     p.set_defaults(func=_cmd_storage_verify)
 
     p = ssub.add_parser("verifier", help="write the Solidity verifier of a parameter set")
     p.add_argument("--out", required=True, help="output .sol file")
     p.add_argument("--name", default="StorageVerifier", help="contract name (%(default)s)")
-    common(p)
+    common(p, verifying=True)
     p.set_defaults(func=_cmd_storage_verifier)
 
     p = ssub.add_parser(
@@ -294,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vk", required=True, help="verifying key: its bytes or its JSON")
     p.add_argument("--out", help="output .sol file (default: standard output)")
     p.add_argument("--name", default="PlonkVerifier", help="contract name (%(default)s)")
+    _add_insecure_flag(p)
     p.set_defaults(func=_cmd_verifier)
 
     _add_storage_parser(sub)

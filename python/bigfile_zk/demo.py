@@ -7,7 +7,9 @@ pure-Python reference verifier and by the generated Solidity verifier inside the
 ``submitProof`` transaction. The report gives sizes, times and gas.
 
 Without ``--ptau`` the SRS is the embedded insecure test SRS (its τ is public): a demo, not a
-security claim.
+security claim. The demo then opts in explicitly (``allow_insecure_srs=True``) where the
+library refuses that SRS by default (verifying, generating the verifier contract), and its
+report says so.
 
 The registry's randomness source is ``BlockRandomness`` (``block.prevrandao`` and the parent
 block hash), the one source that needs nobody outside the chain. A beacon source
@@ -208,6 +210,7 @@ def run(
         # 2. Keys for parameter set k (cached on disk after the first run).
         say(f"[2/6] keys for k = {k} challenges")
         t = time.perf_counter()
+        insecure = ptau is None  # the demo's explicit opt-in to the insecure test SRS
         if ptau is not None:
             srs = bigfile_zk.SRS.from_ptau(ptau, max_degree=storage.srs_degree(k))
             srs_note = f"from {ptau}"
@@ -215,7 +218,10 @@ def run(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", InsecureSRSWarning)
                 srs = storage.default_srs(k)
-            srs_note = "INSECURE embedded test SRS (tau is public: a demo, not a security claim)"
+            srs_note = (
+                "insecure test SRS (demo only: tau is public, anyone can forge proofs; "
+                "verifier contract has INSECURE_TEST_SRS = true)"
+            )
         cached = storage.key_path(k, srs).is_file()
         pk, vk = storage.keys(k, srs)
         t_keys = time.perf_counter() - t
@@ -230,7 +236,8 @@ def run(
             "in-process EVM (py-evm)"
         )
         evm.install_solc()
-        verifier = evm.deploy(w3, evm.compile(vk.to_solidity("StorageVerifier")))
+        source = vk.to_solidity("StorageVerifier", allow_insecure_srs=insecure)
+        verifier = evm.deploy(w3, evm.compile(source))
         registry = evm.deploy_registry(w3, verifier.address, EPOCH_LENGTH, PROOF_WINDOW)
         client, provider = w3.eth.accounts[0], w3.eth.accounts[1]
         receipt = _transact(w3, registry.functions.register(c.commitment, provider), client)
@@ -266,14 +273,20 @@ def run(
         report.add("proof", f"{len(raw)} bytes; public inputs [commitment, seed, provider]")
         _io.write_atomic(work / "proof.json", proof.to_json() + "\n")
 
-        # 6. Verify three ways.
+        # 6. Verify three ways, each for the statement the verifier expects: the registered
+        # commitment, the registry's seed for this file and epoch, the provider (never the
+        # statement proof.json claims).
         say("[6/6] verifying: Rust, Python reference, EVM")
         t = time.perf_counter()
-        ok_rust = storage.verify(proof, vk=vk)
+        ok_rust = storage.verify(
+            proof, commitment=c, seed=seed, prover=provider, k=k, vk=vk, allow_insecure_srs=insecure
+        )
         t_rust = time.perf_counter() - t
         t = time.perf_counter()
         rvk = ref_plonk.VerifyingKey.from_bytes(vk.to_bytes())
-        ok_ref = ref_storage.verify(rvk, raw, c.commitment, seed, int(provider, 16))
+        ok_ref = ref_storage.verify(
+            rvk, raw, commitment=c.commitment, seed=seed, prover=int(provider, 16)
+        )
         t_ref = time.perf_counter() - t
         verify_gas = evm.min_gas(w3, verifier.address, evm.calldata(raw, proof.public_inputs))
         receipt = _transact(w3, registry.functions.submitProof(file_id, raw), provider)

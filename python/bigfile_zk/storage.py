@@ -2,9 +2,20 @@
 :func:`bigfile_zk.commit_file` is still held, for a challenge seed the prover cannot choose.
 
 >>> c = bigfile_zk.commit_file("data.bin", tree="data.bin.bfzt")   # doctest: +SKIP
->>> proof = prove("data.bin", c, seed=1234, prover="0x" + "11" * 20, tree="data.bin.bfzt")
->>> verify(proof)
+>>> provider = "0x" + "11" * 20
+>>> proof = prove("data.bin", c, seed=1234, prover=provider, srs=srs, tree="data.bin.bfzt")
+>>> verify(proof, commitment=c, seed=1234, prover=provider, srs=srs)
 True
+
+The verifier checks the proof against the statement **it** expects: the commitment it
+registered, the seed the chain fixed for this file and epoch (``StorageRegistry.seed``), and
+the provider it pays. The statement a proof file carries is the prover's claim and is never
+trusted: a provider free to name its own seed could search seeds off chain until every
+challenge lands on data it kept.
+
+Proving may use the insecure test SRS (it warns); verifying against it, or generating a
+verifier contract from it, raises :class:`~bigfile_zk.errors.InsecureSRSError` unless the
+caller opts in with ``allow_insecure_srs=True``.
 
 One proving key serves every file size for a parameter set ``k`` (challenges per proof:
 4, 16 or 64); keys are derived once per ``(k, SRS)`` and cached in memory and on disk
@@ -30,6 +41,8 @@ from bigfile_zk._progress import ProgressReporter
 from bigfile_zk.errors import (
     CommitmentMismatchError,
     DecodeError,
+    FieldElementError,
+    InsecureSRSError,
     InsecureSRSWarning,
     ParameterError,
 )
@@ -46,10 +59,12 @@ __all__ = [
     "key_path",
     "keys",
     "parse_address",
+    "parse_commitment",
     "parse_seed",
     "prove",
     "srs_degree",
     "srs_digest",
+    "statement_differences",
     "verify",
 ]
 
@@ -216,6 +231,33 @@ def parse_address(prover: object) -> int:
     raise TypeError(f"a prover address is a 0x string or an int, not {type(prover).__name__}")
 
 
+def parse_commitment(commitment: object) -> int:
+    """A file commitment ``C`` given as a :class:`FileCommitment` (its ``.commitment``), an int,
+    or a decimal/``0x``-hex string (a field element)."""
+    if isinstance(commitment, FileCommitment):
+        return commitment.commitment
+    if isinstance(commitment, bool):
+        raise TypeError("a commitment is a FileCommitment, an int or a string, not a bool")
+    if isinstance(commitment, int):
+        value = commitment
+    elif isinstance(commitment, str):
+        text = commitment.strip()
+        if text.startswith("0x"):
+            value = from_hex(text)
+        elif text.isdigit():
+            value = int(text)
+        else:
+            raise ParameterError(f"commitment {commitment!r} is neither decimal nor 0x-hex")
+    else:
+        raise TypeError(
+            "a commitment is a FileCommitment, an int or a decimal/0x-hex string, not "
+            f"{type(commitment).__name__}"
+        )
+    if not 0 <= value < _native.MODULUS:
+        raise FieldElementError(f"commitment {commitment!r} is not a field element (0 <= C < r)")
+    return value
+
+
 def challenges(seed: object, prover: object, num_chunks: int, k: int = DEFAULT_K) -> list[int]:
     """The chunk indices the circuit challenges for ``(seed, prover)``."""
     return _native.storage_challenges(
@@ -225,13 +267,21 @@ def challenges(seed: object, prover: object, num_chunks: int, k: int = DEFAULT_K
 
 @dataclass(frozen=True)
 class StorageProof:
-    """A storage proof and the statement it proves (self-describing JSON, ``to_json``)."""
+    """A storage proof and the statement its prover claims (self-describing JSON,
+    ``to_json``). The claim is informative only: :func:`verify` checks the proof against the
+    statement the verifier expects, never against these fields.
+
+    ``insecure_test_srs`` says whether the proving key was made with the insecure test SRS
+    (``True``/``False``; ``None`` for a file written before this field existed). Also only a
+    claim: whether a proof is trusted depends on the verifier's key, not on this field.
+    """
 
     k: int
     commitment: int
     seed: int
     prover: int
     proof: Proof
+    insecure_test_srs: bool | None = None
 
     @property
     def public_inputs(self) -> list[int]:
@@ -249,6 +299,11 @@ class StorageProof:
                 "prover": f"0x{self.prover:040x}",
                 "public_inputs": [str(x) for x in self.public_inputs],
                 "proof": "0x" + self.proof.to_evm_bytes().hex(),
+                **(
+                    {}
+                    if self.insecure_test_srs is None
+                    else {"insecure_test_srs": self.insecure_test_srs}
+                ),
             },
             indent=2,
         )
@@ -282,6 +337,9 @@ class StorageProof:
             if not isinstance(raw, str) or not raw.startswith("0x"):
                 raise DecodeError("proof is not 0x-hex")
             data = bytes.fromhex(raw[2:])
+            insecure = obj.get("insecure_test_srs")
+            if insecure is not None and not isinstance(insecure, bool):
+                raise DecodeError("insecure_test_srs is not true or false")
         except DecodeError as exc:
             raise DecodeError(f"malformed storage proof JSON: {exc}") from None
         except (KeyError, TypeError, ValueError) as exc:
@@ -290,7 +348,7 @@ class StorageProof:
         if public != [commitment, seed, prover]:
             raise DecodeError("public_inputs do not match commitment, seed and prover")
         proof = Proof.from_bytes(b"BFPF\x01\x00" + data, public)
-        return cls(k, commitment, seed, prover, proof)
+        return cls(k, commitment, seed, prover, proof, insecure)
 
 
 def prove(
@@ -359,11 +417,101 @@ def prove(
                 )
             finally:
                 reader.seek(position)  # as the caller left it
-    return StorageProof(k, commitment.commitment, s, p, proof)
+    return StorageProof(k, commitment.commitment, s, p, proof, pk.vk.is_insecure)
 
 
-def verify(proof: StorageProof, *, srs: SRS | None = None, vk: VerifyingKey | None = None) -> bool:
-    """Whether ``proof`` proves its statement (``False`` for any wrong proof or input)."""
+def _log_rows(k: int) -> int:
+    """log2 of the storage circuit's row count for parameter set ``k`` (14, 16, 18)."""
+    return ((_SRS_DEGREE[k] - 9) // 5).bit_length() - 1
+
+
+def statement_differences(
+    proof: StorageProof,
+    *,
+    commitment: object,
+    seed: object,
+    prover: object,
+    k: int = DEFAULT_K,
+) -> list[str]:
+    """The fields of the statement ``proof`` claims (``k``, ``commitment``, ``seed``,
+    ``prover``) that differ from the expected one; ``[]`` when they agree. For messages only:
+    :func:`verify` is the check."""
+    expected = {
+        "k": _check_k(k),
+        "commitment": parse_commitment(commitment),
+        "seed": parse_seed(seed),
+        "prover": parse_address(prover),
+    }
+    return [name for name, value in expected.items() if getattr(proof, name) != value]
+
+
+def verify(
+    proof: StorageProof,
+    *,
+    commitment: object,
+    seed: object,
+    prover: object,
+    k: int = DEFAULT_K,
+    srs: SRS | None = None,
+    vk: VerifyingKey | None = None,
+    allow_insecure_srs: bool = False,
+) -> bool:
+    """Whether ``proof`` proves that ``prover`` holds the file of ``commitment`` for the
+    challenge ``seed``, with ``k`` challenges: the statement the **verifier** expects.
+
+    ``commitment`` is a :class:`FileCommitment` or ``C`` (int or 0x-hex); ``seed`` and
+    ``prover`` are parsed as by :func:`parse_seed` and :func:`parse_address`. Take the seed from
+    the chain (the registry's recorded seed for the file and epoch), never from the proof: the
+    statement the proof file carries is the prover's claim and is only compared, never used.
+    ``False`` when the proof's parameter set is not ``k`` (fewer challenges do not pass for
+    more), when its claimed statement is not the expected one (:func:`statement_differences`
+    names the fields), or when the proof does not verify for the expected statement. A
+    malformed expected statement raises (``ParameterError``, ``FieldElementError``,
+    ``TypeError``).
+
+    The key is ``vk`` (the storage key of parameter set ``k``), else the key of ``(k, srs)``
+    (:func:`keys`). Without ``srs`` that is the insecure test SRS, and a key made from it
+    raises :class:`~bigfile_zk.errors.InsecureSRSError` unless ``allow_insecure_srs=True``
+    (its τ is public: anyone can forge proofs it accepts).
+    """
+    k = _check_k(k)
+    expected = [parse_commitment(commitment), parse_seed(seed), parse_address(prover)]
+    if not isinstance(proof, StorageProof):
+        raise TypeError(f"proof is a StorageProof, not {type(proof).__name__}")
+    # The SRS policy first (no answer at all from a forgeable key), before any work.
+    if vk is not None:
+        if vk.is_insecure and not allow_insecure_srs:
+            raise InsecureSRSError(_INSECURE_GIVEN)
+        if vk.num_public != 3 or vk.lookups or vk.k != _log_rows(k):
+            raise ParameterError(
+                f"vk is not a storage verifying key of parameter set k = {k} (it has "
+                f"2^{vk.k} rows and {vk.num_public} public inputs; k = {k} has 2^{_log_rows(k)} "
+                "rows and 3)"
+            )
+    elif srs is None and not allow_insecure_srs:
+        raise InsecureSRSError(_INSECURE_DEFAULT)
+    elif srs is not None and srs.is_insecure and not allow_insecure_srs:
+        raise InsecureSRSError(_INSECURE_GIVEN)
+    # The proof file's own statement is the prover's claim: it must be the expected one, and
+    # the proof is checked with the expected values (never the file's).
+    if proof.k != k or proof.public_inputs != expected:
+        return False
     if vk is None:
-        _, vk = keys(proof.k, srs)
-    return _native.plonk_verify(vk, proof.proof, proof.public_inputs)
+        if srs is None:
+            with warnings.catch_warnings():  # the caller opted in explicitly
+                warnings.simplefilter("ignore", InsecureSRSWarning)
+                srs = default_srs(k)
+        _, vk = keys(k, srs)
+    return _native.plonk_verify(vk, proof.proof, expected, allow_insecure_srs=allow_insecure_srs)
+
+
+_INSECURE_DEFAULT = (
+    "storage.verify without srs or vk would verify against the insecure test SRS (its τ is "
+    "public, so anyone can forge a proof it accepts): pass the ceremony's srs "
+    "(SRS.from_ptau) or its vk, or allow_insecure_srs=True for tests and demos"
+)
+_INSECURE_GIVEN = (
+    "the verifying key was made with the insecure test SRS (its τ is public, so anyone can "
+    "forge a proof it accepts): use a ceremony SRS (SRS.from_ptau), or pass "
+    "allow_insecure_srs=True for tests and demos"
+)

@@ -1,7 +1,7 @@
 """From a PLONK proof to an EVM transaction: compile, deploy, encode, measure.
 
 >>> from bigfile_zk import evm                                   # doctest: +SKIP
->>> verifier = evm.deploy(w3, evm.compile(pk.vk.to_solidity()))
+>>> verifier = evm.deploy(w3, evm.compile(pk.vk.to_solidity()))  # a key from a ceremony SRS
 >>> w3.eth.send_transaction({"to": verifier.address, "data": evm.calldata(proof, public)})
 >>> evm.verify(w3, verifier.address, proof, public)             # an eth_call: True
 
@@ -398,7 +398,7 @@ outside beacon's rounds, e.g. a drand relay). Trust assumptions: ``docs/spec/pro
 def registry_source() -> str:
     """``StorageRegistry.sol``, self-contained: contract ``StorageRegistry``, the on-chain side
     of proof-of-storage (registered files, per-epoch challenge seeds, accepted, rejected, missed
-    and excused proofs), calling a storage verifier (``storage.keys(k)[1].to_solidity(...)``)
+    and excused proofs), calling a storage verifier (``storage.keys(k, srs)[1].to_solidity(...)``)
     through ``IStorageVerifier`` and taking each epoch's randomness from an
     ``IRandomnessSource``; and the sources ``BlockRandomness`` and ``BeaconRandomness`` (the
     latter reading an ``IRandomnessBeacon``). Compile each contract from it:

@@ -1328,8 +1328,20 @@ def transcript_challenges(
 
 def verify(vk: VerifyingKey, proof: bytes | Proof, public_inputs: Sequence[int]) -> bool:
     """§6: ``True`` iff ``proof`` (EVM bytes, or a decoded :class:`Proof`) is valid for ``vk``
-    and ``public_inputs``. Malformed proof bytes or public inputs give ``False``, never an
-    exception."""
+    and ``public_inputs``. Any wrong or malformed proof gives ``False``, never an exception.
+
+    The statement is the caller's, so a malformed one raises, as the native verifier does:
+    the wrong number of public inputs or one outside ``[0, r)`` raises ``ValueError``, a bool
+    or non-int ``TypeError``. (The native verifier also refuses keys made with the insecure
+    test SRS unless told otherwise; the reference has no notion of that policy.)"""
+    xs = list(public_inputs)
+    if len(xs) != vk.num_public:
+        raise ValueError(f"the key takes {vk.num_public} public inputs, not {len(xs)}")
+    for x in xs:
+        if isinstance(x, bool) or not isinstance(x, int):
+            raise TypeError(f"a public input is an int, not {type(x).__name__}")
+        if not 0 <= x < R:
+            raise ValueError(f"public input {x} is not a field element (0 <= x < r)")
     try:
         if isinstance(proof, Proof):
             if proof.lookups != vk.lookups:
@@ -1339,12 +1351,6 @@ def verify(vk: VerifyingKey, proof: bytes | Proof, public_inputs: Sequence[int])
             proof = Proof.from_bytes(proof, vk.lookups)
     except (ValueError, TypeError, KeyError):
         return False
-    xs = list(public_inputs)
-    if len(xs) != vk.num_public:
-        return False
-    for x in xs:
-        if isinstance(x, bool) or not isinstance(x, int) or not 0 <= x < R:
-            return False
 
     n, lookups = vk.n, vk.lookups
     ch = transcript_challenges(vk, proof, xs)

@@ -103,13 +103,19 @@ def relation_holds(
     return True
 
 
-def verify(vk: plonk.VerifyingKey, proof: bytes, commitment: int, seed: int, prover: int) -> bool:
-    """A storage proof (the EVM bytes ``verifyProof`` takes) for ``(C, s, p)``, checked by the
-    reference PLONK verifier. Public inputs in the contract's order: ``[C, s, p]``."""
+def verify(
+    vk: plonk.VerifyingKey, proof: bytes, *, commitment: int, seed: int, prover: int
+) -> bool:
+    """A storage proof (the EVM bytes ``verifyProof`` takes) for the **expected** statement
+    ``(C, s, p)``: the verifier's commitment, the chain's seed for the file and epoch, the
+    provider; checked by the reference PLONK verifier with public inputs in the contract's
+    order ``[C, s, p]``. Mirrors ``bigfile_zk.storage.verify``: a malformed statement (a value
+    that is not a field element, a prover of more than 20 bytes, a key without 3 public inputs)
+    raises ``ValueError``; a wrong proof is ``False``. The native policy of refusing keys made
+    with the insecure test SRS is not mirrored (the reference has no notion of it)."""
+    if not 0 <= commitment < R:
+        raise ValueError("the commitment is not a field element")
+    _check_statement(seed, prover)
     if vk.num_public != 3:
-        return False
-    try:
-        _check_statement(seed, prover)
-    except ValueError:
-        return False
+        raise ValueError(f"not a storage key: it takes {vk.num_public} public inputs, not 3")
     return plonk.verify(vk, proof, [commitment, seed, prover])
