@@ -1,4 +1,4 @@
-"""The long fuzz campaign: ``PYTHONPATH=python:tests python -m fuzz --minutes 30``.
+"""The long fuzz campaign: ``PYTHONPATH=tests .venv/bin/python -m fuzz --minutes 30``.
 
 Round-robin over the targets (all, or those given with ``--target``) in one worker process,
 until the time is up or ``--cases`` per target are done; prints executions and outcome counts

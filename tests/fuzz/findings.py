@@ -78,7 +78,7 @@ def save(o: Outcome, out: Path) -> Path:
         "message": o.message,
         "mutations": o.description,
         "traceback": o.traceback,
-        "replay": f"PYTHONPATH=python:tests python -m fuzz --target {o.target} "
+        "replay": f"PYTHONPATH=tests .venv/bin/python -m fuzz --target {o.target} "
         f"--seed {o.seed} --case {o.case}",
         "input": raw,
     }

@@ -73,7 +73,7 @@ class Outcome:
 
         lines = [
             f"FINDING [{self.status}] target={self.target} seed={self.seed} case={self.case}",
-            f"  reproduce: PYTHONPATH=python:tests python -m fuzz --target {self.target} "
+            f"  reproduce: PYTHONPATH=tests .venv/bin/python -m fuzz --target {self.target} "
             f"--seed {self.seed} --case {self.case}",
             f"  mutations: {self.description[:500]}",
             f"  input: {describe(self.value)}",
