@@ -33,6 +33,14 @@ from bigfile_zk.errors import DecodeError, InternalError, ParameterError
 
 CLI = [sys.executable, "-m", "bigfile_zk.cli"]
 PROVER = "0x" + "ab" * 20
+
+
+def verify_argv(proof: object, commitment: str = "0x01") -> list[str]:
+    """``storage verify`` of ``proof`` for an expected statement (seed 7, ``PROVER``, k = 4)."""
+    statement = ["--commitment", commitment, "--seed", "7", "--prover", PROVER, "--k", "4"]
+    return ["storage", "verify", str(proof), *statement, "--insecure-test-srs"]
+
+
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (FIFOs)")
 needs_dev_zero = pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
 
@@ -338,7 +346,7 @@ def test_storage_verify_of_malformed_json_exits_2(
 ) -> None:
     proof = tmp_path / "proof.json"
     proof.write_bytes(MALFORMED_JSON[name])
-    main_error(["storage", "verify", str(proof)], capsys)
+    main_error(verify_argv(proof), capsys)
 
 
 @pytest.mark.parametrize("name", ["list", "deep nesting", "huge number", "not UTF-8"])
@@ -346,7 +354,7 @@ def test_storage_verify_of_malformed_json_in_a_subprocess(name: str, tmp_path: P
     """Not exit 1 ("invalid") with a traceback: exit 2 ("bad input") and one line."""
     proof = tmp_path / "proof.json"
     proof.write_bytes(MALFORMED_JSON[name])
-    assert_one_line_error(run_cli("storage", "verify", str(proof)))
+    assert_one_line_error(run_cli(*verify_argv(proof)))
 
 
 @pytest.mark.parametrize("name", ["list", "deep nesting", "huge number", "NaN", "empty"])
@@ -366,7 +374,7 @@ def test_non_utf8_inputs_are_named(
     bad.write_bytes(b'{"type": "caf\xe9"}')
     argv = ["open", str(data), "--commitment", str(bad), "--index", "0", "-q"]
     main_error(argv, capsys, str(bad), "not UTF-8")
-    main_error(["storage", "verify", str(bad)], capsys, str(bad), "not UTF-8")
+    main_error(verify_argv(bad), capsys, str(bad), "not UTF-8")
     main_error(["verifier", "--vk", str(bad)], capsys, str(bad), "not UTF-8")
 
 
@@ -402,7 +410,7 @@ def test_internal_errors_are_not_bad_input(
 def _json_input_commands(data: Path, target: Path) -> dict[str, list[str]]:
     """Commands that read ``target`` as a JSON or key input."""
     return {
-        "storage verify": ["storage", "verify", str(target)],
+        "storage verify": verify_argv(target),
         "open --commitment": ["open", str(data), "--commitment", str(target), "--index", "0"],
         "verifier --vk": ["verifier", "--vk", str(target)],
         "storage prove --commitment": [
@@ -518,15 +526,15 @@ def test_a_valid_proof_padded_past_the_cap_is_refused(
     argv = ["storage", "prove", str(data), "--seed", "7", "--prover", PROVER, "--k", "4", "-q"]
     with pytest.warns(bz.errors.InsecureSRSWarning):
         assert cli.main([*argv, "--out", str(proof)]) == 0
-        assert cli.main(["storage", "verify", str(proof)]) == 0
+    commitment = f"{data}.commitment.json"
+    assert cli.main(verify_argv(proof, commitment)) == 0
     capsys.readouterr()
     text = proof.read_text()
     proof.write_text(text + " " * (_io.MAX_PROOF_JSON - len(text)))
-    with pytest.warns(bz.errors.InsecureSRSWarning):
-        assert cli.main(["storage", "verify", str(proof)]) == 0  # exactly the cap: read
+    assert cli.main(verify_argv(proof, commitment)) == 0  # exactly the cap: read
     capsys.readouterr()
     proof.write_text(text + " " * (_io.MAX_PROOF_JSON + 1 - len(text)))
-    main_error(["storage", "verify", str(proof)], capsys, "64 KiB")
+    main_error(verify_argv(proof, commitment), capsys, "64 KiB")
 
 
 # --- the helpers themselves ---------------------------------------------------------------

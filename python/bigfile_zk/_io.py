@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
-from bigfile_zk.errors import DecodeError, ParameterError
+from bigfile_zk.errors import DecodeError, NotARegularFileError, ParameterError
 
 StrPath = str | os.PathLike[str]
 
@@ -61,9 +61,11 @@ def _kind(mode: int) -> str:
     return "a special file"
 
 
-def _not_regular(path: StrPath, what: str, mode: int) -> OSError:
-    # OSError, like the core's own "not a regular file" (a directory given to commit_file).
-    return OSError(f"{os.fspath(path)}: not a regular file ({_kind(mode)}); the {what} must be one")
+def _not_regular(path: StrPath, what: str, mode: int) -> NotARegularFileError:
+    # The class the core raises for its own inputs (bigfile_zk::files::open_regular).
+    return NotARegularFileError(
+        f"{os.fspath(path)}: not a regular file ({_kind(mode)}); the {what} must be one"
+    )
 
 
 def require_regular(path: StrPath, what: str) -> None:

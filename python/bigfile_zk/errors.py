@@ -18,6 +18,7 @@ __all__ = [
     "InsecureSRSError",
     "InsecureSRSWarning",
     "InternalError",
+    "NotARegularFileError",
     "ParameterError",
     "UnsatisfiedError",
 ]
@@ -45,6 +46,11 @@ class IndexOutOfRangeError(BigFileZkError, IndexError):
 
 class FileChangedError(BigFileZkError, OSError):
     """The file was modified while it was being read."""
+
+
+class NotARegularFileError(BigFileZkError, OSError):
+    """An input that must be a regular file is a FIFO, a device, a directory or a socket:
+    refused before it is opened (a FIFO would block, a device never end)."""
 
 
 class CommitmentMismatchError(BigFileZkError, ValueError):

@@ -47,6 +47,7 @@ fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
         Error::IndexOutOfRange { .. } => py_error(py, "IndexOutOfRangeError", msg),
         Error::Decode { .. } => py_error(py, "DecodeError", msg),
         Error::FileChanged { .. } => py_error(py, "FileChangedError", msg),
+        Error::NotRegularFile { .. } => py_error(py, "NotARegularFileError", msg),
         Error::CommitmentMismatch(_) => py_error(py, "CommitmentMismatchError", msg),
         Error::Unsatisfied(_) => py_error(py, "UnsatisfiedError", msg),
         Error::InsecureSrs(_) => py_error(py, "InsecureSRSError", msg),

@@ -502,12 +502,7 @@ struct Stamp {
 
 fn stamp(file: &File, path: &Path) -> Result<Stamp> {
     let m = file.metadata().map_err(|e| Error::io(path, e))?;
-    if !m.is_file() {
-        return Err(Error::io(
-            path,
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
-        ));
-    }
+    crate::files::check(path, &m)?;
     Ok(Stamp {
         len: m.len(),
         modified: m.modified().ok(),

@@ -36,6 +36,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// An input that must be a regular file is a FIFO, a device, a directory, ...
+    #[error("{path}: not a regular file ({kind}); a regular file is needed")]
+    NotRegularFile { path: String, kind: &'static str },
+
     /// The file was modified while it was being read.
     #[error(
         "{path} changed while it was being read ({reason}); commit it again once it is stable"

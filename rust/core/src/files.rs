@@ -23,7 +23,8 @@ pub fn open_regular(path: &Path) -> Result<File> {
     Ok(file)
 }
 
-fn check(path: &Path, m: &Metadata) -> Result<()> {
+/// `Ok` for a regular file, else the error naming what `path` is.
+pub fn check(path: &Path, m: &Metadata) -> Result<()> {
     if m.is_file() {
         return Ok(());
     }
@@ -39,14 +40,10 @@ fn check(path: &Path, m: &Metadata) -> Result<()> {
     } else {
         "a special file"
     };
-    // An I/O error (`OSError` in Python), as the Python side's own check raises.
-    Err(Error::io(
-        path,
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("not a regular file ({kind})"),
-        ),
-    ))
+    Err(Error::NotRegularFile {
+        path: path.display().to_string(),
+        kind,
+    })
 }
 
 #[cfg(test)]
