@@ -6,10 +6,10 @@
 //! `InternalError` so they never unwind into Python.
 
 use bigfile_zk::commitment::{self, ChunkOpening, FileCommitment, Layout};
-use bigfile_zk::kzg;
 use bigfile_zk::merkle::{self, IncrementalMerkleTree, MerkleMultiProof, MerkleProof, MerkleTree};
 use bigfile_zk::msm;
-use bigfile_zk::srs::{self, Srs};
+use bigfile_zk::srs::Srs;
+use bigfile_zk::{encoding, kzg};
 use bigfile_zk::{field, poseidon, Error, Fr};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyTypeError};
@@ -1052,7 +1052,7 @@ impl PySrs {
                 ),
             )
         })?;
-        let b = srs::g1_bytes(p);
+        let b = encoding::g1_to_bytes(p);
         Ok((be_int(py, &b[..32])?, be_int(py, &b[32..])?))
     }
     /// `[1]G2` (`i = 0`) or `[τ]G2` (`i = 1`) as `((x.c0, x.c1), (y.c0, y.c1))`.
@@ -1073,7 +1073,7 @@ impl PySrs {
                 format!("G2 point {i} is out of range (0 or 1)"),
             )
         })?;
-        let b = srs::g2_bytes(p);
+        let b = encoding::g2_to_bytes_c0_first(p);
         Ok((
             (be_int(py, &b[..32])?, be_int(py, &b[32..64])?),
             (be_int(py, &b[64..96])?, be_int(py, &b[96..])?),
@@ -1109,11 +1109,11 @@ impl PySrs {
 // ---------------------------------------------------------------------------------------------
 
 fn g1_arg(py: Python<'_>, b: &[u8]) -> PyResult<kzg::G1> {
-    kzg::g1_from_bytes(b).py(py)
+    encoding::g1_from_bytes(b).py(py)
 }
 
 fn g1_out<'py>(py: Python<'py>, p: &kzg::G1) -> Bound<'py, PyBytes> {
-    PyBytes::new(py, &kzg::g1_to_bytes(p))
+    PyBytes::new(py, &encoding::g1_to_bytes(p))
 }
 
 /// `commit(p)` for coefficients (ints or a uint64 limb array), as 64 bytes.

@@ -367,8 +367,7 @@ impl ChunkOpening {
     }
 }
 
-/// Progress callback: called with the bytes processed so far; an error stops the work.
-pub type Progress<'a> = &'a mut dyn FnMut(u64) -> Result<()>;
+pub use crate::progress::Progress;
 
 /// Reports `(level, position, value)` of tree nodes as they are computed.
 type NodeReport<'a> = &'a mut dyn FnMut(u32, u64, Fr);
@@ -648,7 +647,7 @@ impl TreeWriter {
     fn create(dst: &Path, file_size: u64, layout: Layout) -> Result<Self> {
         let n = layout.num_chunks(file_size)?;
         let (min_level, offsets, total) = tree_offsets(n, &layout);
-        let (tmp, file) = create_temp_beside(dst)?;
+        let (tmp, file) = crate::files::create_temp_beside(dst)?;
         file.set_len(total).map_err(|e| Error::io(dst, e))?;
         Ok(TreeWriter {
             file,
@@ -713,59 +712,6 @@ impl Drop for TreeWriter {
         // the partial file, so a failed or interrupted commit never leaves one behind.
         let _ = std::fs::remove_file(&self.tmp);
     }
-}
-
-/// A fresh temporary file beside `dst`: `create_new` never follows or truncates an existing
-/// file or symlink, and the name is unique per process, call and time. Errors name `dst`: the
-/// temporary name means nothing to users.
-fn create_temp_beside(dst: &Path) -> Result<(std::path::PathBuf, File)> {
-    let name = dst
-        .file_name()
-        .ok_or_else(|| Error::param(format!("{} is not a file path", dst.display())))?;
-    if dst.is_dir() {
-        let e = std::io::Error::new(std::io::ErrorKind::IsADirectory, "Is a directory");
-        return Err(Error::io(dst, e));
-    }
-    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    for attempt in 0..16 {
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = dst.with_file_name(format!(
-            ".{}.tmp-{}-{call}-{nanos}-{attempt}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-        {
-            Ok(f) => return Ok((tmp, f)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(Error::io(dst, e)),
-        }
-    }
-    let e = std::io::Error::new(
-        std::io::ErrorKind::AlreadyExists,
-        "could not create a unique temporary file",
-    );
-    Err(Error::io(dst, e))
-}
-
-/// Write `bytes` to `dst` atomically: a temporary beside it, synced, then renamed over it.
-pub(crate) fn write_atomically(dst: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let (tmp, mut file) = create_temp_beside(dst)?;
-    let result = file
-        .write_all(bytes)
-        .and_then(|_| file.sync_all())
-        .and_then(|_| std::fs::rename(&tmp, dst));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|e| Error::io(dst, e))
 }
 
 /// A tree file opened for reading, checked against its commitment.

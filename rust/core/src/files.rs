@@ -1,4 +1,6 @@
-//! Opening inputs that must be regular files (data files, tree files, SRS and `.ptau` files).
+//! Files: opening inputs that must be regular files (data files, tree files, SRS and `.ptau`
+//! files), and writing outputs atomically (a temporary beside the target, then a rename, so a
+//! reader sees the old file or the whole new one, never a partial one).
 //!
 //! The type is checked before the open, because opening a FIFO for reading blocks until a
 //! writer appears, and reading a device such as `/dev/zero` never ends; then again on the open
@@ -8,6 +10,7 @@ use crate::error::{Error, Result};
 use std::fs::{File, Metadata, OpenOptions};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
+use std::time::SystemTime;
 
 /// Open `path` for reading if it is a regular file (symbolic links followed).
 pub fn open_regular(path: &Path) -> Result<File> {
@@ -44,6 +47,59 @@ pub fn check(path: &Path, m: &Metadata) -> Result<()> {
         path: path.display().to_string(),
         kind,
     })
+}
+
+/// A fresh temporary file beside `dst`: `create_new` never follows or truncates an existing
+/// file or symlink, and the name is unique per process, call and time. Errors name `dst`: the
+/// temporary name means nothing to users.
+pub(crate) fn create_temp_beside(dst: &Path) -> Result<(std::path::PathBuf, File)> {
+    let name = dst
+        .file_name()
+        .ok_or_else(|| Error::param(format!("{} is not a file path", dst.display())))?;
+    if dst.is_dir() {
+        let e = std::io::Error::new(std::io::ErrorKind::IsADirectory, "Is a directory");
+        return Err(Error::io(dst, e));
+    }
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    for attempt in 0..16 {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dst.with_file_name(format!(
+            ".{}.tmp-{}-{call}-{nanos}-{attempt}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(dst, e)),
+        }
+    }
+    let e = std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        "could not create a unique temporary file",
+    );
+    Err(Error::io(dst, e))
+}
+
+/// Write `bytes` to `dst` atomically: a temporary beside it, synced, then renamed over it.
+pub(crate) fn write_atomically(dst: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let (tmp, mut file) = create_temp_beside(dst)?;
+    let result = file
+        .write_all(bytes)
+        .and_then(|_| file.sync_all())
+        .and_then(|_| std::fs::rename(&tmp, dst));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|e| Error::io(dst, e))
 }
 
 #[cfg(test)]

@@ -5,14 +5,16 @@
 //!
 //! Every MSM goes through [`crate::msm`].
 
+use crate::domain::{domain, interpolate};
+use crate::encoding::g1_to_bytes;
 use crate::error::{Error, Result};
 use crate::field;
-use crate::srs::{self, Srs};
-use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine};
+use crate::srs::Srs;
+use ark_bn254::{Bn254, Fr, G1Affine, G1Projective};
 use ark_ec::pairing::Pairing;
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{BigInt, PrimeField, Zero};
-use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
+use ark_ff::{PrimeField, Zero};
+use ark_poly::EvaluationDomain;
 use sha3::{Digest, Keccak256};
 
 /// One opening claim: commitment, point, value, proof.
@@ -38,21 +40,6 @@ fn check_len(srs: &Srs, len: usize) -> Result<()> {
 pub fn commit(srs: &Srs, coeffs: &[Fr]) -> Result<G1Affine> {
     check_len(srs, coeffs.len())?;
     Ok(crate::msm::msm(&srs.g1[..coeffs.len()], coeffs)?.into_affine())
-}
-
-/// The radix-2 domain of size `n` (a power of two, at most 2^28).
-pub fn domain(n: usize) -> Result<Radix2EvaluationDomain<Fr>> {
-    if n == 0 || !n.is_power_of_two() || n > 1 << 28 {
-        return Err(Error::param(format!(
-            "evaluation domains have a power-of-two size up to 2^28, not {n}"
-        )));
-    }
-    Ok(Radix2EvaluationDomain::new(n).expect("power of two within the 2-adicity"))
-}
-
-/// Coefficients of the polynomial with these values on the domain of size `evals.len()`.
-pub fn interpolate(evals: &[Fr]) -> Result<Vec<Fr>> {
-    Ok(domain(evals.len())?.ifft(evals))
 }
 
 /// `Σ e_i·[L_i(τ)]G1` for the Lagrange basis of the domain of size `evals.len()`.
@@ -221,77 +208,6 @@ pub fn open_two_points(
     ))
 }
 
-// ---------------------------------------------------------------------------------------------
-// EVM encodings
-// ---------------------------------------------------------------------------------------------
-
-/// 64 bytes `x ‖ y` big-endian; the identity is 64 zero bytes.
-pub fn g1_to_bytes(p: &G1Affine) -> [u8; 64] {
-    srs::g1_bytes(p)
-}
-
-/// 128 bytes `x.c1 ‖ x.c0 ‖ y.c1 ‖ y.c0` (EIP-197 order); the identity is zeros.
-pub fn g2_to_bytes(p: &G2Affine) -> [u8; 128] {
-    let b = srs::g2_bytes(p);
-    let mut out = [0u8; 128];
-    for (dst, src) in [(0, 32), (32, 0), (64, 96), (96, 64)] {
-        out[dst..dst + 32].copy_from_slice(&b[src..src + 32]);
-    }
-    out
-}
-
-fn fq_from_be(b: &[u8], what: &'static str) -> Result<Fq> {
-    let limbs = BigInt::<4>::new(std::array::from_fn(|i| {
-        u64::from_be_bytes(b[32 - 8 * (i + 1)..32 - 8 * i].try_into().expect("8"))
-    }));
-    Fq::from_bigint(limbs)
-        .ok_or_else(|| Error::decode(what, "a coordinate is not below the base-field modulus q"))
-}
-
-/// Decode a 64-byte G1 point: canonical coordinates, on the curve (or all zeros: identity).
-pub fn g1_from_bytes(b: &[u8]) -> Result<G1Affine> {
-    const WHAT: &str = "G1 point";
-    if b.len() != 64 {
-        return Err(Error::decode(
-            WHAT,
-            format!("{} bytes (expected 64)", b.len()),
-        ));
-    }
-    if b.iter().all(|&x| x == 0) {
-        return Ok(G1Affine::identity());
-    }
-    let p = G1Affine::new_unchecked(fq_from_be(&b[..32], WHAT)?, fq_from_be(&b[32..], WHAT)?);
-    if !p.is_on_curve() {
-        return Err(Error::decode(WHAT, "not on the BN254 curve"));
-    }
-    Ok(p)
-}
-
-/// Decode a 128-byte G2 point (EIP-197 order): canonical, on the twist, in the subgroup.
-pub fn g2_from_bytes(b: &[u8]) -> Result<G2Affine> {
-    const WHAT: &str = "G2 point";
-    if b.len() != 128 {
-        return Err(Error::decode(
-            WHAT,
-            format!("{} bytes (expected 128)", b.len()),
-        ));
-    }
-    if b.iter().all(|&x| x == 0) {
-        return Ok(G2Affine::identity());
-    }
-    let c = |i: usize| fq_from_be(&b[32 * i..32 * i + 32], WHAT);
-    let p = G2Affine::new_unchecked(Fq2::new(c(1)?, c(0)?), Fq2::new(c(3)?, c(2)?));
-    if !p.is_on_curve() || !p.is_in_correct_subgroup_assuming_on_curve() {
-        return Err(Error::decode(WHAT, "not in the BN254 G2 subgroup"));
-    }
-    Ok(p)
-}
-
-/// 32-byte big-endian scalar, `< r`.
-pub fn scalar_from_bytes(b: &[u8]) -> Result<Fr> {
-    field::from_be_slice(b, "scalar").map_err(|e| Error::decode("scalar", e.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,28 +284,5 @@ mod tests {
         ));
         assert!(!batch_verify(&srs, &[(c1, z1, w1, pi2), (c2, z2, w2, pi1)]));
         assert!(!batch_verify(&srs, &[]));
-    }
-
-    #[test]
-    fn encodings_round_trip_and_reject() {
-        let srs = Srs::insecure_for_testing(2, 4).unwrap();
-        let p = srs.g1[1];
-        assert_eq!(g1_from_bytes(&g1_to_bytes(&p)).unwrap(), p);
-        assert_eq!(g2_from_bytes(&g2_to_bytes(&srs.g2[1])).unwrap(), srs.g2[1]);
-        assert!(g1_from_bytes(&[0u8; 64]).unwrap().is_zero());
-        let mut b = g1_to_bytes(&p);
-        b[63] ^= 1;
-        assert!(g1_from_bytes(&b).is_err());
-        assert!(g1_from_bytes(&[0xffu8; 64]).is_err());
-        assert!(g1_from_bytes(&b[..63]).is_err());
-        let mut b = g2_to_bytes(&srs.g2[1]);
-        b[127] ^= 1;
-        assert!(g2_from_bytes(&b).is_err());
-        // EIP-197 order: the generator's x.c1 comes first.
-        let g = g2_to_bytes(&srs.g2[0]);
-        assert_eq!(
-            field::to_hex(&field::from_be_slice(&g[..32], "").unwrap_or_default())[..10],
-            *"0x198e9393"
-        );
     }
 }

@@ -16,6 +16,8 @@
 //! (`python/bigfile_zk/reference/`) implements them independently and the tests compare both.
 
 pub mod commitment;
+pub mod domain;
+pub mod encoding;
 pub mod error;
 pub mod field;
 pub mod files;
@@ -24,6 +26,7 @@ pub mod merkle;
 pub mod msm;
 pub mod plonk;
 pub mod poseidon;
+pub mod progress;
 pub mod srs;
 
 pub use error::{Error, Result};

@@ -10,12 +10,13 @@
 //! * [`Srs::insecure_for_testing`]: a known τ derived from a seed. Anyone can forge proofs
 //!   against it; it exists for tests and demos only.
 
+use crate::encoding::{g1_to_bytes, g2_to_bytes_c0_first};
 use crate::error::{Error, Result};
 use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::pairing::Pairing;
 use ark_ec::scalar_mul::ScalarMul;
 use ark_ec::{AffineRepr, CurveGroup, PrimeGroup};
-use ark_ff::{BigInt, BigInteger, PrimeField, Zero};
+use ark_ff::{BigInt, PrimeField, Zero};
 use ark_poly::EvaluationDomain;
 use rayon::prelude::*;
 use sha3::{Digest, Keccak256};
@@ -166,10 +167,10 @@ impl Srs {
         let mut h = Keccak256::new();
         h.update(b"bigfile_zk/srs-check");
         for p in &self.g1 {
-            h.update(g1_bytes(p));
+            h.update(g1_to_bytes(p));
         }
         for p in &self.g2 {
-            h.update(g2_bytes(p));
+            h.update(g2_to_bytes_c0_first(p));
         }
         let seed = h.finalize();
         (0..self.g1.len() - 1)
@@ -247,7 +248,7 @@ impl Srs {
     /// 12 (written by snarkjs `powersoftau prepare phase2`), checked against this SRS: with
     /// `ρ` bound to every point, `Σ ρ_i·[L_i(τ)]G1 = Σ c_j·[τ^j]G1` for `c = ifft(ρ)`.
     pub fn lagrange_from_ptau(&self, path: &Path, n: usize) -> Result<Vec<G1Affine>> {
-        let d = crate::kzg::domain(n)?;
+        let d = crate::domain::domain(n)?;
         let (table, power) = ptau_sections(path)?;
         let k = n.trailing_zeros();
         if k > power {
@@ -284,7 +285,7 @@ impl Srs {
         let mut h = Keccak256::new();
         h.update(b"bigfile_zk/lagrange-check");
         for p in &basis {
-            h.update(g1_bytes(p));
+            h.update(g1_to_bytes(p));
         }
         let seed = h.finalize();
         let rho: Vec<Fr> = (0..n as u64)
@@ -319,10 +320,10 @@ impl Srs {
         out.extend_from_slice(&[SRS_VERSION, 0, 0, 0]);
         out.extend_from_slice(&(self.g1.len() as u64).to_be_bytes());
         for p in &self.g1 {
-            out.extend_from_slice(&g1_bytes(p));
+            out.extend_from_slice(&g1_to_bytes(p));
         }
         for p in &self.g2 {
-            out.extend_from_slice(&g2_bytes(p));
+            out.extend_from_slice(&g2_to_bytes_c0_first(p));
         }
         let digest = Keccak256::digest(&out);
         out.extend_from_slice(&digest);
@@ -368,7 +369,7 @@ impl Srs {
 
     /// Write atomically (temporary file, then rename).
     pub fn save(&self, path: &Path) -> Result<()> {
-        crate::commitment::write_atomically(path, &self.to_bytes())
+        crate::files::write_atomically(path, &self.to_bytes())
     }
 
     pub fn load(path: &Path) -> Result<Srs> {
@@ -518,31 +519,6 @@ fn be_g2(c: &[u8]) -> Option<G2Affine> {
     let x = Fq2::new(fq_be(&c[..32])?, fq_be(&c[32..64])?);
     let y = Fq2::new(fq_be(&c[64..96])?, fq_be(&c[96..])?);
     checked_g2(x, y)
-}
-
-fn fq_bytes(x: &Fq) -> Vec<u8> {
-    x.into_bigint().to_bytes_be()
-}
-
-/// x‖y, 32-byte big-endian each (the EVM encoding).
-pub fn g1_bytes(p: &G1Affine) -> [u8; 64] {
-    let mut out = [0u8; 64];
-    if let Some((x, y)) = p.xy() {
-        out[..32].copy_from_slice(&fq_bytes(&x));
-        out[32..].copy_from_slice(&fq_bytes(&y));
-    }
-    out
-}
-
-/// x.c0‖x.c1‖y.c0‖y.c1, 32-byte big-endian each.
-pub fn g2_bytes(p: &G2Affine) -> [u8; 128] {
-    let mut out = [0u8; 128];
-    if let Some((x, y)) = p.xy() {
-        for (i, c) in [x.c0, x.c1, y.c0, y.c1].iter().enumerate() {
-            out[32 * i..32 * i + 32].copy_from_slice(&fq_bytes(c));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -180,9 +180,10 @@ fn assert_every_mutation_rejected(vk: &plonk::VerifyingKey, proof: &Proof, publi
     let bytes = proof.to_evm_bytes();
     let np = if lookups { 9 } else { 7 };
     for i in 0..np {
-        let p = bigfile_zk::kzg::g1_from_bytes(&bytes[64 * i..64 * i + 64]).unwrap();
+        let p = bigfile_zk::encoding::g1_from_bytes(&bytes[64 * i..64 * i + 64]).unwrap();
         let mut b = bytes.clone();
-        b[64 * i..64 * i + 64].copy_from_slice(&bigfile_zk::kzg::g1_to_bytes(&other_point(&p)));
+        b[64 * i..64 * i + 64]
+            .copy_from_slice(&bigfile_zk::encoding::g1_to_bytes(&other_point(&p)));
         let forged = Proof::from_evm_bytes(&b, lookups).unwrap();
         assert!(
             !plonk::verify(vk, &forged, public).unwrap(),

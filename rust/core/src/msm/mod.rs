@@ -95,7 +95,7 @@ pub fn points_from_evm_bytes(bytes: &[u8]) -> Result<Vec<G1Affine>> {
         .par_chunks_exact(64)
         .enumerate()
         .map(|(i, b)| {
-            crate::kzg::g1_from_bytes(b).map_err(|e| {
+            crate::encoding::g1_from_bytes(b).map_err(|e| {
                 let why = match e {
                     Error::Decode { reason, .. } => reason,
                     other => other.to_string(),
@@ -127,7 +127,9 @@ fn evm(
         check_counts(points.len() / 64, scalars.len())?;
     }
     let bases = points_from_evm_bytes(points)?;
-    Ok(crate::kzg::g1_to_bytes(&f(&bases, scalars)?.into_affine()))
+    Ok(crate::encoding::g1_to_bytes(
+        &f(&bases, scalars)?.into_affine(),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -427,7 +429,7 @@ mod tests {
     #[test]
     fn evm_points_decode_and_name_the_bad_index() {
         use ark_ec::AffineRepr;
-        let g = crate::kzg::g1_to_bytes(&G1Affine::generator());
+        let g = crate::encoding::g1_to_bytes(&G1Affine::generator());
         let mut bytes = [g, [0u8; 64], g].concat();
         let pts = points_from_evm_bytes(&bytes).unwrap();
         assert_eq!(pts.len(), 3);

@@ -4,9 +4,9 @@
 use super::circuit::{mds, poseidon_terms, shifts};
 use super::keys::VerifyingKey;
 use super::transcript::Transcript;
+use crate::encoding::{g1_from_bytes, g1_to_bytes, scalar_from_bytes};
 use crate::error::{Error, Result};
 use crate::field;
-use crate::kzg::{g1_from_bytes, g1_to_bytes, scalar_from_bytes};
 use ark_bn254::{Fr, G1Affine};
 use ark_ec::AffineRepr;
 use ark_ff::{batch_inversion, Field, One};

@@ -7,12 +7,13 @@
 //! terms need all eight cosets; the rest is done on the even four.
 
 use super::circuit::{mds, poseidon_terms, shifts};
-use super::keys::{commit, srs_powers_needed, ProvingKey};
+use super::keys::{commit, coset_stride, srs_powers_needed, ProvingKey};
 use super::proof::{linearisation, Challenges, Evaluations, Proof, Term};
 use super::transcript::Transcript;
-use crate::commitment::Progress;
+use crate::domain;
 use crate::error::{Error, Result};
-use crate::kzg::{self, evaluate};
+use crate::kzg::evaluate;
+use crate::progress::Progress;
 use ark_bn254::Fr;
 use ark_ff::{batch_inversion, FftField, Field, One, UniformRand, Zero};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
@@ -95,7 +96,7 @@ fn prove_inner(
             "a witness has three columns of {n} values"
         )));
     }
-    let d = kzg::domain(n)?;
+    let d = domain::domain(n)?;
     let omega = d.group_gen();
     let trace = Trace::new();
     let blinds: Vec<&[Fr]> = blinding.chunks(BLINDS_PER_POLY).collect();
@@ -275,54 +276,6 @@ fn prove_inner(
     Ok(proof)
 }
 
-/// 2 when the non-Poseidon part of the quotient fits the even cosets (`3n + 8 < 4n`), else 1.
-fn coset_stride(n: usize) -> usize {
-    if n >= 16 {
-        2
-    } else {
-        1
-    }
-}
-
-/// `p` on the coset `shift·H` (`|H| = n`): fold `X^n = shift^n`, then one size-`n` FFT.
-fn on_coset(n: usize, shift: Fr, c: &[Fr]) -> Vec<Fr> {
-    let shift_n = shift.pow([n as u64]);
-    let mut folded = vec![Fr::zero(); n];
-    let mut s = Fr::one();
-    for chunk in c.chunks(n) {
-        for (f, x) in folded.iter_mut().zip(chunk) {
-            *f += s * x;
-        }
-        s *= shift_n;
-    }
-    Radix2EvaluationDomain::<Fr>::new(n)
-        .expect("power of two")
-        .get_coset(shift)
-        .expect("nonzero shift")
-        .fft(&folded)
-}
-
-/// The fixed columns on the quotient's cosets `g·ω_{8n}^j·H`, computed once per proving key:
-/// for every coset the five columns of the Poseidon part (`q_M … q_P`, in VK order, are all
-/// kept on the cosets that also carry the rest, with `σ` after them). About 2.4 KB per row;
-/// it saves two thirds of the quotient's FFTs on every proof.
-pub(crate) fn fixed_cosets(n: usize, fixed: &[Vec<Fr>], sigma: &[Vec<Fr>; 3]) -> Vec<Vec<Vec<Fr>>> {
-    let big = Radix2EvaluationDomain::<Fr>::new(8 * n).expect("8n within the 2-adicity");
-    let stride = coset_stride(n);
-    (0..8)
-        .map(|j| {
-            let shift = Fr::GENERATOR * big.element(j);
-            let polys: Vec<&Vec<Fr>> = if j % stride == 0 {
-                fixed.iter().chain(sigma.iter()).collect()
-            } else {
-                // Only q_L, q_R, q_C, q_F, q_P are read on the other cosets; keep the indices.
-                fixed.iter().take(7).collect()
-            };
-            polys.par_iter().map(|c| on_coset(n, shift, c)).collect()
-        })
-        .collect()
-}
-
 /// Phase timings on stderr when `BIGFILE_ZK_TRACE` is set (for profiling the prover).
 struct Trace(Option<std::time::Instant>);
 
@@ -469,7 +422,7 @@ fn quotient(
     progress: Progress<'_>,
 ) -> Result<Vec<Fr>> {
     let n = pk.n();
-    let d = kzg::domain(n)?;
+    let d = domain::domain(n)?;
     let big = Radix2EvaluationDomain::<Fr>::new(8 * n).expect("8n within the 2-adicity");
     let g = Fr::GENERATOR;
     let lookups = p.m.is_some();
@@ -509,7 +462,10 @@ fn quotient(
                 sources.extend([m, phi]);
             }
         }
-        let ev: Vec<Vec<Fr>> = sources.par_iter().map(|c| on_coset(n, shift, c)).collect();
+        let ev: Vec<Vec<Fr>> = sources
+            .par_iter()
+            .map(|c| domain::on_coset(n, shift, c))
+            .collect();
         let cached = &pk.cosets[j];
         let (a, b, c) = (&ev[0], &ev[1], &ev[2]);
         let (q_f, q_p) = (&cached[5], &cached[6]);

@@ -6,9 +6,9 @@
 use super::circuit::mds;
 use super::keys::VerifyingKey;
 use super::proof::Proof;
+use crate::encoding::{g1_to_bytes, g2_to_bytes};
 use crate::error::{Error, Result};
 use crate::field;
-use crate::kzg::{g1_to_bytes, g2_to_bytes};
 use ark_ff::{Field, One};
 use sha3::{Digest, Keccak256};
 

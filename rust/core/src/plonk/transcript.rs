@@ -1,8 +1,8 @@
 //! The Fiat–Shamir transcript of `docs/spec/plonk.md` §4: a chained keccak-256 state that binds
 //! the verifying-key digest, every public input, and every prover message in order.
 
+use crate::encoding::g1_to_bytes;
 use crate::field;
-use crate::kzg::g1_to_bytes;
 use ark_bn254::{Fr, G1Affine};
 use ark_ff::PrimeField;
 use sha3::{Digest, Keccak256};
