@@ -1,9 +1,8 @@
 //! PLONK bindings: the circuit builder (gadgets run in Rust, one call each), keys, proofs.
 
-use super::{
-    detached, fr_from_py, fr_to_py, frs_from_py, frs_to_py, json_arg, py_error, run_detached,
-    text_arg, to_py_err, IntoPy, PySrs,
-};
+use crate::convert::{fr_from_py, fr_to_py, frs_from_py, frs_to_py, json_arg, text_arg};
+use crate::errors::{detached, py_error, run_detached, to_py_err, IntoPy};
+use crate::srs::PySrs;
 use bigfile_zk::plonk::{self, Builder, Circuit, Proof, ProvingKey, TableId, Var, VerifyingKey};
 use bigfile_zk::{field, Error, Fr};
 use pyo3::prelude::*;

@@ -1,7 +1,10 @@
 //! Proof-of-storage bindings (`circuits/src/storage.rs`).
 
-use super::plonk::{PyProof, PyProvingKey, PyVerifyingKey};
-use super::{fr_from_py, run_detached, IntoPy, PyFileCommitment, PySrs};
+use crate::commitment::PyFileCommitment;
+use crate::convert::fr_from_py;
+use crate::errors::{detached, run_detached, IntoPy};
+use crate::plonk::{PyProof, PyProvingKey, PyVerifyingKey};
+use crate::srs::PySrs;
 use bigfile_circuits::storage::{self, FileInput};
 use bigfile_zk::commitment::Source;
 use bigfile_zk::plonk;
@@ -32,7 +35,7 @@ pub fn storage_setup(
     srs: &PySrs,
 ) -> PyResult<(PyProvingKey, PyVerifyingKey)> {
     let srs = &srs.0;
-    let (pk, vk) = super::detached(py, || storage::setup(k, srs))?;
+    let (pk, vk) = detached(py, || storage::setup(k, srs))?;
     Ok((PyProvingKey(Arc::new(pk)), PyVerifyingKey(vk)))
 }
 
@@ -41,7 +44,7 @@ pub fn storage_setup(
 pub fn storage_check_key(py: Python<'_>, pk: &PyProvingKey, k: usize, srs: &PySrs) -> PyResult<()> {
     let pk = pk.0.clone();
     let srs = &srs.0;
-    super::detached(py, || storage::check_key(&pk, k, srs))
+    detached(py, || storage::check_key(&pk, k, srs))
 }
 
 /// Prove that the file at `path` matches `commitment` for this challenge.
