@@ -4,8 +4,9 @@
 #   Rust:   cargo fmt --check, cargo clippy -D warnings, cargo test (core unit + spec vectors +
 #           the MSM plug-in ABI against the CPU plug-in, rust/msm-plugin-cpu)
 #   Python: builds and installs the package (release, maturin) into .venv with its test extras,
-#           installs the outside oracles (circomlibjs from npm), ruff, then pytest (with the CPU
-#           MSM plug-in's path in BIGFILE_ZK_TEST_CPU_PLUGIN for the backend tests).
+#           installs the outside oracles (circomlibjs from npm), ruff, the GitHub workflow's
+#           schema check (check-jsonschema), then pytest (with the CPU MSM plug-in's path in
+#           BIGFILE_ZK_TEST_CPU_PLUGIN for the backend tests).
 #
 # Environment: PYTHON (interpreter for the venv, default python3); CI=true selects the bounded
 # hypothesis profile "ci" (HYPOTHESIS_PROFILE overrides).
@@ -50,6 +51,9 @@ export BIGFILE_ZK_TEST_CPU_PLUGIN="$plugin_dir/$plugin_file"
 step "ruff"
 .venv/bin/ruff check python tests benches
 .venv/bin/ruff format --check python tests benches
+
+step "GitHub workflow lint (check-jsonschema, vendored github-workflows schema)"
+.venv/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 step "pytest"
 if [ "${CI:-}" = "true" ]; then

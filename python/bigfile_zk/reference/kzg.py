@@ -6,10 +6,12 @@ Written from the spec, independently of the Rust module ``kzg``, with py_ecc's
 with :func:`py_ecc.optimized_bn128.eq` or through their encodings, never with ``==``.
 
 Everything is the textbook form, for clarity: multi-scalar multiplications are one
-``multiply`` per term, the FFT is the O(n²) definition, and each pairing equation is evaluated
-as written. The one concession to speed is that a check ``e(A, H) = e(B, [τ]G2)`` runs as a
-product of two Miller loops with a single final exponentiation, the form of the EVM precompile
-0x08 (``e(A, H) · e(-B, [τ]G2) = 1``), which is also what the fast implementation does.
+``multiply`` per term, the FFT is the O(n²) definition (tests/test_reference_galois.py checks it,
+the domains and the divisions against galois's Cooley-Tukey NTT and ``galois.Poly``), and each
+pairing equation is evaluated as written. The one concession to speed is that a check
+``e(A, H) = e(B, [τ]G2)`` runs as a product of two Miller loops with a single final
+exponentiation, the form of the EVM precompile 0x08 (``e(A, H) · e(-B, [τ]G2) = 1``), which is
+also what the fast implementation does.
 
 The insecure SRS here has a *public* τ (``docs/spec/srs.md``): it proves nothing and exists so
 that tests and test vectors can be reproduced anywhere. Unlike the package's

@@ -102,6 +102,14 @@ def required_max_degree(k: int) -> int:
 
 
 # --- polynomial arithmetic (coefficient lists, lowest degree first) ------------------------
+#
+# Hand-written rather than galois.Poly over galois.GF(r), which tests/test_reference_galois.py
+# checks every helper here against. Measured at the sizes the tests prove (n up to 128): a
+# galois product of two degree-n polynomials costs about what _pmul does (4 ms; galois keeps
+# elements of a 254-bit field in numpy object arrays of Python ints), so it would save a few
+# lines at the price of converting the lists every other line of the prover uses; galois's
+# generic long division of 3n coefficients by X^n - 1 is ~2500x slower than _divide_vanishing
+# (0.13 s vs 0.05 ms at n = 128, 1.9 s vs 0.2 ms at n = 512).
 
 Poly = list[int]
 
