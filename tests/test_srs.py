@@ -103,18 +103,25 @@ def test_index_and_degree_errors() -> None:
 # decoding is what we compare against)
 # -------------------------------------------------------------------------------------------
 
+
+def require_snarkjs() -> None:
+    """snarkjs (tests/js, npm) for the outside .ptau files: a failure in CI, a skip elsewhere
+    (no node/npm on a developer's machine)."""
+    try:
+        _snarkjs.ensure_snarkjs()
+    except RuntimeError as e:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"snarkjs unavailable: {e}")
+
+
 POWER = 4
 G1_START = 80  # payload offset of section 2 in every bn128 .ptau (see tests/_snarkjs.py)
 
 
 @pytest.fixture(scope="module")
 def ptau(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    try:
-        _snarkjs.ensure_snarkjs()
-    except RuntimeError as e:  # no node/npm: a failure in CI, a skip elsewhere
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"snarkjs unavailable: {e}")
+    require_snarkjs()
     path = _snarkjs.make_ptau(tmp_path_factory.mktemp("ptau"), POWER, contributions=2)
     return path, _snarkjs.ptau_json(path)
 
@@ -186,12 +193,7 @@ def test_truncated_ptau_is_refused(ptau: tuple[Path, dict], tmp_path: Path) -> N
 
 @pytest.fixture(scope="module")
 def ptau_phase2(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    try:
-        _snarkjs.ensure_snarkjs()
-    except RuntimeError as e:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"snarkjs unavailable: {e}")
+    require_snarkjs()
     directory = tmp_path_factory.mktemp("ptau2")
     path = _snarkjs.make_ptau(directory, POWER, contributions=1, prepare_phase2=True)
     return path, _snarkjs.ptau_json(path)
@@ -258,12 +260,7 @@ def test_ceremony_key_verifies_without_the_opt_in(tmp_path: Path) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from evm_circuits import square
 
-    try:
-        _snarkjs.ensure_snarkjs()
-    except RuntimeError as e:  # no node/npm: a failure in CI, a skip elsewhere
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"snarkjs unavailable: {e}")
+    require_snarkjs()
     # 2^5 powers: max degree 62 >= 5n + 10 for the square circuit's n = 8 rows.
     ptau = _snarkjs.make_ptau(tmp_path, 5, contributions=1)
     srs = bz.SRS.from_ptau(ptau, max_degree=2 * 2**5 - 2)
