@@ -23,14 +23,15 @@ const LAYERS: &[(&str, u32)] = &[
 
 /// Inside `plonk`, the same rule by sub-module.
 const PLONK_LAYERS: &[(&str, u32)] = &[
-    ("circuit", 0),
+    ("gates", 0),
     ("transcript", 0),
-    ("builder", 1),
-    ("keys", 1),
-    ("proof", 2),
-    ("prover", 3),
-    ("verifier", 3),
-    ("solidity", 3),
+    ("circuit", 1),
+    ("builder", 2),
+    ("keys", 2),
+    ("proof", 3),
+    ("prover", 4),
+    ("verifier", 4),
+    ("solidity", 4),
 ];
 
 fn rank(table: &[(&str, u32)], name: &str) -> Option<u32> {

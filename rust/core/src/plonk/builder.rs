@@ -16,7 +16,8 @@
 //! are known boolean or below `2^bits`: outputs of `to_bits`, `assert_bool`, `range_check`,
 //! `is_zero`, `less_than`, and constants), so a circuit that checked them pays nothing twice.
 
-use super::circuit::{mds, Circuit, Fixed, MIN_K};
+use super::circuit::{Circuit, Fixed, MIN_K};
+use super::gates::mds;
 use crate::error::{Error, Result};
 use crate::poseidon;
 use ark_bn254::Fr;

@@ -1,11 +1,11 @@
 //! A circuit as the proof system sees it (`docs/spec/plonk.md` §2): the fixed columns, the copy
 //! classes, and the witness check that names the first failing constraint.
 
+use super::gates::{gates, Leaf, Selector};
 use crate::error::{Error, Result};
 use crate::field;
-use crate::poseidon;
 use ark_bn254::Fr;
-use ark_ff::{Field, One, Zero};
+use ark_ff::{One, Zero};
 use std::collections::HashSet;
 
 /// Smallest and largest `k` (`n = 2^k` rows).
@@ -65,23 +65,6 @@ pub struct Circuit {
     /// `(first_row, label)`, sorted by row: rows from `first_row` up to the next entry belong to
     /// the gadget `label`.
     pub labels: Vec<(usize, String)>,
-}
-
-/// The `t = 3` MDS matrix, row-major (`new[i] = Σ_j M[i][j]·s[j]`).
-pub(crate) fn mds() -> [[Fr; 3]; 3] {
-    let p = poseidon::params(3).expect("t = 3 is supported");
-    std::array::from_fn(|i| std::array::from_fn(|j| p.mds[3 * i + j]))
-}
-
-/// The three Poseidon gate terms `P_j = Σ_k M[j][k]·s_k − next_j` for a full or partial round.
-pub(crate) fn poseidon_terms(m: &[[Fr; 3]; 3], w: [Fr; 3], next: [Fr; 3], full: bool) -> [Fr; 3] {
-    let pow5 = |x: Fr| x.square().square() * x;
-    let s = if full {
-        [pow5(w[0]), pow5(w[1]), pow5(w[2])]
-    } else {
-        [pow5(w[0]), w[1], w[2]]
-    };
-    std::array::from_fn(|j| m[j][0] * s[0] + m[j][1] * s[1] + m[j][2] * s[2] - next[j])
 }
 
 impl Circuit {
@@ -321,36 +304,52 @@ impl Circuit {
             )));
         }
         let f = &self.fixed;
-        let m = mds();
-        for i in 0..n {
-            let (a, b, c) = (w[0][i], w[1][i], w[2][i]);
+        let selector = |s: Selector| match s {
+            Selector::QM => &f.q_m,
+            Selector::QL => &f.q_l,
+            Selector::QR => &f.q_r,
+            Selector::QO => &f.q_o,
+            Selector::QC => &f.q_c,
+            Selector::QF => &f.q_f,
+            Selector::QP => &f.q_p,
+        };
+        // Public-input rows read `a = x_i` (the PI term), which defines the inputs.
+        for i in self.num_public..n {
             let nx = (i + 1) % n;
-            let next = [w[0][nx], w[1][nx], w[2][nx]];
-            if f.q_f[i].is_one() || f.q_p[i].is_one() {
-                let p = poseidon_terms(&m, [a, b, c], next, f.q_f[i].is_one());
-                let consts = [f.q_c[i], f.q_l[i], f.q_r[i]];
-                for j in 0..3 {
-                    if !(p[j] + consts[j]).is_zero() {
-                        return Err(Error::Unsatisfied(format!(
-                            "{}: Poseidon {} round does not produce {}[{nx}]",
-                            self.at(i),
-                            if f.q_f[i].is_one() { "full" } else { "partial" },
-                            WIRES[j]
-                        )));
+            let at_row = |l: Leaf| match l {
+                Leaf::Wire(k) => w[k][i],
+                Leaf::Next(k) => w[k][nx],
+                Leaf::QPos => f.q_f[i] + f.q_p[i],
+            };
+            // Only the terms whose selector is set on this row (most rows set one or two).
+            let on_row = || {
+                gates()
+                    .iter()
+                    .flat_map(|g| g.terms.iter().map(move |t| (g.name, t)))
+                    .filter(|(_, t)| !selector(t.selector)[i].is_zero())
+            };
+            for j in 0..3 {
+                let value: Fr = on_row()
+                    .filter(|(_, t)| !t.constraints[j].is_zero())
+                    .map(|(_, t)| selector(t.selector)[i] * t.constraints[j].eval(&at_row))
+                    .sum();
+                if !value.is_zero() {
+                    let mut active: Vec<&str> = Vec::new();
+                    for (name, t) in on_row() {
+                        if !t.constraints[j].is_zero() && !active.contains(&name) {
+                            active.push(name);
+                        }
                     }
-                }
-            } else if i >= self.num_public {
-                // (Public-input rows read `a = x_i`, which defines the inputs.)
-                let v = f.q_m[i] * a * b + f.q_l[i] * a + f.q_r[i] * b + f.q_o[i] * c + f.q_c[i];
-                if !v.is_zero() {
                     return Err(Error::Unsatisfied(format!(
-                        "{}: arithmetic gate q_m·a·b + q_l·a + q_r·b + q_o·c + q_c = {} ≠ 0 \
-                         (a = {}, b = {}, c = {})",
+                        "{}: {} constraint C{j} = {} ≠ 0 (a, b, c = {}, {}, {}; next row's {} = {})",
                         self.at(i),
-                        field::to_hex(&v),
-                        field::to_hex(&a),
-                        field::to_hex(&b),
-                        field::to_hex(&c)
+                        active.join(" + "),
+                        field::to_hex(&value),
+                        field::to_hex(&w[0][i]),
+                        field::to_hex(&w[1][i]),
+                        field::to_hex(&w[2][i]),
+                        WIRES[j],
+                        field::to_hex(&w[j][nx]),
                     )));
                 }
             }

@@ -10,6 +10,7 @@
 
 pub mod builder;
 pub mod circuit;
+pub mod gates;
 pub mod keys;
 pub mod proof;
 pub mod prover;

@@ -1,7 +1,8 @@
 //! The proof (`docs/spec/plonk.md` §5), its encodings, and the linearisation scalars that the
 //! prover and the verifier share, so that the two can never drift apart.
 
-use super::circuit::{mds, poseidon_terms, shifts};
+use super::circuit::shifts;
+use super::gates::{self, Leaf};
 use super::keys::VerifyingKey;
 use super::transcript::Transcript;
 use crate::encoding::{g1_from_bytes, g1_to_bytes, scalar_from_bytes};
@@ -322,12 +323,6 @@ pub fn linearisation(
     let l0 = lag[0];
     let alpha2 = alpha.square();
     let (alpha3, alpha4, alpha5) = (alpha2 * alpha, alpha2 * alpha2, alpha2 * alpha2 * alpha);
-    let m = mds();
-    let w = [e.a, e.b, e.c];
-    let next = [e.a_next, e.b_next, e.c_next];
-    let pf = poseidon_terms(&m, w, next, true);
-    let pp = poseidon_terms(&m, w, next, false);
-    let gate = Fr::one() - e.q_pos;
     let ks = shifts();
     let perm_a = e.a + beta * e.s1 + gamma;
     let perm_b = e.b + beta * e.s2 + gamma;
@@ -336,17 +331,20 @@ pub fn linearisation(
     let id = (e.a + beta * zeta + gamma)
         * (e.b + beta * ks[1] * zeta + gamma)
         * (e.c + beta * ks[2] * zeta + gamma);
-    let mut terms = vec![
-        (Term::Selector(0), gate * e.a * e.b),
-        (Term::Selector(1), gate * e.a + alpha * e.q_pos),
-        (Term::Selector(2), gate * e.b + alpha2 * e.q_pos),
-        (Term::Selector(3), gate * e.c),
-        (Term::Selector(4), Fr::one()),
-        (Term::Selector(5), pf[0] + alpha * pf[1] + alpha2 * pf[2]),
-        (Term::Selector(6), pp[0] + alpha * pp[1] + alpha2 * pp[2]),
+    // The gates' part of D: each selector's scalar from the gate table (gates.rs).
+    let opened = |l: Leaf| match l {
+        Leaf::Wire(i) => [e.a, e.b, e.c][i],
+        Leaf::Next(i) => [e.a_next, e.b_next, e.c_next][i],
+        Leaf::QPos => e.q_pos,
+    };
+    let selectors = gates::selector_scalars(alpha, &opened);
+    let mut terms: Vec<(Term, Fr)> = (0..selectors.len())
+        .map(|i| (Term::Selector(i), selectors[i]))
+        .collect();
+    terms.extend([
         (Term::Z, alpha3 * id + alpha4 * l0),
         (Term::Sigma3, -alpha3 * e.z_next * beta * perm_a * perm_b),
-    ];
+    ]);
     if let Some((t_bar, phi_next)) = e.lookup {
         let f_bar = e.a + ch.eta * e.b + ch.eta.square() * e.c;
         let (lf, lt) = (ch.lambda + f_bar, ch.lambda + t_bar);

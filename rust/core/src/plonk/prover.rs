@@ -6,7 +6,8 @@
 //! few dozen field elements per row instead of eight times that. Only the degree-6 Poseidon
 //! terms need all eight cosets; the rest is done on the even four.
 
-use super::circuit::{mds, poseidon_terms, shifts};
+use super::circuit::shifts;
+use super::gates::{mds, poseidon_terms};
 use super::keys::{commit, coset_stride, srs_powers_needed, ProvingKey};
 use super::proof::{linearisation, Challenges, Evaluations, Proof, Term};
 use super::transcript::Transcript;

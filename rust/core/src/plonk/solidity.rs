@@ -3,7 +3,7 @@
 //! the logic; this file only substitutes `{{NAME}}` placeholders and keeps or drops the
 //! `//#if LOOKUPS … //#else … //#endif` blocks.
 
-use super::circuit::mds;
+use super::gates::mds;
 use super::keys::VerifyingKey;
 use super::proof::Proof;
 use crate::encoding::{g1_to_bytes, g2_to_bytes};
