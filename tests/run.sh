@@ -12,6 +12,8 @@
 # hypothesis profile "ci" (HYPOTHESIS_PROFILE overrides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Nothing here reads input; an inherited stdin once reached the rustc probe behind clippy.
+exec </dev/null
 
 step() { printf '\n==> %s\n' "$*"; }
 
