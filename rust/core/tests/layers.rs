@@ -25,6 +25,7 @@ const LAYERS: &[(&str, u32)] = &[
 const PLONK_LAYERS: &[(&str, u32)] = &[
     ("gates", 0),
     ("transcript", 0),
+    ("relation", 1),
     ("circuit", 1),
     ("builder", 2),
     ("keys", 2),

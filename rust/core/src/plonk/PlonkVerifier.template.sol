@@ -31,17 +31,6 @@ contract {{CONTRACT_NAME}} {
     uint256 internal constant OMEGA = {{OMEGA}};
     uint256 internal constant OMEGA_INV = {{OMEGA_INV}};
 
-    // The t = 3 Poseidon MDS matrix, M[j][k] (poseidon.md).
-    uint256 internal constant M00 = {{M00}};
-    uint256 internal constant M01 = {{M01}};
-    uint256 internal constant M02 = {{M02}};
-    uint256 internal constant M10 = {{M10}};
-    uint256 internal constant M11 = {{M11}};
-    uint256 internal constant M12 = {{M12}};
-    uint256 internal constant M20 = {{M20}};
-    uint256 internal constant M21 = {{M21}};
-    uint256 internal constant M22 = {{M22}};
-
     // Fixed commitments [p] = (x, y) of the key; the identity (an all-zero column) is (0, 0).
     uint256 internal constant QM_X = {{QM_X}};
     uint256 internal constant QM_Y = {{QM_Y}};
@@ -161,6 +150,8 @@ contract {{CONTRACT_NAME}} {
     uint256 internal constant M_PAIRING = 0x600; // 12 words
     // Transcript preimages, then the batch inversion's prefix products (grows with ℓ).
     uint256 internal constant M_BUF = 0x800;
+    // gateScalars' shared values: M_BUF again, free once the transcript and lagrange are done.
+    uint256 internal constant M_GATE = 0x800;
 
     function verifyProof(bytes calldata proof, uint256[] calldata publicInputs)
         external
@@ -269,48 +260,10 @@ contract {{CONTRACT_NAME}} {
                 y := mulmod(mulmod(y, y, R), x, R)
             }
 
-            /// (1 − q̄_pos)·(ā b̄·q_M + ā·q_L + b̄·q_R + c̄·q_O) + α q̄_pos·q_L + α² q̄_pos·q_R.
-            function arithmeticScalars(e) {
-                let a := calldataload(add(e, EV_A))
-                let b := calldataload(add(e, EV_B))
-                let qpos := calldataload(add(e, EV_QPOS))
-                let alpha := mload(M_ALPHA)
-                let gate := addmod(1, sub(R, qpos), R)
-                let ga := mulmod(gate, a, R)
-                mstore(S_QM, mulmod(ga, b, R))
-                mstore(S_QL, addmod(ga, mulmod(alpha, qpos, R), R))
-                let alphaQpos := mulmod(mulmod(alpha, alpha, R), qpos, R)
-                mstore(S_QR, addmod(mulmod(gate, b, R), alphaQpos, R))
-                mstore(S_QO, mulmod(gate, calldataload(add(e, EV_C)), R))
-            }
-
-            /// Σ_j α^j P̄_j for a full (q_F) and a partial (q_P) round, with
-            /// Σ_j α^j M[j][k] computed once per k.
-            function poseidonScalars(e) {
-                let alpha := mload(M_ALPHA)
-                let alpha2 := mulmod(alpha, alpha, R)
-                let next := addmod(
-                    calldataload(add(e, EV_AW)),
-                    addmod(
-                        mulmod(alpha, calldataload(add(e, EV_BW)), R),
-                        mulmod(alpha2, calldataload(add(e, EV_CW)), R),
-                        R
-                    ),
-                    R
-                )
-                let m0 := addmod(M00, addmod(mulmod(alpha, M10, R), mulmod(alpha2, M20, R), R), R)
-                let common := addmod(
-                    mulmod(m0, pow5(calldataload(add(e, EV_A))), R), sub(R, next), R
-                )
-                let m1 := addmod(M01, addmod(mulmod(alpha, M11, R), mulmod(alpha2, M21, R), R), R)
-                let m2 := addmod(M02, addmod(mulmod(alpha, M12, R), mulmod(alpha2, M22, R), R), R)
-                let b := calldataload(add(e, EV_B))
-                let c := calldataload(add(e, EV_C))
-                mstore(
-                    S_QF,
-                    addmod(common, addmod(mulmod(m1, pow5(b), R), mulmod(m2, pow5(c), R), R), R)
-                )
-                mstore(S_QP, addmod(common, addmod(mulmod(m1, b, R), mulmod(m2, c, R), R), R))
+            /// The gate table's selector scalars Σ_j α^j Ē_j (plonk.md §5), generated from
+            /// `plonk/gates.rs` (`relation.rs` compiles it, `solidity.rs` prints it); q_C's is 1.
+            function gateScalars(e) {
+{{GATE_SCALARS}}
             }
 
             /// The copy argument: scalars of [z] and [σ_3], and its part of r_0.
@@ -516,8 +469,7 @@ contract {{CONTRACT_NAME}} {
             transcript(p, pi)
             let e := add(p, E_A)
             lagrange(pi)
-            arithmeticScalars(e)
-            poseidonScalars(e)
+            gateScalars(e)
             permutationScalars(e)
             //#if LOOKUPS
             lookupScalars(e)

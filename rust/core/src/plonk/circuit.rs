@@ -1,7 +1,7 @@
 //! A circuit as the proof system sees it (`docs/spec/plonk.md` §2): the fixed columns, the copy
 //! classes, and the witness check that names the first failing constraint.
 
-use super::gates::{gates, Leaf, Selector};
+use super::gates::{gates, Gate, Leaf, Selector};
 use crate::error::{Error, Result};
 use crate::field;
 use ark_bn254::Fr;
@@ -321,25 +321,34 @@ impl Circuit {
                 Leaf::Next(k) => w[k][nx],
                 Leaf::QPos => f.q_f[i] + f.q_p[i],
             };
-            // Only the terms whose selector is set on this row (most rows set one or two).
-            let on_row = || {
-                gates()
+            // Each gate's value in constraint C_j, from the terms whose selector is set on this
+            // row (most rows set one or two); a failure names the gates that do not vanish.
+            let gate_value = |g: &Gate, j: usize| -> Fr {
+                g.terms
                     .iter()
-                    .flat_map(|g| g.terms.iter().map(move |t| (g.name, t)))
-                    .filter(|(_, t)| !selector(t.selector)[i].is_zero())
+                    .filter(|t| !t.constraints[j].is_zero())
+                    .filter(|t| !selector(t.selector)[i].is_zero())
+                    .map(|t| selector(t.selector)[i] * t.constraints[j].eval(&at_row))
+                    .sum()
             };
             for j in 0..3 {
-                let value: Fr = on_row()
-                    .filter(|(_, t)| !t.constraints[j].is_zero())
-                    .map(|(_, t)| selector(t.selector)[i] * t.constraints[j].eval(&at_row))
-                    .sum();
+                let value: Fr = gates().iter().map(|g| gate_value(g, j)).sum();
                 if !value.is_zero() {
-                    let mut active: Vec<&str> = Vec::new();
-                    for (name, t) in on_row() {
-                        if !t.constraints[j].is_zero() && !active.contains(&name) {
-                            active.push(name);
-                        }
-                    }
+                    // "Poseidon round (q_P)": the gate and its terms that are set on the row.
+                    let active: Vec<String> = gates()
+                        .iter()
+                        .filter(|g| !gate_value(g, j).is_zero())
+                        .map(|g| {
+                            let set: Vec<String> = g
+                                .terms
+                                .iter()
+                                .filter(|t| !t.constraints[j].is_zero())
+                                .filter(|t| !selector(t.selector)[i].is_zero())
+                                .map(|t| format!("q_{}", &t.selector.name()[1..]))
+                                .collect();
+                            format!("{} ({})", g.name, set.join(", "))
+                        })
+                        .collect();
                     return Err(Error::Unsatisfied(format!(
                         "{}: {} constraint C{j} = {} ≠ 0 (a, b, c = {}, {}, {}; next row's {} = {})",
                         self.at(i),

@@ -6,8 +6,12 @@
 //! names a fixed selector column and its contribution `E_j` to each of the three constraints,
 //! an expression over the wires at this row and the next and `q_pos = q_F + q_P`. That is the
 //! shape Maller's linearisation needs: the scalar of `[selector]` in the verifier's `D` is
-//! `Σ_j α^j E_j` evaluated at ζ. (The quotient still evaluates the same relation with its own
-//! coset loops, `prover.rs`; the spec vectors hold the two to the same proofs.)
+//! `Σ_j α^j E_j` evaluated at ζ. The prover's quotient and the Solidity verifier run the
+//! table compiled to straight-line code (`relation.rs`).
+//!
+//! Every gate vanishes on the domain by itself (the quotient splits by gate degree), so a
+//! column that two gates share on different rows appears in both: `q_C` is the arithmetic
+//! constant under `1 − q_pos` and the round constant under `q_pos`.
 
 use crate::poseidon;
 use ark_bn254::Fr;
@@ -20,8 +24,10 @@ pub(crate) fn mds() -> [[Fr; 3]; 3] {
     std::array::from_fn(|i| std::array::from_fn(|j| p.mds[3 * i + j]))
 }
 
-/// The three Poseidon gate terms `P_j = Σ_k M[j][k]·s_k − next_j` for a full or partial round.
-pub(crate) fn poseidon_terms(m: &[[Fr; 3]; 3], w: [Fr; 3], next: [Fr; 3], full: bool) -> [Fr; 3] {
+/// The three Poseidon gate terms `P_j = Σ_k M[j][k]·s_k − next_j` for a full or partial round
+/// (the closed form the table is tested against).
+#[cfg(test)]
+fn poseidon_terms(m: &[[Fr; 3]; 3], w: [Fr; 3], next: [Fr; 3], full: bool) -> [Fr; 3] {
     let pow5 = |x: Fr| x.square().square() * x;
     let s = if full {
         [pow5(w[0]), pow5(w[1]), pow5(w[2])]
@@ -32,7 +38,7 @@ pub(crate) fn poseidon_terms(m: &[[Fr; 3]; 3], w: [Fr; 3], next: [Fr; 3], full: 
 }
 
 /// What an expression reads: at a row for the witness check, at ζ (ζω) for the verifier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Leaf {
     /// Wire `a`, `b`, `c` (0, 1, 2) at this row.
     Wire(usize),
@@ -80,7 +86,7 @@ impl Expr {
 }
 
 /// The selector columns of the gate relation, in verifying-key order (spec §3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Selector {
     QM,
     QL,
@@ -187,18 +193,30 @@ pub fn gates() -> &'static [Gate] {
                         selector: Selector::QO,
                         constraints: arith(&[2]),
                     },
-                    // q_C on every row: the arithmetic constant, or on a Poseidon row the
-                    // round constant added to the next row's a (the others: q_L, q_R below).
                     Term {
                         selector: Selector::QC,
-                        constraints: [Expr::Const(Fr::one()), Expr::zero(), Expr::zero()],
+                        constraints: arith(&[]),
                     },
                 ],
             },
             Gate {
-                // On Poseidon rows q_L, q_R hold the round constants added to b, c.
-                name: "round constants",
+                // On Poseidon rows: the next row is the round's output, MDS·S-box(state) plus
+                // the next round's constants, which q_C, q_L, q_R hold (for a, b, c). One gate,
+                // so that it vanishes on its own (the quotient splits by gate, `relation.rs`).
+                name: "Poseidon round",
                 terms: vec![
+                    Term {
+                        selector: Selector::QF,
+                        constraints: poseidon_constraints(true),
+                    },
+                    Term {
+                        selector: Selector::QP,
+                        constraints: poseidon_constraints(false),
+                    },
+                    Term {
+                        selector: Selector::QC,
+                        constraints: [leaf(Leaf::QPos), Expr::zero(), Expr::zero()],
+                    },
                     Term {
                         selector: Selector::QL,
                         constraints: [Expr::zero(), leaf(Leaf::QPos), Expr::zero()],
@@ -208,20 +226,6 @@ pub fn gates() -> &'static [Gate] {
                         constraints: [Expr::zero(), Expr::zero(), leaf(Leaf::QPos)],
                     },
                 ],
-            },
-            Gate {
-                name: "Poseidon full round",
-                terms: vec![Term {
-                    selector: Selector::QF,
-                    constraints: poseidon_constraints(true),
-                }],
-            },
-            Gate {
-                name: "Poseidon partial round",
-                terms: vec![Term {
-                    selector: Selector::QP,
-                    constraints: poseidon_constraints(false),
-                }],
             },
         ]
     })

@@ -2,6 +2,8 @@
 //! log-derivative lookups, Maller's linearisation, one two-pairing check.
 //!
 //! * [`builder`]: variables, gates and gadgets (Poseidon, Merkle paths, ranges, …);
+//! * [`gates`]: the gate relation as a table; [`relation`]: the table compiled (normal form,
+//!   factoring, straight-line code) for the quotient and the Solidity verifier;
 //! * [`circuit`]: the fixed columns, copy classes, and the witness check;
 //! * [`keys`]: setup (keys from the circuit's shape alone) and key encodings;
 //! * [`prover`] / [`verifier`]; [`proof`]: the proof, its encodings, the shared linearisation;
@@ -14,6 +16,7 @@ pub mod gates;
 pub mod keys;
 pub mod proof;
 pub mod prover;
+pub mod relation;
 pub mod solidity;
 pub mod transcript;
 pub mod verifier;

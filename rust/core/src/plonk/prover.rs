@@ -3,13 +3,16 @@
 //! The quotient is computed on the coset `g·H_{8n}` in eight passes over the size-`n` cosets
 //! `g·ω_{8n}^j·H`: every polynomial is evaluated on one coset at a time (`p(ωx)` is the same
 //! evaluations rotated by one, since cosets of `H` are closed under `ω`), so memory stays at a
-//! few dozen field elements per row instead of eight times that. Only the degree-6 Poseidon
-//! terms need all eight cosets; the rest is done on the even four.
+//! few dozen field elements per row instead of eight times that. The gates come from the gate
+//! table, compiled (`relation.rs`) and run over blocks of rows; only gates of degree above 4
+//! (the Poseidon round) need all eight cosets, the rest is done on the even four with the
+//! permutation and lookup arguments.
 
 use super::circuit::shifts;
-use super::gates::{mds, poseidon_terms};
+use super::gates::Leaf;
 use super::keys::{commit, coset_stride, srs_powers_needed, ProvingKey};
 use super::proof::{linearisation, Challenges, Evaluations, Proof, Term};
+use super::relation::{self, Atom, RowProgram, BLOCK};
 use super::transcript::Transcript;
 use crate::domain;
 use crate::error::{Error, Result};
@@ -21,6 +24,7 @@ use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use ark_std::rand::RngCore;
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// Blinding scalars per witness polynomial.
 pub const BLINDS_PER_POLY: usize = 3;
@@ -413,6 +417,29 @@ struct Polys<'a> {
     phi: Option<&'a [Fr]>,
 }
 
+/// The gate relation compiled once: the quotient numerators of the gates of degree
+/// ≤ `LOW_DEGREE` (with the permutation, on the even cosets) and of the others.
+fn gate_programs() -> &'static [relation::Program; 2] {
+    static PROGRAMS: OnceLock<[relation::Program; 2]> = OnceLock::new();
+    PROGRAMS.get_or_init(|| {
+        let low = |g: &super::gates::Gate| relation::gate_degree(g) <= relation::LOW_DEGREE;
+        [
+            relation::Program::new(&[relation::numerator(low)]),
+            relation::Program::new(&[relation::numerator(|g| !low(g))]),
+        ]
+    })
+}
+
+/// A program's output on every row of a coset, block by block in parallel.
+fn on_rows(program: &RowProgram, n: usize, load: &(impl Fn(Atom, usize) -> Fr + Sync)) -> Vec<Fr> {
+    let mut out = vec![Fr::zero(); n];
+    out.par_chunks_mut(BLOCK).enumerate().for_each_init(
+        || program.scratch(),
+        |scratch, (b, chunk)| program.eval(0, b * BLOCK, chunk, scratch, load),
+    );
+    out
+}
+
 /// `t = Σ α^j C_j / Z_H`, evaluated on `g·H_{8n}` coset by coset, then interpolated.
 fn quotient(
     pk: &ProvingKey,
@@ -429,11 +456,11 @@ fn quotient(
     let lookups = p.m.is_some();
     let fixed = &pk.fixed;
     let ks = shifts();
-    let mds = mds();
     let (beta, gamma, eta, lambda, alpha) = (ch.beta, ch.gamma, ch.eta, ch.lambda, ch.alpha);
     let alphas: Vec<Fr> = powers(alpha, 6);
     let eta2 = eta.square();
     let n_f = Fr::from(n as u64);
+    let [low_gates, high_gates] = gate_programs().each_ref().map(|p| p.at(alpha));
 
     // PI(X) = −Σ x_i L_i(X), as a polynomial.
     let mut pi_evals = vec![Fr::zero(); n];
@@ -442,10 +469,10 @@ fn quotient(
     }
     let pi = d.ifft(&pi_evals);
 
-    // The numerator splits into two parts that each vanish on H: the Poseidon rows'
-    // `q_F·P^F + q_P·P^P + q_pos·(q_C, q_L, q_R)` (degree 6n → quotient 5n + 9, eight cosets)
-    // and the rest (`(1 − q_pos)·(arith + q_C) + PI`, permutation, lookups: quotient degree
-    // ≤ 3n + 8 < 4n once n ≥ 16), evaluated on the even cosets only (the coset g·H_{4n}).
+    // The numerator splits into two parts that each vanish on H, since every gate does: the
+    // gates of degree > 4 (the Poseidon round, degree 6 → quotient 5n + 9, eight cosets) and
+    // the rest (the arithmetic gate, PI, permutation, lookups: quotient degree ≤ 3n + 8 < 4n
+    // once n ≥ 16), evaluated on the even cosets only (the coset g·H_{4n}).
     // That is 120 size-n FFTs instead of 176.
     let stride = coset_stride(n);
     let mut high = vec![Fr::zero(); 8 * n];
@@ -469,25 +496,17 @@ fn quotient(
             .collect();
         let cached = &pk.cosets[j];
         let (a, b, c) = (&ev[0], &ev[1], &ev[2]);
-        let (q_f, q_p) = (&cached[5], &cached[6]);
-        let (q_c, q_l, q_r) = (&cached[4], &cached[1], &cached[2]);
+        // The gate table's atoms on this coset (selectors: the key's first seven columns).
+        let load = |atom: Atom, i: usize| match atom {
+            Atom::Selector(s) => cached[s.index()][i],
+            Atom::Leaf(Leaf::Wire(k)) | Atom::Pow5(Leaf::Wire(k)) => ev[k][i],
+            Atom::Leaf(Leaf::Next(k)) | Atom::Pow5(Leaf::Next(k)) => ev[k][(i + 1) % n],
+            Atom::Leaf(Leaf::QPos) | Atom::Pow5(Leaf::QPos) => cached[5][i] + cached[6][i],
+        };
         let zh_inv = (shift_n - Fr::one()).inverse().expect("coset avoids H");
-        let hi: Vec<Fr> = (0..n)
-            .into_par_iter()
-            .map(|i| {
-                let nx = (i + 1) % n;
-                let w3 = [a[i], b[i], c[i]];
-                let next = [a[nx], b[nx], c[nx]];
-                let pf = poseidon_terms(&mds, w3, next, true);
-                let pp = poseidon_terms(&mds, w3, next, false);
-                let full = pf[0] + alphas[1] * pf[1] + alphas[2] * pf[2];
-                let partial = pp[0] + alphas[1] * pp[1] + alphas[2] * pp[2];
-                let consts = q_c[i] + alphas[1] * q_l[i] + alphas[2] * q_r[i];
-                (q_f[i] * full + q_p[i] * partial + (q_f[i] + q_p[i]) * consts) * zh_inv
-            })
-            .collect();
+        let hi = on_rows(&high_gates, n, &load);
         for (i, v) in hi.into_iter().enumerate() {
-            high[8 * i + j] = v;
+            high[8 * i + j] = v * zh_inv;
         }
         if with_low {
             let (z, pi_ev) = (&ev[3], &ev[4]);
@@ -498,6 +517,7 @@ fn quotient(
             } else {
                 (None, None)
             };
+            let gates_lo = on_rows(&low_gates, n, &load);
             // L_0(x) = (x^n − 1)/(n(x − 1)) with x^n = shift^n on the whole coset.
             let xs: Vec<Fr> = powers(d.group_gen(), n).iter().map(|w| shift * w).collect();
             let mut l0: Vec<Fr> = xs.iter().map(|x| n_f * (*x - Fr::one())).collect();
@@ -508,9 +528,7 @@ fn quotient(
                     let nx = (i + 1) % n;
                     let x = xs[i];
                     let (ai, bi, ci) = (a[i], b[i], c[i]);
-                    let q_pos = q_f[i] + q_p[i];
-                    let arith = f[0][i] * ai * bi + f[1][i] * ai + f[2][i] * bi + f[3][i] * ci;
-                    let c0 = (Fr::one() - q_pos) * (arith + f[4][i]) + pi_ev[i];
+                    let c0 = gates_lo[i] + pi_ev[i];
                     let c3 = z[i]
                         * (ai + beta * x + gamma)
                         * (bi + beta * ks[1] * x + gamma)

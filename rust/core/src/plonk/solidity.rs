@@ -1,15 +1,17 @@
 //! The Solidity verifier of a verifying key (`docs/spec/solidity.md`): the readable template
-//! `PlonkVerifier.template.sol` with the key's constants filled in. The template holds all
-//! the logic; this file only substitutes `{{NAME}}` placeholders and keeps or drops the
-//! `//#if LOOKUPS … //#else … //#endif` blocks.
+//! `PlonkVerifier.template.sol` with the key's constants filled in. The template holds the
+//! protocol; this file substitutes `{{NAME}}` placeholders, keeps or drops the
+//! `//#if LOOKUPS … //#else … //#endif` blocks, and prints the gate table's linearisation
+//! scalars as Yul (`gateScalars`, from the program `relation.rs` compiles).
 
-use super::gates::mds;
+use super::gates::{Leaf, Selector};
 use super::keys::VerifyingKey;
 use super::proof::Proof;
+use super::relation::{self, APoly, Atom, Op, Program, Val};
 use crate::encoding::{g1_to_bytes, g2_to_bytes};
 use crate::error::{Error, Result};
 use crate::field;
-use ark_ff::{Field, One};
+use ark_ff::{Field, One, Zero};
 use sha3::{Digest, Keccak256};
 
 const TEMPLATE: &str = include_str!("PlonkVerifier.template.sol");
@@ -193,12 +195,7 @@ impl VerifyingKey {
             ("OMEGA_INV".into(), hex_fr(&omega.inverse().expect("ω ≠ 0"))),
         ];
         debug_assert!(omega.pow([self.n() as u64]).is_one());
-        let m = mds();
-        for (j, row) in m.iter().enumerate() {
-            for (k, x) in row.iter().enumerate() {
-                values.push((format!("M{j}{k}"), hex_fr(x)));
-            }
-        }
+        values.push(("GATE_SCALARS".into(), gate_scalars_yul()));
         let names = ["QM", "QL", "QR", "QO", "QC", "QF", "QP", "S1", "S2", "S3"];
         let points = self.selectors.iter().chain(&self.sigma);
         let lookup_names = ["QK", "T1", "T2", "T3"];
@@ -231,6 +228,167 @@ impl VerifyingKey {
     }
 }
 
+/// The memory slot of a selector's scalar in the template (`S_QM` …).
+fn slot(s: Selector) -> String {
+    format!("S_{}", s.name())
+}
+
+/// A field constant as a Yul literal: decimal when small, else 32-byte hex.
+fn literal(c: &ark_bn254::Fr) -> String {
+    let small = field::to_be_bytes(c)[..24].iter().all(|b| *b == 0);
+    if small {
+        let b = field::to_be_bytes(c);
+        u64::from_be_bytes(b[24..].try_into().expect("8 bytes")).to_string()
+    } else {
+        field::to_hex(c)
+    }
+}
+
+/// Yul for the selector scalars of the linearisation (`Σ_j α^j E_j` at ζ for every selector
+/// of the gate table), the body of the template's `gateScalars(e)`.
+///
+/// Stack depth is what limits generated Yul (16 slots): a value used once is inlined, a value
+/// used more than once (and every non-constant α-polynomial used more than once) is stored in
+/// a memory slot at `M_GATE` and re-read, and chains are nested on the right (`addmod(y, x, R)`
+/// for `x + y`), so an expression of `t` terms needs about `t` slots, and only `e` lives on the
+/// stack. q_C's scalar must be the constant 1: the template's MSM starts at `[q_C]`.
+fn gate_scalars_yul() -> String {
+    use std::collections::HashMap;
+    let forms: Vec<_> = Selector::ALL
+        .iter()
+        .map(|s| relation::selector_scalar(*s))
+        .collect();
+    let program = Program::new(&forms);
+    let one = APoly::constant(ark_bn254::Fr::one());
+    assert!(
+        matches!(&program.outputs[Selector::QC.index()], Val::Coef(p) if *p == one),
+        "the gate table gives q_C a scalar other than 1; the verifier template assumes 1"
+    );
+    // How often each register and each α-polynomial is read.
+    let mut uses = vec![0usize; program.ops.len()];
+    let mut poly_uses: HashMap<APoly, usize> = HashMap::new();
+    {
+        let mut count = |v: &Val| match v {
+            Val::Reg(r) => uses[*r] += 1,
+            Val::Coef(p) if p.as_constant().is_none() => {
+                *poly_uses.entry(p.clone()).or_default() += 1
+            }
+            Val::Coef(_) => {}
+        };
+        for op in &program.ops {
+            match op {
+                Op::Load(_) => {}
+                Op::Mul(x, y) | Op::Add(x, y) | Op::Sub(x, y) => {
+                    count(x);
+                    count(y);
+                }
+                Op::Neg(x) => count(x),
+            }
+        }
+        for (k, v) in program.outputs.iter().enumerate() {
+            if k != Selector::QC.index() {
+                count(v);
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut slots = 0usize;
+    let mut store = |expr: String, out: &mut String| -> String {
+        let at = format!("add(M_GATE, {:#04x})", 32 * slots);
+        slots += 1;
+        out.push_str(&format!("                mstore({at}, {expr})\n"));
+        format!("mload({at})")
+    };
+    let alpha = "mload(M_ALPHA)".to_string();
+    let alpha2 = if poly_uses.keys().any(|p| p.0.len() > 2) {
+        store(format!("mulmod({alpha}, {alpha}, R)"), &mut out)
+    } else {
+        String::new()
+    };
+    // An α-polynomial: ±α, ±α² or c·α^k (k ≤ 2) directly, else Horner.
+    let poly = |p: &APoly| -> String {
+        let nonzero: Vec<usize> = (0..p.0.len()).filter(|i| !p.0[*i].is_zero()).collect();
+        if let [k @ 1..=2] = nonzero[..] {
+            let (c, power) = (p.0[k], [&alpha, &alpha, &alpha2][k]);
+            return if c.is_one() {
+                power.to_string()
+            } else if (-c).is_one() {
+                format!("sub(R, {power})")
+            } else {
+                format!("mulmod({}, {power}, R)", literal(&c))
+            };
+        }
+        p.0.iter().rev().fold(String::new(), |acc, c| {
+            if acc.is_empty() {
+                literal(c)
+            } else {
+                format!("addmod({}, mulmod({alpha}, {acc}, R), R)", literal(c))
+            }
+        })
+    };
+    let mut polys: HashMap<APoly, String> = HashMap::new();
+    for (p, n) in &poly_uses {
+        if *n > 1 {
+            // Sorted below for a deterministic contract; stored on first emission.
+            polys.insert(p.clone(), String::new());
+        }
+    }
+    let mut shared: Vec<APoly> = polys.keys().cloned().collect();
+    shared.sort();
+    for p in shared {
+        let at = store(poly(&p), &mut out);
+        polys.insert(p, at);
+    }
+    let load = |l: Leaf| {
+        let slot = match l {
+            Leaf::Wire(k) => ["EV_A", "EV_B", "EV_C"][k],
+            Leaf::Next(k) => ["EV_AW", "EV_BW", "EV_CW"][k],
+            Leaf::QPos => "EV_QPOS",
+        };
+        format!("calldataload(add(e, {slot}))")
+    };
+    // Each register's Yul: its expression, or the `mload` of its slot.
+    let mut code: Vec<String> = Vec::with_capacity(program.ops.len());
+    for (r, op) in program.ops.iter().enumerate() {
+        let val = |v: &Val| -> String {
+            match v {
+                Val::Reg(x) => code[*x].clone(),
+                Val::Coef(p) => match p.as_constant() {
+                    Some(c) => literal(&c),
+                    None => polys.get(p).cloned().unwrap_or_else(|| poly(p)),
+                },
+            }
+        };
+        // Right-nested: the (possibly long) first operand goes last.
+        let e = match op {
+            Op::Load(Atom::Leaf(l)) => load(*l),
+            Op::Load(Atom::Pow5(l)) => format!("pow5({})", load(*l)),
+            Op::Load(Atom::Selector(_)) => unreachable!("selector scalars hold no selector atom"),
+            Op::Mul(x, y) => format!("mulmod({}, {}, R)", val(y), val(x)),
+            Op::Add(x, y) => format!("addmod({}, {}, R)", val(y), val(x)),
+            Op::Sub(x, y) => format!("addmod(sub(R, {}), {}, R)", val(y), val(x)),
+            Op::Neg(x) => format!("mod(sub(R, {}), R)", val(x)),
+        };
+        // Loads of leaves are cheaper to repeat than to store.
+        let e = if uses[r] > 1 && !matches!(op, Op::Load(Atom::Leaf(_))) {
+            store(e, &mut out)
+        } else {
+            e
+        };
+        code.push(e);
+    }
+    for s in Selector::ALL.into_iter().filter(|s| *s != Selector::QC) {
+        let math = relation::factor(&forms[s.index()]);
+        out.push_str(&format!("                // {} = {math}\n", slot(s)));
+        let v = match &program.outputs[s.index()] {
+            Val::Reg(x) => code[*x].clone(),
+            Val::Coef(p) => polys.get(p).cloned().unwrap_or_else(|| poly(p)),
+        };
+        out.push_str(&format!("                mstore({}, {v})\n", slot(s)));
+    }
+    out.trim_end().to_string()
+}
+
 /// The Solidity signature of the verifier's entry point.
 pub const VERIFY_SIGNATURE: &str = "verifyProof(bytes,uint256[])";
 
@@ -261,6 +419,19 @@ impl Proof {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The generated `gateScalars` body stores every selector's scalar but q_C's (1, the MSM's
+    /// start) and keeps only `e` on the stack.
+    #[test]
+    fn gate_scalars_cover_every_selector() {
+        let yul = gate_scalars_yul();
+        for s in Selector::ALL {
+            let stored = yul.contains(&format!("mstore({}, ", slot(s)));
+            assert_eq!(stored, s != Selector::QC, "{}", s.name());
+        }
+        assert!(!yul.contains("let "), "{yul}");
+        assert!(yul.contains("// S_QM = a·b·(1 − q_pos)"), "{yul}");
+    }
 
     #[test]
     fn blocks_are_selected() {
