@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from bigfile_zk.errors import ParameterError
+from bigfile_zk.errors import ParameterError, QuantizationError
 
 FloatArray = npt.NDArray[np.float64]
 Shape = tuple[int, ...]
@@ -561,8 +561,6 @@ def fold_batchnorm(model: Model) -> Model:
 
 def fold_batchnorm_with_sources(model: Model) -> tuple[Model, dict[str, tuple[str, ...]]]:
     """:func:`fold_batchnorm`, also returning which BatchNorms each node absorbed."""
-    from bigfile_zk.errors import QuantizationError
-
     nodes: dict[str, Node] = {node.name: node for node in model.nodes}
     rename: dict[str, str] = {}
     sources: dict[str, tuple[str, ...]] = {name: (name,) for name in nodes}
