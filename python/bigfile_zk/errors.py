@@ -20,6 +20,7 @@ __all__ = [
     "InternalError",
     "NotARegularFileError",
     "ParameterError",
+    "QuantizationError",
     "UnsatisfiedError",
 ]
 
@@ -34,6 +35,13 @@ class FieldElementError(BigFileZkError, ValueError):
 
 class ParameterError(BigFileZkError, ValueError):
     """A parameter is outside its allowed set (arity, input count, chunk size, shape, ...)."""
+
+
+class QuantizationError(ParameterError):
+    """A model cannot become the integer program of ``docs/spec/quantization.md``: a bound the
+    circuit relies on (``|acc| < 2^31``, ``|acc·M| + 2^(s-1) < 2^62``, an int32 bias, a
+    representable multiplier) fails, or a node cannot be quantized (e.g. a BatchNorm with no
+    Conv/Dense to fold into). The message names the node and the tensor."""
 
 
 class DecodeError(BigFileZkError, ValueError):

@@ -1,0 +1,63 @@
+"""Proof-of-compute models: what "quantized model M on input x gives output y" means.
+
+* :mod:`.model`: float models (a small DAG of named nodes) and their float64 forward pass;
+* :mod:`.quantize`: post-training quantization to the integer program of
+  ``docs/spec/quantization.md``;
+* :mod:`.qmodel`: :class:`QuantizedModel`, that program with its scales, run by the oracle
+  ``bigfile_zk.reference.compute`` and serialized by ``to_dict``/``from_dict``;
+* :mod:`.bounds`: the compile-time interval analysis the circuit's range checks are sized from.
+"""
+
+from __future__ import annotations
+
+from .bounds import BoundsReport, Interval, NodeBounds, analyze
+from .model import (
+    INPUT,
+    Add,
+    AvgPool,
+    BatchNorm,
+    Clip,
+    Conv2d,
+    Dense,
+    Flatten,
+    GlobalAvgPool,
+    MaxPool,
+    Model,
+    Node,
+    ReLU,
+    ReLU6,
+    Reshape,
+    fold_batchnorm,
+)
+from .qmodel import QuantizedModel, QuantizedNode, TensorQuant
+from .quantize import activation_clamp, quantize, requant_multiplier, shared_multipliers
+
+__all__ = [
+    "INPUT",
+    "Add",
+    "AvgPool",
+    "BatchNorm",
+    "BoundsReport",
+    "Clip",
+    "Conv2d",
+    "Dense",
+    "Flatten",
+    "GlobalAvgPool",
+    "Interval",
+    "MaxPool",
+    "Model",
+    "Node",
+    "NodeBounds",
+    "QuantizedModel",
+    "QuantizedNode",
+    "ReLU",
+    "ReLU6",
+    "Reshape",
+    "TensorQuant",
+    "activation_clamp",
+    "analyze",
+    "fold_batchnorm",
+    "quantize",
+    "requant_multiplier",
+    "shared_multipliers",
+]
