@@ -16,6 +16,27 @@ pub struct PyBuilder {
 }
 
 impl PyBuilder {
+    /// `(coefficient, variable)` terms and an optional constant, checked.
+    fn terms(
+        &self,
+        py: Python<'_>,
+        terms: &[(Bound<'_, PyAny>, u32)],
+        constant: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(Vec<(Fr, Var)>, Fr)> {
+        let mut ts = Vec::with_capacity(terms.len());
+        for (i, (c, x)) in terms.iter().enumerate() {
+            ts.push((
+                fr_from_py(c, &format!("terms[{i}] coefficient"))?,
+                self.var(py, *x)?,
+            ));
+        }
+        let k = match constant {
+            Some(k) => fr_from_py(k, "constant")?,
+            None => Fr::from(0u64),
+        };
+        Ok((ts, k))
+    }
+
     fn var(&self, py: Python<'_>, v: u32) -> PyResult<Var> {
         if (v as usize) < self.inner.num_vars() {
             Ok(Var(v))
@@ -94,18 +115,22 @@ impl PyBuilder {
         terms: Vec<(Bound<'_, PyAny>, u32)>,
         constant: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<u32> {
-        let mut ts = Vec::with_capacity(terms.len());
-        for (i, (c, x)) in terms.iter().enumerate() {
-            ts.push((
-                fr_from_py(c, &format!("terms[{i}] coefficient"))?,
-                self.var(py, *x)?,
-            ));
-        }
-        let k = match constant {
-            Some(k) => fr_from_py(k, "constant")?,
-            None => Fr::from(0u64),
-        };
+        let (ts, k) = self.terms(py, &terms, constant)?;
         Ok(self.inner.linear_combination(&ts, k).0)
+    }
+
+    /// `Σ c_i·x_i + constant` (mod r) in `⌈len/2⌉` rows: two terms per row with the running
+    /// sum handed to the next row (spec v2's `q_N`; the circuit becomes version 2). The result
+    /// sits in the next row's `c`, which the next dot product's first row provides.
+    #[pyo3(signature = (terms, constant = None))]
+    fn dot(
+        &mut self,
+        py: Python<'_>,
+        terms: Vec<(Bound<'_, PyAny>, u32)>,
+        constant: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<u32> {
+        let (ts, k) = self.terms(py, &terms, constant)?;
+        Ok(self.inner.dot(&ts, k).0)
     }
 
     /// Constrain `x = y` (a copy constraint, no row).
@@ -297,6 +322,11 @@ impl PyCircuit {
     fn lookups(&self) -> bool {
         self.circuit.has_lookups()
     }
+    /// The spec version the circuit needs (2 when it uses `q_N`, e.g. through `dot`).
+    #[getter]
+    fn version(&self) -> u8 {
+        self.circuit.version()
+    }
     fn public_inputs<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
         frs_to_py(py, &self.witness[0][..self.circuit.num_public])
     }
@@ -307,7 +337,8 @@ impl PyCircuit {
     /// The circuit in the interchange format of `docs/spec/plonk.md` §7.
     fn to_json(&self) -> String {
         let mut obj = serde_json::Map::new();
-        obj.insert("format".into(), "bigfile_zk/plonk-circuit/v1".into());
+        let format = format!("bigfile_zk/plonk-circuit/v{}", self.circuit.version());
+        obj.insert("format".into(), format.into());
         obj.insert("k".into(), self.circuit.k.into());
         obj.insert("num_public".into(), self.circuit.num_public.into());
         obj.insert("lookups".into(), self.circuit.has_lookups().into());
@@ -393,6 +424,11 @@ impl PyVerifyingKey {
     #[getter]
     fn lookups(&self) -> bool {
         self.0.lookup.is_some()
+    }
+    /// The key's spec version (2 when the circuit uses `q_N`).
+    #[getter]
+    fn version(&self) -> u8 {
+        self.0.version()
     }
     fn __repr__(&self) -> String {
         format!(

@@ -42,6 +42,7 @@ fn empty(k: u32, num_public: usize, lookups: bool) -> Circuit {
             q_c: z(),
             q_f: z(),
             q_p: z(),
+            q_n: None,
             lookup: lookups.then(|| [z(), z(), z(), z()]),
         },
         copies: vec![],

@@ -299,7 +299,7 @@ mod random_circuits {
         let mut table = None;
         for (i, &(op, x, y)) in ops.iter().enumerate() {
             let (u, v) = (pool[x as usize % pool.len()], pool[y as usize % pool.len()]);
-            match op % 6 {
+            match op % 7 {
                 0 => pool.push(b.add(u, v)),
                 1 => pool.push(b.mul(u, v)),
                 2 => pool.push(b.lin2(u, Fr::from(x), v, Fr::from(y), Fr::from(i as u64))),
@@ -321,7 +321,18 @@ mod random_circuits {
                     b.lookup(t, kv, sq);
                     pool.push(sq);
                 }
-                _ => pool.push(b.poseidon(&[u, v]).unwrap()),
+                5 => pool.push(b.poseidon(&[u, v]).unwrap()),
+                _ => {
+                    // A dot product of 2..=5 pool variables (spec v2's q_N rows).
+                    let len = 2 + (x % 4) as usize;
+                    let terms: Vec<(Fr, Var)> = (0..len)
+                        .map(|j| {
+                            let c = Fr::from(y.wrapping_add(j as u64) % 1000) - Fr::from(500u64);
+                            (c, pool[(x as usize + 3 * j) % pool.len()])
+                        })
+                        .collect();
+                    pool.push(b.dot(&terms, Fr::from(i as u64)));
+                }
             }
         }
         let last = *pool.last().unwrap();
@@ -338,7 +349,13 @@ mod random_circuits {
         let gate = match col {
             0 => !f.q_m[i].is_zero() || !f.q_l[i].is_zero(),
             1 => !f.q_m[i].is_zero() || !f.q_r[i].is_zero(),
-            _ => !f.q_o[i].is_zero(),
+            // c is read by q_O on its row and by q_N on the row before (spec v2).
+            _ => {
+                !f.q_o[i].is_zero()
+                    || f.q_n
+                        .as_ref()
+                        .is_some_and(|q| !q[(i + n - 1) % n].is_zero())
+            }
         };
         let lookup = f.lookup.as_ref().is_some_and(|l| l[0][i].is_one());
         let copied = c.copies.iter().any(|cl| cl.contains(&(col as u8, i)));
@@ -352,7 +369,7 @@ mod random_circuits {
         /// refused by the witness check; a sample of the flips, proved anyway, fail to verify.
         #[test]
         fn satisfied_verify_and_flips_fail(
-            ops in prop::collection::vec((0u8..6, any::<u64>(), any::<u64>()), 1..6),
+            ops in prop::collection::vec((0u8..7, any::<u64>(), any::<u64>()), 1..6),
             p0 in any::<u64>(), s0 in any::<u64>(), pick in any::<u64>(),
         ) {
             let mut b = circuit_from(&ops, p0, s0);
@@ -416,4 +433,100 @@ fn is_zero_is_equal_and_sponge() {
         .0;
     w[2][row + 1] = Fr::zero(); // out of is_zero(0) claimed 0
     assert!(circuit.check_witness(&w).is_err());
+}
+
+/// Spec v2: `dot` takes two terms per row, chains back to back without extra rows, makes the
+/// circuit version 2, and proves; version-1 circuits stay version 1.
+#[test]
+fn dot_products_two_terms_per_row() {
+    let mut b = Builder::new();
+    let xs: Vec<Var> = (0..7u64).map(|i| b.input(Fr::from(i + 2))).collect();
+    let _ = b.constant(Fr::from(3u64));
+    let before = b.num_rows();
+    let terms = |shift: u64| -> Vec<(Fr, Var)> {
+        xs.iter()
+            .enumerate()
+            .map(|(i, x)| (Fr::from(i as u64 + shift) - Fr::from(5u64), *x))
+            .collect()
+    };
+    let d0 = b.dot(&terms(0), Fr::from(11u64));
+    let d1 = b.dot(&terms(1), -Fr::from(4u64));
+    let d2 = b.dot(&terms(2)[..4], Fr::zero());
+    // 4 + 4 + 2 chain rows; d0's and d1's results sit in the next chain's first row.
+    assert_eq!(b.num_rows() - before, 10);
+    let expect = |t: &[(Fr, Var)], k: Fr| k + t.iter().map(|(c, x)| *c * b.value(*x)).sum::<Fr>();
+    assert_eq!(b.value(d0), expect(&terms(0), Fr::from(11u64)));
+    assert_eq!(b.value(d1), expect(&terms(1), -Fr::from(4u64)));
+    assert_eq!(b.value(d2), expect(&terms(2)[..4], Fr::zero()));
+    let s = b.add(d0, d1);
+    let total = b.add(s, d2);
+    let out = b.public_input(b.value(total));
+    b.assert_equal(total, out);
+    let (circuit, witness) = b.build().unwrap();
+    assert_eq!(circuit.version(), 2);
+    circuit.check_witness(&witness).unwrap();
+    let (pk, vk) = plonk::setup(&circuit, srs()).unwrap();
+    assert_eq!(vk.version(), 2);
+    assert_eq!(plonk::VerifyingKey::from_bytes(&vk.to_bytes()).unwrap(), vk);
+    let pk2 = plonk::ProvingKey::from_bytes(&pk.to_bytes()).unwrap();
+    let proof = plonk::prove(&pk2, &witness, &mut StdRng::seed_from_u64(3)).unwrap();
+    assert!(plonk::verify(&vk, &proof, &witness[0][..1]).unwrap());
+    assert!(!plonk::verify(&vk, &proof, &[witness[0][0] + Fr::one()]).unwrap());
+    // A wrong running sum is named by the witness check and, proved anyway, refused.
+    let row = (0..circuit.n())
+        .find(|&i| circuit.fixed.q_n.as_ref().unwrap()[i] != Fr::zero())
+        .unwrap();
+    let mut bad = witness.clone();
+    bad[2][row + 1] += Fr::one();
+    let err = circuit.check_witness(&bad).unwrap_err().to_string();
+    assert!(err.contains("arithmetic (q_L, q_R, q_N"), "{err}");
+    let forged =
+        bigfile_zk::plonk::prover::prove_unchecked(&pk, &bad, &[Fr::from(5u64); 12]).unwrap();
+    assert!(!plonk::verify(&vk, &forged, &witness[0][..1]).unwrap());
+
+    // Without dot products a circuit is version 1 (its keys and proofs are unchanged).
+    let mut b = Builder::new();
+    let x = b.input(Fr::from(3u64));
+    let y = b.mul(x, x);
+    let _ = b.linear_combination(&[(Fr::one(), x), (Fr::one(), y), (Fr::one(), x)], Fr::one());
+    let (circuit, _) = b.build().unwrap();
+    assert_eq!(circuit.version(), 1);
+    assert!(circuit.fixed.q_n.is_none());
+}
+
+/// Spec v2 structural rules: q_n never on the last row, a Poseidon row or a public-input row,
+/// and a present q_n column is not all zero; a version-2 key's [q_N] is not the identity.
+#[test]
+fn q_n_rules() {
+    let mut b = Builder::new();
+    let xs: Vec<Var> = (0..4u64).map(|i| b.input(Fr::from(i))).collect();
+    let _ = b.poseidon(&xs[..2]).unwrap();
+    let terms: Vec<(Fr, Var)> = xs.iter().map(|x| (Fr::one(), *x)).collect();
+    let _ = b.dot(&terms, Fr::zero());
+    let _ = b.public_input(Fr::one());
+    let (circuit, _) = b.build().unwrap();
+    circuit.check().unwrap();
+    let n = circuit.n();
+    let set = |row: usize| {
+        let mut c = circuit.clone();
+        c.fixed.q_n.as_mut().unwrap()[row] = -Fr::one();
+        c.check().map_err(|e| e.to_string())
+    };
+    let poseidon_row = (0..n).find(|&i| circuit.fixed.q_f[i] == Fr::one()).unwrap();
+    for row in [n - 1, poseidon_row, 0] {
+        let err = set(row).unwrap_err();
+        assert!(err.contains("q_n"), "{err}");
+    }
+    let mut zero = circuit.clone();
+    zero.fixed.q_n = Some(vec![Fr::zero(); n]);
+    assert!(zero.check().unwrap_err().to_string().contains("all zero"));
+    // A version-2 key encoding whose [q_N] is the identity is not canonical.
+    let (_, vk) = plonk::setup(&circuit, srs()).unwrap();
+    let mut bytes = vk.to_bytes();
+    let qn = 11 + 7 * 64;
+    bytes[qn..qn + 64].fill(0);
+    let err = plonk::VerifyingKey::from_bytes(&bytes)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("identity"), "{err}");
 }

@@ -46,6 +46,10 @@ contract {{CONTRACT_NAME}} {
     uint256 internal constant QF_Y = {{QF_Y}};
     uint256 internal constant QP_X = {{QP_X}};
     uint256 internal constant QP_Y = {{QP_Y}};
+    //#if V2
+    uint256 internal constant QN_X = {{QN_X}};
+    uint256 internal constant QN_Y = {{QN_Y}};
+    //#endif
     uint256 internal constant S1_X = {{S1_X}};
     uint256 internal constant S1_Y = {{S1_Y}};
     uint256 internal constant S2_X = {{S2_X}};
@@ -136,6 +140,7 @@ contract {{CONTRACT_NAME}} {
     uint256 internal constant S_QO = 0x260;
     uint256 internal constant S_QF = 0x280;
     uint256 internal constant S_QP = 0x2a0;
+    uint256 internal constant S_QN = 0x380; // version 2 only
     uint256 internal constant S_Z = 0x2c0;
     uint256 internal constant S_S3 = 0x2e0;
     uint256 internal constant S_PHI = 0x300;
@@ -395,6 +400,9 @@ contract {{CONTRACT_NAME}} {
                 ok := and(ok, mulAddKey(QO_X, QO_Y, mload(S_QO)))
                 ok := and(ok, mulAddKey(QF_X, QF_Y, mload(S_QF)))
                 ok := and(ok, mulAddKey(QP_X, QP_Y, mload(S_QP)))
+                //#if V2
+                ok := and(ok, mulAddKey(QN_X, QN_Y, mload(S_QN)))
+                //#endif
                 ok := and(ok, mulAddKey(S1_X, S1_Y, nu4))
                 ok := and(ok, mulAddKey(S2_X, S2_Y, mulmod(nu4, nu, R)))
                 ok := and(ok, mulAddKey(S3_X, S3_Y, mload(S_S3)))

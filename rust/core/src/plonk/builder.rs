@@ -44,6 +44,8 @@ struct Row {
     cells: [Option<Var>; 3],
     /// `q_M, q_L, q_R, q_O, q_C`.
     q: [Fr; 5],
+    /// `q_N`, the coefficient of the next row's `c` (spec v2).
+    q_n: Fr,
     kind: Kind,
     lookup: bool,
     label: u32,
@@ -73,6 +75,9 @@ pub struct Builder {
     /// `x → bits` where rows already constrain `0 ≤ x < 2^bits` (`bits = 1`: boolean). Depends
     /// only on which gadgets ran, never on values, so setup and proving lay out the same rows.
     known_bits: HashMap<Var, usize>,
+    /// The result of the last dot product, which must sit in the `c` cell of the next row
+    /// (its chain's last row reads it there through `q_N`).
+    pending_c: Option<Var>,
 }
 
 impl Default for Builder {
@@ -97,6 +102,7 @@ impl Builder {
             range8: None,
             lookup_ranges: true,
             known_bits: HashMap::new(),
+            pending_c: None,
         }
     }
 
@@ -176,15 +182,79 @@ impl Builder {
 
     // -- raw gates -----------------------------------------------------------------------------
 
+    /// Every row goes through here: a pending dot-product result takes this row's `c` cell if
+    /// the row does not read `c` itself (an arithmetic row with `q_O = 0` and no `c`), else a
+    /// row of its own (no gate) before it.
+    fn push_row(&mut self, mut row: Row) {
+        if let Some(res) = self.pending_c.take() {
+            let hosts = row.kind == Kind::Arith
+                && !row.lookup
+                && row.cells[2].is_none()
+                && row.q[3].is_zero();
+            if hosts {
+                row.cells[2] = Some(res);
+            } else {
+                self.rows.push(Row {
+                    cells: [None, None, Some(res)],
+                    q: [Fr::zero(); 5],
+                    q_n: Fr::zero(),
+                    kind: Kind::Arith,
+                    lookup: false,
+                    label: self.current_label,
+                });
+            }
+        }
+        self.rows.push(row);
+    }
+
     /// One arithmetic row `q_M·a·b + q_L·a + q_R·b + q_O·c + q_C = 0` over these cells.
     pub fn gate(&mut self, cells: [Option<Var>; 3], q: [Fr; 5]) {
-        self.rows.push(Row {
+        self.push_row(Row {
             cells,
             q,
+            q_n: Fr::zero(),
             kind: Kind::Arith,
             lookup: false,
             label: self.current_label,
         });
+    }
+
+    /// `k + Σ c_i·x_i` in `⌈len/2⌉` rows (spec v2): row `j` holds `x_{2j}, x_{2j+1}` in `a, b`
+    /// with their coefficients in `q_L, q_R`, the running sum in `c` (`q_O = 1`; the first row
+    /// adds `k` by `q_C` instead), and hands the new sum to the next row's `c` by `q_N = −1`.
+    /// The result sits in the `c` cell of the row after the chain, which is the next dot
+    /// product's first row when one follows (a layer's outputs cost no extra row), else a row
+    /// of its own. Fewer than two terms use one ordinary row. The circuit becomes version 2.
+    pub fn dot(&mut self, terms: &[(Fr, Var)], k: Fr) -> Var {
+        if terms.len() < 2 {
+            return self.linear_combination(terms, k);
+        }
+        let mut acc: Option<Var> = None;
+        for pair in terms.chunks(2) {
+            let (c0, x0) = pair[0];
+            let (c1, x1) = pair
+                .get(1)
+                .map_or((Fr::zero(), None), |(c, x)| (*c, Some(*x)));
+            let prev = acc.map_or(k, |v| self.value(v));
+            let sum = prev + c0 * self.value(x0) + x1.map_or(Fr::zero(), |x| c1 * self.value(x));
+            let next = self.input(sum);
+            let (q_o, q_c) = match acc {
+                None => (Fr::zero(), k),
+                Some(_) => (Fr::one(), Fr::zero()),
+            };
+            self.push_row(Row {
+                cells: [Some(x0), x1, acc],
+                q: [Fr::zero(), c0, c1, q_o, q_c],
+                q_n: -Fr::one(),
+                kind: Kind::Arith,
+                lookup: false,
+                label: self.current_label,
+            });
+            acc = Some(next);
+        }
+        let out = acc.expect("two or more terms");
+        self.pending_c = Some(out);
+        out
     }
 
     /// `out = ca·x + cb·y + k` in one row.
@@ -426,9 +496,10 @@ impl Builder {
     /// Assert `(x, y)` is an entry of `table` (one lookup row).
     pub fn lookup(&mut self, table: TableId, x: Var, y: Var) {
         let tag = self.constant(Fr::from(table.0 as u64 + 1));
-        self.rows.push(Row {
+        self.push_row(Row {
             cells: [Some(x), Some(y), Some(tag)],
             q: [Fr::zero(); 5],
+            q_n: Fr::zero(),
             kind: Kind::Arith,
             lookup: true,
             label: self.current_label,
@@ -562,9 +633,10 @@ impl Builder {
             } else {
                 [pow5(w[0]), w[1], w[2]]
             };
-            self.rows.push(Row {
+            self.push_row(Row {
                 cells: u.map(Some),
                 q: [Fr::zero(), next_c[1], next_c[2], Fr::zero(), next_c[0]],
+                q_n: Fr::zero(),
                 kind: if full { Kind::Full } else { Kind::Partial },
                 lookup: false,
                 label: self.current_label,
@@ -763,6 +835,17 @@ impl Builder {
     /// Lay out the circuit (public-input rows first, padded to a power of two that also fits
     /// the lookup table) and its witness.
     pub fn build(&mut self) -> Result<(Circuit, [Vec<Fr>; 3])> {
+        if let Some(res) = self.pending_c.take() {
+            // The last dot product's result row (building twice lays out the same rows).
+            self.rows.push(Row {
+                cells: [None, None, Some(res)],
+                q: [Fr::zero(); 5],
+                q_n: Fr::zero(),
+                kind: Kind::Arith,
+                lookup: false,
+                label: self.current_label,
+            });
+        }
         let ell = self.public.len();
         let table: Vec<[Fr; 3]> = self
             .tables
@@ -792,6 +875,7 @@ impl Builder {
             q_c: z(),
             q_f: z(),
             q_p: z(),
+            q_n: self.rows.iter().any(|r| !r.q_n.is_zero()).then(z),
             lookup: lookups.then(|| [z(), z(), z(), z()]),
         };
         let mut witness: [Vec<Fr>; 3] = [z(), z(), z()];
@@ -820,6 +904,9 @@ impl Builder {
             fixed.q_r[i] = row.q[2];
             fixed.q_o[i] = row.q[3];
             fixed.q_c[i] = row.q[4];
+            if let Some(q_n) = fixed.q_n.as_mut() {
+                q_n[i] = row.q_n;
+            }
             match row.kind {
                 Kind::Arith => {}
                 Kind::Full => fixed.q_f[i] = Fr::one(),

@@ -28,12 +28,16 @@ pub struct Fixed {
     pub q_c: Vec<Fr>,
     pub q_f: Vec<Fr>,
     pub q_p: Vec<Fr>,
+    /// `q_N` (spec v2, the next row's `c`); present iff some row uses it, which makes the
+    /// circuit, its keys and its verifier version 2.
+    pub q_n: Option<Vec<Fr>>,
     /// Lookup columns `q_K, T1, T2, T3`; present iff the circuit uses lookups.
     pub lookup: Option<[Vec<Fr>; 4]>,
 }
 
 impl Fixed {
-    /// The selector columns in VK order with their spec names (lookup columns last).
+    /// The fixed columns in VK order with their spec names: the selectors (`q_n` in version
+    /// 2), then the lookup columns.
     pub fn named(&self) -> Vec<(&'static str, &Vec<Fr>)> {
         let mut v = vec![
             ("q_m", &self.q_m),
@@ -44,6 +48,9 @@ impl Fixed {
             ("q_f", &self.q_f),
             ("q_p", &self.q_p),
         ];
+        if let Some(q_n) = &self.q_n {
+            v.push(("q_n", q_n));
+        }
         if let Some(l) = &self.lookup {
             for (name, col) in ["q_k", "t1", "t2", "t3"].into_iter().zip(l.iter()) {
                 v.push((name, col));
@@ -76,6 +83,30 @@ impl Circuit {
         self.fixed.lookup.is_some()
     }
 
+    /// The spec version the circuit needs: 2 when it uses `q_N`, else 1.
+    pub fn version(&self) -> u8 {
+        if self.fixed.q_n.is_some() {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Selector `s`'s column (`None`: `q_N` of a version-1 circuit, all zero).
+    pub fn selector(&self, s: Selector) -> Option<&Vec<Fr>> {
+        let f = &self.fixed;
+        Some(match s {
+            Selector::QM => &f.q_m,
+            Selector::QL => &f.q_l,
+            Selector::QR => &f.q_r,
+            Selector::QO => &f.q_o,
+            Selector::QC => &f.q_c,
+            Selector::QF => &f.q_f,
+            Selector::QP => &f.q_p,
+            Selector::QN => return f.q_n.as_ref(),
+        })
+    }
+
     /// The label of the gadget that owns `row` ("" when none).
     pub fn label_of(&self, row: usize) -> &str {
         match self.labels.partition_point(|(r, _)| *r <= row) {
@@ -95,9 +126,15 @@ impl Circuit {
     pub fn from_json(v: &serde_json::Value) -> Result<Circuit> {
         const WHAT: &str = "circuit JSON";
         let bad = |r: String| Error::decode(WHAT, r);
-        if v["format"] != "bigfile_zk/plonk-circuit/v1" {
-            return Err(bad("format is not bigfile_zk/plonk-circuit/v1".into()));
-        }
+        let v2 = match v["format"].as_str() {
+            Some("bigfile_zk/plonk-circuit/v1") => false,
+            Some("bigfile_zk/plonk-circuit/v2") => true,
+            _ => {
+                return Err(bad(
+                    "format is not bigfile_zk/plonk-circuit/v1 or /v2".into()
+                ))
+            }
+        };
         let int = |key: &str| {
             v[key]
                 .as_u64()
@@ -112,6 +149,9 @@ impl Circuit {
         // Exactly the keys of §7: an unknown key is an error, not ignored.
         let mut keys: Vec<&str> = vec!["format", "k", "num_public", "lookups", "copies"];
         keys.extend(["q_m", "q_l", "q_r", "q_o", "q_c", "q_f", "q_p"]);
+        if v2 {
+            keys.push("q_n");
+        }
         if lookups {
             keys.extend(["q_k", "t1", "t2", "t3"]);
         }
@@ -139,6 +179,7 @@ impl Circuit {
             q_c: col("q_c")?,
             q_f: col("q_f")?,
             q_p: col("q_p")?,
+            q_n: if v2 { Some(col("q_n")?) } else { None },
             lookup: if lookups {
                 Some([col("q_k")?, col("t1")?, col("t2")?, col("t3")?])
             } else {
@@ -186,6 +227,9 @@ impl Circuit {
             ));
         }
         let (mine, theirs) = (self.fixed.named(), other.fixed.named());
+        if self.version() != other.version() {
+            return Some("one uses q_n (version 2) and the other does not".into());
+        }
         if mine.len() != theirs.len() {
             return Some("one uses lookups and the other does not".into());
         }
@@ -240,6 +284,15 @@ impl Circuit {
                     self.at(i)
                 )));
             }
+            if let Some(q_n) = &f.q_n {
+                if !q_n[i].is_zero() && (pos || i == n - 1 || i < self.num_public) {
+                    return Err(Error::param(format!(
+                        "{}: q_n (the next row's c) cannot be set on a Poseidon row, the last row \
+                         or a public-input row",
+                        self.at(i)
+                    )));
+                }
+            }
             if let Some(l) = &f.lookup {
                 if !bit(&l[0][i]) {
                     return Err(Error::param(format!("{}: q_k must be 0 or 1", self.at(i))));
@@ -257,6 +310,15 @@ impl Circuit {
                     )));
                 }
             }
+        }
+        if f.q_n
+            .as_ref()
+            .is_some_and(|q| q.iter().all(|x| x.is_zero()))
+        {
+            // Canonical encoding: a version-2 circuit is one that uses q_n.
+            return Err(Error::param(
+                "q_n is all zero: a circuit without q_n is version 1 (leave q_n out)",
+            ));
         }
         if let Some(l) = &f.lookup {
             if l[3].iter().all(|t| t.is_zero()) {
@@ -304,15 +366,8 @@ impl Circuit {
             )));
         }
         let f = &self.fixed;
-        let selector = |s: Selector| match s {
-            Selector::QM => &f.q_m,
-            Selector::QL => &f.q_l,
-            Selector::QR => &f.q_r,
-            Selector::QO => &f.q_o,
-            Selector::QC => &f.q_c,
-            Selector::QF => &f.q_f,
-            Selector::QP => &f.q_p,
-        };
+        let zeros = vec![Fr::zero(); n];
+        let selector = |s: Selector| self.selector(s).unwrap_or(&zeros);
         // Public-input rows read `a = x_i` (the PI term), which defines the inputs.
         for i in self.num_public..n {
             let nx = (i + 1) % n;

@@ -95,10 +95,25 @@ pub enum Selector {
     QC,
     QF,
     QP,
+    /// `q_N`, the coefficient of the next row's `c` in the arithmetic gate (spec v2): a row can
+    /// hand its result to the next row, so a dot product takes two terms per row.
+    QN,
 }
 
 impl Selector {
-    pub const ALL: [Selector; 7] = [
+    pub const ALL: [Selector; 8] = [
+        Selector::QM,
+        Selector::QL,
+        Selector::QR,
+        Selector::QO,
+        Selector::QC,
+        Selector::QF,
+        Selector::QP,
+        Selector::QN,
+    ];
+
+    /// The selectors of a version-1 key (no `q_N`).
+    pub const V1: [Selector; 7] = [
         Selector::QM,
         Selector::QL,
         Selector::QR,
@@ -115,7 +130,7 @@ impl Selector {
 
     /// Its spec name, as the Solidity verifier's constants spell it (`QM`, ...).
     pub fn name(self) -> &'static str {
-        ["QM", "QL", "QR", "QO", "QC", "QF", "QP"][self.index()]
+        ["QM", "QL", "QR", "QO", "QC", "QF", "QP", "QN"][self.index()]
     }
 }
 
@@ -167,31 +182,36 @@ pub fn gates() -> &'static [Gate] {
                 Expr::Neg(Box::new(leaf(Leaf::QPos))),
             ])
         };
-        let arith = |wires: &[usize]| {
+        let arith = |leaves: &[Leaf]| {
             let mut f = vec![not_pos()];
-            f.extend(wires.iter().map(|w| leaf(Leaf::Wire(*w))));
+            f.extend(leaves.iter().map(|l| leaf(*l)));
             [Expr::Product(f), Expr::zero(), Expr::zero()]
         };
+        let (a, b, c) = (Leaf::Wire(0), Leaf::Wire(1), Leaf::Wire(2));
         vec![
             Gate {
-                // Off Poseidon rows: q_M·a·b + q_L·a + q_R·b + q_O·c + q_C = 0.
+                // Off Poseidon rows: q_M·a·b + q_L·a + q_R·b + q_O·c + q_N·c(ωX) + q_C = 0.
                 name: "arithmetic",
                 terms: vec![
                     Term {
                         selector: Selector::QM,
-                        constraints: arith(&[0, 1]),
+                        constraints: arith(&[a, b]),
                     },
                     Term {
                         selector: Selector::QL,
-                        constraints: arith(&[0]),
+                        constraints: arith(&[a]),
                     },
                     Term {
                         selector: Selector::QR,
-                        constraints: arith(&[1]),
+                        constraints: arith(&[b]),
                     },
                     Term {
                         selector: Selector::QO,
-                        constraints: arith(&[2]),
+                        constraints: arith(&[c]),
+                    },
+                    Term {
+                        selector: Selector::QN,
+                        constraints: arith(&[Leaf::Next(2)]),
                     },
                     Term {
                         selector: Selector::QC,
@@ -231,30 +251,10 @@ pub fn gates() -> &'static [Gate] {
     })
 }
 
-/// `Σ_j α^j E_j` of every term of `selector`, as one expression over the leaves and `alpha`
-/// (given as constants of the caller's choosing: the verifier's α and α²).
-pub fn combined(selector: Selector, alpha: [Expr; 2]) -> Expr {
-    let mut sum = Vec::new();
-    for gate in gates() {
-        for term in gate.terms.iter().filter(|t| t.selector == selector) {
-            for (j, e) in term.constraints.iter().enumerate() {
-                if e.is_zero() {
-                    continue;
-                }
-                sum.push(match j {
-                    0 => e.clone(),
-                    _ => Expr::Product(vec![alpha[j - 1].clone(), e.clone()]),
-                });
-            }
-        }
-    }
-    Expr::Sum(sum)
-}
-
 /// The scalar of `[selector]` in the linearisation: `Σ_j α^j E_j` at the opened values.
-pub fn selector_scalars(alpha: Fr, leaf: &impl Fn(Leaf) -> Fr) -> [Fr; 7] {
+pub fn selector_scalars(alpha: Fr, leaf: &impl Fn(Leaf) -> Fr) -> [Fr; 8] {
     let alpha2 = alpha.square();
-    let mut out = [Fr::zero(); 7];
+    let mut out = [Fr::zero(); 8];
     for gate in gates() {
         for term in &gate.terms {
             let [e0, e1, e2] = &term.constraints;
@@ -297,6 +297,7 @@ mod tests {
             assert_eq!(s[4], Fr::one());
             assert_eq!(s[5], pf[0] + alpha * pf[1] + a2 * pf[2]);
             assert_eq!(s[6], pp[0] + alpha * pp[1] + a2 * pp[2]);
+            assert_eq!(s[7], gate * nx[2]);
         }
     }
 }

@@ -14,7 +14,10 @@ use sha3::{Digest, Keccak256};
 
 pub const VK_MAGIC: &[u8; 4] = b"BFVK";
 pub const PK_MAGIC: &[u8; 4] = b"BFPK";
-pub const VERSION: u8 = 1;
+/// The newest spec version this library writes; keys of every version up to it are read.
+/// Version 2 adds `q_N`; a circuit (and so its keys) is version 2 exactly when it uses `q_N`,
+/// so version-1 circuits keep their keys, digests and proofs.
+pub const VERSION: u8 = 2;
 
 /// Powers of τ the SRS must hold for a circuit of `n` rows (the quotient has degree `5n + 9`).
 pub fn srs_powers_needed(n: usize) -> usize {
@@ -25,8 +28,9 @@ pub fn srs_powers_needed(n: usize) -> usize {
 pub struct VerifyingKey {
     pub k: u32,
     pub num_public: usize,
-    /// `[q_M], [q_L], [q_R], [q_O], [q_C], [q_F], [q_P]`.
-    pub selectors: [G1Affine; 7],
+    /// `[q_M], [q_L], [q_R], [q_O], [q_C], [q_F], [q_P], [q_N]` (`[q_N]` is the identity in a
+    /// version-1 key, whose encoding leaves it out).
+    pub selectors: [G1Affine; 8],
     pub sigma: [G1Affine; 3],
     /// `[q_K], [T1], [T2], [T3]` for lookup circuits.
     pub lookup: Option<[G1Affine; 4]>,
@@ -45,15 +49,30 @@ impl VerifyingKey {
             .group_gen()
     }
 
+    /// 2 when the key has `[q_N]`, else 1.
+    pub fn version(&self) -> u8 {
+        if self.selectors[7].is_zero() {
+            1
+        } else {
+            2
+        }
+    }
+
+    /// How many selector commitments the encoding holds (7, or 8 in version 2).
+    pub fn num_selectors(&self) -> usize {
+        6 + self.version() as usize
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(11 + 14 * 64 + 256);
+        let mut out = Vec::with_capacity(11 + 15 * 64 + 256);
         out.extend_from_slice(VK_MAGIC);
-        out.push(VERSION);
+        out.push(self.version());
         out.push(self.k as u8);
         out.extend_from_slice(&(self.num_public as u32).to_be_bytes());
         out.push(self.lookup.is_some() as u8);
         let lookup = self.lookup.iter().flatten();
-        for p in self.selectors.iter().chain(&self.sigma).chain(lookup) {
+        let selectors = &self.selectors[..self.num_selectors()];
+        for p in selectors.iter().chain(&self.sigma).chain(lookup) {
             out.extend_from_slice(&g1_to_bytes(p));
         }
         for p in &self.g2 {
@@ -68,12 +87,13 @@ impl VerifyingKey {
         if b.len() < 11 || &b[..4] != VK_MAGIC {
             return Err(bad("does not start with the BFVK header".into()));
         }
-        if b[4] != VERSION {
+        let version = b[4];
+        if !(1..=VERSION).contains(&version) {
             return Err(bad(format!(
-                "version {} (this library reads {VERSION})",
-                b[4]
+                "version {version} (this library reads 1..={VERSION})"
             )));
         }
+        let nsel = 6 + version as usize;
         let k = b[5] as u32;
         if !(super::circuit::MIN_K..=super::circuit::MAX_K).contains(&k) {
             return Err(bad(format!("k = {k} is outside 3..=25")));
@@ -87,7 +107,7 @@ impl VerifyingKey {
             1 => true,
             f => return Err(bad(format!("unknown flags {f:#04x}"))),
         };
-        let points = if lookups { 14 } else { 10 };
+        let points = nsel + 3 + if lookups { 4 } else { 0 };
         let expected = 11 + 64 * points + 256;
         if b.len() != expected {
             return Err(bad(format!("{} bytes (expected {expected})", b.len())));
@@ -103,12 +123,20 @@ impl VerifyingKey {
         if g2.iter().any(|p| p.is_zero()) {
             return Err(bad("a G2 element is the identity".into()));
         }
+        // Canonical: version 2 is the version of keys with a q_N column.
+        if version == 2 && g1[7].is_zero() {
+            return Err(bad(
+                "version 2 with [q_N] the identity (that key is version 1)".into(),
+            ));
+        }
+        let mut selectors = [G1Affine::zero(); 8];
+        selectors[..nsel].copy_from_slice(&g1[..nsel]);
         Ok(VerifyingKey {
             k,
             num_public,
-            selectors: g1[..7].try_into().expect("7"),
-            sigma: g1[7..10].try_into().expect("3"),
-            lookup: lookups.then(|| g1[10..14].try_into().expect("4")),
+            selectors,
+            sigma: g1[nsel..nsel + 3].try_into().expect("3"),
+            lookup: lookups.then(|| g1[nsel + 3..nsel + 7].try_into().expect("4")),
             g2,
         })
     }
@@ -126,13 +154,13 @@ impl VerifyingKey {
 }
 
 impl VerifyingKey {
-    /// `{"type": "bigfile_zk.plonk.VerifyingKey", "version": 1, "k", "num_public", "lookups",
+    /// `{"type": "bigfile_zk.plonk.VerifyingKey", "version", "k", "num_public", "lookups",
     /// "digest", "bytes"}`: the binary encoding in hex, with its fields spelled out for readers.
     /// The decoder trusts only `bytes` and checks that the other fields agree with it.
     pub fn to_json(&self) -> String {
         serde_json::json!({
             "type": "bigfile_zk.plonk.VerifyingKey",
-            "version": VERSION,
+            "version": self.version(),
             "k": self.k,
             "num_public": self.num_public,
             "lookups": self.lookup.is_some(),
@@ -203,6 +231,11 @@ impl ProvingKey {
         self.vk.n()
     }
 
+    /// Where the lookup columns start in `fixed` (after the selectors).
+    pub(crate) fn lookup_offset(&self) -> usize {
+        self.vk.num_selectors()
+    }
+
     /// Check that this key was made with `srs`: its G1 powers and `[1]G2, [τ]G2` are the
     /// SRS's, and every commitment of its verifying key is its polynomial's commitment under
     /// them (all at once: one random linear combination, one MSM). For keys read from a cache
@@ -223,15 +256,16 @@ impl ProvingKey {
         if self.vk.g2 != srs.g2 {
             return wrong("its [τ]G2 differs");
         }
+        let nsel = self.vk.num_selectors();
         let mut pairs: Vec<(G1Affine, &Vec<Fr>)> = self
             .vk
             .selectors
             .iter()
             .copied()
-            .zip(&self.fixed[..7])
+            .zip(&self.fixed[..nsel])
             .collect();
         if let Some(lookup) = &self.vk.lookup {
-            pairs.extend(lookup.iter().copied().zip(&self.fixed[7..11]));
+            pairs.extend(lookup.iter().copied().zip(&self.fixed[nsel..nsel + 4]));
         }
         pairs.extend(self.vk.sigma.iter().copied().zip(&self.sigma));
         let mut rng = ark_std::rand::rngs::OsRng;
@@ -262,7 +296,7 @@ impl ProvingKey {
     pub fn to_bytes(&self) -> Vec<u8> {
         let c = &self.circuit;
         let mut out = PK_MAGIC.to_vec();
-        out.push(VERSION);
+        out.push(self.vk.version());
         let vk = self.vk.to_bytes();
         out.extend_from_slice(&(vk.len() as u32).to_be_bytes());
         out.extend_from_slice(&vk);
@@ -294,12 +328,12 @@ impl ProvingKey {
         out
     }
 
-    /// `{"type": "bigfile_zk.plonk.ProvingKey", "version": 1, "k", "num_public", "bytes"}`
+    /// `{"type": "bigfile_zk.plonk.ProvingKey", "version", "k", "num_public", "bytes"}`
     /// (the binary form in hex: a proving key is a multi-megabyte cache, not a document).
     pub fn to_json(&self) -> String {
         serde_json::json!({
             "type": "bigfile_zk.plonk.ProvingKey",
-            "version": VERSION,
+            "version": self.vk.version(),
             "k": self.vk.k,
             "num_public": self.vk.num_public,
             "bytes": hex(&self.to_bytes()),
@@ -311,14 +345,14 @@ impl ProvingKey {
         const WHAT: &str = "proving key JSON";
         let v: serde_json::Value =
             serde_json::from_str(text).map_err(|e| Error::decode(WHAT, e.to_string()))?;
-        if v["type"] != "bigfile_zk.plonk.ProvingKey" || v["version"] != VERSION {
-            return Err(Error::decode(
-                WHAT,
-                "not a version-1 bigfile_zk.plonk.ProvingKey",
-            ));
+        if v["type"] != "bigfile_zk.plonk.ProvingKey" {
+            return Err(Error::decode(WHAT, "not a bigfile_zk.plonk.ProvingKey"));
         }
         let pk = Self::from_bytes(&json_bytes(&v, WHAT)?)?;
-        if v["k"] != pk.vk.k || v["num_public"] != pk.vk.num_public {
+        if v["version"] != pk.vk.version()
+            || v["k"] != pk.vk.k
+            || v["num_public"] != pk.vk.num_public
+        {
             return Err(Error::decode(WHAT, "the fields do not match the key bytes"));
         }
         Ok(pk)
@@ -330,7 +364,7 @@ impl ProvingKey {
         if b.len() < 4 + 1 + 4 + 32 || &b[..4] != PK_MAGIC {
             return Err(bad("does not start with the BFPK header"));
         }
-        if b[4] != VERSION {
+        if !(1..=VERSION).contains(&b[4]) {
             return Err(bad("unknown version"));
         }
         let (body, sum) = b.split_at(b.len() - 32);
@@ -340,8 +374,11 @@ impl ProvingKey {
         let mut r = Reader { b: body, at: 5 };
         let vk_len = r.u32()? as usize;
         let vk = VerifyingKey::from_bytes(r.take(vk_len)?)?;
+        if vk.version() != b[4] {
+            return Err(bad("the key's version differs from its verifying key's"));
+        }
         let n = vk.n();
-        let ncols = if vk.lookup.is_some() { 11 } else { 7 };
+        let ncols = vk.num_selectors() + if vk.lookup.is_some() { 4 } else { 0 };
         let mut cols: Vec<Vec<Fr>> = Vec::with_capacity(ncols);
         for _ in 0..ncols {
             let raw = r.take(32 * n)?;
@@ -392,6 +429,7 @@ impl ProvingKey {
             q_c: next(),
             q_f: next(),
             q_p: next(),
+            q_n: (vk.version() == 2).then(&mut next),
             lookup: vk
                 .lookup
                 .is_some()
@@ -478,16 +516,25 @@ pub fn setup(circuit: &Circuit, srs: &Srs) -> Result<(ProvingKey, VerifyingKey)>
         .map(|c| commit(&g1, c))
         .collect::<Result<_>>()?;
     let nf = coeffs.len() - 3;
+    let nsel = 6 + circuit.version() as usize;
+    let mut selectors = [G1Affine::zero(); 8];
+    selectors[..nsel].copy_from_slice(&comms[..nsel]);
     let vk = VerifyingKey {
         k: circuit.k,
         num_public: circuit.num_public,
-        selectors: comms[..7].try_into().expect("7"),
+        selectors,
         sigma: comms[nf..].try_into().expect("3"),
         lookup: circuit
             .has_lookups()
-            .then(|| comms[7..11].try_into().expect("4")),
+            .then(|| comms[nsel..nsel + 4].try_into().expect("4")),
         g2: srs.g2,
     };
+    if vk.version() != circuit.version() {
+        // [q_N] of a non-zero q_N column is the identity only if τ is a root of it.
+        return Err(Error::param(
+            "q_n commits to the identity under this SRS; use another SRS",
+        ));
+    }
     let mut fixed = coeffs;
     let sigma: [Vec<Fr>; 3] = fixed.split_off(nf).try_into().expect("3");
     Ok((
@@ -542,7 +589,8 @@ pub(crate) fn fixed_cosets(n: usize, fixed: &[Vec<Fr>], sigma: &[Vec<Fr>; 3]) ->
             let polys: Vec<&Vec<Fr>> = if j % stride == 0 {
                 fixed.iter().chain(sigma.iter()).collect()
             } else {
-                // Only q_L, q_R, q_C, q_F, q_P are read on the other cosets; keep the indices.
+                // Only the Poseidon round's q_L, q_R, q_C, q_F, q_P are read on the other
+                // cosets; the seven selectors are kept so that the indices stay the same.
                 fixed.iter().take(7).collect()
             };
             polys

@@ -4,6 +4,10 @@
 use super::circuit::shifts;
 use super::gates::{self, Leaf};
 use super::keys::VerifyingKey;
+
+/// The proof encoding's version: 1 for keys of every spec version (version 2 adds a selector
+/// column, not a proof element).
+pub const PROOF_VERSION: u8 = 1;
 use super::transcript::Transcript;
 use crate::encoding::{g1_from_bytes, g1_to_bytes, scalar_from_bytes};
 use crate::error::{Error, Result};
@@ -168,7 +172,7 @@ impl Proof {
     /// `"BFPF" ‖ version ‖ flags ‖ EVM bytes`.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = PROOF_MAGIC.to_vec();
-        out.push(super::keys::VERSION);
+        out.push(PROOF_VERSION);
         out.push(self.has_lookups() as u8);
         out.extend(self.to_evm_bytes());
         out
@@ -179,7 +183,7 @@ impl Proof {
     pub fn to_json(&self) -> String {
         serde_json::json!({
             "type": "bigfile_zk.plonk.Proof",
-            "version": super::keys::VERSION,
+            "version": PROOF_VERSION,
             "lookups": self.has_lookups(),
             "bytes": super::keys::hex(&self.to_evm_bytes()),
         })
@@ -190,7 +194,7 @@ impl Proof {
         const WHAT: &str = "PLONK proof JSON";
         let v: serde_json::Value =
             serde_json::from_str(text).map_err(|e| Error::decode(WHAT, e.to_string()))?;
-        if v["type"] != "bigfile_zk.plonk.Proof" || v["version"] != super::keys::VERSION {
+        if v["type"] != "bigfile_zk.plonk.Proof" || v["version"] != PROOF_VERSION {
             return Err(Error::decode(
                 WHAT,
                 "not a version-1 bigfile_zk.plonk.Proof",
@@ -213,7 +217,7 @@ impl Proof {
                 "does not start with the BFPF header",
             ));
         }
-        if b[4] != super::keys::VERSION {
+        if b[4] != PROOF_VERSION {
             return Err(Error::decode(
                 "PLONK proof",
                 format!("version {} (this library reads 1)", b[4]),
@@ -282,7 +286,7 @@ pub fn challenges(vk: &VerifyingKey, public: &[Fr], proof: &Proof) -> Challenges
 /// The polynomials that appear linearly in `D(X)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Term {
-    /// Selector `i` in VK order (`q_M … q_P`).
+    /// Selector `i` in VK order (`q_M … q_P`, `q_N`).
     Selector(usize),
     Z,
     Sigma3,
@@ -338,7 +342,8 @@ pub fn linearisation(
         Leaf::QPos => e.q_pos,
     };
     let selectors = gates::selector_scalars(alpha, &opened);
-    let mut terms: Vec<(Term, Fr)> = (0..selectors.len())
+    // Only the selectors the key has (version 1: no q_N).
+    let mut terms: Vec<(Term, Fr)> = (0..vk.num_selectors())
         .map(|i| (Term::Selector(i), selectors[i]))
         .collect();
     terms.extend([

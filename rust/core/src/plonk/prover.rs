@@ -9,7 +9,7 @@
 //! permutation and lookup arguments.
 
 use super::circuit::shifts;
-use super::gates::Leaf;
+use super::gates::{Leaf, Selector};
 use super::keys::{commit, coset_stride, srs_powers_needed, ProvingKey};
 use super::proof::{linearisation, Challenges, Evaluations, Proof, Term};
 use super::relation::{self, Atom, RowProgram, BLOCK};
@@ -188,8 +188,10 @@ fn prove_inner(
     let zeta_w = zeta * omega;
     let fixed = &pk.fixed;
     let ev = |p: &[Fr], x: Fr| evaluate(p, x);
+    // The table columns T1, T2, T3 follow q_K (after the selectors).
+    let t_cols = &fixed[(pk.lookup_offset() + 1).min(fixed.len())..];
     let t_combined =
-        |x: Fr| ev(&fixed[8], x) + eta * ev(&fixed[9], x) + eta.square() * ev(&fixed[10], x);
+        |x: Fr| ev(&t_cols[0], x) + eta * ev(&t_cols[1], x) + eta.square() * ev(&t_cols[2], x);
     let evals = Evaluations {
         a: ev(&wires[0], zeta),
         b: ev(&wires[1], zeta),
@@ -226,7 +228,7 @@ fn prove_inner(
             Term::Sigma3 => &pk.sigma[2],
             Term::Phi => phi_poly.as_deref().expect("lookup term"),
             Term::M => m_poly.as_deref().expect("lookup term"),
-            Term::QK => &fixed[7],
+            Term::QK => &fixed[pk.lookup_offset()],
             Term::T => &t_poly,
         };
         add(p, s);
@@ -242,9 +244,9 @@ fn prove_inner(
     }
     if lookups {
         let nu7 = nu_i * nu;
-        add(&fixed[8], nu7);
-        add(&fixed[9], nu7 * eta);
-        add(&fixed[10], nu7 * eta.square());
+        add(&t_cols[0], nu7);
+        add(&t_cols[1], nu7 * eta);
+        add(&t_cols[2], nu7 * eta.square());
     }
     let mut r_next = vec![Fr::zero(); n + BLINDS_PER_POLY];
     let mut nu_i = Fr::one();
@@ -417,15 +419,17 @@ struct Polys<'a> {
     phi: Option<&'a [Fr]>,
 }
 
-/// The gate relation compiled once: the quotient numerators of the gates of degree
-/// ≤ `LOW_DEGREE` (with the permutation, on the even cosets) and of the others.
-fn gate_programs() -> &'static [relation::Program; 2] {
-    static PROGRAMS: OnceLock<[relation::Program; 2]> = OnceLock::new();
-    PROGRAMS.get_or_init(|| {
+/// The gate relation compiled once per spec version (version 1 has no `q_N` column): the
+/// quotient numerators of the gates of degree ≤ `LOW_DEGREE` (with the permutation, on the
+/// even cosets) and of the others.
+fn gate_programs(version: u8) -> &'static [relation::Program; 2] {
+    static PROGRAMS: [OnceLock<[relation::Program; 2]>; 2] = [OnceLock::new(), OnceLock::new()];
+    PROGRAMS[version as usize - 1].get_or_init(|| {
         let low = |g: &super::gates::Gate| relation::gate_degree(g) <= relation::LOW_DEGREE;
+        let has = |s: Selector| version >= 2 || s != Selector::QN;
         [
-            relation::Program::new(&[relation::numerator(low)]),
-            relation::Program::new(&[relation::numerator(|g| !low(g))]),
+            relation::Program::new(&[relation::numerator(low, has)]),
+            relation::Program::new(&[relation::numerator(|g| !low(g), has)]),
         ]
     })
 }
@@ -460,7 +464,10 @@ fn quotient(
     let alphas: Vec<Fr> = powers(alpha, 6);
     let eta2 = eta.square();
     let n_f = Fr::from(n as u64);
-    let [low_gates, high_gates] = gate_programs().each_ref().map(|p| p.at(alpha));
+    let [low_gates, high_gates] = gate_programs(pk.vk.version())
+        .each_ref()
+        .map(|p| p.at(alpha));
+    let lo_off = pk.lookup_offset();
 
     // PI(X) = −Σ x_i L_i(X), as a polynomial.
     let mut pi_evals = vec![Fr::zero(); n];
@@ -541,10 +548,11 @@ fn quotient(
                     let mut acc = c0 + alphas[3] * c3 + alphas[4] * c4;
                     if let (Some(m), Some(phi)) = (m_ev, phi_ev) {
                         let fv = ai + eta * bi + eta2 * ci;
-                        let tv = f[8][i] + eta * f[9][i] + eta2 * f[10][i];
+                        let t = &f[lo_off + 1..lo_off + 4];
+                        let tv = t[0][i] + eta * t[1][i] + eta2 * t[2][i];
                         let c5 = (phi[nx] - phi[i]) * (lambda + fv) * (lambda + tv)
                             - m[i] * (lambda + fv)
-                            + f[7][i] * (lambda + tv);
+                            + f[lo_off][i] * (lambda + tv);
                         acc += alphas[5] * c5;
                     }
                     acc * zh_inv

@@ -210,12 +210,13 @@ pub fn gate_degree(g: &Gate) -> usize {
         .unwrap_or(0)
 }
 
-/// `Σ_{gates} Σ_{terms} selector · Σ_j α^j E_j` over the gates `keep` selects: a quotient
-/// numerator, selectors as atoms.
-pub fn numerator(keep: impl Fn(&Gate) -> bool) -> NormalForm {
+/// `Σ_{gates} Σ_{terms} selector · Σ_j α^j E_j` over the gates `keep` selects and the
+/// selectors the key has (`has`; version 1 has no `q_N`): a quotient numerator, selectors as
+/// atoms.
+pub fn numerator(keep: impl Fn(&Gate) -> bool, has: impl Fn(Selector) -> bool) -> NormalForm {
     let mut out = NormalForm::new();
     for g in gates().iter().filter(|g| keep(g)) {
-        for t in &g.terms {
+        for t in g.terms.iter().filter(|t| has(t.selector)) {
             let nf = mul_nf(&atom_nf(Atom::Selector(t.selector)), &term_nf(t));
             add_nf(&mut out, nf);
         }
@@ -718,6 +719,7 @@ mod tests {
         let vals: Vec<Fr> = (0..16).map(|_| Fr::rand(rng)).collect();
         move |a: Atom, _row: usize| {
             let idx = match a {
+                Atom::Selector(Selector::QN) => 14,
                 Atom::Selector(s) => s.index(),
                 Atom::Leaf(Leaf::Wire(k)) => 7 + k,
                 Atom::Leaf(Leaf::Next(k)) => 10 + k,
@@ -745,9 +747,10 @@ mod tests {
         let mut rng = ark_std::test_rng();
         let alpha = Fr::rand(&mut rng);
         let forms: Vec<NormalForm> = Selector::ALL.iter().map(|s| selector_scalar(*s)).collect();
+        let all = |_: Selector| true;
         let num = [
-            numerator(|g| gate_degree(g) <= LOW_DEGREE),
-            numerator(|g| gate_degree(g) > LOW_DEGREE),
+            numerator(|g| gate_degree(g) <= LOW_DEGREE, all),
+            numerator(|g| gate_degree(g) > LOW_DEGREE, all),
         ];
         let p = Program::new(&forms).at(alpha);
         let q = Program::new(&num).at(alpha);

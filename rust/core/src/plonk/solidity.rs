@@ -133,16 +133,23 @@ fn word(b: &[u8]) -> String {
     super::keys::hex(b)
 }
 
-/// Keep the lines of the branch that applies; drop the directive lines themselves.
-fn select_blocks(template: &str, lookups: bool) -> String {
+/// Keep the lines of the branch that applies (`//#if FLAG … //#else … //#endif`, flags
+/// `LOOKUPS` and `V2`); drop the directive lines themselves.
+fn select_blocks(template: &str, flags: &[(&str, bool)]) -> String {
     let mut out = String::with_capacity(template.len());
     // `None` outside a block, else whether the current branch is kept.
     let mut keep: Option<bool> = None;
     for line in template.lines() {
-        match line.trim() {
-            "//#if LOOKUPS" => {
+        let directive = line.trim();
+        match directive {
+            _ if directive.starts_with("//#if ") => {
                 assert!(keep.is_none(), "nested //#if in the verifier template");
-                keep = Some(lookups);
+                let flag = &directive["//#if ".len()..];
+                let (_, on) = flags
+                    .iter()
+                    .find(|(name, _)| *name == flag)
+                    .unwrap_or_else(|| panic!("unknown template flag {flag}"));
+                keep = Some(*on);
             }
             "//#else" => keep = Some(!keep.expect("//#else outside //#if")),
             "//#endif" => {
@@ -195,8 +202,10 @@ impl VerifyingKey {
             ("OMEGA_INV".into(), hex_fr(&omega.inverse().expect("ω ≠ 0"))),
         ];
         debug_assert!(omega.pow([self.n() as u64]).is_one());
-        values.push(("GATE_SCALARS".into(), gate_scalars_yul()));
-        let names = ["QM", "QL", "QR", "QO", "QC", "QF", "QP", "S1", "S2", "S3"];
+        values.push(("GATE_SCALARS".into(), gate_scalars_yul(self.version())));
+        let names = [
+            "QM", "QL", "QR", "QO", "QC", "QF", "QP", "QN", "S1", "S2", "S3",
+        ];
         let points = self.selectors.iter().chain(&self.sigma);
         let lookup_names = ["QK", "T1", "T2", "T3"];
         let lookup_points = self.lookup.iter().flatten();
@@ -216,7 +225,11 @@ impl VerifyingKey {
             }
         }
 
-        let mut out = select_blocks(TEMPLATE, self.lookup.is_some());
+        let flags = [
+            ("LOOKUPS", self.lookup.is_some()),
+            ("V2", self.version() == 2),
+        ];
+        let mut out = select_blocks(TEMPLATE, &flags);
         for (name, value) in &values {
             out = out.replace(&format!("{{{{{name}}}}}"), value);
         }
@@ -252,8 +265,10 @@ fn literal(c: &ark_bn254::Fr) -> String {
 /// a memory slot at `M_GATE` and re-read, and chains are nested on the right (`addmod(y, x, R)`
 /// for `x + y`), so an expression of `t` terms needs about `t` slots, and only `e` lives on the
 /// stack. q_C's scalar must be the constant 1: the template's MSM starts at `[q_C]`.
-fn gate_scalars_yul() -> String {
+fn gate_scalars_yul(version: u8) -> String {
     use std::collections::HashMap;
+    // A version-1 key has no [q_N]: its scalar is neither computed nor stored.
+    let wanted = |s: Selector| s != Selector::QC && (version >= 2 || s != Selector::QN);
     let forms: Vec<_> = Selector::ALL
         .iter()
         .map(|s| relation::selector_scalar(*s))
@@ -285,10 +300,8 @@ fn gate_scalars_yul() -> String {
                 Op::Neg(x) => count(x),
             }
         }
-        for (k, v) in program.outputs.iter().enumerate() {
-            if k != Selector::QC.index() {
-                count(v);
-            }
+        for s in Selector::ALL.into_iter().filter(|s| wanted(*s)) {
+            count(&program.outputs[s.index()]);
         }
     }
     let mut out = String::new();
@@ -377,7 +390,7 @@ fn gate_scalars_yul() -> String {
         };
         code.push(e);
     }
-    for s in Selector::ALL.into_iter().filter(|s| *s != Selector::QC) {
+    for s in Selector::ALL.into_iter().filter(|s| wanted(*s)) {
         let math = relation::factor(&forms[s.index()]);
         out.push_str(&format!("                // {} = {math}\n", slot(s)));
         let v = match &program.outputs[s.index()] {
@@ -424,11 +437,15 @@ mod tests {
     /// start) and keeps only `e` on the stack.
     #[test]
     fn gate_scalars_cover_every_selector() {
-        let yul = gate_scalars_yul();
-        for s in Selector::ALL {
-            let stored = yul.contains(&format!("mstore({}, ", slot(s)));
-            assert_eq!(stored, s != Selector::QC, "{}", s.name());
+        for version in [1, 2] {
+            let yul = gate_scalars_yul(version);
+            for s in Selector::ALL {
+                let stored = yul.contains(&format!("mstore({}, ", slot(s)));
+                let want = s != Selector::QC && (version == 2 || s != Selector::QN);
+                assert_eq!(stored, want, "v{version} {}", s.name());
+            }
         }
+        let yul = gate_scalars_yul(2);
         assert!(!yul.contains("let "), "{yul}");
         assert!(yul.contains("// S_QM = a·b·(1 − q_pos)"), "{yul}");
     }
@@ -436,9 +453,11 @@ mod tests {
     #[test]
     fn blocks_are_selected() {
         let t = "a\n  //#if LOOKUPS\nb\n  //#else\nc\n//#endif\nd\n";
-        assert_eq!(select_blocks(t, true), "a\nb\nd\n");
-        assert_eq!(select_blocks(t, false), "a\nc\nd\n");
-        assert_eq!(select_blocks("//#if LOOKUPS\nx\n//#endif\n", false), "");
+        let on = [("LOOKUPS", true)];
+        let off = [("LOOKUPS", false)];
+        assert_eq!(select_blocks(t, &on), "a\nb\nd\n");
+        assert_eq!(select_blocks(t, &off), "a\nc\nd\n");
+        assert_eq!(select_blocks("//#if LOOKUPS\nx\n//#endif\n", &off), "");
     }
 
     #[test]
