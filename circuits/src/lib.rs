@@ -2,5 +2,8 @@
 //!
 //! * [`storage`]: proof-of-storage — challenged chunks of a committed file
 //!   (`docs/spec/proof-of-storage.md`).
+//! * [`compute`]: proof-of-compute — a quantized model's integer program on a committed input
+//!   (`docs/spec/proof-of-compute.md`, `docs/spec/quantization.md`).
 
+pub mod compute;
 pub mod storage;

@@ -191,7 +191,9 @@ impl Builder {
                 && !row.lookup
                 && row.cells[2].is_none()
                 && row.q[3].is_zero();
-            if hosts {
+            if row.cells[2] == Some(res) {
+                // The row reads the result in its own c (e.g. `assert_linear`): nothing to add.
+            } else if hosts {
                 row.cells[2] = Some(res);
             } else {
                 self.rows.push(Row {
@@ -217,6 +219,68 @@ impl Builder {
             lookup: false,
             label: self.current_label,
         });
+    }
+
+    /// Constrain `Σ c_i·x_i + k = 0`: one row for up to three terms, then two more per row,
+    /// the running sum handed down `c` by `q_N` (spec v2) and the last row's relation zero.
+    /// A term that is the pending result of the last `dot` goes first, into `c` of the first
+    /// row, where it already sits (no extra row).
+    pub fn assert_linear(&mut self, terms: &[(Fr, Var)], k: Fr) {
+        let mut terms = terms.to_vec();
+        if let Some(p) = self.pending_c {
+            if let Some(i) = terms.iter().position(|(_, x)| *x == p) {
+                let t = terms.remove(i);
+                terms.insert(0, t);
+            }
+        }
+        let zero = || Fr::zero();
+        // First row: c = terms[0], a = terms[1], b = terms[2].
+        let (c0, x0) = terms
+            .first()
+            .copied()
+            .unwrap_or((zero(), self.constant(Fr::zero())));
+        let rest = if terms.is_empty() {
+            &terms[..]
+        } else {
+            &terms[1..]
+        };
+        let mut acc = (c0, x0);
+        let mut acc_value = c0 * self.value(x0);
+        let mut chunks = rest.chunks(2).peekable();
+        let mut first = true;
+        loop {
+            let pair = chunks.next().unwrap_or(&[]);
+            let last = chunks.peek().is_none();
+            let (ca, xa) = pair.first().map_or((zero(), None), |(c, x)| (*c, Some(*x)));
+            let (cb, xb) = pair.get(1).map_or((zero(), None), |(c, x)| (*c, Some(*x)));
+            let sum = acc_value
+                + xa.map_or(zero(), |x| ca * self.value(x))
+                + xb.map_or(zero(), |x| cb * self.value(x));
+            let q_c = if first { k } else { zero() };
+            if last {
+                self.push_row(Row {
+                    cells: [xa, xb, Some(acc.1)],
+                    q: [zero(), ca, cb, acc.0, q_c],
+                    q_n: zero(),
+                    kind: Kind::Arith,
+                    lookup: false,
+                    label: self.current_label,
+                });
+                return;
+            }
+            let next = self.input(sum + q_c);
+            self.push_row(Row {
+                cells: [xa, xb, Some(acc.1)],
+                q: [zero(), ca, cb, acc.0, q_c],
+                q_n: -Fr::one(),
+                kind: Kind::Arith,
+                lookup: false,
+                label: self.current_label,
+            });
+            acc = (Fr::one(), next);
+            acc_value = sum + q_c;
+            first = false;
+        }
     }
 
     /// `k + Σ c_i·x_i` in `⌈len/2⌉` rows (spec v2): row `j` holds `x_{2j}, x_{2j+1}` in `a, b`

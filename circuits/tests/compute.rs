@@ -1,0 +1,209 @@
+//! The proof-of-compute circuit against the quantization spec vectors: the Rust program's
+//! forward pass equals the oracle's outputs, the layout satisfies every constraint, a changed
+//! witness cell is refused, and small models prove and verify with the statement bound.
+
+use ark_bn254::Fr;
+use ark_ff::One;
+use ark_std::rand::{rngs::StdRng, SeedableRng};
+use bigfile_circuits::compute::{self, program::Program, Params};
+use bigfile_zk::plonk::{self, Builder};
+use bigfile_zk::srs::Srs;
+use serde_json::Value;
+
+fn vectors() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/spec/vectors/quantization.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn ints(v: &Value) -> Vec<i64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_i64().unwrap())
+        .collect()
+}
+
+fn flatten(v: &Value, out: &mut Vec<i64>) {
+    match v {
+        Value::Array(xs) => xs.iter().for_each(|x| flatten(x, out)),
+        x => out.push(x.as_i64().unwrap()),
+    }
+}
+
+#[test]
+fn forward_equals_the_oracle_and_layouts_hold() {
+    let v = vectors();
+    for m in v["models"].as_array().unwrap() {
+        let name = m["name"].as_str().unwrap();
+        let p = Program::from_json(&m["model"]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for case in m["cases"].as_array().unwrap() {
+            let mut x = Vec::new();
+            flatten(&case["input"], &mut x);
+            let mut want = Vec::new();
+            flatten(&case["output"], &mut want);
+            let tensors = p.forward(&x).unwrap();
+            assert_eq!(tensors.last().unwrap(), &want, "{name}: forward");
+            // Both clamp layouts: tables where they fit, and the comparison gadget everywhere.
+            let wide = Params {
+                max_clamp_table: 1,
+                ..Params::default()
+            };
+            let mut b = Builder::new();
+            compute::build(&mut b, &p, Some(&x), 7, Fr::from(0xabcdu64), wide).unwrap();
+            let (circuit, witness) = b.build().unwrap();
+            circuit
+                .check_witness(&witness)
+                .unwrap_or_else(|e| panic!("{name} (wide): {e}"));
+            let mut b = Builder::new();
+            let st = compute::build(
+                &mut b,
+                &p,
+                Some(&x),
+                7,
+                Fr::from(0xabcdu64),
+                Params::default(),
+            )
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            eprintln!(
+                "{name}: {} rows (wide clamps: {})",
+                b.num_rows(),
+                circuit.n()
+            );
+            let (circuit, witness) = b.build().unwrap();
+            circuit
+                .check_witness(&witness)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                witness[0][..circuit.num_public].to_vec(),
+                st.public_inputs(),
+                "{name}"
+            );
+            let bytes = compute::input_bytes(&x);
+            let c = bigfile_zk::commitment::commit_bytes(&bytes, Default::default()).unwrap();
+            assert_eq!(
+                st.input_commitment, c.commitment,
+                "{name}: input commitment"
+            );
+            if want.len() <= compute::MAX_PUBLIC_OUTPUTS {
+                let outs: Vec<Fr> = want.iter().map(|y| compute::fr(*y as i128)).collect();
+                assert_eq!(st.outputs, outs, "{name}: outputs");
+            }
+        }
+    }
+}
+
+#[test]
+fn shape_is_independent_of_the_input() {
+    let v = vectors();
+    for m in v["models"].as_array().unwrap() {
+        let p = Program::from_json(&m["model"]).unwrap();
+        let mut x = Vec::new();
+        flatten(&m["cases"][0]["input"], &mut x);
+        let layout = |x: Option<&[i64]>| {
+            let mut b = Builder::new();
+            compute::build(&mut b, &p, x, 1, Fr::one(), Params::default()).unwrap();
+            b.build().unwrap().0
+        };
+        let (a, c) = (layout(None), layout(Some(&x)));
+        assert_eq!(a.fixed, c.fixed, "{}", m["name"]);
+        assert_eq!(a.copies, c.copies, "{}", m["name"]);
+    }
+}
+
+/// Whether some constraint reads cell `(col, i)` (plonk.md §2: gates, q_N's next c, lookups,
+/// copies, Poseidon rows and the row after them).
+fn constrained(c: &bigfile_zk::plonk::Circuit, col: usize, i: usize) -> bool {
+    use ark_ff::Zero;
+    let n = c.n();
+    let f = &c.fixed;
+    let pos = |r: usize| !f.q_f[r].is_zero() || !f.q_p[r].is_zero();
+    let gate = match col {
+        0 => !f.q_m[i].is_zero() || !f.q_l[i].is_zero(),
+        1 => !f.q_m[i].is_zero() || !f.q_r[i].is_zero(),
+        _ => {
+            !f.q_o[i].is_zero()
+                || f.q_n
+                    .as_ref()
+                    .is_some_and(|q| !q[(i + n - 1) % n].is_zero())
+        }
+    };
+    let lookup = f.lookup.as_ref().is_some_and(|l| l[0][i].is_one());
+    let copied = c.copies.iter().any(|cl| cl.contains(&(col as u8, i)));
+    gate || lookup || copied || pos(i) || pos((i + n - 1) % n)
+}
+
+#[test]
+fn proofs_bind_the_statement_and_flips_fail() {
+    let v = vectors();
+    let srs = Srs::insecure_for_testing(5 * (1 << 13) + 10, 5).unwrap();
+    for name in ["dense_relu", "max_pool_clip"] {
+        let m = v["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap();
+        let p = Program::from_json(&m["model"]).unwrap();
+        let mut x = Vec::new();
+        flatten(&m["cases"][0]["input"], &mut x);
+        let mut b = Builder::new();
+        let st =
+            compute::build(&mut b, &p, Some(&x), 42, Fr::from(99u64), Params::default()).unwrap();
+        let (circuit, witness) = b.build().unwrap();
+        assert_eq!(
+            circuit.version(),
+            2,
+            "{name}: dot products make it version 2"
+        );
+        let (pk, vk) = plonk::setup(&circuit, &srs).unwrap();
+        let proof = plonk::prove(&pk, &witness, &mut StdRng::seed_from_u64(1)).unwrap();
+        let public = st.public_inputs();
+        assert!(plonk::verify(&vk, &proof, &public).unwrap(), "{name}");
+        for i in 0..public.len() {
+            let mut other = public.clone();
+            other[i] += Fr::one();
+            assert!(
+                !plonk::verify(&vk, &proof, &other).unwrap(),
+                "{name}: public input {i} changed"
+            );
+        }
+        // Every constrained witness cell, flipped, is caught by the witness check.
+        let n = circuit.n();
+        let mut flipped = 0;
+        for i in circuit.num_public..n {
+            for col in 0..3 {
+                if !constrained(&circuit, col, i) {
+                    continue;
+                }
+                let mut bad = witness.clone();
+                bad[col][i] += Fr::one();
+                assert!(
+                    circuit.check_witness(&bad).is_err(),
+                    "{name}: cell {col},{i} flipped unnoticed"
+                );
+                flipped += 1;
+            }
+        }
+        assert!(flipped > 1000, "{name}: {flipped}");
+        // A wrong output, proved anyway, is refused.
+        let mut bad = witness.clone();
+        let out_row = circuit.num_public - 1;
+        bad[0][out_row] += Fr::one();
+        let forged = plonk::prover::prove_unchecked(
+            &pk,
+            &bad,
+            &vec![Fr::from(3u64); plonk::prover::blinding_len(true)],
+        )
+        .unwrap();
+        let mut claimed = public.clone();
+        claimed[out_row] += Fr::one();
+        assert!(
+            !plonk::verify(&vk, &forged, &claimed).unwrap(),
+            "{name}: forged output"
+        );
+    }
+}
