@@ -19,14 +19,6 @@ fn vectors() -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-fn ints(v: &Value) -> Vec<i64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_i64().unwrap())
-        .collect()
-}
-
 fn flatten(v: &Value, out: &mut Vec<i64>) {
     match v {
         Value::Array(xs) => xs.iter().for_each(|x| flatten(x, out)),
