@@ -131,7 +131,7 @@ fn constrained(c: &bigfile_zk::plonk::Circuit, col: usize, i: usize) -> bool {
 #[test]
 fn proofs_bind_the_statement_and_flips_fail() {
     let v = vectors();
-    let srs = Srs::insecure_for_testing(5 * (1 << 13) + 10, 5).unwrap();
+    let srs = Srs::insecure_for_testing(5 * (1 << 14) + 10, 5).unwrap();
     for name in ["dense_relu", "max_pool_clip"] {
         let m = v["models"]
             .as_array()

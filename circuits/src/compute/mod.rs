@@ -39,8 +39,8 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Params {
-            range_bits: 12,
-            max_clamp_table: 1 << 12,
+            range_bits: 13,
+            max_clamp_table: 1 << 13,
         }
     }
 }
@@ -145,6 +145,25 @@ impl Tables {
         })
     }
 
+    /// `{(clamp(u, lo, hi), u) : u ∈ [a, b]}`: the output first, so that a lookup row
+    /// `(y, tag, u)` leaves `u` in `c` for the requantization's linking row above it.
+    fn clamp_by_output(
+        &mut self,
+        b: &mut Builder,
+        (a, z): (i64, i64),
+        (lo, hi): (i64, i64),
+    ) -> Result<TableId> {
+        self.get(
+            b,
+            format!("compute/clamp-out[{a},{z}]->[{lo},{hi}]"),
+            || {
+                (a..=z)
+                    .map(|u| (fr(u.clamp(lo, hi) as i128), fr(u as i128)))
+                    .collect()
+            },
+        )
+    }
+
     /// `{(u, clamp(u, lo, hi)) : u ∈ [a, b]}`.
     fn clamp(
         &mut self,
@@ -203,6 +222,31 @@ impl Layouter<'_> {
         let u = self.b.input(fr(u_int as i128));
         let y = self.b.input(fr(y_int as i128));
         let limbs = self.limbs(rho, s);
+        let width = (u_range.1 - u_range.0 + 1) as u64;
+        if limbs.len() <= 2 && width <= self.params.max_clamp_table {
+            // Two rows and the limbs: (ρ_0, ρ_1, v) with v − ρ_0 − 2^k·ρ_1 − 2^s·(u' − z) = 0,
+            // u' the next row's c, which is the clamp lookup (y, tag, u). v sits where the dot
+            // chain left it; the tag constant exists before, so the two rows are adjacent.
+            let t = self.tables.clamp_by_output(self.b, u_range, rq.clamp)?;
+            self.b.table_tag(t);
+            let (c1, r1) = limbs
+                .get(1)
+                .map_or((Fr::zero(), None), |(c, x, _)| (*c, Some(*x)));
+            self.b.gate_with_next(
+                [Some(limbs[0].1), r1, Some(v)],
+                [
+                    Fr::zero(),
+                    -Fr::one(),
+                    -c1,
+                    Fr::one(),
+                    pow2(s) * fr(rq.zero_point as i128),
+                ],
+                -pow2(s),
+            );
+            self.b.lookup(t, y, u);
+            self.check_limbs(&limbs)?;
+            return Ok(y);
+        }
         // v = ρ + 2^s·(u − z), first: its row holds v where the dot chain left it.
         let mut terms = vec![(Fr::one(), v)];
         terms.extend(limbs.iter().map(|(c, x, _)| (-*c, *x)));
@@ -210,7 +254,6 @@ impl Layouter<'_> {
         self.b
             .assert_linear(&terms, pow2(s) * fr(rq.zero_point as i128));
         self.check_limbs(&limbs)?;
-        let width = (u_range.1 - u_range.0 + 1) as u64;
         if width <= self.params.max_clamp_table {
             let t = self.tables.clamp(self.b, u_range, rq.clamp)?;
             self.b.lookup(t, u, y);
@@ -294,6 +337,31 @@ impl Layouter<'_> {
     }
 }
 
+/// The layout parameters that give the smallest circuit (fewest rows at the smallest `2^k`,
+/// tables included): the row count and the table sizes pull in opposite directions (wider
+/// limbs mean fewer lookups but a bigger range table; wider clamp tables spare the comparison
+/// gadget). Lays out the shape a few times (milliseconds each).
+pub fn choose_params(p: &Program) -> Result<Params> {
+    let mut best: Option<((u32, usize), Params)> = None;
+    for range_bits in 9..=14 {
+        for table_log in [8u32, 10, 12, 13, 14] {
+            let params = Params {
+                range_bits,
+                max_clamp_table: 1 << table_log,
+            };
+            let mut b = Builder::new();
+            build(&mut b, p, None, 0, Fr::zero(), params)?;
+            let rows = b.num_rows();
+            let (circuit, _) = b.build()?;
+            let key = (circuit.k, rows);
+            if best.as_ref().is_none_or(|(k, _)| key < *k) {
+                best = Some((key, params));
+            }
+        }
+    }
+    Ok(best.expect("candidates").1)
+}
+
 /// Lay out the model on `b`. `x = None` lays out the shape only (setup): the placeholder input
 /// is the lowest value of the declared range. Returns the statement of this input.
 pub fn build(
@@ -318,6 +386,9 @@ pub fn build(
         ));
     }
 
+    // Tags in b, for every table of the circuit (one convention per circuit): a lookup leaves
+    // its value in c, where the requantization's linking row above it reads it.
+    b.set_lookup_tag_column(1)?;
     // Public inputs first, in the statement's order.
     let pc = b.public_input(c_x);
     let pj = b.public_input(Fr::from(job));

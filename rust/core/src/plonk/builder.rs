@@ -78,6 +78,10 @@ pub struct Builder {
     /// The result of the last dot product, which must sit in the `c` cell of the next row
     /// (its chain's last row reads it there through `q_N`).
     pending_c: Option<Var>,
+    /// The wire that holds a lookup's table tag: 2 (`c`, the default) or 1 (`b`, which leaves
+    /// `c` to a value the row before can read through `q_N`). One per circuit, so that no
+    /// table's entries can match another table's lookups.
+    tag_column: usize,
 }
 
 impl Default for Builder {
@@ -103,6 +107,7 @@ impl Builder {
             lookup_ranges: true,
             known_bits: HashMap::new(),
             pending_c: None,
+            tag_column: 2,
         }
     }
 
@@ -557,11 +562,53 @@ impl Builder {
         Ok(TableId(self.tables.len() as u32 - 1))
     }
 
-    /// Assert `(x, y)` is an entry of `table` (one lookup row).
-    pub fn lookup(&mut self, table: TableId, x: Var, y: Var) {
-        let tag = self.constant(Fr::from(table.0 as u64 + 1));
+    /// Put every table's tag in wire `col` (1: `b`, 2: `c`, the default), before any table is
+    /// made. With tags in `b`, a lookup row `(x, tag, y)` has `y` in `c`, where the row before
+    /// can read it (`gate_with_next`).
+    pub fn set_lookup_tag_column(&mut self, col: usize) -> Result<()> {
+        if !(1..=2).contains(&col) {
+            return Err(Error::param("the lookup tag column is 1 (b) or 2 (c)"));
+        }
+        if !self.tables.is_empty() {
+            return Err(Error::param(
+                "the lookup tag column is chosen before any table is made",
+            ));
+        }
+        self.tag_column = col;
+        Ok(())
+    }
+
+    /// The constant variable holding `table`'s tag (made now if it is not yet), so that a
+    /// `lookup` into it adds exactly one row.
+    pub fn table_tag(&mut self, table: TableId) -> Var {
+        self.constant(Fr::from(table.0 as u64 + 1))
+    }
+
+    /// One arithmetic row `q_M·a·b + q_L·a + q_R·b + q_O·c + q_N·c' + q_C = 0` where `c'` is the
+    /// next row's `c` (spec v2). The caller pushes that next row right after (for example a
+    /// lookup with tags in `b`); the witness check names the row if it does not hold.
+    pub fn gate_with_next(&mut self, cells: [Option<Var>; 3], q: [Fr; 5], q_n: Fr) {
         self.push_row(Row {
-            cells: [Some(x), Some(y), Some(tag)],
+            cells,
+            q,
+            q_n,
+            kind: Kind::Arith,
+            lookup: false,
+            label: self.current_label,
+        });
+    }
+
+    /// Assert `(x, y)` is an entry of `table` (one lookup row: `(x, y, tag)`, or `(x, tag, y)`
+    /// with tags in `b`).
+    pub fn lookup(&mut self, table: TableId, x: Var, y: Var) {
+        let tag = self.table_tag(table);
+        let cells = if self.tag_column == 1 {
+            [Some(x), Some(tag), Some(y)]
+        } else {
+            [Some(x), Some(y), Some(tag)]
+        };
+        self.push_row(Row {
+            cells,
             q: [Fr::zero(); 5],
             q_n: Fr::zero(),
             kind: Kind::Arith,
@@ -917,7 +964,10 @@ impl Builder {
             .enumerate()
             .flat_map(|(i, t)| {
                 let tag = Fr::from(i as u64 + 1);
-                t.entries.iter().map(move |(x, y)| [*x, *y, tag])
+                let mid = self.tag_column == 1;
+                t.entries
+                    .iter()
+                    .map(move |(x, y)| if mid { [*x, tag, *y] } else { [*x, *y, tag] })
             })
             .collect();
         let used = ell + self.rows.len();

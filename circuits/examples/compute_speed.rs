@@ -1,0 +1,63 @@
+//! Proof-of-compute size and timing for a `QuantizedModel` JSON (as `to_dict()` writes it).
+//! `cargo run --release --example compute_speed -p bigfile-circuits -- model.json input.json
+//! [range_bits] [max_clamp_table]`
+use ark_bn254::Fr;
+use ark_std::rand::{rngs::StdRng, SeedableRng};
+use bigfile_circuits::compute::{self, program::Program};
+use bigfile_zk::plonk::{self, Builder};
+use bigfile_zk::srs::Srs;
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&args[1]).unwrap()).unwrap();
+    let x: Vec<i64> = serde_json::from_str(&std::fs::read_to_string(&args[2]).unwrap()).unwrap();
+    let p0 = Program::from_json(&model).unwrap();
+    let t = Instant::now();
+    let mut params = compute::choose_params(&p0).unwrap();
+    println!("choose_params: {params:?} in {:.2?}", t.elapsed());
+    if let Some(b) = args.get(3) {
+        params.range_bits = b.parse().unwrap();
+    }
+    if let Some(t) = args.get(4) {
+        params.max_clamp_table = t.parse().unwrap();
+    }
+    let p = Program::from_json(&model).unwrap();
+    let t = Instant::now();
+    let mut b = Builder::new();
+    let st = compute::build(&mut b, &p, Some(&x), 1, Fr::from(2u64), params).unwrap();
+    let rows = b.num_rows();
+    let (circuit, witness) = b.build().unwrap();
+    let t_build = t.elapsed();
+    let n = circuit.n();
+    let table: usize = circuit.fixed.lookup.as_ref().map_or(0, |l| {
+        l[1].iter()
+            .zip(&l[3])
+            .filter(|(_, t)| **t != Fr::from(0u64))
+            .count()
+    });
+    println!(
+        "{}: {rows} rows, table entries ≈ {table}, n = 2^{} ({}), version {}, {} public inputs",
+        args[1],
+        circuit.k,
+        n,
+        circuit.version(),
+        st.public_inputs().len()
+    );
+    let srs = Srs::insecure_for_testing(5 * n + 9, 1).unwrap();
+    let t = Instant::now();
+    let (pk, vk) = plonk::setup(&circuit, &srs).unwrap();
+    let t_setup = t.elapsed();
+    let t = Instant::now();
+    let proof = plonk::prove(&pk, &witness, &mut StdRng::seed_from_u64(1)).unwrap();
+    let t_prove = t.elapsed();
+    let t = Instant::now();
+    let ok = plonk::verify(&vk, &proof, &st.public_inputs()).unwrap();
+    println!(
+        "build {t_build:.2?}, setup {t_setup:.2?}, prove {t_prove:.2?}, verify {:.2?} ({ok}), proof {} bytes",
+        t.elapsed(),
+        proof.to_evm_bytes().len()
+    );
+    assert!(ok);
+}
