@@ -573,6 +573,10 @@ pub fn build(
             state = l.b.poseidon_absorb3(state, pair[0], e1);
         }
         let hv = l.b.value(state[0]);
+        debug_assert_eq!(
+            hv,
+            output_hash(&ys.iter().map(|v| l.b.value(*v)).collect::<Vec<_>>())
+        );
         let ph = l.b.public_input(hv);
         l.b.assert_equal(state[0], ph);
         l.b.pop_label();
@@ -584,6 +588,22 @@ pub fn build(
         provider,
         outputs,
     })
+}
+
+/// The output hash of the statement past 12 outputs: the leaf sponge of `file-commitment.md`
+/// with the IV `OUTPUTS_IV` over the outputs (an odd count padded with 0), `state[0]`.
+pub fn output_hash(ys: &[Fr]) -> Fr {
+    let mut state = [
+        field::from_be_bytes_short(OUTPUTS_IV),
+        Fr::zero(),
+        Fr::zero(),
+    ];
+    for pair in ys.chunks(2) {
+        state[1] += pair[0];
+        state[2] += pair.get(1).copied().unwrap_or_default();
+        bigfile_zk::poseidon::permute(&mut state).expect("t = 3");
+    }
+    state[0]
 }
 
 /// The Merkle root of the input's file commitment (`file-commitment.md`, default layout):

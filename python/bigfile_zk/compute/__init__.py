@@ -5,7 +5,9 @@
   ``docs/spec/quantization.md``;
 * :mod:`.qmodel`: :class:`QuantizedModel`, that program with its scales, run by the oracle
   ``bigfile_zk.reference.compute`` and serialized by ``to_dict``/``from_dict``;
-* :mod:`.bounds`: the compile-time interval analysis the circuit's range checks are sized from.
+* :mod:`.bounds`: the compile-time interval analysis the circuit's range checks are sized from;
+* :mod:`.prover`: the circuit (``docs/spec/proof-of-compute.md``): :func:`compile`, keys,
+  proofs, and :func:`verify` against the statement the caller expects.
 """
 
 from __future__ import annotations
@@ -29,16 +31,20 @@ from .model import (
     Reshape,
     fold_batchnorm,
 )
+from .prover import MAX_PUBLIC_OUTPUTS, CompiledModel, ComputeProof, compile, verify
 from .qmodel import QuantizedModel, QuantizedNode, TensorQuant
 from .quantize import activation_clamp, quantize, requant_multiplier, shared_multipliers
 
 __all__ = [
     "INPUT",
+    "MAX_PUBLIC_OUTPUTS",
     "Add",
     "AvgPool",
     "BatchNorm",
     "BoundsReport",
     "Clip",
+    "CompiledModel",
+    "ComputeProof",
     "Conv2d",
     "Dense",
     "Flatten",
@@ -56,8 +62,10 @@ __all__ = [
     "TensorQuant",
     "activation_clamp",
     "analyze",
+    "compile",
     "fold_batchnorm",
     "quantize",
     "requant_multiplier",
     "shared_multipliers",
+    "verify",
 ]

@@ -11,6 +11,7 @@
 use pyo3::prelude::*;
 
 mod commitment;
+mod compute;
 mod convert;
 mod errors;
 mod kzg;
@@ -31,6 +32,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     kzg::register(m)?;
     plonk::register(m)?;
     storage::register(m)?;
+    compute::register(m)?;
     msm::register(m)?;
     Ok(())
 }

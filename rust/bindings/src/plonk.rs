@@ -308,6 +308,12 @@ fn dec(xs: &[Fr]) -> serde_json::Value {
     )
 }
 
+impl PyCircuit {
+    pub(crate) fn new(circuit: Circuit, witness: [Vec<Fr>; 3]) -> Self {
+        PyCircuit { circuit, witness }
+    }
+}
+
 #[pymethods]
 impl PyCircuit {
     #[getter]
