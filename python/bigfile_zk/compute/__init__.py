@@ -30,10 +30,17 @@ from .model import (
     fold_batchnorm,
 )
 from .qmodel import QuantizedModel, QuantizedNode, TensorQuant
-from .quantize import activation_clamp, quantize, requant_multiplier, shared_multipliers
+from .quantize import (
+    MULTIPLIER_BITS,
+    activation_clamp,
+    quantize,
+    requant_multiplier,
+    shared_multipliers,
+)
 
 __all__ = [
     "INPUT",
+    "MULTIPLIER_BITS",
     "Add",
     "AvgPool",
     "BatchNorm",
