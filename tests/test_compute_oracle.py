@@ -17,7 +17,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bigfile_zk.compute import QuantizedModel, requant_multiplier, shared_multipliers
+from bigfile_zk.compute import (
+    MULTIPLIER_BITS,
+    QuantizedModel,
+    requant_multiplier,
+    shared_multipliers,
+)
 from bigfile_zk.errors import QuantizationError
 from bigfile_zk.reference import _gen_quantization_vectors as gen
 from bigfile_zk.reference import compute as ref
@@ -68,19 +73,43 @@ def test_requant_vectors(vectors: dict[str, Any]) -> None:
 
 def test_multiplier_vectors(vectors: dict[str, Any]) -> None:
     mv = vectors["multipliers"]
+    for section in ("single", "shared", "refused", "refused_shared"):
+        # Both widths of spec §3.2 are covered: the compiler's default and the program's limit.
+        assert {c["multiplier_bits"] for c in mv[section]} == {16, 31}, section
     for c in mv["single"]:
-        m = float.fromhex(c["m_hex"])
+        m, bits = float.fromhex(c["m_hex"]), c["multiplier_bits"]
         assert m == c["m"]
-        assert requant_multiplier(m) == (c["multiplier"], c["shift"])
+        assert requant_multiplier(m, multiplier_bits=bits) == (c["multiplier"], c["shift"])
+        assert 1 <= c["multiplier"] < 2**bits
+        if bits == MULTIPLIER_BITS:
+            assert requant_multiplier(m) == (c["multiplier"], c["shift"])
     for c in mv["shared"]:
-        ms = [float.fromhex(h) for h in c["m_hex"]]
-        assert shared_multipliers(ms) == (tuple(c["multipliers"]), c["shift"])
-    for h in mv["refused"]:
-        with pytest.raises(QuantizationError):
-            requant_multiplier(float.fromhex(h) if h not in ("inf", "nan") else float(h))
-    for hs in mv["refused_shared"]:
-        with pytest.raises(QuantizationError):
-            shared_multipliers([float.fromhex(h) for h in hs])
+        ms, bits = [float.fromhex(h) for h in c["m_hex"]], c["multiplier_bits"]
+        got = shared_multipliers(ms, multiplier_bits=bits)
+        assert got == (tuple(c["multipliers"]), c["shift"])
+    for c in mv["refused"]:
+        h = c["m_hex"]
+        with pytest.raises(QuantizationError, match=r"too (large|small)|finite"):
+            requant_multiplier(
+                float.fromhex(h) if h not in ("inf", "nan") else float(h),
+                multiplier_bits=c["multiplier_bits"],
+            )
+    for c in mv["refused_shared"]:
+        with pytest.raises(QuantizationError, match="too small"):
+            shared_multipliers(
+                [float.fromhex(h) for h in c["m_hex"]], multiplier_bits=c["multiplier_bits"]
+            )
+
+
+def test_model_vectors_use_the_default_width(vectors: dict[str, Any]) -> None:
+    """The vector programs are compiled at the default width: every M < 2^16."""
+    for entry in vectors["models"]:
+        for node in entry["model"]["nodes"]:
+            params = node["params"]
+            for key in ("multiplier", "multipliers"):
+                ms = params.get(key, [])
+                for m in ms if isinstance(ms, list) else [ms]:
+                    assert 1 <= m < 2**MULTIPLIER_BITS, (entry["name"], node["name"])
 
 
 def test_model_vectors(vectors: dict[str, Any]) -> None:

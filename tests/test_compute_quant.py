@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -196,33 +198,74 @@ def test_tensor_quant_validation(args: tuple[Any, ...], match: str) -> None:
         cq.TensorQuant(*args)
 
 
-@given(st.floats(2.0**-60, 2.0**29, allow_nan=False, allow_infinity=False))
-def test_requant_multiplier_error_bound(m: float) -> None:
-    """Spec §3.2: s is the largest with M < 2^31; then M >= 2^30 and the relative error is
-    below 2^-31 (s < 62), or the absolute error at most 2^-63 (s = 62)."""
-    big, s = cq.requant_multiplier(m)
-    assert 1 <= big < 2**31 and 1 <= s <= 62
-    assert s == 62 or round(m * 2 ** (s + 1)) >= 2**31  # one more bit would not fit
-    err = abs(big / 2**s - m)
-    assert err <= 2.0 ** -(s + 1) * (1 + 1e-12)
+@pytest.mark.parametrize("bits", [2, 8, 16, 24, 31])
+@given(data=st.data())
+def test_requant_multiplier_error_bound(bits: int, data: st.DataObject) -> None:
+    """Spec §3.2 at width b: s is the largest with M < 2^b; then (s < 62) M >= 2^(b-1), the
+    error is at most 2^-(s+1), i.e. relative <= 1/(2M) of M/2^s and <= 1/(2^b - 1/2) of m; at
+    s = 62 the absolute error is at most 2^-63."""
+    m = data.draw(st.floats(2.0**-63, 2.0 ** (bits - 1) - 0.25, exclude_max=True, allow_nan=False))
+    big, s = cq.requant_multiplier(m, multiplier_bits=bits)
+    assert ((big,), s) == cq.shared_multipliers([m], multiplier_bits=bits)
+    exact = Fraction(m)
+    assert 1 <= big < 2**bits and 1 <= s <= 62
+    assert big == math.floor(exact * 2**s + Fraction(1, 2))
+    one_more = math.floor(exact * 2 ** (s + 1) + Fraction(1, 2))
+    assert s == 62 or one_more >= 2**bits  # one more bit would not fit
+    err = abs(Fraction(big, 2**s) - exact)
+    assert err <= Fraction(1, 2 ** (s + 1))
     if s < 62:
-        assert big >= 2**30 and err / m <= 2.0**-31 * (1 + 1e-9)
+        assert big >= 2 ** (bits - 1)
+        assert err / Fraction(big, 2**s) <= Fraction(1, 2 * big)
+        assert err / exact <= 1 / (Fraction(2**bits) - Fraction(1, 2))
+    else:
+        assert exact < (Fraction(2**bits) - Fraction(1, 2)) / 2**62
+
+
+def test_multiplier_width_default_and_limits() -> None:
+    """The default width is 16; 2..31 are accepted; the refusal at the top names the bound."""
+    assert cq.MULTIPLIER_BITS == 16
+    assert (
+        cq.requant_multiplier(0.5) == (2**15, 16) == cq.requant_multiplier(0.5, multiplier_bits=16)
+    )
+    assert cq.requant_multiplier(0.5, multiplier_bits=31) == (2**30, 31)
+    for bits in (2, 16, 31):
+        top = 2.0 ** (bits - 1) - 0.25  # M = round(2m) = 2^b already at s = 1
+        assert cq.requant_multiplier(top - 2.0**-20, multiplier_bits=bits) == (2**bits - 1, 1)
+        with pytest.raises(QuantizationError, match=rf"too large: M = round\(m·2\) >= 2\^{bits}"):
+            cq.requant_multiplier(top, multiplier_bits=bits)
+    # A shared shift: the smaller multiplier must survive the larger one's width.
+    assert cq.shared_multipliers([1.0, 2.0**-16]) == ((2**15, 1), 15)
+    with pytest.raises(QuantizationError, match=r"too small: round\(m·2\^15\) = 0"):
+        cq.shared_multipliers([1.0, 2.0**-17])
+    assert cq.shared_multipliers([1.0, 2.0**-17], multiplier_bits=31) == ((2**30, 2**13), 30)
+    for bad in (1, 32, 0, -16, True, 16.0, "16", None):
+        with pytest.raises(ParameterError, match="multiplier_bits"):
+            cq.requant_multiplier(0.5, multiplier_bits=bad)  # type: ignore[arg-type]
+        with pytest.raises(ParameterError, match="multiplier_bits"):
+            cq.quantize(
+                cq.Model((2,), [cq.Dense("fc", np.eye(2))]),
+                np.ones((1, 2)),
+                multiplier_bits=bad,  # type: ignore[arg-type]
+            )
 
 
 # -- quantized vs float --------------------------------------------------------------------------
 
 
-def _tolerance(qm: cq.QuantizedModel, x_hat: np.ndarray, window_abs: np.ndarray) -> np.ndarray:
+def _tolerance(
+    qm: cq.QuantizedModel, x_hat: np.ndarray, window_abs: np.ndarray, acc: np.ndarray
+) -> np.ndarray:
     """Spec §7.5 for one Dense/Conv2d layer fed the dequantized input ``x_hat``: weight rounding
     ``S_w/2·Σ|x̂|`` + bias rounding ``S_x·S_w/2`` + output rounding ``S_y/2`` + multiplier error
-    ``S_y·|acc|·2^-(s+1)`` (``|acc| < 2^31``)."""
+    ``S_y·|acc|·2^-(s+1)`` (``acc`` the layer's accumulator on this input)."""
     node = qm.nodes[0]
     assert isinstance(node.op, (ref.Dense, ref.Conv2d)) and node.weight_scale is not None
     extra = (1,) * (window_abs.ndim - 1)
     sw = np.array(node.weight_scale).reshape(-1, *extra)
     sx, sy = qm.input_quant.scale, node.output.scale
     s = node.op.shift.reshape(-1, *extra)
-    return sw / 2 * window_abs + sx * sw / 2 + sy / 2 + sy * 2.0 ** (30 - s) + 1e-9
+    return sw / 2 * window_abs + sx * sw / 2 + sy / 2 + sy * np.abs(acc) * 2.0 ** -(s + 1) + 1e-9
 
 
 @given(
@@ -230,9 +273,10 @@ def _tolerance(qm: cq.QuantizedModel, x_hat: np.ndarray, window_abs: np.ndarray)
     conv=st.booleans(),
     relu=st.booleans(),
     per_channel=st.booleans(),
+    bits=st.sampled_from([cq.MULTIPLIER_BITS, 31]),
 )
 def test_single_layer_within_the_error_bound(
-    seed: int, conv: bool, relu: bool, per_channel: bool
+    seed: int, conv: bool, relu: bool, per_channel: bool, bits: int
 ) -> None:
     rng = _rng(seed)
     offset, spread = rng.normal() * 2, rng.uniform(0.1, 3)
@@ -255,16 +299,20 @@ def test_single_layer_within_the_error_bound(
     nodes = [layer, cq.ReLU("relu")] if relu else [layer]
     model = cq.Model(shape, nodes)
     xs = rng.normal(size=(16, *shape)) * spread + offset
-    qm = cq.quantize(model, xs, per_channel=per_channel)
+    qm = cq.quantize(model, xs, per_channel=per_channel, multiplier_bits=bits)
     assert len(qm.nodes) == 1  # the ReLU is fused
+    op = qm.nodes[0].op
+    assert isinstance(op, (ref.Dense, ref.Conv2d)) and np.all(op.multiplier < 2**bits)
     out = qm.nodes[0].output
     lo, hi = out.dequantize(np.array(qm.nodes[0].op.clamp))
     for x in xs[:4]:
         xi = qm.quantize_input(x)
         x_hat = qm.input_quant.dequantize(xi)
         want = np.clip(model.forward(x_hat), lo, hi)
-        got = qm.dequantize_output(qm.forward_int(xi))
-        tol = _tolerance(qm, x_hat, window.forward(np.abs(x_hat)))
+        trace: dict[str, dict[str, np.ndarray]] = {}
+        got = qm.dequantize_output(qm.forward_int(xi, trace=trace))
+        acc = trace[qm.nodes[0].name]["acc"]
+        tol = _tolerance(qm, x_hat, window.forward(np.abs(x_hat)), acc)
         assert np.all(np.abs(got - want) <= tol), (got, want, tol)
 
 

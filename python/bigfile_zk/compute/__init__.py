@@ -33,11 +33,18 @@ from .model import (
 )
 from .prover import MAX_PUBLIC_OUTPUTS, CompiledModel, ComputeProof, compile, verify
 from .qmodel import QuantizedModel, QuantizedNode, TensorQuant
-from .quantize import activation_clamp, quantize, requant_multiplier, shared_multipliers
+from .quantize import (
+    MULTIPLIER_BITS,
+    activation_clamp,
+    quantize,
+    requant_multiplier,
+    shared_multipliers,
+)
 
 __all__ = [
     "INPUT",
     "MAX_PUBLIC_OUTPUTS",
+    "MULTIPLIER_BITS",
     "Add",
     "AvgPool",
     "BatchNorm",

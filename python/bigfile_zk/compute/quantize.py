@@ -27,14 +27,34 @@ FUSE_INTO = (fm.Dense, fm.Conv2d, fm.AvgPool, fm.GlobalAvgPool, fm.Add)
 # --- multipliers ------------------------------------------------------------------------------
 
 
-def shared_multipliers(ms: Sequence[float]) -> tuple[tuple[int, ...], int]:
+#: The compiler's default multiplier width ``b`` (spec §3.2): every ``M < 2^16``.
+MULTIPLIER_BITS = 16
+#: The widths :func:`shared_multipliers` accepts: ``M >= 2^(b-1)`` needs ``b >= 2``, and the
+#: program's rule ``M < 2^31`` caps ``b`` at 31.
+MULTIPLIER_BITS_RANGE = (2, 31)
+
+
+def _multiplier_bits(bits: int) -> int:
+    lo, hi = MULTIPLIER_BITS_RANGE
+    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not lo <= bits <= hi:
+        raise ParameterError(f"multiplier_bits = {bits!r} must be an integer in {lo}..{hi}")
+    return int(bits)
+
+
+def shared_multipliers(
+    ms: Sequence[float], *, multiplier_bits: int = MULTIPLIER_BITS
+) -> tuple[tuple[int, ...], int]:
     """Spec §3.2: integers ``M_i`` and one shift ``s`` with ``M_i / 2^s ≈ m_i``.
 
-    ``s`` is the largest in ``[1, 62]`` with every ``M_i = floor(m_i·2^s + 1/2) < 2^31``
-    (computed exactly, on the binary value of each float); every ``M_i`` must then be ``>= 1``.
-    Raises ``QuantizationError`` for ``m_i <= 0`` or non-finite, for ``max m_i >= 2^30 - 2^-2``
-    (no ``s >= 1`` fits) and for an ``m_i`` that rounds to 0 at that ``s``.
+    ``s`` is the largest in ``[1, 62]`` with every ``M_i = floor(m_i·2^s + 1/2) < 2^b``, ``b =
+    multiplier_bits`` (``2..31``, default 16), computed exactly on the binary value of each
+    float; every ``M_i`` must then be ``>= 1``. Raises ``ParameterError`` for a ``b`` outside
+    ``2..31``, ``QuantizationError`` for ``m_i <= 0`` or non-finite, for ``max m_i >= 2^(b-1) -
+    2^-2`` (no ``s >= 1`` fits) and for an ``m_i`` that rounds to 0 at that ``s``.
     """
+    bits = _multiplier_bits(multiplier_bits)
+    limit = 1 << bits
+    assert limit <= ref.MULTIPLIER_LIMIT
     exact = []
     for m in ms:
         if isinstance(m, bool) or not isinstance(m, (int, float, np.integer, np.floating)):
@@ -47,26 +67,30 @@ def shared_multipliers(ms: Sequence[float]) -> tuple[tuple[int, ...], int]:
     half = Fraction(1, 2)
     for s in range(ref.SHIFT_MAX, ref.SHIFT_MIN - 1, -1):
         big = [math.floor(f * 2**s + half) for f in exact]
-        if max(big) < ref.MULTIPLIER_LIMIT:
+        if max(big) < limit:
             break
     else:
         raise QuantizationError(
-            f"multiplier m = {float(max(exact))!r} is too large: M = round(m·2) >= 2^31"
+            f"multiplier m = {float(max(exact))!r} is too large: M = round(m·2) >= 2^{bits} "
+            f"(multiplier_bits = {bits})"
         )
     if min(big) < 1:
         raise QuantizationError(
-            f"multiplier m = {float(min(exact))!r} is too small: round(m·2^{s}) = 0"
+            f"multiplier m = {float(min(exact))!r} is too small: round(m·2^{s}) = 0 "
+            f"(M < 2^{bits} caps the shift at {s})"
         )
     return tuple(big), s
 
 
-def requant_multiplier(m: float) -> tuple[int, int]:
+def requant_multiplier(m: float, *, multiplier_bits: int = MULTIPLIER_BITS) -> tuple[int, int]:
     """``(M, s)`` for one real multiplier ``m`` (:func:`shared_multipliers` of ``[m]``).
 
-    When ``s < 62``, ``M >= 2^30`` and ``|M/2^s - m| <= 2^-(s+1)``: a relative error below
-    ``2^-31``; at ``s = 62`` (``m < 2^-31``) the error is still ``<= 2^-63`` absolute.
+    With ``b = multiplier_bits``: when ``s < 62``, ``M >= 2^(b-1)`` and ``|M/2^s - m| <=
+    2^-(s+1)``, a relative error ``<= 1/(2M)`` of ``M/2^s`` and ``<= 1/(2^b - 1/2)`` of ``m``
+    (about ``2^-b``); at ``s = 62`` (``m < (2^b - 1/2)·2^-62``) the error is still ``<= 2^-63``
+    absolute.
     """
-    (big,), s = shared_multipliers([m])
+    (big,), s = shared_multipliers([m], multiplier_bits=multiplier_bits)
     return big, s
 
 
@@ -114,9 +138,9 @@ def activation_clamp(acts: Sequence[fm.Node], q: TensorQuant, where: str) -> tup
     return lo, hi
 
 
-def _multipliers(ms: Sequence[float], where: str) -> tuple[tuple[int, ...], int]:
+def _multipliers(ms: Sequence[float], where: str, bits: int) -> tuple[tuple[int, ...], int]:
     try:
-        return shared_multipliers(ms)
+        return shared_multipliers(ms, multiplier_bits=bits)
     except QuantizationError as exc:
         raise QuantizationError(f"{where}: {exc}") from None
 
@@ -128,6 +152,7 @@ def quantize(
     input_quant: TensorQuant | None = None,
     input_range: tuple[int, int] | None = None,
     per_channel: bool = True,
+    multiplier_bits: int = MULTIPLIER_BITS,
 ) -> QuantizedModel:
     """Quantize ``model`` after calibrating on ``calibration`` (``[N, *input_shape]`` floats).
 
@@ -140,10 +165,12 @@ def quantize(
        their input's. The input's is ``input_quant`` (default: calibrated too) and its declared
        integer range ``input_range`` (default: the dtype's).
     4. Weights become int8 per output channel (``per_channel=False``: one scale per tensor),
-       biases int32, multipliers ``(M, s)``; then the bounds analysis.
+       biases int32, multipliers ``(M, s)`` with every ``M < 2^multiplier_bits`` (default 16,
+       allowed 2..31; spec §3.2); then the bounds analysis.
 
     Raises ``QuantizationError`` naming the node and the tensor when a bound fails.
     """
+    _multiplier_bits(multiplier_bits)
     folded, sources = fm.fold_batchnorm_with_sources(model)
     calib = np.asarray(calibration)
     if calib.ndim == len(folded.input_shape) + 1 and calib.shape[0] == 0:
@@ -205,7 +232,7 @@ def quantize(
                         f"does not fit int32"
                     )
                 # One (M, s) per output channel: m[o] = S_x·S_w[o] / S_y.
-                pairs = [_multipliers([sx * s / out.scale], where) for s in sw]
+                pairs = [_multipliers([sx * s / out.scale], where, multiplier_bits) for s in sw]
                 params = {
                     "weight": wq,
                     "bias": qb.astype(np.int64),
@@ -225,7 +252,9 @@ def quantize(
                     if isinstance(node, fm.AvgPool)
                     else in_shape[1] * in_shape[2]
                 )
-                (m,), s = _multipliers([ins[0].scale / (out.scale * window)], where)
+                (m,), s = _multipliers(
+                    [ins[0].scale / (out.scale * window)], where, multiplier_bits
+                )
                 pool = {"input_zero_point": ins[0].zero_point, "multiplier": m, "shift": s}
                 if isinstance(node, fm.AvgPool):
                     (kernel, stride) = node.window
@@ -233,7 +262,9 @@ def quantize(
                 else:
                     op = ref.GlobalAvgPool(**pool, **common)
             else:
-                (m1, m2), s = _multipliers([q.scale / out.scale for q in ins], where)
+                (m1, m2), s = _multipliers(
+                    [q.scale / out.scale for q in ins], where, multiplier_bits
+                )
                 op = ref.Add(
                     input_zero_points=(ins[0].zero_point, ins[1].zero_point),
                     multipliers=(m1, m2),

@@ -10,9 +10,11 @@ Three sections:
   ``s = 1``, ``s = 62``, the largest ``|acc|`` and ``M``, clamps on both sides); the expected
   values are written here by hand and the oracle must agree;
 * ``multipliers``: ``m → (M, s)`` (spec §3.2), ``m`` exact as ``float.hex``, and values that must
-  be refused;
+  be refused, each with the multiplier width ``multiplier_bits`` it was derived at (the
+  compiler's default 16 and the program's limit 31);
 * ``models``: one tiny program per operation (and two small networks), integer parameters from
-  a SHA-256 rule, scales chosen by hand, ``(M, s)`` derived from them; for each, inputs (a
+  a SHA-256 rule, scales chosen by hand, ``(M, s)`` derived from them at the compiler's default
+  width (``M < 2^16``); for each, inputs (a
   SHA-256 rule, all-minimum, all-maximum) with their bytes, every intermediate of every node,
   the output and its field elements.
 
@@ -31,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from bigfile_zk.compute import (
+    MULTIPLIER_BITS,
     QuantizedModel,
     QuantizedNode,
     ReLU,
@@ -151,40 +154,58 @@ def requant_vectors() -> list[dict[str, Any]]:
 
 # --- multipliers ------------------------------------------------------------------------------
 
-MULTIPLIERS = [0.5, 1.0, 0.75, 1 / 3, 0.2, 2.0**-40, 0.0123, 3.7, 2.0**30 - 0.5, 2.0**-62]
-SHARED = [[0.7, 0.3], [1.0, 2.0**-20], [0.004, 0.0041]]
-REFUSED = [0.0, -1.0, 2.0**30, 2.0**-64, float("inf"), float("nan")]
-REFUSED_SHARED = [[1.0, 1e-12]]
+#: Both widths of spec §3.2: the compiler's default (16) and the program's limit (31).
+WIDTHS = (MULTIPLIER_BITS, 31)
+#: ``m → (M, s)`` at every width.
+MULTIPLIERS = [0.5, 1.0, 0.75, 1 / 3, 0.2, 2.0**-40, 0.0123, 3.7, 2.0**-50, 2.0**-62]
+#: The largest ``m`` a width accepts (``M = 2^b - 1`` at ``s = 1``), per width.
+LARGEST = {16: [2.0**15 - 0.5], 31: [2.0**30 - 0.5]}
+SHARED = [[0.7, 0.3], [0.004, 0.0041], [1.0, 2.0**-16]]
+#: Shared pairs one width accepts and the other refuses.
+SHARED_ONLY = {16: [], 31: [[1.0, 2.0**-20]]}
+REFUSED = [0.0, -1.0, 2.0**-64, float("inf"), float("nan")]
+REFUSED_ONLY = {16: [2.0**15, 2.0**30], 31: [2.0**30]}
+REFUSED_SHARED = {16: [[1.0, 1e-12], [1.0, 2.0**-20]], 31: [[1.0, 1e-12]]}
 
 
 def multiplier_vectors() -> dict[str, Any]:
-    single = []
-    for m in MULTIPLIERS:
-        big, s = requant_multiplier(m)
-        single.append({"m": m, "m_hex": m.hex(), "multiplier": big, "shift": s})
-    shared = []
-    for ms in SHARED:
-        bigs, s = shared_multipliers(ms)
-        shared.append(
-            {"m": ms, "m_hex": [m.hex() for m in ms], "multipliers": list(bigs), "shift": s}
-        )
-    for m in REFUSED:
-        try:
-            requant_multiplier(m)
-        except QuantizationError:
-            continue
-        raise AssertionError(f"{m} was accepted")
-    for ms in REFUSED_SHARED:
-        try:
-            shared_multipliers(ms)
-        except QuantizationError:
-            continue
-        raise AssertionError(f"{ms} was accepted")
+    single, shared, refused, refused_shared = [], [], [], []
+    for bits in WIDTHS:
+        for m in MULTIPLIERS + LARGEST[bits]:
+            big, s = requant_multiplier(m, multiplier_bits=bits)
+            single.append(
+                {"m": m, "m_hex": m.hex(), "multiplier_bits": bits, "multiplier": big, "shift": s}
+            )
+        for ms in SHARED + SHARED_ONLY[bits]:
+            bigs, s = shared_multipliers(ms, multiplier_bits=bits)
+            shared.append(
+                {
+                    "m": ms,
+                    "m_hex": [m.hex() for m in ms],
+                    "multiplier_bits": bits,
+                    "multipliers": list(bigs),
+                    "shift": s,
+                }
+            )
+        for m in REFUSED + REFUSED_ONLY[bits]:
+            try:
+                requant_multiplier(m, multiplier_bits=bits)
+            except QuantizationError:
+                refused.append({"m_hex": m.hex(), "multiplier_bits": bits})
+                continue
+            raise AssertionError(f"{m} was accepted at {bits} bits")
+        for ms in REFUSED_SHARED[bits]:
+            try:
+                shared_multipliers(ms, multiplier_bits=bits)
+            except QuantizationError:
+                refused_shared.append({"m_hex": [m.hex() for m in ms], "multiplier_bits": bits})
+                continue
+            raise AssertionError(f"{ms} was accepted at {bits} bits")
     return {
         "single": single,
         "shared": shared,
-        "refused": [m.hex() for m in REFUSED],
-        "refused_shared": [[m.hex() for m in ms] for ms in REFUSED_SHARED],
+        "refused": refused,
+        "refused_shared": refused_shared,
     }
 
 
