@@ -45,6 +45,20 @@ fn main() {
         circuit.version(),
         st.public_inputs().len()
     );
+    // Rows per gadget label (the top-level part: "input", a node's name, …).
+    let mut per: Vec<(String, usize)> = Vec::new();
+    for (i, (row, label)) in circuit.labels.iter().enumerate() {
+        let end = circuit
+            .labels
+            .get(i + 1)
+            .map_or(rows + circuit.num_public, |(r, _)| *r);
+        let top = label.split('/').next().unwrap_or("").to_string();
+        match per.iter_mut().find(|(l, _)| *l == top) {
+            Some((_, c)) => *c += end - row,
+            None => per.push((top, end - row)),
+        }
+    }
+    println!("rows by part: {per:?}");
     let srs = Srs::insecure_for_testing(5 * n + 9, 1).unwrap();
     let t = Instant::now();
     let (pk, vk) = plonk::setup(&circuit, &srs).unwrap();
