@@ -678,9 +678,9 @@ class CircuitBuilder:
         """``constant + Σ w_i·x_i`` for ``(w_i, x_i)`` in ``terms`` (at least two) as the chain
         of §1: row ``row + j`` holds ``x_{2j}, x_{2j+1}`` in ``a, b`` with the weights in
         ``q_L, q_R``, the running sum in ``c`` (``q_O = 1``; the first row adds ``constant``
-        by ``q_C`` instead) and ``q_N = -1``. Returns the result, which is written to ``c`` of
-        row ``row + ⌈len/2⌉``: that row's own gate must keep it (``gate(..., c=result)``) or
-        ignore ``c``."""
+        by ``q_C`` instead and keeps its ``c`` cell, which may hold the previous chain's
+        result) and ``q_N = -1``. Returns the result, which is written to ``c`` of row
+        ``row + ⌈len/2⌉``: that row must keep it (``gate(..., c=result)``)."""
         if len(terms) < 2:
             raise ValueError("a dot-product chain takes at least two terms")
         acc = constant % R
@@ -691,7 +691,7 @@ class CircuitBuilder:
                 row + j // 2,
                 x0,
                 x1,
-                0 if first else acc,
+                self.wires[2][row] if first else acc,
                 q_l=w0,
                 q_r=w1,
                 q_o=0 if first else 1,
