@@ -373,6 +373,8 @@ class Circuit:
             # SPEC-READING: "On a Poseidon row q_M = q_O = 0" (§2) is enforced.
             if (f or p) and (self.q_m[i] or self.q_o[i]):
                 raise ValueError(f"row {i}: a Poseidon row must have q_m = q_o = 0")
+            # SPEC-READING: §3 lists where q_N must be 0 (Poseidon, last and public-input rows);
+            # a lookup row is an arithmetic row as well, so q_N there is allowed.
             if q_n[i] and (f or p):
                 raise ValueError(f"row {i}: q_n must be 0 on a Poseidon row")
             # Row n - 1's next row is row 0: a gate may not wrap around.
@@ -681,6 +683,9 @@ class CircuitBuilder:
         by ``q_C`` instead and keeps its ``c`` cell, which may hold the previous chain's
         result) and ``q_N = -1``. Returns the result, which is written to ``c`` of row
         ``row + ⌈len/2⌉``: that row must keep it (``gate(..., c=result)``)."""
+        # SPEC-READING: §1 (informative) puts the running sum in c with q_O = 1; the first row
+        # has none yet, so it adds the constant by q_C and leaves c out (q_O = 0), as the Rust
+        # builder does; any layout that satisfies the gate is as valid.
         if len(terms) < 2:
             raise ValueError("a dot-product chain takes at least two terms")
         acc = constant % R
