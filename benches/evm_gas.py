@@ -8,7 +8,8 @@ tests/js). Verify gas is the least transaction gas for which ``verifyProof`` ret
 next to the ``gasUsed`` of a real transaction. Every circuit except "square" has a Poseidon
 hash, so all fixed commitments are non-zero and the verifier makes all its 18 (24 with
 lookups) scalar multiplications; "square" has no Poseidon rows, so [q_F] = [q_P] = identity
-and two are skipped.
+and two are skipped. The "dot (v2)" rows are the same circuits with their sum as a dot product
+(spec version 2): one more scalar multiplication, by [q_N].
 """
 
 from __future__ import annotations
@@ -60,10 +61,12 @@ def main() -> int:
     print(measure(w3, srs, "square (no Poseidon)", square, {"x": 3, "y": 9}, [9]), flush=True)
     for lookups in (False, True):
         for num_public in (1, 3, 8):
-            name = "Poseidon" + (" + range-check lookup" if lookups else "")
-            vals, public = circuit_values(num_public)
-            row = measure(w3, srs, name, make_circuit(num_public, lookups), vals, public)
-            print(row, flush=True)
+            for dot in (False, True):
+                name = "Poseidon" + (" + range-check lookup" if lookups else "")
+                name += " + dot (v2)" if dot else ""
+                vals, public = circuit_values(num_public, dot=dot)
+                fn = make_circuit(num_public, lookups, dot)
+                print(measure(w3, srs, name, fn, vals, public), flush=True)
 
     compiled = evm.compile(evm.poseidon_source(), "PoseidonT3Hasher", solc=SOLC)
     receipt = evm.deploy_transaction(w3, compiled)

@@ -95,7 +95,24 @@ def poseidon_case() -> Case:
     return make_case(circuit, witness)
 
 
-CASES: dict[str, Callable[[], Case]] = {"arith": arith, "lookup": lookup}
+@functools.cache
+def dot() -> Case:
+    _, _, circuit, witness = gen.dot_case()
+    return make_case(circuit, witness)
+
+
+@functools.cache
+def dot_lookup() -> Case:
+    _, _, circuit, witness = gen.dot_lookup_case()
+    return make_case(circuit, witness)
+
+
+CASES: dict[str, Callable[[], Case]] = {
+    "arith": arith,
+    "lookup": lookup,
+    "dot": dot,  # spec version 2 (q_N)
+    "dot_lookup": dot_lookup,
+}
 
 
 def keccak256(data: bytes) -> bytes:
@@ -110,7 +127,7 @@ def g1_bytes(x: int) -> bytes:
 # --- completeness --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["arith", "lookup"])
+@pytest.mark.parametrize("name", list(CASES))
 def test_hand_circuit_proof_verifies(name: str) -> None:
     case = CASES[name]()
     assert len(case.proof) == (960 if case.circuit.lookups else 768)
@@ -279,6 +296,34 @@ def test_malformed_elements_are_rejected(case_name: str) -> None:
                 Proof.from_bytes(proof, case.vk.lookups)
 
 
+def test_version_2_rules_in_the_builder_and_the_circuit() -> None:
+    """q_N (§3): refused on Poseidon rows, row n - 1 and public-input rows; an all-zero q_n is
+    not a version-2 circuit; dot chains need two terms."""
+    b = CircuitBuilder(3, num_public=1)
+    b.public_input(0, 1)
+    assert b.build()[0].version == 1  # no q_n set: version 1, q_n absent
+    with pytest.raises(ValueError, match="at least two terms"):
+        b.dot(1, [(1, 2)])
+    base = dot().circuit.to_json_dict()
+
+    def with_q_n(row: int, value: int) -> dict[str, object]:
+        column = list(base["q_n"])
+        column[row] = str(value)
+        return {**base, "q_n": column}
+
+    for bad, message in (
+        (with_q_n(15, 1), "n - 1 must have q_n = 0"),
+        (with_q_n(0, 1), "public-input row"),
+        ({**base, "q_n": ["0"] * 16}, "all zero"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            Circuit.from_json_dict(bad)
+    q_f = ["0"] * 16
+    q_f[2] = "1"  # row 2 starts a chain (q_M = q_O = 0): only its q_N is wrong
+    with pytest.raises(ValueError, match="q_n must be 0 on a Poseidon row"):
+        Circuit.from_json_dict({**base, "q_f": q_f})
+
+
 def test_lengths_are_exact() -> None:
     case = arith()
     for proof in (case.proof[:-1], case.proof + b"\x00", b"", case.proof + case.proof[:32]):
@@ -355,6 +400,11 @@ def _unsatisfied(kind: str) -> tuple[Circuit, Witness, str]:
         bad[0][3] = 8  # x = 8 is out of the range 0..7; the public input row is x as well
         bad[0][0] = 8
         return circuit, Witness(*bad), r"row 3: lookup of \(8, 0, 2\) is not in the table"
+    if kind == "dot":
+        _, _, circuit, w = gen.dot_case()
+        bad = [list(w.a), list(w.b), list(w.c)]
+        bad[2][3] += 1  # the running sum row 2 hands to row 3 (read by row 2's q_N first)
+        return circuit, Witness(*bad), r"row 2: arithmetic gate"
     if kind == "poseidon":
         b = CircuitBuilder(7)
         b.poseidon(0, [0, 1, 2])
@@ -365,7 +415,7 @@ def _unsatisfied(kind: str) -> tuple[Circuit, Witness, str]:
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["gate", "copy", "lookup", "poseidon"])
+@pytest.mark.parametrize("kind", ["gate", "copy", "lookup", "poseidon", "dot"])
 def test_unsatisfied_witness_is_refused_and_its_forced_proof_rejected(kind: str) -> None:
     circuit, witness, message = _unsatisfied(kind)
     pk, vk = plonk.setup(circuit, srs(circuit.k))
@@ -470,15 +520,19 @@ def test_circuit_rules_are_validated() -> None:
 
 
 def test_circuit_and_witness_json_round_trip() -> None:
-    for make in (arith, lookup):
+    for make in (arith, lookup, dot, dot_lookup):
         case = make()
         text = case.circuit.to_json()
         again = Circuit.from_json(text)
         assert again.to_json() == text
         assert Witness.from_json(case.witness.to_json()) == case.witness
         obj = json.loads(text)
-        assert obj["format"] == "bigfile_zk/plonk-circuit/v1"
-        assert set(obj) == {"format", "k", "num_public", "lookups", "copies"} | {
+        v2 = case.circuit.version == 2
+        assert obj["format"] == f"bigfile_zk/plonk-circuit/v{case.circuit.version}"
+        assert (list(obj)[list(obj).index("q_p") + 1] == "q_n") == v2
+        assert set(obj) == {"format", "k", "num_public", "lookups", "copies"} | (
+            {"q_n"} if v2 else set()
+        ) | {
             "q_m",
             "q_l",
             "q_r",
@@ -501,12 +555,12 @@ def test_circuit_and_witness_json_round_trip() -> None:
         Witness.from_json_dict({**arith().witness.to_json_dict(), "format": "other"})
 
 
-@pytest.mark.parametrize("name", ["arith", "lookup"])
+@pytest.mark.parametrize("name", list(CASES))
 def test_verifying_key_bytes_round_trip(name: str) -> None:
     vk = CASES[name]().vk
     raw = vk.to_bytes()
-    assert len(raw) == (1163 if vk.lookups else 907)
-    assert raw[:4] == b"BFVK" and raw[4] == 1 and raw[5] == vk.k
+    assert len(raw) == (1163 if vk.lookups else 907) + (64 if vk.version == 2 else 0)
+    assert raw[:4] == b"BFVK" and raw[4] == vk.version and raw[5] == vk.k
     assert int.from_bytes(raw[6:10], "big") == vk.num_public and raw[10] == int(vk.lookups)
     assert raw[-256:-128] == kzg.g2_to_bytes(kzg.G2)
     assert VerifyingKey.from_bytes(raw).to_bytes() == raw
@@ -593,7 +647,7 @@ def _spec_challenges(vk: VerifyingKey, proof: bytes, xs: list[int]) -> dict[str,
     return out
 
 
-@pytest.mark.parametrize("name", ["arith", "lookup"])
+@pytest.mark.parametrize("name", list(CASES))
 def test_transcript_matches_the_spec_layout(name: str) -> None:
     case = CASES[name]()
     proof = Proof.from_bytes(case.proof, case.vk.lookups)

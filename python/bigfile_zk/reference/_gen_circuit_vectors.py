@@ -8,7 +8,8 @@ Each case is a circuit in the interchange format of ``plonk.md`` §7 and whether
 (``valid``), with the rule it breaks. The expectations are written here from the spec's text,
 not read back from either implementation: the Rust core (``Circuit::from_json``) and the Python
 reference (``Circuit.from_json``) must both accept exactly the valid ones. The cases mutate two
-small base circuits (``k = 3``, one public input, with and without lookups).
+small base circuits (``k = 3``, one public input, with and without lookups), and their
+version-2 forms (``q_n`` set on row 3).
 """
 
 from __future__ import annotations
@@ -51,12 +52,27 @@ def _base(lookups: bool) -> dict[str, Any]:
     return c
 
 
+def _base_v2(lookups: bool) -> dict[str, Any]:
+    """The base circuit in version 2: row 3 is ``a - c' = 0`` (``q_L = 1``, ``q_N = -1``)."""
+    c = _base(lookups)
+    c["format"] = "bigfile_zk/plonk-circuit/v2"
+    c["q_l"][3] = "1"
+    # §7: q_n right after q_p (dict order, so the JSON reads as the spec lists the keys).
+    out: dict[str, Any] = {}
+    for key, value in c.items():
+        out[key] = value
+        if key == "q_p":
+            out["q_n"] = ["0"] * N
+    out["q_n"][3] = str(R - 1)
+    return out
+
+
 def _case(name: str, valid: bool, rule: str, circuit: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "valid": valid, "rule": rule, "circuit": circuit}
 
 
-def _mutated(lookups: bool, edit: Any) -> dict[str, Any]:
-    c = copy.deepcopy(_base(lookups))
+def _mutated(lookups: bool, edit: Any, v2: bool = False) -> dict[str, Any]:
+    c = copy.deepcopy(_base_v2(lookups) if v2 else _base(lookups))
     edit(c)
     return c
 
@@ -79,6 +95,13 @@ def circuit_vectors() -> dict[str, Any]:
             c["q_f"][row] = "1"
             for col, value in (extra or {}).items():
                 c[col][row] = value
+
+        return edit
+
+    def edits(*fns: Any) -> Any:
+        def edit(c: dict[str, Any]) -> None:
+            for fn in fns:
+                fn(c)
 
         return edit
 
@@ -214,6 +237,90 @@ def circuit_vectors() -> dict[str, Any]:
             False,
             "§7: q_k t1 t2 t3 only when lookups",
             _mutated(True, lambda c: c.__setitem__("lookups", False)),
+        ),
+        # Version 2 (§3, §7): q_N.
+        _case("v2 base", True, "", _base_v2(False)),
+        _case("v2 base with lookups", True, "", _base_v2(True)),
+        _case(
+            "v2 q_n on a lookup row",
+            True,
+            "§3 does not restrict q_N on lookup rows",
+            _mutated(True, setcol("q_n", 2, "7"), v2=True),
+        ),
+        _case(
+            "v2 q_n on row n - 2, before a Poseidon row and on a q_o row",
+            True,
+            "§3: only row n - 1 is excluded",
+            _mutated(
+                False,
+                edits(
+                    setcol("q_n", N - 2, "1"),
+                    setcol("q_n", 1, "2"),
+                    poseidon_at(5),
+                    setcol("q_n", 4, "3"),
+                ),
+                v2=True,
+            ),
+        ),
+        _case(
+            "v2 q_n on a Poseidon row",
+            False,
+            "§3: q_N is 0 on Poseidon rows",
+            _mutated(False, poseidon_at(3), v2=True),
+        ),
+        _case(
+            "v2 q_n on the last row",
+            False,
+            "§3: q_N is 0 on row n - 1",
+            _mutated(False, setcol("q_n", N - 1, "1"), v2=True),
+        ),
+        _case(
+            "v2 q_n on a public-input row",
+            False,
+            "§3: q_N is 0 on public-input rows",
+            _mutated(False, setcol("q_n", 0, "1"), v2=True),
+        ),
+        _case(
+            "v2 q_n all zero",
+            False,
+            "§3: a version-2 circuit's q_N is not all zero",
+            _mutated(False, setcol("q_n", 3, "0"), v2=True),
+        ),
+        _case(
+            "v2 q_n all zero with lookups",
+            False,
+            "§3: a version-2 circuit's q_N is not all zero",
+            _mutated(True, setcol("q_n", 3, "0"), v2=True),
+        ),
+        _case(
+            "format v1 with q_n",
+            False,
+            "§7: q_n only in /v2",
+            _mutated(False, add_key("format", "bigfile_zk/plonk-circuit/v1"), v2=True),
+        ),
+        _case(
+            "format v2 without q_n",
+            False,
+            "§7: /v2 has q_n",
+            _mutated(False, add_key("format", "bigfile_zk/plonk-circuit/v2")),
+        ),
+        _case(
+            "format v3",
+            False,
+            "§7: the format is /v1 or /v2",
+            _mutated(False, add_key("format", "bigfile_zk/plonk-circuit/v3"), v2=True),
+        ),
+        _case(
+            "v2 q_n too short",
+            False,
+            "§7: n values per column",
+            _mutated(False, lambda c: c["q_n"].pop(), v2=True),
+        ),
+        _case(
+            "v2 q_n value r",
+            False,
+            "§7: canonical decimals < r",
+            _mutated(False, setcol("q_n", 4, str(R)), v2=True),
         ),
     ]
     return {

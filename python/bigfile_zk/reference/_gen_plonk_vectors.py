@@ -108,7 +108,96 @@ def poseidon_case() -> tuple[str, str, Circuit, Witness]:
     return "poseidon", poseidon_case.__doc__ or "", circuit, witness
 
 
-CASES = (arith_case, lookup_case, poseidon_case)
+def dot_case() -> tuple[str, str, Circuit, Witness]:
+    """Version 2 (q_N), k = 4, two public inputs: y = 2·d1 + 3·x5 - x0 - 6 with
+    d1 = 4 + 3·x0 - 2·x1 + 5·x2 + 7·x3 - x4, as two back-to-back dot-product chains (rows 2-4
+    and 5-6; d1 passes down c into row 5, which reads it in a); a multiplication row; and
+    z = (s² + 3)² + 3 as the chain x <- x² + 3 (rows 9-10, one row per step)."""
+    xs = [11, 22, 33, 44, 55, 66]
+    s = 9
+    b = CircuitBuilder(4, num_public=2)
+    d1 = b.dot(2, [(3, xs[0]), (-2, xs[1]), (5, xs[2]), (7, xs[3]), (-1, xs[4])], 4)
+    b.gate(5, d1, 0, d1)  # the next chain's row 5 keeps d1 in c (its q_O is 0) ...
+    d2 = b.dot(5, [(2, d1), (3, xs[5]), (-1, xs[0])], -6)
+    b.copy((0, 5), (2, 5))  # ... and reads it in a
+    b.copy((0, 2), (0, 6))  # x0, used twice
+    b.gate(7, 0, 0, d2)  # the result row: no gate, c = d2
+    b.gate(8, xs[1], xs[2], xs[1] * xs[2], q_m=1, q_o=-1)
+    b.copy((1, 2), (0, 8))
+    b.copy((0, 3), (1, 8))
+    t = (s * s + 3) % R
+    z = (t * t + 3) % R
+    b.gate(9, s, s, 0, q_m=1, q_c=3, q_n=-1)
+    b.gate(10, t, t, t, q_m=1, q_c=3, q_n=-1)
+    b.gate(11, 0, 0, z)
+    b.copy((0, 9), (1, 9))
+    for col in (0, 1, 2):
+        b.copy((col, 10), (2, 10) if col != 2 else (0, 10))
+    b.public_input(0, d2)
+    b.public_input(1, z)
+    b.copy((0, 0), (2, 7))
+    b.copy((0, 1), (2, 11))
+    circuit, witness = b.build()
+    return "dot", dot_case.__doc__ or "", circuit, witness
+
+
+def dot_lookup_case() -> tuple[str, str, Circuit, Witness]:
+    """Version 2 with lookups, k = 4: the table (v, 0, 1) for v in 0..15 (tag 1); the public
+    input x and d = x + 2·x1 + x2 - x3 (a 2-row chain, result row 4) are range-checked, and
+    row 5 is a lookup row that also sets q_L = 2, q_N = -1 (the spec allows q_N there), so
+    row 6's c is 2·d, which row 6 copies to a and row 7 range-checks too."""
+    x, x1, x2, x3 = 3, 1, 2, 4
+    b = CircuitBuilder(4, num_public=1, lookups=True)
+    b.set_table([(v, 0, 1) for v in range(16)])
+    b.public_input(0, x)
+    b.gate(1, 1, 0, 0, q_l=1, q_c=-1)  # the tag constant
+    d = b.dot(2, [(1, x), (2, x1), (1, x2), (-1, x3)])
+    b.gate(4, 0, 0, d)
+    b.gate(5, d, 0, 1, q_l=2, q_n=-1)
+    b.lookup(5, d, 0, 1)
+    b.gate(6, 2 * d, 0, 2 * d, q_l=1, q_o=-1)
+    b.lookup(7, 2 * d, 0, 1)
+    b.lookup(8, x, 0, 1)
+    b.copy((0, 0), (0, 2))
+    b.copy((0, 0), (0, 8))
+    b.copy((2, 4), (0, 5))
+    b.copy((0, 6), (0, 7))
+    for row in (5, 7, 8):
+        b.copy((0, 1), (2, row))
+    circuit, witness = b.build()
+    return "dot_lookup", dot_lookup_case.__doc__ or "", circuit, witness
+
+
+def dot_poseidon_case() -> tuple[str, str, Circuit, Witness]:
+    """Version 2 with Poseidon, k = 7: a chain's last row (row 3) hands its sum straight to
+    the c cell of the first Poseidon row (row 4): the chain's constant is C_0[2], so the sum
+    is the permuted state's third element plus C_0[2]. Public: the permutation's first output
+    word (row 69) and a chain over it and the chain's first two inputs (rows 71-72, result
+    row 73); row 70 pins the capacity to C_0[0]."""
+    c0 = round_constants(3)[:3]
+    ys = [5, 6, 7]
+    x1 = 8
+    b = CircuitBuilder(7, num_public=2)
+    x2 = (ys[0] - 2 * ys[1] + 9 * ys[2]) % R
+    b.dot(2, [(1, ys[0]), (-2, ys[1]), (9, ys[2])], c0[2])
+    out_row = 4 + POSEIDON_ROWS - 1
+    out = b.poseidon(4, [0, x1, x2])[0]
+    b.gate(70, c0[0], 0, 0, q_l=1, q_c=-c0[0])
+    b.copy((0, 4), (0, 70))
+    e = b.dot(71, [(1, out), (5, ys[0]), (2, ys[1])], 1)
+    b.copy((0, out_row), (0, 71))
+    b.copy((0, 2), (1, 71))
+    b.copy((1, 2), (0, 72))
+    b.gate(73, 0, 0, e)
+    b.public_input(0, out)
+    b.public_input(1, e)
+    b.copy((0, 0), (0, out_row))
+    b.copy((0, 1), (2, 73))
+    circuit, witness = b.build()
+    return "dot_poseidon", dot_poseidon_case.__doc__ or "", circuit, witness
+
+
+CASES = (arith_case, lookup_case, poseidon_case, dot_case, dot_lookup_case, dot_poseidon_case)
 
 
 def blinding(case: str, lookups: bool) -> list[int]:

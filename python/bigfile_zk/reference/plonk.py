@@ -8,13 +8,19 @@ exact long division by ``X^n - 1``, commitments are one scalar multiplication pe
 with the insecure SRS whose τ is public, ``[p(τ)]G1``), and every pairing equation is written
 as in the spec.
 
+Both versions of the spec are implemented: a circuit is version 2 exactly when it has the
+fixed column ``q_N`` (the arithmetic gate's coefficient of the next row's ``c``), which changes
+the gate, the key bytes, the quotient and the linearisation and nothing else; version-1
+circuits give the same keys and proofs as before version 2 existed.
+
 Where the spec leaves a choice open, the reading taken here is marked ``SPEC-READING`` in a
 comment; those points are listed in the report that accompanied this module.
 
 Contents:
 
 * :class:`Circuit`, :class:`Witness` and their JSON interchange format (spec §7), with a small
-  :class:`CircuitBuilder` (arithmetic rows, copies, lookups, the 66-row Poseidon layout of §2.1);
+  :class:`CircuitBuilder` (arithmetic rows, copies, lookups, the 66-row Poseidon layout of §2.1,
+  version 2's dot-product chains);
 * :class:`Srs`: the commitment key (the honest MSM path, or the insecure public-τ shortcut);
 * :func:`setup` → :class:`ProvingKey`, :class:`VerifyingKey` (bytes of §3, digest);
 * :func:`prove` → :class:`Proof` (bytes of §5, versioned ``BFPF`` encoding);
@@ -63,11 +69,14 @@ K_SHIFTS: tuple[int, int, int] = (1, 5, 25)
 
 #: Names of the fixed columns, in verifying-key order (§3); the sigma columns are derived.
 ARITH_COLUMNS: tuple[str, ...] = ("q_m", "q_l", "q_r", "q_o", "q_c", "q_f", "q_p")
+#: Version 2's column, in the key right after ``q_p`` (§3).
+Q_N: str = "q_n"
 SIGMA_COLUMNS: tuple[str, ...] = ("sigma_1", "sigma_2", "sigma_3")
 LOOKUP_COLUMNS: tuple[str, ...] = ("q_k", "t1", "t2", "t3")
 
 VK_MAGIC: bytes = b"BFVK"
 VK_VERSION: int = 1
+VK_VERSION_2: int = 2
 PROOF_MAGIC: bytes = b"BFPF"
 PROOF_VERSION: int = 1
 FLAG_LOOKUPS: int = 0x01
@@ -75,6 +84,8 @@ FLAG_LOOKUPS: int = 0x01
 TRANSCRIPT_TAG: bytes = b"bigfile_zk/plonk/v1"
 
 CIRCUIT_FORMAT: str = "bigfile_zk/plonk-circuit/v1"
+CIRCUIT_FORMAT_V2: str = "bigfile_zk/plonk-circuit/v2"
+_CIRCUIT_FORMATS: dict[str, int] = {CIRCUIT_FORMAT: 1, CIRCUIT_FORMAT_V2: 2}
 # SPEC-READING: §7 names no format string for the witness; this one mirrors the circuit's.
 WITNESS_FORMAT: str = "bigfile_zk/plonk-witness/v1"
 
@@ -289,7 +300,8 @@ class Circuit:
     """A circuit's shape: the fixed columns (lists of ``n`` field elements) and the copy classes.
 
     ``copies`` holds the classes of more than one cell, each a sorted tuple of ``(col, row)``;
-    the constructor validates everything (:meth:`__post_init__`).
+    ``q_n`` is given exactly for a version-2 circuit. The constructor validates everything
+    (:meth:`__post_init__`).
     """
 
     k: int
@@ -307,10 +319,21 @@ class Circuit:
     t1: list[int] | None = None
     t2: list[int] | None = None
     t3: list[int] | None = None
+    q_n: list[int] | None = None
 
     @property
     def n(self) -> int:
         return 1 << self.k
+
+    @property
+    def version(self) -> int:
+        """2 iff the circuit has the ``q_N`` column (§3), else 1."""
+        return 1 if self.q_n is None else 2
+
+    def fixed_names(self) -> tuple[str, ...]:
+        """The fixed columns the circuit has, in key (and §7) order, sigma excluded."""
+        v2 = (Q_N,) if self.q_n is not None else ()
+        return ARITH_COLUMNS + v2 + (LOOKUP_COLUMNS if self.lookups else ())
 
     def __post_init__(self) -> None:
         k = _check_k(self.k)
@@ -330,6 +353,14 @@ class Circuit:
                 object.__setattr__(self, name, _column(getattr(self, name), n, name))
             elif getattr(self, name) is not None:
                 raise ValueError(f"column {name} given but lookups is false")
+        if self.q_n is not None:
+            object.__setattr__(self, Q_N, _column(self.q_n, n, Q_N))
+            # SPEC-READING: "version 2 exactly when q_N is not all zero" and "a version-2
+            # circuit's q_N is not all zero": an all-zero q_n is refused, not read as version 1,
+            # so that every circuit has one form (as every key has one encoding, §3).
+            if not any(self.q_n):
+                raise ValueError("a version-2 circuit's q_n is all zero (give no q_n: version 1)")
+        q_n = self.q_n or [0] * n
 
         for i in range(n):
             f, p = self.q_f[i], self.q_p[i]
@@ -342,6 +373,13 @@ class Circuit:
             # SPEC-READING: "On a Poseidon row q_M = q_O = 0" (§2) is enforced.
             if (f or p) and (self.q_m[i] or self.q_o[i]):
                 raise ValueError(f"row {i}: a Poseidon row must have q_m = q_o = 0")
+            # SPEC-READING: §3 lists where q_N must be 0 (Poseidon, last and public-input rows);
+            # a lookup row is an arithmetic row as well, so q_N there is allowed.
+            if q_n[i] and (f or p):
+                raise ValueError(f"row {i}: q_n must be 0 on a Poseidon row")
+            # Row n - 1's next row is row 0: a gate may not wrap around.
+            if q_n[i] and i == n - 1:
+                raise ValueError(f"row {i} = n - 1 must have q_n = 0")
             if self.lookups:
                 assert self.q_k is not None
                 if self.q_k[i] not in (0, 1):
@@ -349,6 +387,7 @@ class Circuit:
         for i in range(num_public):
             # SPEC-READING: "q_L = 1, every other selector 0" includes q_K.
             others = [self.q_m[i], self.q_r[i], self.q_o[i], self.q_c[i], self.q_f[i], self.q_p[i]]
+            others.append(q_n[i])  # §3: q_N is 0 on public-input rows
             if self.lookups:
                 assert self.q_k is not None
                 others.append(self.q_k[i])
@@ -387,13 +426,12 @@ class Circuit:
 
     def to_json_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "format": CIRCUIT_FORMAT,
+            "format": CIRCUIT_FORMAT if self.q_n is None else CIRCUIT_FORMAT_V2,
             "k": self.k,
             "num_public": self.num_public,
             "lookups": self.lookups,
         }
-        names = ARITH_COLUMNS + (LOOKUP_COLUMNS if self.lookups else ())
-        for name in names:
+        for name in self.fixed_names():
             out[name] = [str(v) for v in getattr(self, name)]
         out["copies"] = [[[col, row] for col, row in cells] for cells in self.copies]
         return out
@@ -405,12 +443,16 @@ class Circuit:
     def from_json_dict(cls, obj: object) -> Circuit:
         if not isinstance(obj, dict):
             raise ValueError("a circuit must be a JSON object")
-        if obj.get("format") != CIRCUIT_FORMAT:
-            raise ValueError(f"circuit format must be {CIRCUIT_FORMAT!r}")
+        fmt = obj.get("format")
+        version = _CIRCUIT_FORMATS.get(fmt) if isinstance(fmt, str) else None
+        if version is None:
+            raise ValueError(f"circuit format must be one of {sorted(_CIRCUIT_FORMATS)}")
         lookups = obj.get("lookups")
         if not isinstance(lookups, bool):
             raise ValueError("circuit 'lookups' must be true or false")
-        names = ARITH_COLUMNS + (LOOKUP_COLUMNS if lookups else ())
+        # §7: q_n exactly in /v2 (a /v1 circuit with q_n, or /v2 without, has the wrong keys).
+        v2 = (Q_N,) if version == 2 else ()
+        names = ARITH_COLUMNS + v2 + (LOOKUP_COLUMNS if lookups else ())
         expected = {"format", "k", "num_public", "lookups", "copies", *names}
         if set(obj) != expected:
             raise ValueError(f"circuit keys must be exactly {sorted(expected)}, got {sorted(obj)}")
@@ -591,7 +633,8 @@ class CircuitBuilder:
     """Fills a circuit and a witness row by row (a test and vector helper, not a DSL).
 
     Rows are addressed explicitly; unset rows are all-zero rows (every selector 0, wires 0),
-    which satisfy every constraint. Copies are merged into classes (union-find).
+    which satisfy every constraint. Copies are merged into classes (union-find). The circuit
+    is version 2 iff some row sets ``q_n`` (:meth:`gate`, :meth:`dot`).
     """
 
     def __init__(self, k: int, num_public: int = 0, lookups: bool = False) -> None:
@@ -599,7 +642,7 @@ class CircuitBuilder:
         self.n = 1 << self.k
         self.num_public = num_public
         self.lookups = lookups
-        names = ARITH_COLUMNS + (LOOKUP_COLUMNS if lookups else ())
+        names = ARITH_COLUMNS + (Q_N,) + (LOOKUP_COLUMNS if lookups else ())
         self.columns: dict[str, list[int]] = {name: [0] * self.n for name in names}
         self.wires: list[list[int]] = [[0] * self.n for _ in range(3)]
         self._parent: dict[Cell, Cell] = {}
@@ -623,12 +666,46 @@ class CircuitBuilder:
         q_r: int = 0,
         q_o: int = 0,
         q_c: int = 0,
+        q_n: int = 0,
     ) -> None:
-        """An arithmetic row ``q_M·a·b + q_L·a + q_R·b + q_O·c + q_C = 0``."""
-        for name, value in (("q_m", q_m), ("q_l", q_l), ("q_r", q_r), ("q_o", q_o), ("q_c", q_c)):
+        """An arithmetic row ``q_M·a·b + q_L·a + q_R·b + q_O·c + q_N·c' + q_C = 0`` with ``c'``
+        the next row's ``c`` (``q_n ≠ 0`` makes the circuit version 2)."""
+        selectors = (("q_m", q_m), ("q_l", q_l), ("q_r", q_r), ("q_o", q_o), ("q_c", q_c))
+        for name, value in (*selectors, (Q_N, q_n)):
             self.columns[name][row] = value % R
         for col, value in enumerate((a, b, c)):
             self.wires[col][row] = value % R
+
+    def dot(self, row: int, terms: Sequence[tuple[int, int]], constant: int = 0) -> int:
+        """``constant + Σ w_i·x_i`` for ``(w_i, x_i)`` in ``terms`` (at least two) as the chain
+        of §1: row ``row + j`` holds ``x_{2j}, x_{2j+1}`` in ``a, b`` with the weights in
+        ``q_L, q_R``, the running sum in ``c`` (``q_O = 1``; the first row adds ``constant``
+        by ``q_C`` instead and keeps its ``c`` cell, which may hold the previous chain's
+        result) and ``q_N = -1``. Returns the result, which is written to ``c`` of row
+        ``row + ⌈len/2⌉``: that row must keep it (``gate(..., c=result)``)."""
+        # SPEC-READING: §1 (informative) puts the running sum in c with q_O = 1; the first row
+        # has none yet, so it adds the constant by q_C and leaves c out (q_O = 0), as the Rust
+        # builder does; any layout that satisfies the gate is as valid.
+        if len(terms) < 2:
+            raise ValueError("a dot-product chain takes at least two terms")
+        acc = constant % R
+        for j in range(0, len(terms), 2):
+            (w0, x0), (w1, x1) = terms[j], (terms[j + 1] if j + 1 < len(terms) else (0, 0))
+            first = j == 0
+            self.gate(
+                row + j // 2,
+                x0,
+                x1,
+                self.wires[2][row] if first else acc,
+                q_l=w0,
+                q_r=w1,
+                q_o=0 if first else 1,
+                q_c=constant if first else 0,
+                q_n=-1,
+            )
+            acc = (acc + w0 * x0 + w1 * x1) % R
+        self.wires[2][row + (len(terms) + 1) // 2] = acc
+        return acc
 
     def poseidon(self, row: int, state: Sequence[int]) -> list[int]:
         """Lay out one Poseidon(2) permutation on rows ``row .. row + 65``; returns the output
@@ -641,7 +718,7 @@ class CircuitBuilder:
             self.columns["q_f"][i] = prow.q_f
             self.columns["q_p"][i] = prow.q_p
             self.columns["q_c"][i], self.columns["q_l"][i], self.columns["q_r"][i] = prow.constants
-            self.columns["q_m"][i] = self.columns["q_o"][i] = 0
+            self.columns["q_m"][i] = self.columns["q_o"][i] = self.columns[Q_N][i] = 0
             for col in range(3):
                 self.wires[col][i] = prow.wires[col]
         return list(layout[-1].wires)
@@ -686,12 +763,15 @@ class CircuitBuilder:
         for cell in self._parent:
             classes.setdefault(self._find(cell), []).append(cell)
         copies = [tuple(cells) for cells in classes.values() if len(cells) > 1]
+        columns: dict[str, Any] = {name: list(col) for name, col in self.columns.items()}
+        if not any(columns[Q_N]):
+            columns[Q_N] = None  # version 1
         circuit = Circuit(
             k=self.k,
             num_public=self.num_public,
             lookups=self.lookups,
             copies=copies,
-            **{name: list(col) for name, col in self.columns.items()},
+            **columns,
         )
         return circuit, Witness(*(list(w) for w in self.wires))
 
@@ -729,6 +809,8 @@ def check_witness(circuit: Circuit, witness: Witness) -> None:
                 + circuit.q_o[i] * row[2]
                 + circuit.q_c[i]
             )
+            if circuit.q_n is not None:
+                value += circuit.q_n[i] * nxt[2]  # version 2: the next row's c
             if i < ell:
                 value -= row[0]  # PI(ω^i) = -x_i with x_i = a_i: always satisfied
             if value % R:
@@ -754,14 +836,17 @@ def check_witness(circuit: Circuit, witness: Witness) -> None:
 # --- keys ----------------------------------------------------------------------------------
 
 
-def _vk_column_names(lookups: bool) -> tuple[str, ...]:
-    return ARITH_COLUMNS + SIGMA_COLUMNS + (LOOKUP_COLUMNS if lookups else ())
+def _vk_column_names(lookups: bool, version: int = 1) -> tuple[str, ...]:
+    """The key's commitments in byte order (§3): ``[q_N]`` follows ``[q_P]`` in version 2."""
+    v2 = (Q_N,) if version == VK_VERSION_2 else ()
+    return ARITH_COLUMNS + v2 + SIGMA_COLUMNS + (LOOKUP_COLUMNS if lookups else ())
 
 
 @dataclass(frozen=True, eq=False)
 class VerifyingKey:
     """The circuit's size, public-input count, flags, fixed-column commitments and the two G2
-    points of the SRS (§3). Compare keys through :meth:`to_bytes`."""
+    points of the SRS (§3); version 2 iff ``commitments`` has ``q_n``. Compare keys through
+    :meth:`to_bytes`."""
 
     k: int
     num_public: int
@@ -773,14 +858,18 @@ class VerifyingKey:
     def n(self) -> int:
         return 1 << self.k
 
+    @property
+    def version(self) -> int:
+        return VK_VERSION_2 if Q_N in self.commitments else VK_VERSION
+
     def to_bytes(self) -> bytes:
-        """``"BFVK" ‖ 1 ‖ k ‖ ell (u32 BE) ‖ flags ‖ [q_M] … [sigma_3] (‖ [q_K] … [T3]) ‖ [1]G2 ‖
-        [τ]G2``."""
+        """``"BFVK" ‖ version ‖ k ‖ ell (u32 BE) ‖ flags ‖ [q_M] … [q_P] (‖ [q_N]) ‖ [sigma_1] …
+        [sigma_3] (‖ [q_K] … [T3]) ‖ [1]G2 ‖ [τ]G2``."""
         out = bytearray(VK_MAGIC)
-        out += bytes([VK_VERSION, self.k])
+        out += bytes([self.version, self.k])
         out += self.num_public.to_bytes(4, "big")
         out += bytes([FLAG_LOOKUPS if self.lookups else 0])
-        for name in _vk_column_names(self.lookups):
+        for name in _vk_column_names(self.lookups, self.version):
             out += g1_to_bytes(self.commitments[name])
         out += g2_to_bytes(self.g2[0]) + g2_to_bytes(self.g2[1])
         return bytes(out)
@@ -790,13 +879,15 @@ class VerifyingKey:
         return keccak256(self.to_bytes())
 
     @staticmethod
-    def byte_length(lookups: bool) -> int:
-        return _HEADER_BYTES + len(_vk_column_names(lookups)) * G1_BYTES + 2 * G2_BYTES
+    def byte_length(lookups: bool, version: int = VK_VERSION) -> int:
+        names = _vk_column_names(lookups, version)
+        return _HEADER_BYTES + len(names) * G1_BYTES + 2 * G2_BYTES
 
     @classmethod
     def from_bytes(cls, data: bytes) -> VerifyingKey:
         """Strict decoder: raises ``ValueError`` on any other magic, version, flag bit, length,
-        ``k`` outside ``3..=25``, non-canonical coordinate or off-curve point."""
+        ``k`` outside ``3..=25``, non-canonical coordinate or off-curve point, or a version-2
+        key whose ``[q_N]`` is the identity."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError("verifying key must be bytes")
         raw = bytes(data)
@@ -804,8 +895,9 @@ class VerifyingKey:
             raise ValueError(f"verifying key too short ({len(raw)} bytes)")
         if raw[:4] != VK_MAGIC:
             raise ValueError("verifying key magic is not 'BFVK'")
-        if raw[4] != VK_VERSION:
-            raise ValueError(f"unsupported verifying key version {raw[4]}")
+        version = raw[4]
+        if version not in (VK_VERSION, VK_VERSION_2):
+            raise ValueError(f"unsupported verifying key version {version}")
         k = raw[5]
         if not MIN_K <= k <= MAX_K:
             raise ValueError(f"verifying key k = {k} is outside {MIN_K}..={MAX_K}")
@@ -817,14 +909,17 @@ class VerifyingKey:
         if flags & ~FLAG_LOOKUPS:
             raise ValueError(f"verifying key has unknown flag bits 0x{flags:02x}")
         lookups = bool(flags & FLAG_LOOKUPS)
-        expected = cls.byte_length(lookups)
+        expected = cls.byte_length(lookups, version)
         if len(raw) != expected:
             raise ValueError(f"verifying key must be {expected} bytes, got {len(raw)}")
         offset = _HEADER_BYTES
         commitments = {}
-        for name in _vk_column_names(lookups):
+        for name in _vk_column_names(lookups, version):
             commitments[name] = g1_from_bytes(raw[offset : offset + G1_BYTES])
             offset += G1_BYTES
+        # §3: an all-zero q_N makes a version-1 circuit, so that encoding is not a key.
+        if version == VK_VERSION_2 and is_inf(commitments[Q_N]):
+            raise ValueError("version-2 verifying key has the identity as [q_N]")
         g2 = []
         for _ in range(2):
             point = g2_from_bytes(raw[offset : offset + G2_BYTES])
@@ -854,12 +949,11 @@ def setup(circuit: Circuit, srs: Srs) -> tuple[ProvingKey, VerifyingKey]:
     if srs.max_degree < need:
         raise ValueError(f"the SRS max_degree {srs.max_degree} is below 5n + 9 = {need}")
     sigma = circuit.sigma()
-    evals: dict[str, list[int]] = {name: getattr(circuit, name) for name in ARITH_COLUMNS}
+    evals: dict[str, list[int]] = {name: getattr(circuit, name) for name in circuit.fixed_names()}
     evals.update(zip(SIGMA_COLUMNS, sigma, strict=True))
-    if circuit.lookups:
-        evals.update({name: getattr(circuit, name) for name in LOOKUP_COLUMNS})
     polys = {name: _interpolate(values) for name, values in evals.items()}
-    commitments = {name: srs.commit(polys[name]) for name in _vk_column_names(circuit.lookups)}
+    names = _vk_column_names(circuit.lookups, circuit.version)
+    commitments = {name: srs.commit(polys[name]) for name in names}
     vk = VerifyingKey(circuit.k, circuit.num_public, circuit.lookups, commitments, srs.g2)
     return ProvingKey(circuit, srs, vk, polys, sigma), vk
 
@@ -1020,12 +1114,17 @@ def _gate_terms(ev: dict[str, int]) -> tuple[list[int], list[int]]:
 
 
 def _linearisation(
-    n: int, lookups: bool, ch: Challenges, ev: dict[str, int], public_inputs: Sequence[int]
+    n: int,
+    lookups: bool,
+    version: int,
+    ch: Challenges,
+    ev: dict[str, int],
+    public_inputs: Sequence[int],
 ) -> tuple[dict[str, int], int]:
     """The scalar multiplying each committed polynomial in ``D`` (§5), and ``r_0``.
 
-    Keys name fixed columns (``q_m`` … ``sigma_3``, ``q_k``) or prover polynomials (``z``,
-    ``t``, ``phi``, ``m``); ``D = Σ coeff[name]·name``.
+    Keys name fixed columns (``q_m`` … ``sigma_3``, ``q_n``, ``q_k``) or prover polynomials
+    (``z``, ``t``, ``phi``, ``m``); ``D = Σ coeff[name]·name``.
     """
     beta, gamma, alpha, zeta = ch.beta, ch.gamma, ch.alpha, ch.zeta
     a, b, c = ev["a_bar"], ev["b_bar"], ev["c_bar"]
@@ -1061,6 +1160,8 @@ def _linearisation(
         "sigma_3": -alpha3 * z_omega * beta * perm % R,
         "t": -z_h % R,
     }
+    if version == VK_VERSION_2:
+        coeffs[Q_N] = one_minus * ev["c_omega"] % R  # (1 - q̄_pos)·c̄_ω
     if lookups:
         assert ch.eta is not None and ch.lam is not None
         eta, lam = ch.eta, ch.lam
@@ -1220,6 +1321,7 @@ def _prove(
         _pmul(P["q_l"], a_p),
         _pmul(P["q_r"], b_p),
         _pmul(P["q_o"], c_p),
+        _pmul(P[Q_N], c_w) if Q_N in P else [],  # version 2: q_N·c(ωX)
     )
     gates = _padd(
         _pmul(_psub(_pconst(1), q_pos), arith),  # C0 + alpha C1 + alpha² C2
@@ -1284,7 +1386,7 @@ def _prove(
 
     # Round 5: the linearisation D and the two opening proofs.
     partial = Challenges(beta, gamma, eta, lam, alpha, zeta, nu, 0)
-    coeffs, r0 = _linearisation(n, lookups, partial, evals, public_inputs)
+    coeffs, r0 = _linearisation(n, lookups, circuit.version, partial, evals, public_inputs)
     own = {"z": z_p, "t": t_p}
     if lookups:
         own.update(phi=phi_p, m=m_p)
@@ -1367,7 +1469,7 @@ def verify(vk: VerifyingKey, proof: bytes | Proof, public_inputs: Sequence[int])
         return False
     zeta_omega = zeta * root_of_unity(n) % R
     ev = proof.evals
-    coeffs, r0 = _linearisation(n, lookups, ch, ev, xs)
+    coeffs, r0 = _linearisation(n, lookups, vk.version, ch, ev, xs)
     r_zeta, r_omega = _opening_values(lookups, ch, ev, r0)
 
     # [R] + u·[R'] as one linear combination of named commitments.
@@ -1408,6 +1510,7 @@ def verify(vk: VerifyingKey, proof: bytes | Proof, public_inputs: Sequence[int])
 
 __all__ = [
     "CIRCUIT_FORMAT",
+    "CIRCUIT_FORMAT_V2",
     "POSEIDON_ROWS",
     "WITNESS_FORMAT",
     "Challenges",
