@@ -32,27 +32,36 @@ step "outside oracles (npm: circomlibjs)"
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy -D warnings"
-# Cargo caches rustc's target-info probe in target/.rustc_info.json, failures included. On the
-# CI machines that probe (clippy-driver reading `-`) has failed spuriously, once with another
-# rustc's error text as its input, and the cached failure then fails every later run in the
-# clone: do not cache it, and retry once on exactly that error.
-export CARGO_CACHE_RUSTC_INFO=0
-if ! clippy_out="$(cargo clippy --workspace --all-targets --quiet -- -D warnings 2>&1)"; then
-  if grep -q "failed to run \`rustc\` to learn about target-specific information" <<<"$clippy_out"; then
-    echo "cargo's rustc probe failed; retrying once" >&2
+# cargo 1.95 now and then fails its rustc target-info probe (`rustc - --print=cfg …`): the probe
+# reads another rustc's error text as its source. It comes in bursts on these machines (five
+# quick tries in a fresh clone all failed, the same command passed minutes later and under
+# strace), and cargo caches the failure in target/.rustc_info.json, which then fails every later
+# command in the clone. Run cargo through this: on exactly that error, drop the cache, wait and
+# try again (up to 8 times, about 3 minutes in all); any other failure fails at once.
+cargo_retry() {
+  local out attempt
+  for attempt in 1 2 3 4 5 6 7 8; do
+    if out="$("$@" 2>&1)"; then
+      [ -z "$out" ] || printf '%s\n' "$out"
+      return 0
+    fi
+    if ! grep -q "to learn about target-specific information" <<<"$out"; then
+      printf '%s\n' "$out" >&2
+      return 1
+    fi
+    echo "cargo's rustc probe failed (attempt $attempt of 8); retrying in $((5 * attempt)) s" >&2
     rm -f "${CARGO_TARGET_DIR:-target}/.rustc_info.json"
-    cargo clippy --workspace --all-targets --quiet -- -D warnings
-  else
-    printf '%s\n' "$clippy_out" >&2
-    exit 1
-  fi
-else
-  [ -z "$clippy_out" ] || printf '%s\n' "$clippy_out"
-fi
+    sleep $((5 * attempt))
+  done
+  printf '%s\n' "$out" >&2
+  return 1
+}
+
+step "cargo clippy -D warnings"
+cargo_retry cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "cargo test"
-cargo test --workspace --quiet
+cargo_retry cargo test --workspace --quiet
 
 step "CPU MSM plug-in (loaded by the Python backend tests)"
 # cargo test built it, for bigfile-msm-cpu's ABI tests, into deps/ (a separate `cargo build -p`
