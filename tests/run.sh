@@ -21,14 +21,6 @@ for tool in cargo node npm "${PYTHON:-python3}"; do
   command -v "$tool" >/dev/null || { echo "error: $tool is required but not on PATH" >&2; exit 1; }
 done
 
-step "Python environment (.venv)"
-[ -x .venv/bin/python ] || "${PYTHON:-python3}" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q ".[test]"
-
-step "outside oracles (npm: circomlibjs)"
-(cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
-
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -62,6 +54,16 @@ cargo_retry cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "cargo test"
 cargo_retry cargo test --workspace --quiet
+
+# The Python package is built (maturin, release) after the Rust checks: cargo's rustc probe
+# failed most often right after a release build in a fresh clone (see cargo_retry).
+step "Python environment (.venv)"
+[ -x .venv/bin/python ] || "${PYTHON:-python3}" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q ".[test]"
+
+step "outside oracles (npm: circomlibjs)"
+(cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
 
 step "CPU MSM plug-in (loaded by the Python backend tests)"
 # cargo test built it, for bigfile-msm-cpu's ABI tests, into deps/ (a separate `cargo build -p`
