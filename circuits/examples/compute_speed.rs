@@ -31,14 +31,8 @@ fn main() {
     let (circuit, witness) = b.build().unwrap();
     let t_build = t.elapsed();
     let n = circuit.n();
-    let table: usize = circuit.fixed.lookup.as_ref().map_or(0, |l| {
-        l[1].iter()
-            .zip(&l[3])
-            .filter(|(_, t)| **t != Fr::from(0u64))
-            .count()
-    });
     println!(
-        "{}: {rows} rows, table entries ≈ {table}, n = 2^{} ({}), version {}, {} public inputs",
+        "{}: {rows} rows, n = 2^{} ({}), version {}, {} public inputs",
         args[1],
         circuit.k,
         n,
