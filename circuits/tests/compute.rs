@@ -106,28 +106,6 @@ fn shape_is_independent_of_the_input() {
     }
 }
 
-/// Whether some constraint reads cell `(col, i)` (plonk.md §2: gates, q_N's next c, lookups,
-/// copies, Poseidon rows and the row after them).
-fn constrained(c: &bigfile_zk::plonk::Circuit, col: usize, i: usize) -> bool {
-    use ark_ff::Zero;
-    let n = c.n();
-    let f = &c.fixed;
-    let pos = |r: usize| !f.q_f[r].is_zero() || !f.q_p[r].is_zero();
-    let gate = match col {
-        0 => !f.q_m[i].is_zero() || !f.q_l[i].is_zero(),
-        1 => !f.q_m[i].is_zero() || !f.q_r[i].is_zero(),
-        _ => {
-            !f.q_o[i].is_zero()
-                || f.q_n
-                    .as_ref()
-                    .is_some_and(|q| !q[(i + n - 1) % n].is_zero())
-        }
-    };
-    let lookup = f.lookup.as_ref().is_some_and(|l| l[0][i].is_one());
-    let copied = c.copies.iter().any(|cl| cl.contains(&(col as u8, i)));
-    gate || lookup || copied || pos(i) || pos((i + n - 1) % n)
-}
-
 #[test]
 fn proofs_bind_the_statement_and_flips_fail() {
     let v = vectors();
@@ -168,7 +146,7 @@ fn proofs_bind_the_statement_and_flips_fail() {
         let mut flipped = 0;
         for i in circuit.num_public..n {
             for col in 0..3 {
-                if !constrained(&circuit, col, i) {
+                if !circuit.is_constrained(col, i) {
                     continue;
                 }
                 let mut bad = witness.clone();

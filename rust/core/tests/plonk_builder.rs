@@ -289,7 +289,7 @@ fn shape_is_independent_of_values() {
 
 mod random_circuits {
     use super::*;
-    use bigfile_zk::plonk::{prover::prove_unchecked, Circuit};
+    use bigfile_zk::plonk::prover::prove_unchecked;
     use proptest::prelude::*;
 
     /// A circuit from random operations on a growing pool of variables.
@@ -341,27 +341,6 @@ mod random_circuits {
         b
     }
 
-    /// Whether some constraint reads cell `(col, i)` (spec §2).
-    fn constrained(c: &Circuit, col: usize, i: usize) -> bool {
-        let n = c.n();
-        let f = &c.fixed;
-        let pos = |r: usize| !f.q_f[r].is_zero() || !f.q_p[r].is_zero();
-        let gate = match col {
-            0 => !f.q_m[i].is_zero() || !f.q_l[i].is_zero(),
-            1 => !f.q_m[i].is_zero() || !f.q_r[i].is_zero(),
-            // c is read by q_O on its row and by q_N on the row before (spec v2).
-            _ => {
-                !f.q_o[i].is_zero()
-                    || f.q_n
-                        .as_ref()
-                        .is_some_and(|q| !q[(i + n - 1) % n].is_zero())
-            }
-        };
-        let lookup = f.lookup.as_ref().is_some_and(|l| l[0][i].is_one());
-        let copied = c.copies.iter().any(|cl| cl.contains(&(col as u8, i)));
-        gate || lookup || copied || pos(i) || pos((i + n - 1) % n)
-    }
-
     proptest! {
         #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
@@ -381,7 +360,7 @@ mod random_circuits {
             prop_assert!(plonk::verify(&vk, &proof, &public).unwrap());
             let cells: Vec<(usize, usize)> = (0..circuit.n())
                 .flat_map(|i| (0..3).map(move |col| (col, i)))
-                .filter(|&(col, i)| constrained(&circuit, col, i))
+                .filter(|&(col, i)| circuit.is_constrained(col, i))
                 .collect();
             for &(col, i) in &cells {
                 // A public-input cell copied nowhere only changes the statement (checked below).

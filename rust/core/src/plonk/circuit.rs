@@ -107,6 +107,24 @@ impl Circuit {
         })
     }
 
+    /// Whether some constraint reads cell `(col, row)` (spec §2): its gate (`q_M`, `q_L`/`q_R`,
+    /// `q_O`), `q_N` of the row above (for `c`), a lookup, a copy class, or a Poseidon round on
+    /// this row or the row above. Soundness tests flip exactly these cells.
+    pub fn is_constrained(&self, col: usize, row: usize) -> bool {
+        let n = self.n();
+        let f = &self.fixed;
+        let above = (row + n - 1) % n;
+        let pos = |r: usize| !f.q_f[r].is_zero() || !f.q_p[r].is_zero();
+        let gate = match col {
+            0 => !f.q_m[row].is_zero() || !f.q_l[row].is_zero(),
+            1 => !f.q_m[row].is_zero() || !f.q_r[row].is_zero(),
+            _ => !f.q_o[row].is_zero() || f.q_n.as_ref().is_some_and(|q| !q[above].is_zero()),
+        };
+        let lookup = f.lookup.as_ref().is_some_and(|l| !l[0][row].is_zero());
+        let copied = self.copies.iter().any(|cl| cl.contains(&(col as u8, row)));
+        gate || lookup || copied || pos(row) || pos(above)
+    }
+
     /// The label of the gadget that owns `row` ("" when none).
     pub fn label_of(&self, row: usize) -> &str {
         match self.labels.partition_point(|(r, _)| *r <= row) {
