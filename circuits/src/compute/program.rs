@@ -178,6 +178,28 @@ fn dims_of(v: &Value) -> Vec<usize> {
     dims
 }
 
+/// A pool's `kernel`, `stride` and output shape `[C, H', W']` (no padding).
+fn window(
+    p: &Value,
+    x_shape: &[usize],
+    path: &str,
+) -> Result<([usize; 2], [usize; 2], Vec<usize>)> {
+    let [c, h, w] = x_shape[..] else {
+        return Err(bad(path, "input is not [C, H, W]"));
+    };
+    let kernel = pair(&p["kernel"], &format!("{path}.kernel"), 1)?;
+    let stride = pair(&p["stride"], &format!("{path}.stride"), 1)?;
+    if h < kernel[0] || w < kernel[1] {
+        return Err(bad(path, "the window is larger than the input"));
+    }
+    let out = vec![
+        c,
+        (h - kernel[0]) / stride[0] + 1,
+        (w - kernel[1]) / stride[1] + 1,
+    ];
+    Ok((kernel, stride, out))
+}
+
 fn requant(
     p: &Value,
     path: &str,
@@ -400,21 +422,9 @@ impl Program {
                 }
                 Some("avg_pool") => {
                     need(1)?;
-                    let [c, h, w] = x_shape[..] else {
-                        return Err(bad(&path, "input is not [C, H, W]"));
-                    };
-                    let kernel = pair(&p["kernel"], &format!("{path}.kernel"), 1)?;
-                    let stride = pair(&p["stride"], &format!("{path}.stride"), 1)?;
-                    if h < kernel[0] || w < kernel[1] {
-                        return Err(bad(&path, "the window is larger than the input"));
-                    }
+                    let (kernel, stride, out) = window(p, &x_shape, &path)?;
                     let zx = int(&p["input_zero_point"], &format!("{path}.input_zero_point"))?;
                     zx_check(zx)?;
-                    let out = vec![
-                        c,
-                        (h - kernel[0]) / stride[0] + 1,
-                        (w - kernel[1]) / stride[1] + 1,
-                    ];
                     (
                         Op::AvgPool {
                             kernel,
@@ -442,25 +452,11 @@ impl Program {
                 }
                 Some("max_pool") => {
                     need(1)?;
-                    let [c, h, w] = x_shape[..] else {
-                        return Err(bad(&path, "input is not [C, H, W]"));
-                    };
-                    let kernel = pair(&p["kernel"], &format!("{path}.kernel"), 1)?;
-                    let stride = pair(&p["stride"], &format!("{path}.stride"), 1)?;
-                    if h < kernel[0] || w < kernel[1] {
-                        return Err(bad(&path, "the window is larger than the input"));
-                    }
+                    let (kernel, stride, out) = window(p, &x_shape, &path)?;
                     if ozp != zps[inputs[0]] || odt != dtypes[inputs[0]] {
                         return Err(bad(&path, "max_pool keeps its input's quantization"));
                     }
-                    (
-                        Op::MaxPool { kernel, stride },
-                        vec![
-                            c,
-                            (h - kernel[0]) / stride[0] + 1,
-                            (w - kernel[1]) / stride[1] + 1,
-                        ],
-                    )
+                    (Op::MaxPool { kernel, stride }, out)
                 }
                 Some("add") => {
                     need(2)?;

@@ -187,6 +187,18 @@ impl Builder {
 
     // -- raw gates -----------------------------------------------------------------------------
 
+    /// A row with no gate whose `c` holds a dot product's result (read by `q_N` above it).
+    fn result_row(&self, res: Var) -> Row {
+        Row {
+            cells: [None, None, Some(res)],
+            q: [Fr::zero(); 5],
+            q_n: Fr::zero(),
+            kind: Kind::Arith,
+            lookup: false,
+            label: self.current_label,
+        }
+    }
+
     /// Every row goes through here: a pending dot-product result takes this row's `c` cell if
     /// the row does not read `c` itself (an arithmetic row with `q_O = 0` and no `c`), else a
     /// row of its own (no gate) before it.
@@ -201,14 +213,8 @@ impl Builder {
             } else if hosts {
                 row.cells[2] = Some(res);
             } else {
-                self.rows.push(Row {
-                    cells: [None, None, Some(res)],
-                    q: [Fr::zero(); 5],
-                    q_n: Fr::zero(),
-                    kind: Kind::Arith,
-                    lookup: false,
-                    label: self.current_label,
-                });
+                let r = self.result_row(res);
+                self.rows.push(r);
             }
         }
         self.rows.push(row);
@@ -948,14 +954,8 @@ impl Builder {
     pub fn build(&mut self) -> Result<(Circuit, [Vec<Fr>; 3])> {
         if let Some(res) = self.pending_c.take() {
             // The last dot product's result row (building twice lays out the same rows).
-            self.rows.push(Row {
-                cells: [None, None, Some(res)],
-                q: [Fr::zero(); 5],
-                q_n: Fr::zero(),
-                kind: Kind::Arith,
-                lookup: false,
-                label: self.current_label,
-            });
+            let r = self.result_row(res);
+            self.rows.push(r);
         }
         let ell = self.public.len();
         let table: Vec<[Fr; 3]> = self
