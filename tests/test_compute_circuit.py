@@ -54,12 +54,15 @@ def test_circuit_outputs_are_the_oracles(name: str, seed: int) -> None:
     c = compiled(name)
     x = random_input(c.model, seed)
     y = c.model.forward_int(x)
-    _, statement, _ = _native.compute_circuit(
-        c.program_json, [int(v) for v in x.ravel()], 5, 7, c.range_bits, c.max_clamp_table
-    )
     commitment = bigfile_zk.commit_bytes(c.model.input_bytes(x)).commitment
-    assert statement[:3] == [commitment, 5, 7]
-    assert statement[3:] == c.expected_outputs(y)
+    # The compiler's layout, and the bucket layout wherever it applies (spec §4.2).
+    for params in (c.params, (c.range_bits, c.max_clamp_table, 1)):
+        circuit, statement, _ = _native.compute_circuit(
+            c.program_json, [int(v) for v in x.ravel()], 5, 7, params
+        )
+        circuit.check_witness()
+        assert statement[:3] == [commitment, 5, 7]
+        assert statement[3:] == c.expected_outputs(y)
 
 
 def test_compile_reports_before_setup() -> None:

@@ -10,6 +10,13 @@ use bigfile_zk::plonk::{self, Builder};
 use bigfile_zk::srs::Srs;
 use serde_json::Value;
 
+/// The bucket layout wherever it applies (spec §4.2), not only for widely shared requants.
+const BUCKETS: Params = Params {
+    range_bits: 13,
+    max_clamp_table: 1 << 13,
+    bucket_min_outputs: 1,
+};
+
 fn vectors() -> Value {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -50,6 +57,13 @@ fn forward_equals_the_oracle_and_layouts_hold() {
             circuit
                 .check_witness(&witness)
                 .unwrap_or_else(|e| panic!("{name} (wide): {e}"));
+            // And buckets for every requantization that can have them.
+            let mut b = Builder::new();
+            compute::build(&mut b, &p, Some(&x), 7, Fr::from(0xabcdu64), BUCKETS).unwrap();
+            let (circuit, witness) = b.build().unwrap();
+            circuit
+                .check_witness(&witness)
+                .unwrap_or_else(|e| panic!("{name} (buckets): {e}"));
             let mut b = Builder::new();
             let st = compute::build(
                 &mut b,
@@ -95,14 +109,16 @@ fn shape_is_independent_of_the_input() {
         let p = Program::from_json(&m["model"]).unwrap();
         let mut x = Vec::new();
         flatten(&m["cases"][0]["input"], &mut x);
-        let layout = |x: Option<&[i64]>| {
+        let layout = |x: Option<&[i64]>, params: Params| {
             let mut b = Builder::new();
-            compute::build(&mut b, &p, x, 1, Fr::one(), Params::default()).unwrap();
+            compute::build(&mut b, &p, x, 1, Fr::one(), params).unwrap();
             b.build().unwrap().0
         };
-        let (a, c) = (layout(None), layout(Some(&x)));
-        assert_eq!(a.fixed, c.fixed, "{}", m["name"]);
-        assert_eq!(a.copies, c.copies, "{}", m["name"]);
+        for params in [Params::default(), BUCKETS] {
+            let (a, c) = (layout(None, params), layout(Some(&x), params));
+            assert_eq!(a.fixed, c.fixed, "{}", m["name"]);
+            assert_eq!(a.copies, c.copies, "{}", m["name"]);
+        }
     }
 }
 
@@ -110,7 +126,11 @@ fn shape_is_independent_of_the_input() {
 fn proofs_bind_the_statement_and_flips_fail() {
     let v = vectors();
     let srs = Srs::insecure_for_testing(5 * (1 << 14) + 10, 5).unwrap();
-    for name in ["dense_relu", "max_pool_clip"] {
+    for (name, params) in [
+        ("dense_relu", Params::default()),
+        ("max_pool_clip", Params::default()),
+        ("cnn", BUCKETS),
+    ] {
         let m = v["models"]
             .as_array()
             .unwrap()
@@ -121,8 +141,13 @@ fn proofs_bind_the_statement_and_flips_fail() {
         let mut x = Vec::new();
         flatten(&m["cases"][0]["input"], &mut x);
         let mut b = Builder::new();
-        let st =
-            compute::build(&mut b, &p, Some(&x), 42, Fr::from(99u64), Params::default()).unwrap();
+        let st = compute::build(&mut b, &p, Some(&x), 42, Fr::from(99u64), params).unwrap();
+        if params == BUCKETS {
+            assert!(
+                b.tables().any(|(t, _)| t.starts_with("compute/bucket")),
+                "{name}: the bucket layout is exercised"
+            );
+        }
         let (circuit, witness) = b.build().unwrap();
         assert_eq!(
             circuit.version(),

@@ -34,6 +34,10 @@ pub struct Params {
     pub range_bits: u32,
     /// The widest clamp table a layer may have; wider ranges use the comparison gadget.
     pub max_clamp_table: u64,
+    /// A requantization shared by at least this many outputs of a node (a conv channel, a
+    /// pool) uses the bucket layout (spec §4.2: two lookups, tables of its own); `u32::MAX`
+    /// never does.
+    pub bucket_min_outputs: u32,
 }
 
 impl Default for Params {
@@ -41,6 +45,7 @@ impl Default for Params {
         Params {
             range_bits: 13,
             max_clamp_table: 1 << 13,
+            bucket_min_outputs: 64,
         }
     }
 }
@@ -74,6 +79,19 @@ pub fn fr(v: i128) -> Fr {
 
 fn pow2(k: u32) -> Fr {
     Fr::from(2u64).pow([k as u64])
+}
+
+/// `a_q = ⌈(q·2^s − 2^(s−1)) / M⌉`: the least accumulator whose requantization (before the
+/// zero point and the clamp) is `q` (spec §4.2).
+fn bucket_start(rq: &Requant, q: i64) -> i128 {
+    let num = ((q as i128) << rq.shift) - (1i128 << (rq.shift - 1));
+    let m = rq.multiplier as i128;
+    num.div_euclid(m) + i128::from(num.rem_euclid(m) != 0)
+}
+
+/// `D = ⌊2^s / M⌋`: every bucket `[a_q, a_{q+1})` is `D` or `D + 1` wide.
+fn bucket_width(rq: &Requant) -> i128 {
+    (1i128 << rq.shift) / rq.multiplier as i128
 }
 
 /// The input's canonical bytes (C order, int8 as two's complement).
@@ -164,6 +182,44 @@ impl Tables {
         )
     }
 
+    /// The bucket tables of a requantization (spec §4.2) over `q ∈ [q_lo, q_hi]`:
+    /// `C = {(clamp(q + z), 2·a_q + δ_q)}` with `a_q = ⌈(q·2^s − h)/M⌉` the least accumulator
+    /// that requantizes to `q`, and `δ_q = a_{q+1} − a_q − D ∈ {0, 1}` for `D = ⌊2^s/M⌋`; and
+    /// `R_D = {(ρ, δ) : δ ∈ {0, 1}, 0 ≤ ρ < D + δ}`.
+    fn bucket(
+        &mut self,
+        b: &mut Builder,
+        rq: &Requant,
+        (q_lo, q_hi): (i64, i64),
+    ) -> Result<(TableId, TableId)> {
+        let d = bucket_width(rq);
+        let c = self.get(
+            b,
+            format!(
+                "compute/bucket[M={},s={},z={}]->[{},{}]@[{q_lo},{q_hi}]",
+                rq.multiplier, rq.shift, rq.zero_point, rq.clamp.0, rq.clamp.1
+            ),
+            || {
+                (q_lo..=q_hi)
+                    .map(|q| {
+                        let (a, delta) = (
+                            bucket_start(rq, q),
+                            bucket_start(rq, q + 1) - bucket_start(rq, q) - d,
+                        );
+                        let y = (q + rq.zero_point).clamp(rq.clamp.0, rq.clamp.1);
+                        (fr(y as i128), fr(2 * a + delta))
+                    })
+                    .collect()
+            },
+        )?;
+        let r = self.get(b, format!("compute/remainder{d}"), || {
+            (0..=1)
+                .flat_map(|delta| (0..d + delta).map(move |rho| (fr(rho), fr(delta))))
+                .collect()
+        })?;
+        Ok((c, r))
+    }
+
     /// `{(u, clamp(u, lo, hi)) : u ∈ [a, b]}`.
     fn clamp(
         &mut self,
@@ -209,6 +265,42 @@ impl Layouter<'_> {
             self.b.lookup(t, v, zero);
         }
         Ok(())
+    }
+
+    /// `y = clamp(((acc·M + 2^(s−1)) >> s) + z, lo, hi)` for `acc = k + Σ c·x`, by buckets
+    /// (spec §4.2): the remainder row `(ρ, tag, δ)` in `R_D`, the chain
+    /// `2k + Σ 2c·x − 2ρ + δ` (ρ in its first row's `c`, δ a term), and the clamp row
+    /// `(y, tag, key)` in `C` reading the chain's result as its `c`: two lookups, and half a
+    /// row for δ when the number of terms is even.
+    fn requant_bucket(
+        &mut self,
+        terms: &[(i64, Var)],
+        k: i64,
+        acc: i128,
+        rq: &Requant,
+        q_range: (i64, i64),
+    ) -> Result<Var> {
+        let m = rq.multiplier as i128;
+        let q = ((acc * m + (1i128 << (rq.shift - 1))) >> rq.shift) as i64;
+        let a = bucket_start(rq, q);
+        let delta = bucket_start(rq, q + 1) - a - bucket_width(rq);
+        let y_int = (q + rq.zero_point).clamp(rq.clamp.0, rq.clamp.1);
+        let (c, r) = self.tables.bucket(self.b, rq, q_range)?;
+        let rho = self.b.input(fr(acc - a));
+        let dv = self.b.input(fr(delta));
+        self.b.lookup(r, rho, dv);
+        // The clamp table's tag exists before the chain, so the lookup row follows it.
+        self.b.table_tag(c);
+        let mut chain: Vec<(Fr, Var)> = terms
+            .iter()
+            .map(|(w, x)| (fr(2 * *w as i128), *x))
+            .collect();
+        chain.push((Fr::one(), dv));
+        let key = self.b.dot_from((-fr(2), rho), &chain, fr(2 * k as i128));
+        debug_assert_eq!(self.b.value(key), fr(2 * a + delta));
+        let y = self.b.input(fr(y_int as i128));
+        self.b.lookup(c, y, key);
+        Ok(y)
     }
 
     /// `y = clamp(((v >> s) + z), lo, hi)` for `v = acc·M + 2^(s−1)` held by `v`, with `u = q + z`
@@ -340,15 +432,22 @@ impl Layouter<'_> {
 /// The layout parameters that give the smallest circuit (fewest rows at the smallest `2^k`,
 /// tables included): the row count and the table sizes pull in opposite directions (wider
 /// limbs mean fewer lookups but a bigger range table; wider clamp tables spare the comparison
-/// gadget). Lays out the shape a few times (milliseconds each).
+/// gadget; shared bucket tables spare remainder limbs). Lays out the shape a few times.
 pub fn choose_params(p: &Program) -> Result<Params> {
     let mut best: Option<((u32, usize), Params)> = None;
-    for range_bits in 9..=14 {
-        for table_log in [8u32, 10, 12, 13, 14] {
-            let params = Params {
-                range_bits,
-                max_clamp_table: 1 << table_log,
-            };
+    let candidates = (9..=14).flat_map(|range_bits| {
+        [8u32, 10, 12, 13, 14]
+            .into_iter()
+            .flat_map(move |table_log| {
+                [u32::MAX, 16, 128].map(|bucket_min_outputs| Params {
+                    range_bits,
+                    max_clamp_table: 1 << table_log,
+                    bucket_min_outputs,
+                })
+            })
+    });
+    for params in candidates {
+        {
             let mut b = Builder::new();
             build(&mut b, p, None, 0, Fr::zero(), params)?;
             let rows = b.num_rows();
@@ -456,8 +555,37 @@ pub fn build(
                         .1
                         .max(((z * m + h) >> rq.shift) as i64 + rq.zero_point);
                 }
+                // Outputs per distinct requantization: the bucket layout pays for its tables
+                // only when shared (a conv channel, a pool).
+                let mut shared: HashMap<(i64, u32, i64, (i64, i64)), u32> = HashMap::new();
+                for (_, _, rq) in &groups {
+                    *shared
+                        .entry((rq.multiplier, rq.shift, rq.zero_point, rq.clamp))
+                        .or_default() += 1;
+                }
                 let mut out = Vec::with_capacity(groups.len());
                 for (terms, k, rq) in &groups {
+                    let acc = *k as i128
+                        + terms
+                            .iter()
+                            .map(|(c, i)| *c as i128 * x_int[*i] as i128)
+                            .sum::<i128>();
+                    let (lo_acc, hi_acc) = span(terms, *k, iv[node.inputs[0]]);
+                    let h = 1i128 << (rq.shift - 1);
+                    let q_range = (
+                        ((lo_acc * rq.multiplier as i128 + h) >> rq.shift) as i64,
+                        ((hi_acc * rq.multiplier as i128 + h) >> rq.shift) as i64,
+                    );
+                    let key = (rq.multiplier, rq.shift, rq.zero_point, rq.clamp);
+                    if shared[&key] >= l.params.bucket_min_outputs
+                        && bucket_width(rq) >= 1
+                        && (q_range.1 - q_range.0 + 1) as u64 <= l.params.max_clamp_table
+                    {
+                        let ts: Vec<(i64, Var)> =
+                            terms.iter().map(|(c, i)| (*c, ins[*i])).collect();
+                        out.push(l.requant_bucket(&ts, *k, acc, rq, q_range)?);
+                        continue;
+                    }
                     let m = rq.multiplier as i128;
                     let h = 1i128 << (rq.shift - 1);
                     let coeffs: Vec<(Fr, Var)> = terms
@@ -648,4 +776,61 @@ fn commit_in_circuit(b: &mut Builder, bytes: &[Var], layout: Layout) -> Result<V
         level += 1;
     }
     Ok(leaves[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    /// Exhaustively, on small parameters: for every accumulator, the witnesses `(ρ, δ)` that the
+    /// remainder table admits and whose key `2·acc − 2ρ + δ` the clamp table holds give exactly
+    /// one output, the oracle's (spec §4.2's argument, checked rather than argued).
+    #[test]
+    fn bucket_tables_admit_only_the_oracle_output() {
+        let mut checked = 0;
+        for shift in 1..=9u32 {
+            for multiplier in 1..=(1i64 << shift) {
+                for (zero_point, clamp) in [(0, (0, 255)), (-3, (-8, 5)), (7, (-128, 127))] {
+                    let rq = Requant {
+                        multiplier,
+                        shift,
+                        zero_point,
+                        clamp,
+                    };
+                    let (acc_lo, acc_hi) = (-150i128, 170i128);
+                    let h = 1i128 << (shift - 1);
+                    let m = multiplier as i128;
+                    let q_range = (
+                        ((acc_lo * m + h) >> shift) as i64,
+                        ((acc_hi * m + h) >> shift) as i64,
+                    );
+                    let d = bucket_width(&rq);
+                    let clamp_table: HashMap<i128, i128> = (q_range.0..=q_range.1)
+                        .map(|q| {
+                            let a = bucket_start(&rq, q);
+                            let delta = bucket_start(&rq, q + 1) - a - d;
+                            assert!(delta == 0 || delta == 1, "{rq:?} q={q}");
+                            let y = (q + zero_point).clamp(clamp.0, clamp.1) as i128;
+                            (2 * a + delta, y)
+                        })
+                        .collect();
+                    for acc in acc_lo..=acc_hi {
+                        let mut outputs = HashSet::new();
+                        for delta in 0..=1 {
+                            for rho in 0..d + delta {
+                                if let Some(y) = clamp_table.get(&(2 * acc - 2 * rho + delta)) {
+                                    outputs.insert(*y);
+                                }
+                            }
+                        }
+                        let want = rq.apply(acc * m) as i128;
+                        assert_eq!(outputs, HashSet::from([want]), "{rq:?} acc={acc}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 100_000);
+    }
 }

@@ -75,6 +75,7 @@ class CompiledModel:
     model: QuantizedModel
     range_bits: int
     max_clamp_table: int
+    bucket_min_outputs: int
     rows: int
     k: int
     version: int
@@ -89,6 +90,11 @@ class CompiledModel:
         """The SRS degree setup needs (``5n + 9``)."""
         return 5 * 2**self.k + 9
 
+    @property
+    def params(self) -> tuple[int, int, int]:
+        """The layout parameters, as ``_native.compute_params`` chose them."""
+        return (self.range_bits, self.max_clamp_table, self.bucket_min_outputs)
+
     def report(self) -> dict[str, Any]:
         """Rows, circuit size, SRS size and the layout parameters (before any setup)."""
         bounds = self.model.bounds
@@ -102,12 +108,13 @@ class CompiledModel:
             "requants": bounds.requants,
             "range_bits": self.range_bits,
             "max_clamp_table": self.max_clamp_table,
+            "bucket_min_outputs": self.bucket_min_outputs,
         }
 
     def _circuit(self, x: np.ndarray | None, job: int, provider: int) -> tuple[Circuit, list[int]]:
         values = None if x is None else [int(v) for v in x.ravel()]
         circuit, statement, _ = _native.compute_circuit(
-            self.program_json, values, job, provider, self.range_bits, self.max_clamp_table
+            self.program_json, values, job, provider, self.params
         )
         return circuit, [int(v) for v in statement]
 
@@ -149,12 +156,14 @@ def compile(model: QuantizedModel) -> CompiledModel:
     if not isinstance(model, QuantizedModel):
         raise TypeError(f"compile takes a QuantizedModel, got {type(model).__name__}")
     text = json.dumps(model.to_dict())
-    range_bits, max_clamp_table = _native.compute_params(text)
-    circuit, _, rows = _native.compute_circuit(text, None, 0, 0, range_bits, max_clamp_table)
+    range_bits, max_clamp_table, bucket_min_outputs = _native.compute_params(text)
+    params = (range_bits, max_clamp_table, bucket_min_outputs)
+    circuit, _, rows = _native.compute_circuit(text, None, 0, 0, params)
     return CompiledModel(
         model=model,
         range_bits=range_bits,
         max_clamp_table=max_clamp_table,
+        bucket_min_outputs=bucket_min_outputs,
         rows=rows,
         k=circuit.k,
         version=circuit.version,

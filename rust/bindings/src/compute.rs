@@ -17,41 +17,51 @@ fn program(text: &str) -> Result<Program, Error> {
     Program::from_json(&v)
 }
 
-/// The layout parameters that give the smallest circuit: `(range_bits, max_clamp_table)`.
+/// The layout parameters that give the smallest circuit:
+/// `(range_bits, max_clamp_table, bucket_min_outputs)`.
 #[pyfunction]
-pub fn compute_params(py: Python<'_>, program_json: &Bound<'_, PyAny>) -> PyResult<(u32, u64)> {
+pub fn compute_params(
+    py: Python<'_>,
+    program_json: &Bound<'_, PyAny>,
+) -> PyResult<(u32, u64, u32)> {
     let text = text_arg(program_json, "program_json", "str")?;
     let p = detached(py, || {
         let p = program(&text)?;
         compute::choose_params(&p)
     })?;
-    Ok((p.range_bits, p.max_clamp_table))
+    Ok((p.range_bits, p.max_clamp_table, p.bucket_min_outputs))
 }
 
 /// The circuit of a program (with the witness of `input`, or the shape only when `None`), its
-/// statement `[C_x, job, provider, outputs…]` and its row count (before padding).
+/// statement `[C_x, job, provider, outputs…]` and its row count (before padding). `params` as
+/// `compute_params` returns them.
 #[pyfunction]
-#[pyo3(signature = (program_json, input, job, provider, range_bits, max_clamp_table))]
+#[pyo3(signature = (program_json, input, job, provider, params))]
 pub fn compute_circuit<'py>(
     py: Python<'py>,
     program_json: &Bound<'py, PyAny>,
     input: Option<Vec<i64>>,
     job: u64,
     provider: &Bound<'py, PyAny>,
-    range_bits: u32,
-    max_clamp_table: u64,
+    params: (u32, u64, u32),
 ) -> PyResult<(PyCircuit, Vec<Bound<'py, PyAny>>, usize)> {
     let text = text_arg(program_json, "program_json", "str")?;
     let provider = fr_from_py(provider, "provider")?;
-    if !(1..=20).contains(&range_bits) || max_clamp_table == 0 || max_clamp_table > 1 << 24 {
+    let (range_bits, max_clamp_table, bucket_min_outputs) = params;
+    if !(1..=20).contains(&range_bits)
+        || max_clamp_table == 0
+        || max_clamp_table > 1 << 24
+        || bucket_min_outputs == 0
+    {
         return Err(Error::InvalidParameter(
-            "range_bits is 1..=20 and max_clamp_table 1..=2^24".into(),
+            "range_bits is 1..=20, max_clamp_table 1..=2^24 and bucket_min_outputs ≥ 1".into(),
         ))
         .py(py);
     }
     let params = Params {
         range_bits,
         max_clamp_table,
+        bucket_min_outputs,
     };
     let (circuit, witness, statement, rows) = detached(py, || {
         let p = program(&text)?;

@@ -140,6 +140,13 @@ impl Builder {
         self.tables.len()
     }
 
+    /// The lookup tables' names and sizes, in registration order.
+    pub fn tables(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.tables
+            .iter()
+            .map(|t| (t.name.as_str(), t.entries.len()))
+    }
+
     pub fn num_rows(&self) -> usize {
         self.rows.len() + self.public.len()
     }
@@ -304,21 +311,33 @@ impl Builder {
         if terms.len() < 2 {
             return self.linear_combination(terms, k);
         }
+        self.dot_chain(None, terms, k)
+    }
+
+    /// `k + c_0·x_0 + Σ c_i·x_i` like [`Builder::dot`], with the first term in the first row's
+    /// `c` cell (`q_O = c_0`) instead of a row's `a`/`b`: a term for free, in `⌈len/2⌉` rows
+    /// for the other `len` terms (at least one). The result is left where `dot` leaves it.
+    pub fn dot_from(&mut self, first: (Fr, Var), terms: &[(Fr, Var)], k: Fr) -> Var {
+        assert!(!terms.is_empty(), "dot_from needs a term besides the first");
+        self.dot_chain(Some(first), terms, k)
+    }
+
+    fn dot_chain(&mut self, first: Option<(Fr, Var)>, terms: &[(Fr, Var)], k: Fr) -> Var {
         let mut acc: Option<Var> = None;
         for pair in terms.chunks(2) {
             let (c0, x0) = pair[0];
             let (c1, x1) = pair
                 .get(1)
                 .map_or((Fr::zero(), None), |(c, x)| (*c, Some(*x)));
-            let prev = acc.map_or(k, |v| self.value(v));
+            let (c_cell, q_o, q_c, prev) = match (acc, first) {
+                (Some(v), _) => (Some(v), Fr::one(), Fr::zero(), self.value(v)),
+                (None, Some((cf, xf))) => (Some(xf), cf, k, k + cf * self.value(xf)),
+                (None, None) => (None, Fr::zero(), k, k),
+            };
             let sum = prev + c0 * self.value(x0) + x1.map_or(Fr::zero(), |x| c1 * self.value(x));
             let next = self.input(sum);
-            let (q_o, q_c) = match acc {
-                None => (Fr::zero(), k),
-                Some(_) => (Fr::one(), Fr::zero()),
-            };
             self.push_row(Row {
-                cells: [Some(x0), x1, acc],
+                cells: [Some(x0), x1, c_cell],
                 q: [Fr::zero(), c0, c1, q_o, q_c],
                 q_n: -Fr::one(),
                 kind: Kind::Arith,
@@ -327,7 +346,7 @@ impl Builder {
             });
             acc = Some(next);
         }
-        let out = acc.expect("two or more terms");
+        let out = acc.expect("at least one row");
         self.pending_c = Some(out);
         out
     }
