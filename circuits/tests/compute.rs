@@ -112,7 +112,10 @@ fn shape_is_independent_of_the_input() {
         let layout = |x: Option<&[i64]>, params: Params| {
             let mut b = Builder::new();
             compute::build(&mut b, &p, x, 1, Fr::one(), params).unwrap();
-            b.build().unwrap().0
+            let k = b.predicted_k();
+            let circuit = b.build().unwrap().0;
+            assert_eq!(circuit.k, k, "choose_params predicts k without building");
+            circuit
         };
         for params in [Params::default(), BUCKETS] {
             let (a, c) = (layout(None, params), layout(Some(&x), params));

@@ -435,26 +435,20 @@ impl Layouter<'_> {
 /// gadget; shared bucket tables spare remainder limbs). Lays out the shape a few times.
 pub fn choose_params(p: &Program) -> Result<Params> {
     let mut best: Option<((u32, usize), Params)> = None;
-    let candidates = (9..=14).flat_map(|range_bits| {
-        [8u32, 10, 12, 13, 14]
-            .into_iter()
-            .flat_map(move |table_log| {
-                [u32::MAX, 16, 128].map(|bucket_min_outputs| Params {
+    for range_bits in [10u32, 12, 13, 14] {
+        for table_log in [10u32, 12, 13, 14] {
+            for bucket_min_outputs in [u32::MAX, 16] {
+                let params = Params {
                     range_bits,
                     max_clamp_table: 1 << table_log,
                     bucket_min_outputs,
-                })
-            })
-    });
-    for params in candidates {
-        {
-            let mut b = Builder::new();
-            build(&mut b, p, None, 0, Fr::zero(), params)?;
-            let rows = b.num_rows();
-            let (circuit, _) = b.build()?;
-            let key = (circuit.k, rows);
-            if best.as_ref().is_none_or(|(k, _)| key < *k) {
-                best = Some((key, params));
+                };
+                let mut b = Builder::new();
+                build(&mut b, p, None, 0, Fr::zero(), params)?;
+                let key = (b.predicted_k(), b.num_rows());
+                if best.as_ref().is_none_or(|(k, _)| key < *k) {
+                    best = Some((key, params));
+                }
             }
         }
     }

@@ -140,6 +140,17 @@ impl Builder {
         self.tables.len()
     }
 
+    /// The `k` that [`Builder::build`] would give now (rows, a pending result row and the
+    /// tables, padded), without laying anything out.
+    pub fn predicted_k(&self) -> u32 {
+        let used = self.public.len() + self.rows.len() + usize::from(self.pending_c.is_some());
+        let table: usize = self.tables.iter().map(|t| t.entries.len()).sum();
+        used.max(table)
+            .max(1 << MIN_K)
+            .next_power_of_two()
+            .trailing_zeros()
+    }
+
     /// The lookup tables' names and sizes, in registration order.
     pub fn tables(&self) -> impl Iterator<Item = (&str, usize)> {
         self.tables

@@ -123,8 +123,10 @@ fn prove_inner(
         .into_par_iter()
         .map(|i| blinded(&witness[i], blinds[i]))
         .collect();
+    trace.mark("round 1: wires interpolated");
     let mult = lookups.then(|| multiplicities(pk, witness));
     let m_poly = mult.as_ref().map(|m| blinded(m, blinds[4]));
+    trace.mark("round 1: multiplicities");
     let mut round1: Vec<_> = wires.iter().map(|p| commit(g1, p)).collect::<Result<_>>()?;
     if let Some(m) = &m_poly {
         round1.push(commit(g1, m)?);
@@ -138,6 +140,7 @@ fn prove_inner(
     // Round 2: permutation and lookup accumulators.
     let z_evals = permutation_accumulator(pk, witness, omega, beta, gamma)?;
     let z_poly = blinded(&z_evals, blinds[3]);
+    trace.mark("round 2: permutation accumulator");
     let phi_poly = match &mult {
         Some(m) => Some(blinded(
             &lookup_accumulator(pk, witness, m, eta, lambda)?,
