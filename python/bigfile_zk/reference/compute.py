@@ -9,6 +9,10 @@ any value outside the bounds the spec lets a circuit prove (``|acc| < 2^31``,
 Clarity over speed: convolutions and pools are explicit loops over output positions.
 ``bigfile_zk.compute`` (the float model, the quantizer and the bounds analysis) builds these
 programs and runs them through :func:`run`.
+
+:func:`statement` is the public statement of proof-of-compute (``docs/spec/proof-of-compute.md``
+§1) for one input, job and provider: what a verifier (a contract, another implementation) must
+recompute, and what the circuit's public inputs must equal.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from .field import R
+from .commitment import commit_bytes
+from .field import R, check_elements, check_int
+from .poseidon import permute
 
 IntArray = npt.NDArray[np.int64]
 
@@ -643,3 +649,83 @@ def to_field(values: object) -> list[int]:
     if arr.dtype.kind not in "iu":
         raise ValueError(f"outputs must be integers, got dtype {arr.dtype}")
     return [int(v) % R for v in arr.reshape(-1)]
+
+
+# --- the proof-of-compute statement (``docs/spec/proof-of-compute.md`` §1) ---------------------
+
+#: At most this many outputs are public inputs one by one; past it the statement carries
+#: their hash :func:`output_hash` instead.
+MAX_PUBLIC_OUTPUTS = 12
+#: The capacity element the output sponge starts from: ``b"bigfile_zk/outputs/v1"`` read as a
+#: big-endian integer (like ``LEAF_IV`` of the file commitment, another domain).
+OUTPUTS_IV: int = int.from_bytes(b"bigfile_zk/outputs/v1", "big")
+assert OUTPUTS_IV == 0x62696766696C655F7A6B2F6F7574707574732F7631
+#: ``0 <= job < 2^64`` (a job id).
+JOB_LIMIT = 2**64
+#: ``0 <= provider < 2^160`` (an EVM address as an integer).
+PROVIDER_LIMIT = 2**160
+
+
+def output_hash(values: Sequence[int]) -> int:
+    """``H_y``, the statement's output element past :data:`MAX_PUBLIC_OUTPUTS` outputs (§1).
+
+    The leaf sponge of ``file-commitment.md`` with another IV: the ``t = 3`` state starts at
+    ``[OUTPUTS_IV, 0, 0]``; each permutation absorbs two outputs by addition into ``state[1]``
+    and ``state[2]`` (an odd count is padded with one 0); the hash is ``state[0]`` at the end.
+    ``values`` are the outputs as field elements (:func:`to_field`), not signed integers.
+    """
+    elements = check_elements(values, "output")
+    if len(elements) % 2:
+        elements.append(0)
+    state = [OUTPUTS_IV, 0, 0]
+    for j in range(0, len(elements), 2):
+        state[1] = (state[1] + elements[j]) % R
+        state[2] = (state[2] + elements[j + 1]) % R
+        state = permute(state)
+    return state[0]
+
+
+def _bounded(value: object, what: str, limit: int, limit_text: str) -> int:
+    v = check_int(value, what)
+    if not 0 <= v < limit:
+        raise ValueError(f"{what} must satisfy 0 <= {what} < {limit_text}, got {v}")
+    return v
+
+
+def statement(
+    steps: Sequence[Step],
+    x: object,
+    shape: Sequence[int],
+    dtype: str,
+    *,
+    job: int,
+    provider: int,
+    input_range: tuple[int, int] | None = None,
+    input_name: str = "input",
+) -> list[int]:
+    """The public inputs of proof-of-compute (spec §1), in the verifier's order:
+    ``[C_x, job, provider, y_0 … y_{m-1}]`` when ``m <= 12``, else ``[C_x, job, provider, H_y]``.
+
+    ``C_x`` is the file commitment (``file-commitment.md``, default layout) of the input's
+    canonical bytes (:func:`input_bytes` of ``x`` with ``shape`` and ``dtype``), ``y`` the
+    program's output (:func:`run`) as field elements (:func:`to_field`), ``H_y`` their
+    :func:`output_hash`. ``job`` must be ``< 2^64`` and ``provider`` (an EVM address as an
+    integer) ``< 2^160``: the circuit range-checks both, so no other value has a proof.
+
+    ``input_range`` is the model's declared input range (default: the whole ``dtype`` range);
+    an input outside it has no proof (the circuit refuses it), so it is refused here too.
+    """
+    job_ = _bounded(job, "job", JOB_LIMIT, "2^64")
+    provider_ = _bounded(provider, "provider", PROVIDER_LIMIT, "2^160")
+    data = input_bytes(x, shape, dtype)  # checks the shape and the dtype range
+    x_int = input_from_bytes(data, shape, dtype)
+    if input_range is not None:
+        lo, hi = _tuple(input_range, "input_range", 2, DTYPES[dtype][0])
+        if hi > DTYPES[dtype][1] or lo > hi:
+            raise ValueError(f"input_range [{lo}, {hi}] must lie inside the {dtype} range")
+        if int(x_int.min()) < lo or int(x_int.max()) > hi:
+            raise ValueError(f"the input has values outside the declared range [{lo}, {hi}]")
+    outputs = to_field(run(steps, x_int, input_name=input_name))
+    if len(outputs) > MAX_PUBLIC_OUTPUTS:
+        outputs = [output_hash(outputs)]
+    return [commit_bytes(data).commitment, job_, provider_, *outputs]
