@@ -6,6 +6,7 @@ use ark_bn254::Fr;
 use ark_ff::One;
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use bigfile_circuits::compute::{self, program::Program, Params};
+use bigfile_zk::field;
 use bigfile_zk::plonk::{self, Builder};
 use bigfile_zk::srs::Srs;
 use serde_json::Value;
@@ -18,12 +19,12 @@ const BUCKETS: Params = Params {
 };
 
 fn vectors() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../docs/spec/vectors/quantization.json"
-    ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
+    spec_vectors("quantization.json")
+}
+
+fn spec_vectors(file: &str) -> Value {
+    let path = format!("{}/../docs/spec/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn flatten(v: &Value, out: &mut Vec<i64>) {
@@ -100,6 +101,68 @@ fn forward_equals_the_oracle_and_layouts_hold() {
             }
         }
     }
+}
+
+/// The statement vectors (`docs/spec/vectors/compute.json`, spec §1): every model and case of
+/// quantization.json, and compute.json's extra models at 12 and 13 outputs, has exactly these
+/// public inputs for the vector's job and provider; the hashed ones are `output_hash` of the
+/// outputs as field elements.
+#[test]
+fn statement_vectors() {
+    let q = vectors();
+    let c = spec_vectors("compute.json");
+    let hex = |v: &Value| field::from_hex(v.as_str().unwrap(), "vector").unwrap();
+    assert_eq!(
+        hex(&c["outputs_iv"]),
+        field::from_be_bytes_short(compute::OUTPUTS_IV)
+    );
+    assert_eq!(c["max_public_outputs"], compute::MAX_PUBLIC_OUTPUTS);
+    let models: Vec<&Value> = q["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(c["extra_models"].as_array().unwrap())
+        .collect();
+    let (mut public, mut hashed) = (0, 0);
+    for vector in c["vectors"].as_array().unwrap() {
+        let name = vector["model"].as_str().unwrap();
+        let index = vector["case"].as_u64().unwrap() as usize;
+        let m = models.iter().find(|m| m["name"] == name).unwrap();
+        let case = &m["cases"][index];
+        let p = Program::from_json(&m["model"]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut x = Vec::new();
+        flatten(&case["input"], &mut x);
+        let job_hex = vector["job"].as_str().unwrap().trim_start_matches("0x");
+        let job = u64::from_str_radix(job_hex, 16).unwrap();
+        let provider = hex(&vector["provider"]);
+        let want: Vec<Fr> = vector["public_inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(hex)
+            .collect();
+        let mut b = Builder::new();
+        let st = compute::build(&mut b, &p, Some(&x), job, provider, Params::default())
+            .unwrap_or_else(|e| panic!("{name}/{index}: {e}"));
+        assert_eq!(st.public_inputs(), want, "{name}/{index}");
+        assert_eq!(st.input_commitment, hex(&vector["input_commitment"]));
+        let ys: Vec<Fr> = case["output_field"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(hex)
+            .collect();
+        assert_eq!(vector["num_outputs"], ys.len());
+        if vector["outputs_hashed"].as_bool().unwrap() {
+            assert!(ys.len() > compute::MAX_PUBLIC_OUTPUTS);
+            assert_eq!(want[3..], [compute::output_hash(&ys)], "{name}/{index}");
+            hashed += 1;
+        } else {
+            assert_eq!(want[3..], ys, "{name}/{index}");
+            public += 1;
+        }
+    }
+    assert!(public > 0 && hashed > 1, "{public} public, {hashed} hashed");
 }
 
 #[test]
