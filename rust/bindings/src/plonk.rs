@@ -581,6 +581,27 @@ pub fn plonk_setup(
     Ok((PyProvingKey(Arc::new(pk)), PyVerifyingKey(vk)))
 }
 
+/// Whether `pk` is `circuit`'s proving key under `srs`, for a key read from a cache: the same
+/// circuit (shape, fixed columns, copies) and every commitment made with `srs`
+/// (`ProvingKey::check_srs`: one MSM). Raises `ParameterError` saying what differs.
+#[pyfunction]
+pub fn plonk_check_key(
+    py: Python<'_>,
+    pk: &PyProvingKey,
+    circuit: &PyCircuit,
+    srs: &PySrs,
+) -> PyResult<()> {
+    let (pk, c, s) = (&pk.0, &circuit.circuit, &srs.0);
+    detached(py, || {
+        if let Some(diff) = pk.circuit.difference(c) {
+            return Err(Error::InvalidParameter(format!(
+                "this proving key is not the circuit's ({diff})"
+            )));
+        }
+        pk.check_srs(s)
+    })
+}
+
 /// Prove `circuit`'s witness under `pk`; the circuit must be the one `pk` was made from.
 #[pyfunction]
 #[pyo3(signature = (pk, circuit, blinding = None, on_progress = None))]
@@ -656,6 +677,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyProof>()?;
     m.add("PROVE_STEPS", plonk::PROVE_STEPS)?;
     m.add_function(wrap_pyfunction!(plonk_setup, m)?)?;
+    m.add_function(wrap_pyfunction!(plonk_check_key, m)?)?;
     m.add_function(wrap_pyfunction!(plonk_prove, m)?)?;
     m.add_function(wrap_pyfunction!(plonk_verify, m)?)?;
     Ok(())
