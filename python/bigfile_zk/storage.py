@@ -24,17 +24,15 @@ One proving key serves every file size for a parameter set ``k`` (challenges per
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import warnings
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from bigfile_zk import _io, _native
+from bigfile_zk import _cache, _io, _native
 from bigfile_zk._cache import cache_dir, write_atomic
 from bigfile_zk._native import SRS, FileCommitment
 from bigfile_zk._progress import ProgressReporter
@@ -72,9 +70,6 @@ PARAMETER_SETS = (4, 16, 64)
 DEFAULT_K = 16
 _SRS_DEGREE = {4: 5 * 2**14 + 9, 16: 5 * 2**16 + 9, 64: 5 * 2**18 + 9}
 _KEYS: dict[tuple[int, str], tuple[ProvingKey, VerifyingKey]] = {}
-_DEFAULT_SRS: dict[int, SRS] = {}
-# Digests of SRS objects already seen (hashing 84 MB for k = 64 takes ~0.5 s).
-_DIGESTS: dict[tuple[int, int], tuple[weakref.ref[SRS], str]] = {}
 
 
 def _check_k(k: object) -> int:
@@ -95,41 +90,13 @@ def default_srs(k: int = DEFAULT_K, *, cache: bool = True) -> SRS:
     Deriving it takes seconds at ``k = 64``; it is kept in memory and, with ``cache``, in
     :func:`cache_dir` (checked against a fresh derivation's first points on load).
     """
-    degree = _SRS_DEGREE[_check_k(k)]
-    srs = _DEFAULT_SRS.get(degree)
-    if srs is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", InsecureSRSWarning)
-            srs = _load_or_derive_insecure_srs(degree, cache)
-        _DEFAULT_SRS[degree] = srs
+    srs = _cache.insecure_test_srs(_SRS_DEGREE[_check_k(k)], cache=cache)
     warnings.warn(
         "proof-of-storage with the insecure test SRS: anyone can forge these proofs; load a "
         "ceremony with SRS.from_ptau for production",
         InsecureSRSWarning,
         stacklevel=2,
     )
-    return srs
-
-
-def _load_or_derive_insecure_srs(degree: int, cache: bool) -> SRS:
-    path = cache_dir() / "srs" / f"insecure-seed0-{degree}.srs"
-    if cache and path.is_file():
-        try:
-            srs = SRS.load(path)
-            # The derivation is deterministic: a small fresh one must agree point for point.
-            small = SRS.insecure_for_testing(8)
-            if (
-                srs.max_degree == degree
-                and all(srs.g1(i) == small.g1(i) for i in range(9))
-                and srs.g2(1) == small.g2(1)
-            ):
-                return srs
-            raise DecodeError("not the insecure test SRS of this degree")
-        except (DecodeError, ParameterError, OSError) as exc:
-            warnings.warn(f"ignoring the cached SRS {path}: {exc}", RuntimeWarning, stacklevel=4)
-    srs = SRS.insecure_for_testing(degree)
-    if cache:
-        write_atomic(path, srs.to_bytes())
     return srs
 
 
@@ -143,15 +110,7 @@ def srs_digest(srs: SRS, k: int = DEFAULT_K) -> str:
             f"{srs.max_degree}, the storage circuit needs {degree} (5n + 9 for n = "
             f"{(degree - 9) // 5} rows; a .ptau of 2^{(degree - 1).bit_length()} powers or more)"
         )
-    known = _DIGESTS.get((id(srs), degree))
-    if known is not None and known[0]() is srs:
-        return known[1]
-    used = srs if srs.max_degree == degree else srs.truncate(degree)
-    digest = hashlib.sha256(used.to_bytes()).hexdigest()
-    for key in [key for key, (ref, _) in _DIGESTS.items() if ref() is None]:
-        del _DIGESTS[key]  # collected SRSs (their ids may be reused)
-    _DIGESTS[(id(srs), degree)] = (weakref.ref(srs), digest)  # SRSs are immutable (frozen)
-    return digest
+    return _cache.srs_digest(srs, degree)
 
 
 def key_path(k: int, srs: SRS) -> Path:
