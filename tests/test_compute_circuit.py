@@ -1,8 +1,9 @@
 """The proof-of-compute circuit (``docs/spec/proof-of-compute.md``) against the oracle and as a
 statement: outputs equal ``bigfile_zk.reference.compute`` on every spec-vector model and on
 random inputs; a proof verifies for its statement only (input commitment, job, provider,
-outputs, model); bad inputs are refused by name; the generated Solidity verifier agrees on
-py-evm."""
+outputs, model); bad inputs are refused by name; the model's generated Solidity verifier
+(``CompiledModel.verifier_solidity``) agrees on py-evm with the proof JSON's bytes. The API
+around it (cached keys, the JSON, the SRS policy) is ``test_compute_api.py``'s."""
 
 from __future__ import annotations
 
@@ -140,19 +141,31 @@ def test_solidity_verifier_agrees(solc: Path) -> None:
 
     from bigfile_zk import evm
 
-    _, pk, p, _ = proved()
-    source = pk.vk.to_solidity("ComputeVerifier", allow_insecure_srs=True)
-    assert "QN_X" in source  # a version-2 key
+    c, pk, p, x = proved()
+    with pytest.raises(bigfile_zk.errors.InsecureSRSError):
+        c.verifier_solidity(pk.vk)
+    source = c.verifier_solidity(pk.vk, allow_insecure_srs=True)
+    assert "contract ComputeVerifier" in source and "QN_X" in source  # a version-2 key
     built = evm.compile(source, solc=solc)
     assert built.runtime_size <= 24_576
     w3 = Web3(EthereumTesterProvider())
     address = evm.deploy(w3, built).address
-    public = list(p.public_inputs)
-    assert evm.verify(w3, address, p.proof, public)
-    for i in range(len(public)):
+    contract = w3.eth.contract(address=address, abi=built.abi)
+    assert contract.functions.INSECURE_TEST_SRS().call()
+    assert "0x" + contract.functions.VK_DIGEST().call().hex() == p.vk_digest
+    # The proof JSON holds exactly what verifyProof takes, public inputs in its order: the
+    # caller's statement.
+    obj = json.loads(p.to_json())
+    proof, public = bytes.fromhex(obj["proof"][2:]), [int(v) for v in obj["public_inputs"]]
+    commitment = bigfile_zk.commit_bytes(c.model.input_bytes(x)).commitment
+    y = c.expected_outputs(c.model.forward_int(x))
+    assert public == [commitment, 77, int(PROVIDER, 16), *y]
+    assert evm.verify(w3, address, proof, public)
+    names = ["input commitment", "job", "provider"] + [f"output {i}" for i in range(len(y))]
+    for i, name in enumerate(names):
         changed = [*public]
         changed[i] = (changed[i] + 1) % R
-        assert not evm.verify(w3, address, p.proof, changed), i
-    raw = bytearray(p.proof.to_evm_bytes())
+        assert not evm.verify(w3, address, proof, changed), name
+    raw = bytearray(proof)
     raw[100] ^= 1
     assert not evm.verify(w3, address, bytes(raw), public)

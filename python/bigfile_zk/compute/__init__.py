@@ -6,8 +6,10 @@
 * :mod:`.qmodel`: :class:`QuantizedModel`, that program with its scales, run by the oracle
   ``bigfile_zk.reference.compute`` and serialized by ``to_dict``/``from_dict``;
 * :mod:`.bounds`: the compile-time interval analysis the circuit's range checks are sized from;
-* :mod:`.prover`: the circuit (``docs/spec/proof-of-compute.md``): :func:`compile`, keys,
-  proofs, and :func:`verify` against the statement the caller expects.
+* :mod:`.prover`: the circuit (``docs/spec/proof-of-compute.md``): :func:`compile` to a
+  :class:`CompiledModel` (keys cached on disk and checked on load, ``vk_digest``, proving,
+  the Solidity verifier), :class:`ComputeProof` (self-describing JSON), and :func:`verify`
+  against the statement the caller expects.
 """
 
 from __future__ import annotations
@@ -31,7 +33,15 @@ from .model import (
     Reshape,
     fold_batchnorm,
 )
-from .prover import MAX_PUBLIC_OUTPUTS, CompiledModel, ComputeProof, compile, verify
+from .prover import (
+    MAX_PUBLIC_OUTPUTS,
+    PROOF_FORMAT,
+    PROOF_FORMAT_VERSION,
+    CompiledModel,
+    ComputeProof,
+    compile,
+    verify,
+)
 from .qmodel import QuantizedModel, QuantizedNode, TensorQuant
 from .quantize import (
     MULTIPLIER_BITS,
@@ -45,6 +55,8 @@ __all__ = [
     "INPUT",
     "MAX_PUBLIC_OUTPUTS",
     "MULTIPLIER_BITS",
+    "PROOF_FORMAT",
+    "PROOF_FORMAT_VERSION",
     "Add",
     "AvgPool",
     "BatchNorm",

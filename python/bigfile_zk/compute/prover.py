@@ -1,33 +1,77 @@
 """Proving quantized inference (``docs/spec/proof-of-compute.md``): compile a
-:class:`QuantizedModel` into its circuit, make keys, prove one input, verify a claim.
+:class:`QuantizedModel` into its circuit, make (cached) keys, prove one input, verify a claim,
+and generate the model's Solidity verifier.
+
+>>> c = compute.compile(qmodel)                                      # doctest: +SKIP
+>>> pk, vk = c.keys(srs)                 # derived once, cached on disk, checked when loaded
+>>> proof = c.prove(pk, x, job=7, provider="0x" + "ab" * 20)
+>>> proof.save("proof.json")                                      # self-describing JSON
+>>> y = qmodel.forward_int(x)                               # or the outputs the job claims
+>>> compute.verify(vk, ComputeProof.load("proof.json"), input_commitment=c_x, job=7,
+...                provider="0x" + "ab" * 20, outputs=c.expected_outputs(y))
+True
+>>> source = c.verifier_solidity(vk)              # contract ComputeVerifier, solc 0.8.28
 
 The statement is ``[C_x, job, provider, y_0 … y_{m-1}]`` (or ``[C_x, job, provider, H_y]`` past
 12 outputs): the input's BigFile file commitment, the job, the provider's address, and the
 outputs as field elements (``r + v`` for a negative ``v``). Verification checks the statement
 the caller expects; nothing is read from the proof about itself.
+
+The model's identity is its verifying key (``vk_digest``: the weights are circuit constants).
+Without an SRS, :meth:`CompiledModel.keys` uses the embedded insecure test SRS (it warns):
+fine for proving in demos and tests, but :func:`verify` and
+:meth:`CompiledModel.verifier_solidity` refuse a key made from it with
+:class:`~bigfile_zk.errors.InsecureSRSError` unless ``allow_insecure_srs=True``.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
+import os
+import re
+import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bigfile_zk import _native
+from bigfile_zk import _cache, _io, _native
 from bigfile_zk._native import SRS, Circuit, Proof, ProvingKey, VerifyingKey
 from bigfile_zk._progress import ProgressReporter
-from bigfile_zk.errors import ParameterError
+from bigfile_zk.errors import DecodeError, InsecureSRSError, InsecureSRSWarning, ParameterError
 
 from .qmodel import QuantizedModel
 
-__all__ = ["MAX_PUBLIC_OUTPUTS", "CompiledModel", "ComputeProof", "compile", "verify"]
+__all__ = [
+    "MAX_PUBLIC_OUTPUTS",
+    "PROOF_FORMAT",
+    "PROOF_FORMAT_VERSION",
+    "CompiledModel",
+    "ComputeProof",
+    "compile",
+    "verify",
+]
 
 #: Outputs beyond this many are hashed into one public input (spec §1).
 MAX_PUBLIC_OUTPUTS = 12
 
-_R = 21888242871839275222246405745257275088548364400416034343698204186575808495617
+#: ``"type"`` and ``"version"`` of the proof JSON (``ComputeProof.to_json``).
+PROOF_FORMAT = "bigfile_zk.ComputeProof"
+PROOF_FORMAT_VERSION = 1
+
+_R = _native.MODULUS
+
+# Keys derived (or loaded and checked) in this process, by (model digest, SRS digest); the most
+# recent few only: a proving key of a 2^16-row circuit holds ~100 MB.
+_KEYS: OrderedDict[tuple[str, str], tuple[ProvingKey, VerifyingKey]] = OrderedDict()
+_KEYS_IN_MEMORY = 4
+
+# The proof's EVM encoding (plonk.md): 9 points and 12 scalars with lookups, 7 and 10 without.
+_PROOF_LEN = {True: 9 * 64 + 12 * 32, False: 7 * 64 + 10 * 32}
 
 
 def _address(provider: object) -> int:
@@ -36,36 +80,217 @@ def _address(provider: object) -> int:
         if len(text) != 40 or any(c not in "0123456789abcdef" for c in text):
             raise ParameterError(f"provider {provider!r} is not a 20-byte hex address")
         return int(text, 16)
-    if isinstance(provider, bool) or not isinstance(provider, int):
+    if isinstance(provider, bool) or not isinstance(provider, (int, np.integer)):
         raise TypeError(f"provider must be an address (0x… or int), got {type(provider).__name__}")
-    if not 0 <= provider < 2**160:
-        raise ParameterError(f"provider {provider} is not an EVM address (0 <= p < 2^160)")
-    return provider
+    value = int(provider)
+    if not 0 <= value < 2**160:
+        raise ParameterError(f"provider {value} is not an EVM address (0 <= p < 2^160)")
+    return value
 
 
 def _job(job: object) -> int:
-    if isinstance(job, bool) or not isinstance(job, int):
+    if isinstance(job, bool) or not isinstance(job, (int, np.integer)):
         raise TypeError(f"job must be an int, got {type(job).__name__}")
-    if not 0 <= job < 2**64:
-        raise ParameterError(f"job {job} is outside 0 <= job < 2^64")
-    return job
+    value = int(job)
+    if not 0 <= value < 2**64:
+        raise ParameterError(f"job {value} is outside 0 <= job < 2^64")
+    return value
+
+
+def _field(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int (a field element), got {type(value).__name__}")
+    v = int(value)
+    if not 0 <= v < _R:
+        raise ParameterError(f"{name} = {v} is not a field element (0 <= v < r)")
+    return v
 
 
 @dataclass(frozen=True)
 class ComputeProof:
-    """A proof and the statement it was made for (``public_inputs`` in the verifier's order)."""
+    """A proof and the statement its prover claims, as :meth:`CompiledModel.prove` made it or
+    :meth:`from_json` read it (``docs/spec/proof-of-compute.md``, "Proof JSON").
+
+    ``public_inputs`` are in the verifier's order: ``[C_x, job, provider, outputs…]`` (the
+    outputs as field elements, or their hash past 12); ``num_outputs`` is the model's output
+    count ``m``; ``vk_digest`` the ``0x``-hex digest of the key it was made with (the model's
+    identity); ``insecure_test_srs`` whether that key came from the insecure test SRS.
+    All of this is the prover's claim, informative only: :func:`verify` checks the proof
+    against the statement and key the **verifier** expects, never against these fields.
+    """
 
     proof: Proof
     public_inputs: tuple[int, ...]
+    num_outputs: int
+    vk_digest: str
+    insecure_test_srs: bool
 
     @property
     def input_commitment(self) -> int:
         return self.public_inputs[0]
 
     @property
+    def job(self) -> int:
+        return self.public_inputs[1]
+
+    @property
+    def provider(self) -> int:
+        return self.public_inputs[2]
+
+    @property
     def outputs(self) -> tuple[int, ...]:
         """The outputs as field elements (or their hash, past 12)."""
         return self.public_inputs[3:]
+
+    @property
+    def output_hash(self) -> int | None:
+        """``H_y`` when the outputs are hashed (more than 12), else ``None``."""
+        return self.public_inputs[3] if self.num_outputs > MAX_PUBLIC_OUTPUTS else None
+
+    def to_json(self) -> str:
+        """The self-describing proof JSON (format ``bigfile_zk.ComputeProof`` version 1): the
+        statement, ``vk_digest``, ``insecure_test_srs``, ``public_inputs`` (decimal, the
+        verifier's order) and ``proof`` (``0x``-hex, the ``bytes`` ``verifyProof`` takes)."""
+        statement: dict[str, Any] = {
+            "input_commitment": f"0x{self.input_commitment:064x}",
+            "job": str(self.job),
+            "provider": f"0x{self.provider:040x}",
+            "num_outputs": self.num_outputs,
+        }
+        if self.output_hash is None:
+            statement["outputs"] = [str(v) for v in self.outputs]
+        else:
+            statement["output_hash"] = f"0x{self.output_hash:064x}"
+        return json.dumps(
+            {
+                "type": PROOF_FORMAT,
+                "version": PROOF_FORMAT_VERSION,
+                "statement": statement,
+                "vk_digest": self.vk_digest,
+                "insecure_test_srs": self.insecure_test_srs,
+                "public_inputs": [str(v) for v in self.public_inputs],
+                "proof": "0x" + self.proof.to_evm_bytes().hex(),
+            },
+            indent=2,
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ComputeProof:
+        """The proof :meth:`to_json` wrote. Anything else raises
+        :class:`~bigfile_zk.errors.DecodeError` naming the field: not a JSON object, missing
+        or extra keys, a wrong type, a value ``>= r`` (or a job ``>= 2^64``), hex that is not
+        ``0x`` + lower-case digits of the field's exact length, decimal that is not canonical,
+        ``public_inputs`` that are not the statement's, a proof that does not decode."""
+        obj = _io.json_object(text, "compute proof")
+        try:
+            _exact_keys(obj, _TOP_KEYS, "the proof")
+            if obj["type"] != PROOF_FORMAT:
+                raise DecodeError(f"type: {obj['type']!r} is not {PROOF_FORMAT!r}")
+            version = obj["version"]
+            if type(version) is not int or version != PROOF_FORMAT_VERSION:
+                raise DecodeError(f"version: {version!r} (this library reads 1)")
+            st = obj["statement"]
+            if not isinstance(st, dict):
+                raise DecodeError("statement: not a JSON object")
+            if "num_outputs" not in st:
+                raise DecodeError("statement: no num_outputs")
+            m = st["num_outputs"]
+            if type(m) is not int or not 1 <= m < 2**32:
+                raise DecodeError(f"statement.num_outputs: {m!r} is not an int in [1, 2^32)")
+            hashed = m > MAX_PUBLIC_OUTPUTS
+            _exact_keys(st, _STATEMENT_KEYS | {"output_hash" if hashed else "outputs"}, "statement")
+            commitment = _hex_int(st["input_commitment"], 32, "statement.input_commitment")
+            job = _decimal(st["job"], "statement.job", 2**64)
+            provider = _hex_int(st["provider"], 20, "statement.provider")
+            if hashed:
+                outputs = [_hex_int(st["output_hash"], 32, "statement.output_hash")]
+            else:
+                outputs = _decimals(st["outputs"], "statement.outputs", m)
+            _hex_int(obj["vk_digest"], 32, "vk_digest", field=False)
+            if not isinstance(obj["insecure_test_srs"], bool):
+                raise DecodeError("insecure_test_srs: not true or false")
+            public = [commitment, job, provider, *outputs]
+            if _decimals(obj["public_inputs"], "public_inputs", len(public)) != public:
+                raise DecodeError(
+                    "public_inputs: not the statement's [input_commitment, job, provider, "
+                    f"{'output_hash' if hashed else 'outputs…'}]"
+                )
+            raw = obj["proof"]
+            if not isinstance(raw, str) or _HEX.fullmatch(raw) is None or len(raw) % 2:
+                raise DecodeError("proof: not 0x followed by lower-case hex bytes")
+            data = bytes.fromhex(raw[2:])
+            lookups = len(data) == _PROOF_LEN[True]
+            if not lookups and len(data) != _PROOF_LEN[False]:
+                raise DecodeError(
+                    f"proof: {len(data)} bytes (a proof has {_PROOF_LEN[True]}, or "
+                    f"{_PROOF_LEN[False]} without lookups)"
+                )
+            try:
+                proof = Proof.from_bytes(b"BFPF\x01" + bytes([lookups]) + data, public)
+            except DecodeError as exc:
+                raise DecodeError(f"proof: {exc}") from None
+        except DecodeError as exc:
+            raise DecodeError(f"malformed compute proof JSON: {exc}") from None
+        return cls(proof, tuple(public), m, obj["vk_digest"], obj["insecure_test_srs"])
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`to_json` to ``path`` atomically (readers see the old file or the new
+        one, never a part)."""
+        _io.write_atomic(path, self.to_json() + "\n")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ComputeProof:
+        """The proof :meth:`save` wrote (decoded by :meth:`from_json`)."""
+        return cls.from_json(_io.read_text(path, _io.MAX_PROOF_JSON, "compute proof"))
+
+
+_TOP_KEYS = frozenset(
+    {"type", "version", "statement", "vk_digest", "insecure_test_srs", "public_inputs", "proof"}
+)
+_STATEMENT_KEYS = frozenset({"input_commitment", "job", "provider", "num_outputs"})
+_HEX = re.compile(r"0x[0-9a-f]+")
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,77}")
+
+
+def _exact_keys(obj: dict[str, Any], keys: frozenset[str], where: str) -> None:
+    missing, extra = sorted(keys - obj.keys()), sorted(obj.keys() - keys)
+    if missing or extra:
+        said = [f"no {', '.join(missing)}"] if missing else []
+        said += [f"unknown {', '.join(repr(k) for k in extra)}"] if extra else []
+        raise DecodeError(f"{where}: {'; '.join(said)}")
+
+
+def _hex_int(value: object, nbytes: int, name: str, *, field: bool = True) -> int:
+    if not isinstance(value, str) or _HEX.fullmatch(value) is None or len(value) != 2 + 2 * nbytes:
+        raise DecodeError(f"{name}: not 0x followed by {2 * nbytes} lower-case hex digits")
+    v = int(value, 16)
+    if field and v >= _R:
+        raise DecodeError(f"{name}: not a field element (>= r)")
+    return v
+
+
+def _decimal(value: object, name: str, bound: int = _R) -> int:
+    if not isinstance(value, str) or _DECIMAL.fullmatch(value) is None:
+        raise DecodeError(f"{name}: {value!r} is not a canonical decimal string")
+    v = int(value)
+    if v >= bound:
+        raise DecodeError(f"{name}: {v} is too large (must be < {'r' if bound == _R else bound})")
+    return v
+
+
+def _decimals(value: object, name: str, count: int) -> list[int]:
+    if not isinstance(value, list):
+        raise DecodeError(f"{name}: not a list")
+    if len(value) != count:
+        raise DecodeError(f"{name}: {len(value)} values, expected {count}")
+    return [_decimal(v, f"{name}[{i}]") for i, v in enumerate(value)]
+
+
+_INSECURE_GIVEN = (
+    "the verifying key was made with the insecure test SRS (its τ is public, so anyone can "
+    "forge a proof it accepts): use a ceremony SRS (SRS.from_ptau), or pass "
+    "allow_insecure_srs=True for tests and demos"
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +320,34 @@ class CompiledModel:
         """The layout parameters, as ``_native.compute_params`` chose them."""
         return (self.range_bits, self.max_clamp_table, self.bucket_min_outputs)
 
+    @property
+    def num_outputs(self) -> int:
+        """The model's output count ``m``."""
+        return int(np.prod(self.model.output_shape, dtype=np.int64))
+
+    @property
+    def num_public(self) -> int:
+        """Public inputs of the statement: ``C_x``, job, provider and ``m`` outputs (or 1
+        hash past 12)."""
+        return 3 + (self.num_outputs if self.num_outputs <= MAX_PUBLIC_OUTPUTS else 1)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """SHA-256 (hex) of the integer program and the layout parameters: names the cached
+        keys (a cached key is still checked against the circuit this version lays out)."""
+        canonical = json.dumps(
+            {
+                "program": self.model.to_dict(),
+                "range_bits": self.range_bits,
+                "max_clamp_table": self.max_clamp_table,
+                "bucket_min_outputs": self.bucket_min_outputs,
+                "spec_version": self.version,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(b"bigfile_zk/compute-model/v1\n" + canonical.encode()).hexdigest()
+
     def report(self) -> dict[str, Any]:
         """Rows, circuit size, SRS size and the layout parameters (before any setup)."""
         bounds = self.model.bounds
@@ -104,6 +357,7 @@ class CompiledModel:
             "srs_max_degree": self.srs_max_degree,
             "spec_version": self.version,
             "lookups": self.lookups,
+            "public_inputs": self.num_public,
             "macs": bounds.macs,
             "requants": bounds.requants,
             "range_bits": self.range_bits,
@@ -118,11 +372,144 @@ class CompiledModel:
         )
         return circuit, [int(v) for v in statement]
 
+    # -- keys ------------------------------------------------------------------------------
+
+    def default_srs(self, *, cache: bool = True) -> SRS:
+        """The embedded insecure test SRS, just large enough for this model (``5n + 9``). Its
+        τ is public: proofs against it prove nothing (it warns). Kept in memory and, with
+        ``cache``, on disk (shared with ``storage.default_srs`` for the same size)."""
+        return self._default_srs(cache, stacklevel=3)
+
+    def _default_srs(self, cache: bool, stacklevel: int) -> SRS:
+        srs = _cache.insecure_test_srs(self.srs_max_degree, cache=cache)
+        warnings.warn(
+            "proof-of-compute with the insecure test SRS: anyone can forge these proofs; load a "
+            "ceremony with SRS.from_ptau for production",
+            InsecureSRSWarning,
+            stacklevel=stacklevel,
+        )
+        return srs
+
+    def srs_digest(self, srs: SRS) -> str:
+        """SHA-256 (hex) of the part of ``srs`` this model's keys depend on (its first
+        ``5n + 10`` powers); ``ParameterError`` if ``srs`` is too small."""
+        if not isinstance(srs, SRS):
+            raise TypeError(f"srs must be an SRS, got {type(srs).__name__}")
+        degree = self.srs_max_degree
+        if srs.max_degree < degree:
+            raise ParameterError(
+                f"the SRS is too small for this model: it has max degree {srs.max_degree}, the "
+                f"circuit needs {degree} (5n + 9 for n = 2^{self.k} rows; a .ptau of "
+                f"2^{(degree - 1).bit_length()} powers or more)"
+            )
+        return _cache.srs_digest(srs, degree)
+
+    def key_path(self, srs: SRS) -> Path:
+        """Where :meth:`keys` caches the proving key for ``srs``."""
+        name = f"compute-{self.digest[:32]}-{self.srs_digest(srs)[:32]}.pk"
+        return _cache.cache_dir() / "keys" / name
+
+    def keys(
+        self, srs: SRS | None = None, *, cache: bool = True, progress: bool | None = None
+    ) -> tuple[ProvingKey, VerifyingKey]:
+        """This model's keys for ``srs`` (default: the insecure test SRS, with a warning),
+        ``(pk, vk)``. Setup is deterministic: ``vk`` depends on the program and the SRS only.
+
+        Derived once per (model, SRS): kept in memory (the last few) and, with ``cache``, on
+        disk under ``cache_dir()`` as ``keys/compute-{model digest}-{SRS digest}.pk`` (see
+        :attr:`digest`, :meth:`srs_digest`), written atomically. A cached key is not trusted:
+        it must decode (checksum), be the circuit this version lays out for the model
+        exactly, and commit to its polynomials under ``srs`` (one MSM); otherwise it is
+        replaced, with a ``RuntimeWarning``. ``progress`` shows a bar of the steps (default:
+        when stderr is a terminal); Ctrl-C stops between them (setup itself is one native
+        call: seconds at 2^16 rows)."""
+        return self._keys(srs, cache, progress, stacklevel=4)
+
+    def _keys(
+        self, srs: SRS | None, cache: bool, progress: bool | None, stacklevel: int
+    ) -> tuple[ProvingKey, VerifyingKey]:
+        if srs is None:
+            srs = self._default_srs(cache, stacklevel)
+        tag = (self.digest, self.srs_digest(srs))
+        if tag in _KEYS:
+            _KEYS.move_to_end(tag)
+            return _KEYS[tag]
+        path = self.key_path(srs)
+        with ProgressReporter(3, "compute keys", progress, unit="step") as bar:
+            circuit, _ = self._circuit(None, 0, 0)
+            bar(1)
+            pk: ProvingKey | None = None
+            if cache and path.is_file():
+                try:
+                    data = _io.read_bounded(path, _io.MAX_PROVING_KEY, "cached proving key")
+                    pk = ProvingKey.from_bytes(data)
+                    _native.plonk_check_key(pk, circuit, srs)
+                except (DecodeError, ParameterError, OSError) as exc:
+                    warnings.warn(
+                        f"ignoring the cached key {path}: {exc}",
+                        RuntimeWarning,
+                        stacklevel=stacklevel - 1,
+                    )
+                    pk = None
+            bar(2)
+            if pk is None:
+                pk, _ = _native.plonk_setup(circuit, srs)
+                if cache:
+                    _cache.write_atomic(path, pk.to_bytes())
+            bar(3)
+        _KEYS[tag] = (pk, pk.vk)
+        while len(_KEYS) > _KEYS_IN_MEMORY:
+            _KEYS.popitem(last=False)
+        return _KEYS[tag]
+
     def setup(self, srs: SRS) -> ProvingKey:
-        """Keys from the model alone (deterministic; ``pk.vk`` identifies the model)."""
+        """The proving key for ``srs``, derived now (no cache; :meth:`keys` caches). Setup is
+        deterministic: ``pk.vk`` identifies the model."""
         circuit, _ = self._circuit(None, 0, 0)
         pk, _ = _native.plonk_setup(circuit, srs)
         return pk
+
+    def vk_digest(self, srs: SRS | None = None, *, cache: bool = True) -> str:
+        """The model's identity under ``srs``: ``keccak256`` of its verifying key as ``0x``-hex
+        (``VK_DIGEST()`` of its verifier contract, bound into every proof). Anyone with the
+        model file and the SRS recomputes it (keys from :meth:`keys`)."""
+        return "0x" + self._keys(srs, cache, None, stacklevel=4)[1].digest().hex()
+
+    def check_key(self, vk: VerifyingKey, what: str = "vk") -> None:
+        """``ParameterError`` unless ``vk`` has this model's circuit shape (rows, public
+        inputs, lookups, version). A shape check: a key of another model of the same shape
+        passes (compare :meth:`vk_digest` to tell)."""
+        if not isinstance(vk, VerifyingKey):
+            raise TypeError(f"{what} must be a VerifyingKey, got {type(vk).__name__}")
+        got = (vk.k, vk.num_public, vk.lookups, vk.version)
+        want = (self.k, self.num_public, self.lookups, self.version)
+        if got != want:
+            raise ParameterError(
+                f"{what} is not a key of this model's circuit: it has 2^{vk.k} rows, "
+                f"{vk.num_public} public inputs, lookups {vk.lookups}, version {vk.version}; "
+                f"the model's has 2^{self.k}, {self.num_public}, {self.lookups}, {self.version}"
+            )
+
+    def verifier_solidity(
+        self,
+        vk: VerifyingKey,
+        *,
+        contract_name: str = "ComputeVerifier",
+        allow_insecure_srs: bool = False,
+    ) -> str:
+        """Solidity source of this model's verifier contract for ``vk`` (``docs/spec/
+        solidity.md``: ``verifyProof(bytes proof, uint256[] publicInputs)``, public inputs as
+        :attr:`ComputeProof.public_inputs`). Compile with ``bigfile_zk.evm.compile``.
+
+        ``vk`` must have this model's shape (:meth:`check_key`). A key made with the insecure
+        test SRS raises :class:`~bigfile_zk.errors.InsecureSRSError` unless
+        ``allow_insecure_srs=True``; the contract then says ``INSECURE_TEST_SRS = true``."""
+        self.check_key(vk)
+        if vk.is_insecure and not allow_insecure_srs:
+            raise InsecureSRSError(_INSECURE_GIVEN)
+        return vk.to_solidity(contract_name, allow_insecure_srs=allow_insecure_srs)
+
+    # -- proving ---------------------------------------------------------------------------
 
     def prove(
         self,
@@ -134,12 +521,27 @@ class CompiledModel:
         progress: bool | None = None,
     ) -> ComputeProof:
         """Run the model on the integer input ``x`` (in the declared range; see
-        :meth:`QuantizedModel.quantize_input`) and prove it for ``job`` and ``provider``."""
+        :meth:`QuantizedModel.quantize_input`) and prove it for ``job`` and ``provider``.
+
+        ``pk`` is this model's proving key (:meth:`keys`). Bad input raises before any work:
+        ``ParameterError`` for an input of the wrong shape, dtype or range, a job outside
+        ``[0, 2^64)``, a provider that is not a 20-byte address, a key of another shape;
+        ``TypeError`` for a job or provider of the wrong type. ``progress`` shows a bar
+        (default: when stderr is a terminal); Ctrl-C stops the proof between steps."""
+        if not isinstance(pk, ProvingKey):
+            raise TypeError(f"pk must be a ProvingKey, got {type(pk).__name__}")
+        self.check_key(pk.vk, "pk")
         x_int = self.model.check_input(x)
         circuit, statement = self._circuit(x_int, _job(job), _address(provider))
         with ProgressReporter(_native.PROVE_STEPS, "proving", progress, unit="step") as bar:
             proof = _native.plonk_prove(pk, circuit, None, bar)
-        return ComputeProof(proof, tuple(statement))
+        return ComputeProof(
+            proof=proof,
+            public_inputs=tuple(statement),
+            num_outputs=self.num_outputs,
+            vk_digest="0x" + pk.vk.digest().hex(),
+            insecure_test_srs=pk.vk.is_insecure,
+        )
 
     def expected_outputs(self, y_int: object) -> list[int]:
         """The statement's output part for the integer outputs ``y_int``: field elements, or
@@ -184,9 +586,35 @@ def verify(
     """``True`` iff ``proof`` shows that the model of ``vk`` maps the input committed as
     ``input_commitment`` to ``outputs`` (field elements, see
     :meth:`CompiledModel.expected_outputs`) for this ``job`` and ``provider``. The statement is
-    the caller's: a :class:`ComputeProof`'s own ``public_inputs`` are not consulted."""
-    raw = proof.proof if isinstance(proof, ComputeProof) else proof
-    public = [input_commitment, _job(job), _address(provider), *outputs]
-    if any(isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < _R for v in public):
-        raise ParameterError("every statement value must be a field element (0 <= v < r)")
+    the caller's: a :class:`ComputeProof`'s own claims (``public_inputs``, the statement and
+    ``vk_digest`` of its JSON) are not consulted. Take ``input_commitment`` and ``job`` from
+    the job you pay for, ``provider`` from who submits, ``vk`` from the model you trust.
+
+    A malformed statement raises: ``ParameterError`` for a value outside its range or the
+    wrong number of outputs for ``vk``, ``TypeError`` for a value of the wrong type. A key made
+    with the insecure test SRS raises :class:`~bigfile_zk.errors.InsecureSRSError` unless
+    ``allow_insecure_srs=True``."""
+    if not isinstance(vk, VerifyingKey):
+        raise TypeError(f"vk must be a VerifyingKey, got {type(vk).__name__}")
+    if vk.is_insecure and not allow_insecure_srs:
+        raise InsecureSRSError(_INSECURE_GIVEN)
+    if isinstance(proof, ComputeProof):
+        raw = proof.proof
+    elif isinstance(proof, Proof):
+        raw = proof
+    else:
+        raise TypeError(f"proof must be a ComputeProof or a Proof, got {type(proof).__name__}")
+    if isinstance(outputs, (str, bytes)) or not hasattr(outputs, "__len__"):
+        raise TypeError(f"outputs must be a list of field elements, got {type(outputs).__name__}")
+    public = [
+        _field(input_commitment, "input_commitment"),
+        _job(job),
+        _address(provider),
+        *(_field(v, f"outputs[{i}]") for i, v in enumerate(outputs)),
+    ]
+    if len(public) != vk.num_public:
+        raise ParameterError(
+            f"{len(outputs)} outputs, but the key's statement has {vk.num_public - 3} (the "
+            "outputs as field elements, or their hash past 12: CompiledModel.expected_outputs)"
+        )
     return _native.plonk_verify(vk, raw, public, allow_insecure_srs=allow_insecure_srs)

@@ -273,7 +273,7 @@ class QuantizedModel:
     def check_input(self, x_int: object) -> npt.NDArray[np.int64]:
         """``x_int`` as int64 if it is an integer array of :attr:`input_shape` with values in
         :attr:`input_range`; ``ParameterError`` naming the problem otherwise."""
-        arr = np.asarray(x_int)
+        arr = _as_array(x_int)
         if arr.dtype.kind not in "iu":
             raise ParameterError(f"the input must be an integer array, got dtype {arr.dtype}")
         if arr.shape != self.input_shape:
@@ -301,7 +301,7 @@ class QuantizedModel:
     def quantize_input(self, x: object, *, saturate: bool = False) -> npt.NDArray[np.int64]:
         """``round_half_up(x / S) + z`` for a float input of :attr:`input_shape`. Values that
         land outside :attr:`input_range` are an error, or clamped with ``saturate=True``."""
-        arr = np.asarray(x)
+        arr = _as_array(x)
         if arr.dtype.kind not in "iuf":
             raise ParameterError(f"the input must be real numbers, got dtype {arr.dtype}")
         if arr.shape != self.input_shape:
@@ -492,3 +492,12 @@ def _decode(data: object) -> QuantizedModel:
         input_range=(rng[0], rng[1]),
         input_name=inp["name"],
     )
+
+
+def _as_array(x: object) -> npt.NDArray[Any]:
+    """``np.asarray(x)``; a ragged nest of lists is a ``ParameterError``, not numpy's
+    ``ValueError``."""
+    try:
+        return np.asarray(x)
+    except ValueError as exc:
+        raise ParameterError(f"the input is not a rectangular array: {exc}") from None
