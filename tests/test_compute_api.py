@@ -116,6 +116,16 @@ def test_keys_are_cached_in_memory_and_on_disk(
     assert pk2.to_bytes() == pk.to_bytes() and vk2.digest() == vk.digest()
 
 
+def test_memory_keeps_the_last_keys(fresh_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prover, "_KEYS_IN_MEMORY", 1)
+    a, b = compiled("dense_relu"), compiled("dense")
+    pk_a, _ = a.keys(srs(), progress=False)
+    assert a.keys(srs())[0] is pk_a
+    b.keys(srs(), progress=False)
+    assert list(prover._KEYS) == [(b.digest, b.srs_digest(srs()))]
+    assert a.keys(srs(), progress=False)[0] is not pk_a  # from disk again
+
+
 def test_a_model_is_its_vk_digest(fresh_cache: Path) -> None:
     a, b = compiled("dense_relu"), compiled("dense")
     assert a.digest != b.digest and a.key_path(srs()) != b.key_path(srs())

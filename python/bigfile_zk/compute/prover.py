@@ -26,6 +26,7 @@ fine for proving in demos and tests, but :func:`verify` and
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -431,9 +432,11 @@ class CompiledModel:
         if srs is None:
             srs = self._default_srs(cache, stacklevel)
         tag = (self.digest, self.srs_digest(srs))
-        if tag in _KEYS:
-            _KEYS.move_to_end(tag)
-            return _KEYS[tag]
+        found = _KEYS.get(tag)
+        if found is not None:
+            with contextlib.suppress(KeyError):  # another thread may have evicted it
+                _KEYS.move_to_end(tag)
+            return found
         path = self.key_path(srs)
         with ProgressReporter(3, "compute keys", progress, unit="step") as bar:
             circuit, _ = self._circuit(None, 0, 0)
@@ -457,10 +460,11 @@ class CompiledModel:
                 if cache:
                     _cache.write_atomic(path, pk.to_bytes())
             bar(3)
-        _KEYS[tag] = (pk, pk.vk)
+        derived = (pk, pk.vk)
+        _KEYS[tag] = derived
         while len(_KEYS) > _KEYS_IN_MEMORY:
             _KEYS.popitem(last=False)
-        return _KEYS[tag]
+        return derived
 
     def setup(self, srs: SRS) -> ProvingKey:
         """The proving key for ``srs``, derived now (no cache; :meth:`keys` caches). Setup is
