@@ -72,6 +72,9 @@ def test_compile_reports_before_setup() -> None:
     assert r["rows"] <= 2 ** r["k"] and r["srs_max_degree"] == 5 * 2 ** r["k"] + 9
     assert r["spec_version"] == 2 and r["lookups"]
     assert r["macs"] == c.model.bounds.macs > 0
+    n = 2 ** r["k"]
+    assert 0 < r["predicted_prove_seconds"] < 1e-3 * n
+    assert 4 * 2**10 * n < r["predicted_peak_memory_bytes"] < 16 * 2**10 * n + 2**27
     with pytest.raises(TypeError):
         compute.compile(c.model.to_dict())  # type: ignore[arg-type]
 

@@ -66,6 +66,12 @@ PROOF_FORMAT_VERSION = 1
 
 _R = _native.MODULUS
 
+# The report's predictions (fit on the 2-core machine, 2026-12-06: MLP 2^14 0.89 s / 179 MiB,
+# CNN 2^15 1.7 s / 289 MiB, LeNet-5 2^18 13 s / 1,877 MiB; benches/README.md).
+_PROVE_SECONDS_PER_ROW = 50e-6
+_MEMORY_PER_ROW = 7270
+_BASE_MEMORY = 40 * 2**20
+
 # Keys derived (or loaded and checked) in this process, by (model digest, SRS digest); the most
 # recent few only: a proving key of a 2^16-row circuit holds ~100 MB.
 _KEYS: OrderedDict[tuple[str, str], tuple[ProvingKey, VerifyingKey]] = OrderedDict()
@@ -350,11 +356,20 @@ class CompiledModel:
         return hashlib.sha256(b"bigfile_zk/compute-model/v1\n" + canonical.encode()).hexdigest()
 
     def report(self) -> dict[str, Any]:
-        """Rows, circuit size, SRS size and the layout parameters (before any setup)."""
+        """Rows, circuit size, SRS size, the layout parameters, and the predicted proving time
+        and peak memory (before any setup).
+
+        The predictions are a fit to measurements on the 2-core reference machine
+        (``benches/README.md``): proving costs about 50 µs per row of ``n = 2^k`` (the padded
+        size, not the used rows) and the proving key plus the prover's work about 7.1 KiB per
+        row, plus the interpreter. Time scales roughly with ``2 / cores``; memory does not."""
         bounds = self.model.bounds
+        n = 2**self.k
         return {
             "rows": self.rows,
             "k": self.k,
+            "predicted_prove_seconds": round(_PROVE_SECONDS_PER_ROW * n, 2),
+            "predicted_peak_memory_bytes": _BASE_MEMORY + _MEMORY_PER_ROW * n,
             "srs_max_degree": self.srs_max_degree,
             "spec_version": self.version,
             "lookups": self.lookups,
