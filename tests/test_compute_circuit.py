@@ -56,8 +56,9 @@ def test_circuit_outputs_are_the_oracles(name: str, seed: int) -> None:
     x = random_input(c.model, seed)
     y = c.model.forward_int(x)
     commitment = bigfile_zk.commit_bytes(c.model.input_bytes(x)).commitment
-    # The compiler's layout, and the bucket layout wherever it applies (spec §4.2).
-    for params in (c.params, (c.range_bits, c.max_clamp_table, 1)):
+    # The compiler's layout; buckets wherever they apply (spec §4.2); Poseidon the other way.
+    r, t, b, g = c.params
+    for params in (c.params, (r, t, 1, g), (r, t, b, not g)):
         circuit, statement, _ = _native.compute_circuit(
             c.program_json, [int(v) for v in x.ravel()], 5, 7, params
         )
@@ -172,3 +173,36 @@ def test_solidity_verifier_agrees(solc: Path) -> None:
     raw = bytearray(proof)
     raw[100] ^= 1
     assert not evm.verify(w3, address, bytes(raw), public)
+
+
+def test_solidity_verifier_without_the_round_gate(solc: Path) -> None:
+    """The same model with Poseidon on arithmetic rows (``poseidon_gate=False``): the key's
+    ``[q_F]``, ``[q_P]`` are the identity, the generated verifier skips them, still accepts the
+    honest proof and refuses a changed statement, and costs less gas than with the gate."""
+    pytest.importorskip("web3", reason="the EVM tests need the test extras (web3)")
+    from web3 import EthereumTesterProvider, Web3
+
+    from bigfile_zk import evm
+
+    c, pk, p, x = proved()
+    arith = compute.compile(c.model, params=(*c.params[:3], False))
+    assert arith.poseidon_gate is False and arith.k >= c.k
+    assert arith.digest != c.digest
+    pk2 = arith.setup(srs())
+    p2 = arith.prove(pk2, x, job=77, provider=PROVIDER, progress=False)
+    public = list(p.public_inputs)
+    assert list(p2.public_inputs) == public
+    w3 = Web3(EthereumTesterProvider())
+    gas = []
+    for model, key, proof in [(c, pk, p), (arith, pk2, p2)]:
+        built = evm.compile(model.verifier_solidity(key.vk, allow_insecure_srs=True), solc=solc)
+        address = evm.deploy(w3, built).address
+        raw = bytes.fromhex(json.loads(proof.to_json())["proof"][2:])
+        assert evm.verify(w3, address, raw, public)
+        changed = [*public]
+        changed[-1] = (changed[-1] + 1) % R
+        assert not evm.verify(w3, address, raw, changed)
+        gas.append(evm.min_gas(w3, address, evm.calldata(raw, public)))
+    # [q_F], [q_P] skipped, but the S-boxes' products make [q_M] non-identity: one scalar
+    # multiplication (6,000 gas) and its addition fewer.
+    assert gas[1] < gas[0] - 5_000, gas

@@ -1,6 +1,6 @@
 //! Proof-of-compute size and timing for a `QuantizedModel` JSON (as `to_dict()` writes it).
 //! `cargo run --release --example compute_speed -p bigfile-circuits -- model.json input.json
-//! [range_bits] [max_clamp_table]`
+//! [range_bits] [max_clamp_table] [poseidon_gate]`
 use ark_bn254::Fr;
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use bigfile_circuits::compute::{self, program::Program};
@@ -22,6 +22,9 @@ fn main() {
     }
     if let Some(t) = args.get(4) {
         params.max_clamp_table = t.parse().unwrap();
+    }
+    if let Some(g) = args.get(5) {
+        params.poseidon_gate = g.parse().unwrap();
     }
     let p = Program::from_json(&model).unwrap();
     let t = Instant::now();

@@ -3,11 +3,11 @@
 //! witness cell is refused, and small models prove and verify with the statement bound.
 
 use ark_bn254::Fr;
-use ark_ff::One;
+use ark_ff::{One, Zero};
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use bigfile_circuits::compute::{self, program::Program, Params};
 use bigfile_zk::field;
-use bigfile_zk::plonk::{self, Builder};
+use bigfile_zk::plonk::{self, Builder, Selector};
 use bigfile_zk::srs::Srs;
 use serde_json::Value;
 
@@ -16,6 +16,13 @@ const BUCKETS: Params = Params {
     range_bits: 13,
     max_clamp_table: 1 << 13,
     bucket_min_outputs: 1,
+    poseidon_gate: true,
+};
+
+/// Poseidon on arithmetic rows: no degree-6 gate in the circuit.
+const ARITH: Params = Params {
+    poseidon_gate: false,
+    ..BUCKETS
 };
 
 fn vectors() -> Value {
@@ -58,13 +65,16 @@ fn forward_equals_the_oracle_and_layouts_hold() {
             circuit
                 .check_witness(&witness)
                 .unwrap_or_else(|e| panic!("{name} (wide): {e}"));
-            // And buckets for every requantization that can have them.
-            let mut b = Builder::new();
-            compute::build(&mut b, &p, Some(&x), 7, Fr::from(0xabcdu64), BUCKETS).unwrap();
-            let (circuit, witness) = b.build().unwrap();
-            circuit
-                .check_witness(&witness)
-                .unwrap_or_else(|e| panic!("{name} (buckets): {e}"));
+            // And buckets for every requantization that can have them, with Poseidon on
+            // either layout.
+            for params in [BUCKETS, ARITH] {
+                let mut b = Builder::new();
+                compute::build(&mut b, &p, Some(&x), 7, Fr::from(0xabcdu64), params).unwrap();
+                let (circuit, witness) = b.build().unwrap();
+                circuit
+                    .check_witness(&witness)
+                    .unwrap_or_else(|e| panic!("{name} ({params:?}): {e}"));
+            }
             let mut b = Builder::new();
             let st = compute::build(
                 &mut b,
@@ -180,7 +190,7 @@ fn shape_is_independent_of_the_input() {
             assert_eq!(circuit.k, k, "choose_params predicts k without building");
             circuit
         };
-        for params in [Params::default(), BUCKETS] {
+        for params in [Params::default(), BUCKETS, ARITH] {
             let (a, c) = (layout(None, params), layout(Some(&x), params));
             assert_eq!(a.fixed, c.fixed, "{}", m["name"]);
             assert_eq!(a.copies, c.copies, "{}", m["name"]);
@@ -196,6 +206,7 @@ fn proofs_bind_the_statement_and_flips_fail() {
         ("dense_relu", Params::default()),
         ("max_pool_clip", Params::default()),
         ("cnn", BUCKETS),
+        ("dense_relu", ARITH),
     ] {
         let m = v["models"]
             .as_array()
@@ -215,6 +226,10 @@ fn proofs_bind_the_statement_and_flips_fail() {
             );
         }
         let (circuit, witness) = b.build().unwrap();
+        let round_gates = [Selector::QF, Selector::QP]
+            .iter()
+            .any(|s| circuit.selector(*s).unwrap().iter().any(|x| !x.is_zero()));
+        assert_eq!(round_gates, params.poseidon_gate, "{name}: round-gate rows");
         assert_eq!(
             circuit.version(),
             2,
@@ -235,7 +250,10 @@ fn proofs_bind_the_statement_and_flips_fail() {
         // Every constrained witness cell, flipped, is caught by the witness check.
         let n = circuit.n();
         let mut flipped = 0;
-        for i in circuit.num_public..n {
+        // The arithmetic Poseidon's ≈ 10k extra rows are sampled (its rows are the builder's
+        // mul/lin2 rows, flipped whole in the other cases).
+        let step = if params.poseidon_gate { 1 } else { 5 };
+        for i in (circuit.num_public..n).step_by(step) {
             for col in 0..3 {
                 if !circuit.is_constrained(col, i) {
                     continue;

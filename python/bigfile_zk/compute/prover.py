@@ -308,6 +308,9 @@ class CompiledModel:
     range_bits: int
     max_clamp_table: int
     bucket_min_outputs: int
+    #: Poseidon on its round gate (``True``) or on arithmetic rows (no degree-6 gate: a faster
+    #: prover and a cheaper verifier when the rows fit the same ``2^k``).
+    poseidon_gate: bool
     rows: int
     k: int
     version: int
@@ -323,9 +326,9 @@ class CompiledModel:
         return 5 * 2**self.k + 9
 
     @property
-    def params(self) -> tuple[int, int, int]:
+    def params(self) -> tuple[int, int, int, bool]:
         """The layout parameters, as ``_native.compute_params`` chose them."""
-        return (self.range_bits, self.max_clamp_table, self.bucket_min_outputs)
+        return (self.range_bits, self.max_clamp_table, self.bucket_min_outputs, self.poseidon_gate)
 
     @property
     def num_outputs(self) -> int:
@@ -348,6 +351,7 @@ class CompiledModel:
                 "range_bits": self.range_bits,
                 "max_clamp_table": self.max_clamp_table,
                 "bucket_min_outputs": self.bucket_min_outputs,
+                "poseidon_gate": self.poseidon_gate,
                 "spec_version": self.version,
             },
             sort_keys=True,
@@ -379,6 +383,7 @@ class CompiledModel:
             "range_bits": self.range_bits,
             "max_clamp_table": self.max_clamp_table,
             "bucket_min_outputs": self.bucket_min_outputs,
+            "poseidon_gate": self.poseidon_gate,
         }
 
     def _circuit(self, x: np.ndarray | None, job: int, provider: int) -> tuple[Circuit, list[int]]:
@@ -572,19 +577,29 @@ class CompiledModel:
         return [_native.compute_output_hash(ys)]
 
 
-def compile(model: QuantizedModel) -> CompiledModel:
-    """Lay out the model's circuit (shape only) with the parameters that make it smallest."""
+def compile(
+    model: QuantizedModel, *, params: tuple[int, int, int, bool] | None = None
+) -> CompiledModel:
+    """Lay out the model's circuit (shape only) with the parameters that make it smallest,
+    or with ``params`` (``(range_bits, max_clamp_table, bucket_min_outputs, poseidon_gate)``,
+    as :attr:`CompiledModel.params` gives them) to force a layout."""
     if not isinstance(model, QuantizedModel):
         raise TypeError(f"compile takes a QuantizedModel, got {type(model).__name__}")
     text = json.dumps(model.to_dict())
-    range_bits, max_clamp_table, bucket_min_outputs = _native.compute_params(text)
-    params = (range_bits, max_clamp_table, bucket_min_outputs)
+    if params is None:
+        params = _native.compute_params(text)
+    elif not (isinstance(params, tuple) and len(params) == 4):
+        raise TypeError(
+            "params is a tuple (range_bits, max_clamp_table, bucket_min_outputs, poseidon_gate)"
+        )
+    range_bits, max_clamp_table, bucket_min_outputs, poseidon_gate = params
     circuit, _, rows = _native.compute_circuit(text, None, 0, 0, params)
     return CompiledModel(
         model=model,
         range_bits=range_bits,
         max_clamp_table=max_clamp_table,
         bucket_min_outputs=bucket_min_outputs,
+        poseidon_gate=poseidon_gate,
         rows=rows,
         k=circuit.k,
         version=circuit.version,

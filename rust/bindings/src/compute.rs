@@ -18,18 +18,23 @@ fn program(text: &str) -> Result<Program, Error> {
 }
 
 /// The layout parameters that give the smallest circuit:
-/// `(range_bits, max_clamp_table, bucket_min_outputs)`.
+/// `(range_bits, max_clamp_table, bucket_min_outputs, poseidon_gate)`.
 #[pyfunction]
 pub fn compute_params(
     py: Python<'_>,
     program_json: &Bound<'_, PyAny>,
-) -> PyResult<(u32, u64, u32)> {
+) -> PyResult<(u32, u64, u32, bool)> {
     let text = text_arg(program_json, "program_json", "str")?;
     let p = detached(py, || {
         let p = program(&text)?;
         compute::choose_params(&p)
     })?;
-    Ok((p.range_bits, p.max_clamp_table, p.bucket_min_outputs))
+    Ok((
+        p.range_bits,
+        p.max_clamp_table,
+        p.bucket_min_outputs,
+        p.poseidon_gate,
+    ))
 }
 
 /// The circuit of a program (with the witness of `input`, or the shape only when `None`), its
@@ -43,11 +48,11 @@ pub fn compute_circuit<'py>(
     input: Option<Vec<i64>>,
     job: u64,
     provider: &Bound<'py, PyAny>,
-    params: (u32, u64, u32),
+    params: (u32, u64, u32, bool),
 ) -> PyResult<(PyCircuit, Vec<Bound<'py, PyAny>>, usize)> {
     let text = text_arg(program_json, "program_json", "str")?;
     let provider = fr_from_py(provider, "provider")?;
-    let (range_bits, max_clamp_table, bucket_min_outputs) = params;
+    let (range_bits, max_clamp_table, bucket_min_outputs, poseidon_gate) = params;
     if !(1..=20).contains(&range_bits)
         || max_clamp_table == 0
         || max_clamp_table > 1 << 24
@@ -62,6 +67,7 @@ pub fn compute_circuit<'py>(
         range_bits,
         max_clamp_table,
         bucket_min_outputs,
+        poseidon_gate,
     };
     let (circuit, witness, statement, rows) = detached(py, || {
         let p = program(&text)?;

@@ -69,6 +69,45 @@ fn permute3_matches() {
     check(&mut b).unwrap();
 }
 
+/// Poseidon on arithmetic rows (`set_poseidon_gate(false)`): the same permutation, sponge,
+/// hash and Merkle level as the round gate, no `q_F`/`q_P` row anywhere, and a circuit that
+/// proves (the prover's path without the degree-6 part) and refuses a wrong public output.
+#[test]
+fn poseidon_without_the_round_gate() {
+    let mut b = Builder::new();
+    b.set_poseidon_gate(false);
+    let s = [Fr::from(3u64), Fr::from(4u64), Fr::from(5u64)];
+    let vars = s.map(|v| b.input(v));
+    let out = b.poseidon_permute3(vars);
+    let mut expected = s;
+    poseidon::permute(&mut expected).unwrap();
+    assert_eq!(out.map(|v| b.value(v)), expected);
+    let absorbed = b.poseidon_absorb3(vars, vars[0], vars[1]);
+    let mut expected = [s[0], s[1] + s[0], s[2] + s[1]];
+    poseidon::permute(&mut expected).unwrap();
+    assert_eq!(absorbed.map(|v| b.value(v)), expected);
+    let h = b.poseidon(&[vars[0], vars[1]]).unwrap();
+    assert_eq!(b.value(h), poseidon::hash(&[s[0], s[1]]).unwrap());
+    let bit = b.input(Fr::one());
+    let level = b.merkle_level(vars[0], bit, vars[1]);
+    assert_eq!(b.value(level), poseidon::hash(&[s[1], s[0]]).unwrap());
+    let public = b.public_input(b.value(level));
+    b.assert_equal(level, public);
+    let (circuit, witness) = b.build().unwrap();
+    for sel in [plonk::Selector::QF, plonk::Selector::QP] {
+        assert!(circuit.selector(sel).unwrap().iter().all(Fr::is_zero));
+    }
+    circuit.check_witness(&witness).unwrap();
+    let srs = Srs::insecure_for_testing(5 * circuit.n() + 9, 3).unwrap();
+    let (pk, vk) = plonk::setup(&circuit, &srs).unwrap();
+    let proof = plonk::prove(&pk, &witness, &mut StdRng::seed_from_u64(1)).unwrap();
+    let good = witness[0][..circuit.num_public].to_vec();
+    assert!(plonk::verify(&vk, &proof, &good).unwrap());
+    let mut bad = good.clone();
+    bad[0] += Fr::one();
+    assert!(!plonk::verify(&vk, &proof, &bad).unwrap());
+}
+
 fn merkle_case(arity: usize, leaves: usize, index: usize) -> (Builder, Var) {
     let values: Vec<Fr> = (0..leaves).map(|i| Fr::from(i as u64 * 31 + 1)).collect();
     let tree = MerkleTree::new(values.clone(), arity).unwrap();

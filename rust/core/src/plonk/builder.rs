@@ -72,6 +72,10 @@ pub struct Builder {
     /// Range checks by 8-bit lookups (default) or by bits (keeps a circuit lookup-free, which
     /// saves the verifier 6 EVM scalar multiplications).
     lookup_ranges: bool,
+    /// Poseidon on its round gate (default: 66 rows a permutation, but a degree-6 gate, so an
+    /// 8n quotient domain and a 5n quotient) or on arithmetic rows (≈ 640 rows, and a circuit
+    /// without the gate proves on 4n: see `set_poseidon_gate`).
+    poseidon_gate: bool,
     /// `x → bits` where rows already constrain `0 ≤ x < 2^bits` (`bits = 1`: boolean). Depends
     /// only on which gadgets ran, never on values, so setup and proving lay out the same rows.
     known_bits: HashMap<Var, usize>,
@@ -105,6 +109,7 @@ impl Builder {
             tables: Vec::new(),
             range8: None,
             lookup_ranges: true,
+            poseidon_gate: true,
             known_bits: HashMap::new(),
             pending_c: None,
             tag_column: 2,
@@ -581,6 +586,16 @@ impl Builder {
         self.lookup_ranges = on;
     }
 
+    /// Whether Poseidon uses its round gate (the default) or arithmetic rows. A circuit with no
+    /// round-gate row has `q_F = q_P = 0`: its quotient has degree ≤ 3n + 8, the prover skips
+    /// the degree-6 part (half the quotient's cosets, 2n of each of its two largest MSMs) and
+    /// the EVM verifier skips the two identity selector commitments (the S-boxes' products use
+    /// `q_M`, which then costs one unless other rows use it anyway). Worth it when the extra
+    /// ≈ 570 rows per permutation do not cross a power of two.
+    pub fn set_poseidon_gate(&mut self, on: bool) {
+        self.poseidon_gate = on;
+    }
+
     /// Register a 2-column lookup table `(x, y)`; lookups of it are `(x, y, tag)`.
     pub fn add_table(&mut self, name: &str, entries: Vec<(Fr, Fr)>) -> Result<TableId> {
         if entries.is_empty() {
@@ -761,6 +776,10 @@ impl Builder {
 
     /// Rows of one width-3 permutation from `u_0 = state + C_0` (spec §2.1 layout).
     fn poseidon_rounds(&mut self, u0: [Var; 3]) -> [Var; 3] {
+        if !self.poseidon_gate {
+            let out = self.poseidon_arith_rounds(&u0);
+            return [out[0], out[1], out[2]];
+        }
         let p = poseidon::params(3).expect("t = 3");
         let m = mds();
         let rounds = poseidon::FULL_ROUNDS + p.partial_rounds;
@@ -828,12 +847,23 @@ impl Builder {
     fn poseidon_generic(&mut self, state: &[Var]) -> Vec<Var> {
         let t = state.len();
         let p = poseidon::params(t).expect("1 to 16 inputs");
+        let c = |r: usize, i: usize| p.round_constants[r * t + i];
+        let u: Vec<Var> = (0..t)
+            .map(|i| self.affine(state[i], Fr::one(), c(0, i)))
+            .collect();
+        self.poseidon_arith_rounds(&u)
+    }
+
+    /// The rounds of a permutation of any width on arithmetic rows, from `u_0 = state + C_0`:
+    /// the S-box in 3 rows, each MDS output a linear combination with the next round's
+    /// constant folded in.
+    fn poseidon_arith_rounds(&mut self, u0: &[Var]) -> Vec<Var> {
+        let t = u0.len();
+        let p = poseidon::params(t).expect("1 to 16 inputs");
         let rounds = poseidon::FULL_ROUNDS + p.partial_rounds;
         let half = poseidon::FULL_ROUNDS / 2;
         let c = |r: usize, i: usize| p.round_constants[r * t + i];
-        let mut u: Vec<Var> = (0..t)
-            .map(|i| self.affine(state[i], Fr::one(), c(0, i)))
-            .collect();
+        let mut u = u0.to_vec();
         for r in 0..rounds {
             let full = r < half || r >= rounds - half;
             let s: Vec<Var> = (0..t)

@@ -561,10 +561,16 @@ pub(crate) fn commit(g1: &[G1Affine], coeffs: &[Fr]) -> Result<G1Affine> {
             g1.len()
         )));
     }
-    if coeffs.iter().all(Fr::is_zero) {
+    // Trailing zeros cost an MSM nothing but time (a quotient without the degree-6 gate has
+    // 2n of them, and so has its opening).
+    let len = coeffs
+        .iter()
+        .rposition(|c| !c.is_zero())
+        .map_or(0, |i| i + 1);
+    if len == 0 {
         return Ok(G1Affine::zero());
     }
-    Ok(crate::msm::msm(&g1[..len], coeffs)?.into_affine())
+    Ok(crate::msm::msm(&g1[..len], &coeffs[..len])?.into_affine())
 }
 
 /// 2 when the non-Poseidon part of the quotient fits the even cosets (`3n + 8 < 4n`), else 1.
@@ -576,6 +582,12 @@ pub(crate) fn coset_stride(n: usize) -> usize {
     }
 }
 
+/// Whether any row carries the Poseidon round gate (`q_F` or `q_P` nonzero). Without one the
+/// degree-6 part of the numerator is identically zero and the quotient has degree ≤ 3n + 8.
+pub(crate) fn has_round_gates(fixed: &[Vec<Fr>]) -> bool {
+    fixed[5..7].iter().any(|c| c.iter().any(|x| !x.is_zero()))
+}
+
 /// The fixed columns on the quotient's cosets `g·ω_{8n}^j·H`, computed once per proving key:
 /// for every coset the five columns of the Poseidon part (`q_M … q_P`, in VK order, are all
 /// kept on the cosets that also carry the rest, with `σ` after them). About 2.4 KB per row;
@@ -583,11 +595,15 @@ pub(crate) fn coset_stride(n: usize) -> usize {
 pub(crate) fn fixed_cosets(n: usize, fixed: &[Vec<Fr>], sigma: &[Vec<Fr>; 3]) -> Vec<Vec<Vec<Fr>>> {
     let big = Radix2EvaluationDomain::<Fr>::new(8 * n).expect("8n within the 2-adicity");
     let stride = coset_stride(n);
+    let high = has_round_gates(fixed);
     (0..8)
         .map(|j| {
             let shift = Fr::GENERATOR * big.element(j);
             let polys: Vec<&Vec<Fr>> = if j % stride == 0 {
                 fixed.iter().chain(sigma.iter()).collect()
+            } else if !high {
+                // No degree-6 part: the quotient never visits this coset.
+                Vec::new()
             } else {
                 // Only the Poseidon round's q_L, q_R, q_C, q_F, q_P are read on the other
                 // cosets; the seven selectors are kept so that the indices stay the same.

@@ -23,6 +23,7 @@ pub mod verifier;
 
 pub use builder::{Builder, TableId, Var};
 pub use circuit::{Circuit, Fixed};
+pub use gates::Selector;
 pub use keys::{setup, ProvingKey, VerifyingKey};
 pub use proof::Proof;
 pub use prover::{prove, prove_with_blinding, prove_with_progress, random_blinding, PROVE_STEPS};

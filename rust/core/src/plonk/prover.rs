@@ -10,7 +10,7 @@
 
 use super::circuit::shifts;
 use super::gates::{Leaf, Selector};
-use super::keys::{commit, coset_stride, srs_powers_needed, ProvingKey};
+use super::keys::{commit, coset_stride, has_round_gates, srs_powers_needed, ProvingKey};
 use super::proof::{linearisation, Challenges, Evaluations, Proof, Term};
 use super::relation::{self, Atom, RowProgram, BLOCK};
 use super::transcript::Transcript;
@@ -485,12 +485,18 @@ fn quotient(
     // once n ≥ 16), evaluated on the even cosets only (the coset g·H_{4n}).
     // That is 120 size-n FFTs instead of 176.
     let stride = coset_stride(n);
-    let mut high = vec![Fr::zero(); 8 * n];
+    // Without a round-gate row the degree-6 part is zero: only the cosets of the rest.
+    let with_high = has_round_gates(fixed);
+    let mut high = vec![Fr::zero(); if with_high { 8 * n } else { 0 }];
     let mut low = vec![Fr::zero(); 8 * n / stride];
     for j in 0..8 {
         let shift = g * big.element(j);
         let shift_n = shift.pow([n as u64]);
         let with_low = j % stride == 0;
+        if !with_low && !with_high {
+            progress(3 + j as u64)?;
+            continue;
+        }
         // Witness polynomials here; the fixed ones come precomputed with the proving key.
         let mut sources: Vec<&[Fr]> = p.wires.iter().map(|w| &w[..]).collect();
         if with_low {
@@ -514,9 +520,11 @@ fn quotient(
             Atom::Leaf(Leaf::QPos) | Atom::Pow5(Leaf::QPos) => cached[5][i] + cached[6][i],
         };
         let zh_inv = (shift_n - Fr::one()).inverse().expect("coset avoids H");
-        let hi = on_rows(&high_gates, n, &load);
-        for (i, v) in hi.into_iter().enumerate() {
-            high[8 * i + j] = v * zh_inv;
+        if with_high {
+            let hi = on_rows(&high_gates, n, &load);
+            for (i, v) in hi.into_iter().enumerate() {
+                high[8 * i + j] = v * zh_inv;
+            }
         }
         if with_low {
             let (z, pi_ev) = (&ev[3], &ev[4]);
@@ -567,9 +575,13 @@ fn quotient(
         }
         progress(3 + j as u64)?;
     }
-    let mut t = big.get_coset(g).expect("nonzero").ifft(&high);
     let low_domain = Radix2EvaluationDomain::<Fr>::new(8 * n / stride).expect("2-adicity");
     let low = low_domain.get_coset(g).expect("nonzero").ifft(&low);
+    let mut t = if with_high {
+        big.get_coset(g).expect("nonzero").ifft(&high)
+    } else {
+        vec![Fr::zero(); 8 * n]
+    };
     for (acc, x) in t.iter_mut().zip(&low) {
         *acc += x;
     }
