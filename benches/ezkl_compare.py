@@ -13,7 +13,9 @@ test SRS, setup, prove, verify). Setup and every timed proof of a "fresh process
 child process (this script with ``--worker``), whose peak RSS is read with ``os.wait4``.
 
 Proofs are taken interleaved (EZKL, ours in a fresh process, ours warm, and again), so a
-load change on a shared machine hits both sides; the load average is recorded with each.
+load change on a shared machine hits both sides. With each step goes ``others_cpu``: the share
+of the machine's CPU time that other processes used while it ran (``/proc/stat`` minus the
+step's own CPU time); ``--quiet`` waits for an idle machine before each round.
 "Warm" for ours is ``CompiledModel.prove`` with the proving key in memory; EZKL's Python API
 proves from files only (``ezkl.prove`` reads the proving key and the SRS from disk each call),
 so its figure is compared with both ours warm and ours in a fresh process (key decoded from
@@ -35,6 +37,7 @@ import inspect
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -144,6 +147,49 @@ def onnx_max_diff(path: Path, model: c.Model, xs: FloatArray) -> float:
     return float(np.max(np.abs(got - want)))
 
 
+# --- the machine's other load -----------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def busy_seconds() -> float | None:
+    """CPU seconds spent not idle since boot, all CPUs (``/proc/stat``; None elsewhere)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def others_share(busy_before: float | None, own: float, wall: float) -> float | None:
+    """The share of all CPUs' time over ``wall`` seconds that went to other processes, given
+    the busy time at the start and this step's own CPU seconds."""
+    busy_after = busy_seconds()
+    if busy_before is None or busy_after is None or wall <= 0:
+        return None
+    return max(0.0, busy_after - busy_before - own) / (wall * (os.cpu_count() or 1))
+
+
+def wait_for_quiet(max_others: float | None, max_wait: float, sample: float = 3.0) -> Json:
+    """Wait (at most ``max_wait`` s) until other processes use at most ``max_others`` of the
+    CPUs over a ``sample``-second window; return the seconds waited and the last share."""
+    start = time.monotonic()
+    share = None
+    while max_others is not None:
+        busy, t = busy_seconds(), time.monotonic()
+        time.sleep(sample)
+        share = others_share(busy, 0.0, time.monotonic() - t)
+        if share is None or share <= max_others or time.monotonic() - start >= max_wait:
+            break
+    return {"waited_seconds": time.monotonic() - start, "others_cpu_before": share}
+
+
 # --- child processes: peak RSS of one step ----------------------------------------------------
 
 
@@ -155,7 +201,7 @@ def run_worker(task: Json, work: Path, timeout: float) -> Json:
     result.unlink(missing_ok=True)
     spec.write_text(json.dumps({**task, "result": str(result)}))
     log = work / f"log-{task['kind']}.txt"
-    load = os.getloadavg()[0]
+    busy = busy_seconds()
     start = time.perf_counter()
     with log.open("ab") as out:
         proc = subprocess.Popen(
@@ -177,8 +223,9 @@ def run_worker(task: Json, work: Path, timeout: float) -> Json:
     out_json.update(
         peak_rss_mib=usage.ru_maxrss / 1024,
         process_seconds=wall,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        others_cpu=others_share(busy, usage.ru_utime + usage.ru_stime, wall),
         exit_code=proc.returncode,
-        load=load,
         timed_out=wall > timeout,
     )
     if proc.returncode != 0 or "error" in out_json:
@@ -261,9 +308,10 @@ class Ours:
             start = time.perf_counter()
             srs = SRS.insecure_for_testing(self.compiled.srs_max_degree, 13)
             r["srs_seconds"] = time.perf_counter() - start
-        start = time.perf_counter()
+        busy, own, start = busy_seconds(), own_cpu_seconds(), time.perf_counter()
         self.pk = self.compiled.setup(srs)
         r["setup_seconds"] = time.perf_counter() - start
+        r["setup_others_cpu"] = others_share(busy, own_cpu_seconds() - own, r["setup_seconds"])
         pk_bytes = self.pk.to_bytes()
         r["pk_bytes"] = len(pk_bytes)
         r["vk_bytes"] = len(self.pk.vk.to_bytes())
@@ -285,12 +333,18 @@ class Ours:
         r["prove_warm"], r["prove_process"] = [], []
 
     def prove_warm(self) -> None:
-        load = os.getloadavg()[0]
+        busy, own = busy_seconds(), own_cpu_seconds()
         proof, seconds = timed(
             lambda: self.compiled.prove(
                 self.pk, self.x_int, job=JOB, provider=PROVIDER, progress=False
             )
         )
+        own = own_cpu_seconds() - own
+        run = {
+            "seconds": seconds,
+            "cpu_seconds": own,
+            "others_cpu": others_share(busy, own, seconds),
+        }
         commitment = bigfile_zk.commit_bytes(self.q.input_bytes(self.x_int)).commitment
         ok, verify_seconds = timed(
             lambda: c.verify(
@@ -304,7 +358,7 @@ class Ours:
             )
         )
         r = self.result
-        r["prove_warm"].append({"seconds": seconds, "load": load})
+        r["prove_warm"].append(run)
         r.update(
             verify_ok=bool(ok) and r.get("verify_ok", True),
             verify_seconds=verify_seconds,
@@ -348,6 +402,7 @@ class Ezkl:
         xs: FloatArray,
         work: Path,
         timeout: float,
+        input_visibility: str | None = None,
     ) -> None:
         import ezkl
 
@@ -380,7 +435,13 @@ class Ezkl:
             json.dumps({"input_data": [calib[:EZKL_CALIBRATION_IMAGES].ravel().tolist()]})
         )
         Path(p["input"]).write_text(json.dumps({"input_data": [xs[0].ravel().tolist()]}))
-        _, r["gen_settings_seconds"] = timed(lambda: ezkl.gen_settings(p["onnx"], p["settings"]))
+        run_args = None
+        if input_visibility is not None:
+            run_args = ezkl.PyRunArgs()
+            run_args.input_visibility = input_visibility
+        _, r["gen_settings_seconds"] = timed(
+            lambda: ezkl.gen_settings(p["onnx"], p["settings"], run_args)
+        )
         _, r["calibrate_seconds"] = timed(
             lambda: _sync(
                 ezkl.calibrate_settings(p["calibration"], p["onnx"], p["settings"], "resources")
@@ -388,9 +449,9 @@ class Ezkl:
         )
         r["calibration_images"] = EZKL_CALIBRATION_IMAGES
         settings = json.loads(Path(p["settings"]).read_text())
-        run_args = settings["run_args"]
+        args = settings["run_args"]
         r.update(
-            logrows=run_args["logrows"],
+            logrows=args["logrows"],
             rows=settings.get("num_rows"),
             settings={
                 key: settings.get(key)
@@ -403,14 +464,14 @@ class Ezkl:
                     "model_output_scales",
                 )
             }
-            | {"run_args": run_args},
+            | {"run_args": args},
         )
         _, r["compile_seconds"] = timed(
             lambda: ezkl.compile_circuit(p["onnx"], p["compiled"], p["settings"])
         )
-        srs = work.parent / f"ezkl_kzg{run_args['logrows']}.srs"  # shared by models of one size
+        srs = work.parent / f"ezkl_kzg{args['logrows']}.srs"  # shared by models of one size
         if not srs.exists():
-            _, r["gen_srs_seconds"] = timed(lambda: ezkl.gen_srs(str(srs), run_args["logrows"]))
+            _, r["gen_srs_seconds"] = timed(lambda: ezkl.gen_srs(str(srs), args["logrows"]))
         self.paths["srs"] = str(srs)
         r["srs_bytes"] = srs.stat().st_size
         _, r["witness_seconds"] = timed(
@@ -481,19 +542,6 @@ def best(runs: list[Json], key: str = "seconds") -> float | None:
     return min(values) if values else None
 
 
-def wait_for_load(max_load: float | None, max_wait: float) -> float:
-    """Wait (at most ``max_wait`` s) until the 1-minute load average is at most ``max_load``;
-    return the seconds waited. Our own proofs raise it too, so the bound needs slack."""
-    start = time.monotonic()
-    while (
-        max_load is not None
-        and os.getloadavg()[0] > max_load
-        and time.monotonic() - start < max_wait
-    ):
-        time.sleep(5)
-    return time.monotonic() - start
-
-
 def environment() -> Json:
     cpu = ""
     try:
@@ -517,6 +565,7 @@ def environment() -> Json:
         "platform": platform.platform(),
         "versions": versions,
         "load_at_start": os.getloadavg(),
+        "others_cpu_at_start": wait_for_quiet(0.0, 0.0)["others_cpu_before"],
     }
 
 
@@ -532,8 +581,9 @@ def table(results: dict[str, Json]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     ratios = [
-        "| model | EZKL prove / ours warm | EZKL prove / ours from key file | EZKL rows / ours |",
-        "|---|---|---|---|",
+        "| model | EZKL prove / ours warm | EZKL prove / ours from key file | EZKL rows / ours | "
+        "others' CPU share during the proofs (EZKL / ours warm / ours from file) |",
+        "|---|---|---|---|---|",
     ]
     for name, res in results.items():
         ours, ez = res.get("bigfile_zk"), res.get("ezkl")
@@ -569,9 +619,19 @@ def table(results: dict[str, Json]) -> str:
             ratios.append(
                 f"| {name} | {fmt(e / w if e and w else None, '.1f', 'x')} | "
                 f"{fmt(e / f if e and f else None, '.1f', 'x')} | "
-                f"{fmt(ez['rows'] / ours['rows'] if ez.get('rows') else None, '.2f', 'x')} |"
+                f"{fmt(ez['rows'] / ours['rows'] if ez.get('rows') else None, '.2f', 'x')} | "
+                f"{_others(ez['prove'])} / {_others(ours['prove_warm'])} / "
+                f"{_others(ours['prove_process'])} |"
             )
     return "\n".join(lines) + "\n\n" + "\n".join(ratios) + "\n"
+
+
+def _others(runs: list[Json]) -> str:
+    """The range of other processes' CPU share over ``runs``."""
+    shares = [run["others_cpu"] for run in runs if run.get("others_cpu") is not None]
+    if not shares:
+        return "—"
+    return f"{min(shares):.0%}..{max(shares):.0%}"
 
 
 def _sum_best(runs: list[Json]) -> float | None:
@@ -601,12 +661,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ezkl-models", help="run EZKL on these models only (default: all of --models)"
     )
+    parser.add_argument(
+        "--ezkl-input-visibility",
+        help="EZKL's input_visibility (default EZKL's: public; 'hashed' makes the input private "
+        "with its Poseidon hash public, closer to our input commitment)",
+    )
     parser.add_argument("--timeout", type=float, default=900, help="seconds per child process")
     parser.add_argument(
-        "--max-load",
+        "--quiet",
         type=float,
-        help="before each round of proofs, wait (up to --max-wait s) for the 1-minute load "
-        "average to drop to this (a shared machine)",
+        metavar="SHARE",
+        help="before setup and each round of proofs, wait (up to --max-wait s) until other "
+        "processes use at most this share of the CPUs (e.g. 0.05; a shared machine)",
     )
     parser.add_argument("--max-wait", type=float, default=300)
     parser.add_argument("--work", type=Path, help="keep the files here (default: a temp dir)")
@@ -644,6 +710,7 @@ def main(argv: list[str] | None = None) -> int:
             res: Json = {"macs": None}
             session["models"][name] = res
             print(f"== {name}: bigfile_zk setup", file=sys.stderr, flush=True)
+            wait_for_quiet(args.quiet, args.max_wait)
             ours = Ours(model, calib, xs, work)
             res["macs"] = ours.q.bounds.macs
             res["bigfile_zk"] = ours.result
@@ -654,17 +721,21 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                     flush=True,
                 )
+                wait_for_quiet(args.quiet, args.max_wait)
                 try:
-                    ez = Ezkl(name, model, calib, xs, work, args.timeout)
+                    ez = Ezkl(
+                        name, model, calib, xs, work, args.timeout, args.ezkl_input_visibility
+                    )
                     res["ezkl"] = ez.result
                 except Exception as e:
                     res["ezkl"] = {"error": f"{type(e).__name__}: {e}"}
                     print(f"   EZKL failed: {res['ezkl']['error']}", file=sys.stderr)
             for i in range(args.repeats):
-                waited = wait_for_load(args.max_load, args.max_wait)
+                quiet = wait_for_quiet(args.quiet, args.max_wait)
+                res.setdefault("rounds", []).append(quiet)
                 print(
-                    f"== {name}: proofs, round {i + 1} (waited {waited:.0f} s, "
-                    f"load {os.getloadavg()[0]:.2f})",
+                    f"== {name}: proofs, round {i + 1} (waited {quiet['waited_seconds']:.0f} s, "
+                    f"others' CPU share {quiet['others_cpu_before']})",
                     file=sys.stderr,
                     flush=True,
                 )
