@@ -9,8 +9,9 @@ weights) and check it with onnxruntime against ``Model.forward_batch``; run EZKL
 through its Python API (default settings, ``calibrate_settings`` with target ``resources`` on
 the model's first calibration images, a local ``gen_srs``, setup, witness, prove, verify); run
 bigfile_zk on the same model (``quantize`` on the calibration images, ``compile``, insecure
-test SRS, setup, prove, verify). Setup and every timed proof of a "fresh process" run in a
-child process (this script with ``--worker``), whose peak RSS is read with ``os.wait4``.
+test SRS, setup, prove, verify). EZKL's setup and every "fresh process" proof run in a child
+process (this script with ``--worker``), whose peak RSS is read with ``os.wait4`` (the table
+shows the largest over the rounds).
 
 Proofs are taken interleaved (EZKL, ours in a fresh process, ours warm, and again), so a
 load change on a shared machine hits both sides. With each step goes ``others_cpu``: the share
@@ -537,9 +538,10 @@ class Ezkl:
 # --- the session ------------------------------------------------------------------------------
 
 
-def best(runs: list[Json], key: str = "seconds") -> float | None:
+def best(runs: list[Json], key: str = "seconds", pick: Callable[..., Any] = min) -> float | None:
+    """The smallest (or ``pick``) ``key`` over the runs that did not fail."""
     values = [run[key] for run in runs if run.get(key) is not None and "error" not in run]
-    return min(values) if values else None
+    return float(pick(values)) if values else None
 
 
 def environment() -> Json:
@@ -593,7 +595,7 @@ def table(results: dict[str, Json]) -> str:
                 f"{fmt(ours['setup_seconds'], '.2f', ' s')} | "
                 f"{fmt(best(ours['prove_warm']), '.2f', ' s')} | "
                 f"{fmt(_sum_best(ours['prove_process']), '.2f', ' s')} | "
-                f"{fmt(best(ours['prove_process'], 'peak_rss_mib'), ',.0f', ' MiB')} | "
+                f"{fmt(best(ours['prove_process'], 'peak_rss_mib', max), ',.0f', ' MiB')} | "
                 f"{ours.get('proof_bytes', '—')} B | {ours.get('public_inputs', '—')} | "
                 f"{ours['pk_bytes'] / 2**20:,.1f} MiB | {_ok(ours.get('verify_ok'))} | "
                 f"{ours['test_input']['max_abs_delta']:.4f} / "
@@ -605,7 +607,7 @@ def table(results: dict[str, Json]) -> str:
                 f"| {name} | EZKL {ez['version']} | {fmt(ez.get('rows'), ',')} | {ez['logrows']} | "
                 f"{fmt(ez.get('setup_seconds'), '.2f', ' s')} | — | "
                 f"{fmt(best(ez['prove']), '.2f', ' s')} | "
-                f"{fmt(best(ez['prove'], 'peak_rss_mib'), ',.0f', ' MiB')} | "
+                f"{fmt(best(ez['prove'], 'peak_rss_mib', max), ',.0f', ' MiB')} | "
                 f"{ez.get('proof_bytes', '—')} B | {ez.get('public_inputs', '—')} | "
                 f"{ez['pk_bytes'] / 2**20:,.1f} MiB | {_ok(ez.get('verify_ok'))} | "
                 f"{ez['test_input']['max_abs_delta']:.4f} / "
@@ -683,6 +685,7 @@ def main(argv: list[str] | None = None) -> int:
 
     names = tuple(n.strip() for n in args.models.split(",") if n.strip())
     ezkl_names = set(names if args.ezkl_models is None else args.ezkl_models.split(","))
+    ezkl_names = {n.strip() for n in ezkl_names}
     use_ezkl = not args.no_ezkl
     if use_ezkl:
         try:
