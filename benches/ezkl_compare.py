@@ -701,7 +701,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             use_ezkl = False
 
-    models = cm.build(names)
+    models = cm.float_models(names)
     rng = np.random.default_rng(TEST_SEED)
     session: Json = {"environment": environment(), "repeats": args.repeats, "models": {}}
     with tempfile.TemporaryDirectory(prefix="ezkl_compare_") as tmp:
