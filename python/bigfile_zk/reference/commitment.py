@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .field import R, check_element, check_int, from_bytes32, to_hex
@@ -135,8 +136,16 @@ def leaf_hash(chunk_padded: bytes) -> int:
     """
     if not isinstance(chunk_padded, (bytes, bytearray, memoryview)):
         raise TypeError(f"chunk must be bytes, got {type(chunk_padded).__name__}")
-    elements = chunk_elements(chunk_padded, len(chunk_padded))
-    state = [LEAF_IV, 0, 0]
+    return sponge(LEAF_IV, chunk_elements(chunk_padded, len(chunk_padded)))
+
+
+def sponge(iv: int, elements: Sequence[int]) -> int:
+    """The ``t = 3`` sponge of the leaves: the state starts at ``[iv, 0, 0]``, each permutation
+    absorbs two elements (an even count) by addition into ``state[1]``, ``state[2]``; the result
+    is ``state[0]`` at the end. Also the proof-of-compute output hash, with its own IV."""
+    if len(elements) % 2:
+        raise ValueError("the sponge absorbs an even number of elements")
+    state = [iv, 0, 0]
     for j in range(0, len(elements), 2):
         state[1] = (state[1] + elements[j]) % R
         state[2] = (state[2] + elements[j + 1]) % R

@@ -25,9 +25,8 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from .commitment import commit_bytes
+from .commitment import commit_bytes, sponge
 from .field import R, check_elements, check_int
-from .poseidon import permute
 
 IntArray = npt.NDArray[np.int64]
 
@@ -677,12 +676,7 @@ def output_hash(values: Sequence[int]) -> int:
     elements = check_elements(values, "output")
     if len(elements) % 2:
         elements.append(0)
-    state = [OUTPUTS_IV, 0, 0]
-    for j in range(0, len(elements), 2):
-        state[1] = (state[1] + elements[j]) % R
-        state[2] = (state[2] + elements[j + 1]) % R
-        state = permute(state)
-    return state[0]
+    return sponge(OUTPUTS_IV, elements)
 
 
 def _bounded(value: object, what: str, limit: int, limit_text: str) -> int:
