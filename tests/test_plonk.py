@@ -352,3 +352,43 @@ def test_key_and_proof_encodings_from_python() -> None:
         plonk.ProvingKey.from_bytes(pk.to_bytes()[:-1])
     with pytest.raises(DecodeError):
         plonk.Proof.from_json(proof.to_json().replace('"version":1', '"version":2'))
+
+
+def square_chain(steps: int, c: int) -> plonk.CircuitFn:
+    """``x ← x·x + c`` ``steps`` times, the result public: one ``mul_add`` row per step."""
+
+    def circuit(b: plonk.Builder) -> None:
+        x = b.private_input("x")
+        y = b.public_input("y")
+        for _ in range(steps):
+            x = b.mul_add(x, x, constant=c)
+        b.assert_equal(x, y)
+
+    return circuit
+
+
+def test_mul_add_is_one_row_and_sound() -> None:
+    steps, c = 40, 7
+    x = y = 3
+    for _ in range(steps):
+        y = (y * y + c) % R
+    b = plonk.Builder({"x": x, "y": y})
+    square_chain(steps, c)(b)
+    assert b.num_rows == steps + 1  # the steps and the public input's row
+    pk = plonk.setup(square_chain(steps, c), srs())
+    proof = plonk.prove(pk, square_chain(steps, c), {"x": x, "y": y})
+    assert plonk.verify(pk.vk, proof, [y], allow_insecure_srs=True)
+    assert not plonk.verify(pk.vk, proof, [(y + 1) % R], allow_insecure_srs=True)
+    with pytest.raises(UnsatisfiedError):
+        plonk.prove(pk, square_chain(steps, c), {"x": x, "y": (y + 1) % R})
+
+    # Every coefficient, against the formula.
+    def general(b: plonk.Builder) -> None:
+        p, q = b.private_input("p"), b.private_input("q")
+        out = b.mul_add(p, q, mul=5, x_coeff=2, y_coeff=R - 4, constant=11)
+        b.assert_equal(out, b.public_input("out"))
+
+    want = (5 * 6 * 10 + 2 * 6 - 4 * 10 + 11) % R
+    pk = plonk.setup(general, srs())
+    proof = plonk.prove(pk, general, {"p": 6, "q": 10, "out": want})
+    assert plonk.verify(pk.vk, proof, [want], allow_insecure_srs=True)

@@ -106,6 +106,29 @@ impl PyBuilder {
         Ok(self.inner.mul(x, y).0)
     }
 
+    /// `mul·x·y + x_coeff·x + y_coeff·y + constant` (mod r), one row (`x` may be `y`).
+    #[pyo3(signature = (x, y, mul = None, x_coeff = None, y_coeff = None, constant = None))]
+    fn mul_add(
+        &mut self,
+        py: Python<'_>,
+        x: u32,
+        y: u32,
+        mul: Option<&Bound<'_, PyAny>>,
+        x_coeff: Option<&Bound<'_, PyAny>>,
+        y_coeff: Option<&Bound<'_, PyAny>>,
+        constant: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<u32> {
+        let (x, y) = (self.var(py, x)?, self.var(py, y)?);
+        let get = |v: Option<&Bound<'_, PyAny>>, what: &str, default: Fr| {
+            v.map_or(Ok(default), |v| fr_from_py(v, what))
+        };
+        let m = get(mul, "mul", Fr::from(1u64))?;
+        let ca = get(x_coeff, "x_coeff", Fr::from(0u64))?;
+        let cb = get(y_coeff, "y_coeff", Fr::from(0u64))?;
+        let k = get(constant, "constant", Fr::from(0u64))?;
+        Ok(self.inner.mul_add(x, y, m, ca, cb, k).0)
+    }
+
     /// `Σ c_i·x_i + constant` (mod r) for `terms = [(c_i, x_i), …]`; one row per term after
     /// the first.
     #[pyo3(signature = (terms, constant = None))]

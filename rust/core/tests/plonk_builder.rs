@@ -338,7 +338,7 @@ mod random_circuits {
         let mut table = None;
         for (i, &(op, x, y)) in ops.iter().enumerate() {
             let (u, v) = (pool[x as usize % pool.len()], pool[y as usize % pool.len()]);
-            match op % 7 {
+            match op % 8 {
                 0 => pool.push(b.add(u, v)),
                 1 => pool.push(b.mul(u, v)),
                 2 => pool.push(b.lin2(u, Fr::from(x), v, Fr::from(y), Fr::from(i as u64))),
@@ -361,6 +361,14 @@ mod random_circuits {
                     pool.push(sq);
                 }
                 5 => pool.push(b.poseidon(&[u, v]).unwrap()),
+                6 => pool.push(b.mul_add(
+                    u,
+                    v,
+                    Fr::from(x % 5),
+                    Fr::from(y % 3),
+                    -Fr::from(x % 7),
+                    Fr::from(i as u64),
+                )),
                 _ => {
                     // A dot product of 2..=5 pool variables (spec v2's q_N rows).
                     let len = 2 + (x % 4) as usize;
@@ -387,7 +395,7 @@ mod random_circuits {
         /// refused by the witness check; a sample of the flips, proved anyway, fail to verify.
         #[test]
         fn satisfied_verify_and_flips_fail(
-            ops in prop::collection::vec((0u8..7, any::<u64>(), any::<u64>()), 1..6),
+            ops in prop::collection::vec((0u8..8, any::<u64>(), any::<u64>()), 1..6),
             p0 in any::<u64>(), s0 in any::<u64>(), pick in any::<u64>(),
         ) {
             let mut b = circuit_from(&ops, p0, s0);
@@ -419,6 +427,41 @@ mod random_circuits {
             prop_assert!(!plonk::verify(&vk, &forged, &public).unwrap(), "flip of {col},{i} verified");
         }
     }
+}
+
+/// `x ← x·x + c` is one row per step (the whole arithmetic row, output in `c`), and a wrong
+/// output is refused.
+#[test]
+fn mul_add_is_one_row() {
+    let mut b = Builder::new();
+    let x0 = b.input(Fr::from(3u64));
+    let before = b.num_rows();
+    let mut x = x0;
+    let mut v = Fr::from(3u64);
+    for _ in 0..100 {
+        x = b.mul_add(x, x, Fr::one(), Fr::zero(), Fr::zero(), Fr::from(7u64));
+        v = v * v + Fr::from(7u64);
+    }
+    assert_eq!(b.num_rows() - before, 100);
+    assert_eq!(b.value(x), v);
+    // Every coefficient: 5·x·y + 2·x − 4·y + 11.
+    let (p, q) = (b.input(Fr::from(6u64)), b.input(Fr::from(10u64)));
+    let r = b.mul_add(
+        p,
+        q,
+        Fr::from(5u64),
+        Fr::from(2u64),
+        -Fr::from(4u64),
+        Fr::from(11u64),
+    );
+    assert_eq!(b.value(r), Fr::from(5 * 60 + 12 + 11u64) - Fr::from(40u64));
+    let out = b.public_input(v);
+    b.assert_equal(x, out);
+    assert!(prove_and_verify(&mut b));
+    let (circuit, mut witness) = b.build().unwrap();
+    let row = before + 99; // the last step's row: its output cell
+    witness[2][row] += Fr::one();
+    assert!(circuit.check_witness(&witness).is_err());
 }
 
 #[test]

@@ -405,6 +405,15 @@ impl Builder {
         out
     }
 
+    /// `out = m·x·y + ca·x + cb·y + k` in one row (`x = y` allowed: `x ← x·x + k` is one row),
+    /// the whole arithmetic row of spec §2.1 with its output in `c`.
+    pub fn mul_add(&mut self, x: Var, y: Var, m: Fr, ca: Fr, cb: Fr, k: Fr) -> Var {
+        let (vx, vy) = (self.value(x), self.value(y));
+        let out = self.input(m * vx * vy + ca * vx + cb * vy + k);
+        self.gate([Some(x), Some(y), Some(out)], [m, ca, cb, -Fr::one(), k]);
+        out
+    }
+
     /// `Σ c_i·x_i + k`, two terms in the first row and one more per row after.
     pub fn linear_combination(&mut self, terms: &[(Fr, Var)], k: Fr) -> Var {
         match terms {
