@@ -9,7 +9,7 @@ The verifier contract (``VerifyingKey.to_solidity``, ``docs/spec/solidity.md``) 
 ``pragma solidity 0.8.28``. :func:`compile` runs that compiler: a native ``solc`` binary, or the
 ``solc`` npm package (solcjs) through Node.js, found as described there
 (:func:`install_solc` fetches the latter with npm into the cache directory). Sources that import
-``@openzeppelin/contracts/...`` get those files from the pinned
+``@openzeppelin/contracts/...`` (``ComputeRegistry.sol``) get those files from the pinned
 OpenZeppelin npm package (:func:`install_openzeppelin`, integrity-checked). Deploying and calling
 need ``web3`` (the ``evm`` extra: ``pip install bigfile_zk[evm]``), imported only when used;
 :func:`calldata` and :func:`compile` do not.
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from web3 import Web3
     from web3.contract import Contract
 
+    from bigfile_zk.compute import ComputeProof
+
 __all__ = [
     "EVM_VERSION",
     "OPENZEPPELIN_VERSION",
@@ -51,7 +53,9 @@ __all__ = [
     "Compiled",
     "calldata",
     "compile",
+    "compute_registry_source",
     "deploy",
+    "deploy_compute_registry",
     "deploy_registry",
     "deploy_transaction",
     "install_openzeppelin",
@@ -59,6 +63,7 @@ __all__ = [
     "min_gas",
     "poseidon_source",
     "registry_source",
+    "submit_result_args",
     "verify",
 ]
 
@@ -615,3 +620,50 @@ def deploy_registry(
     return deploy(
         w3, compiled, verifier, randomness_source, epoch_length, proof_window, sender=sender
     )
+
+
+# -- the proof-of-compute registry ----------------------------------------------------------
+
+
+def compute_registry_source() -> str:
+    """``ComputeRegistry.sol``: contract ``ComputeRegistry``, the on-chain job registry of
+    proof-of-compute (models and their verifiers, escrowed jobs, results checked by the
+    model's verifier against the statement the registry builds, pull payments and refunds;
+    ``docs/spec/compute-registry.md``). It imports OpenZeppelin (``SafeERC20``,
+    ``ReentrancyGuard``, ``Address``): :func:`compile` resolves that from
+    ``@openzeppelin/contracts`` |OPENZEPPELIN_VERSION| (:func:`install_openzeppelin`)."""
+    return (_HERE / "ComputeRegistry.sol").read_text(encoding="utf-8")
+
+
+def deploy_compute_registry(
+    w3: Web3,
+    *,
+    allow_insecure_srs: bool = False,
+    solc: str | os.PathLike[str] | None = None,
+    openzeppelin: str | os.PathLike[str] | None = None,
+    sender: str | None = None,
+) -> Contract:
+    """Compile and deploy a ``ComputeRegistry``; the web3 contract. With
+    ``allow_insecure_srs`` it accepts models whose verifier was generated from a key of the
+    insecure test SRS (``INSECURE_TEST_SRS() == true``; anyone can forge their proofs): for
+    tests and demos only. ``solc`` and ``openzeppelin`` as for :func:`compile`."""
+    _web3()
+    if not isinstance(allow_insecure_srs, bool):
+        raise TypeError("allow_insecure_srs must be a bool")
+    compiled = compile(
+        compute_registry_source(), "ComputeRegistry", solc=solc, openzeppelin=openzeppelin
+    )
+    return deploy(w3, compiled, allow_insecure_srs, sender=sender)
+
+
+def submit_result_args(proof: ComputeProof) -> tuple[int, list[int], bytes]:
+    """``(jobId, outputs, proof)``, the arguments of ``ComputeRegistry.submitResult`` for a
+    compute proof: ``registry.functions.submitResult(*submit_result_args(p))``. The registry
+    builds the rest of the statement itself (the job's input commitment, the job id,
+    ``msg.sender`` as provider), so the proof must have been made for that job and for the
+    account that sends the transaction."""
+    from bigfile_zk.compute import ComputeProof
+
+    if not isinstance(proof, ComputeProof):
+        raise TypeError(f"proof must be a ComputeProof, got {type(proof).__name__}")
+    return proof.job, list(proof.outputs), proof.proof.to_evm_bytes()
