@@ -94,3 +94,21 @@ def circomlib() -> Oracle:
         pytest.skip(f"circomlibjs unavailable: {exc}")
     oracle: Oracle = _circomlibjs.circomlib_poseidon
     return oracle
+
+
+@pytest.fixture(scope="session")
+def openzeppelin() -> Path:
+    """The pinned @openzeppelin/contracts npm package (tests/js's lock, the version
+    ComputeRegistry.sol is compiled against), installed on demand; a skip when npm is
+    unavailable, a failure under CI."""
+    import _npm  # type: ignore[import-not-found]
+
+    from bigfile_zk import evm
+
+    try:
+        _npm.ensure("@openzeppelin/contracts", evm.OPENZEPPELIN_VERSION)
+    except RuntimeError as exc:
+        if running_in_ci():
+            pytest.fail(f"CI is set but @openzeppelin/contracts cannot be installed: {exc}")
+        pytest.skip(f"@openzeppelin/contracts unavailable: {exc}")
+    return Path(_npm.JS_DIR / "node_modules" / "@openzeppelin" / "contracts")

@@ -8,7 +8,9 @@
 The verifier contract (``VerifyingKey.to_solidity``, ``docs/spec/solidity.md``) pins
 ``pragma solidity 0.8.28``. :func:`compile` runs that compiler: a native ``solc`` binary, or the
 ``solc`` npm package (solcjs) through Node.js, found as described there
-(:func:`install_solc` fetches the latter with npm into the cache directory). Deploying and calling
+(:func:`install_solc` fetches the latter with npm into the cache directory). Sources that import
+``@openzeppelin/contracts/...`` (``ComputeRegistry.sol``) get those files from the pinned
+OpenZeppelin npm package (:func:`install_openzeppelin`, integrity-checked). Deploying and calling
 need ``web3`` (the ``evm`` extra: ``pip install bigfile_zk[evm]``), imported only when used;
 :func:`calldata` and :func:`compile` do not.
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import posixpath
 import re
 import shutil
 import subprocess
@@ -40,20 +43,27 @@ if TYPE_CHECKING:
     from web3 import Web3
     from web3.contract import Contract
 
+    from bigfile_zk.compute import ComputeProof
+
 __all__ = [
     "EVM_VERSION",
+    "OPENZEPPELIN_VERSION",
     "SOLC_VERSION",
     "VERIFY_SELECTOR",
     "Compiled",
     "calldata",
     "compile",
+    "compute_registry_source",
     "deploy",
+    "deploy_compute_registry",
     "deploy_registry",
     "deploy_transaction",
+    "install_openzeppelin",
     "install_solc",
     "min_gas",
     "poseidon_source",
     "registry_source",
+    "submit_result_args",
     "verify",
 ]
 
@@ -64,6 +74,18 @@ EVM_VERSION = "cancun"
 """The EVM version :func:`compile` targets (solc 0.8.28's default, made explicit)."""
 
 OPTIMIZER_RUNS = 200
+
+OPENZEPPELIN_VERSION = "5.4.0"
+"""The ``@openzeppelin/contracts`` npm release ``ComputeRegistry.sol`` is compiled against."""
+
+# npm's integrity (SHA-512 of the tarball) of @openzeppelin/contracts 5.4.0, as the registry
+# published it and tests/js/package-lock.json records it: install_openzeppelin's lock file
+# pins it, so `npm ci` refuses any other tarball.
+OPENZEPPELIN_INTEGRITY = (
+    "sha512-eCYgWnLg6WO+X52I16TZt8uEjbtdkgLC0SUX/xnAksjjrQI4Xfn4"
+    "iBRoI5j55dmlOhDv1Y7BoR3cU7e3WWhC6A=="
+)
+_OPENZEPPELIN = "@openzeppelin/contracts"
 
 VERIFY_SELECTOR = bytes.fromhex("1e8e1e13")
 """``keccak256("verifyProof(bytes,uint256[])")[:4]``."""
@@ -180,6 +202,167 @@ def install_solc(*, quiet: bool = False) -> Path:
     return _solc_cache()
 
 
+# -- OpenZeppelin ---------------------------------------------------------------------------
+
+
+def _openzeppelin_cache() -> Path:
+    return (
+        cache_dir() / f"openzeppelin-{OPENZEPPELIN_VERSION}" / "node_modules" / "@openzeppelin"
+    ) / "contracts"
+
+
+def _openzeppelin_version(path: Path) -> str | None:
+    try:
+        manifest = json.loads((path / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("name") != _OPENZEPPELIN:
+        return None
+    version = manifest.get("version")
+    return version if isinstance(version, str) else None
+
+
+def _find_openzeppelin(openzeppelin: str | os.PathLike[str] | None) -> Path:
+    """The directory of the pinned ``@openzeppelin/contracts`` package: ``openzeppelin`` (the
+    package directory, or one with it under ``node_modules``), else
+    ``$BIGFILE_ZK_OPENZEPPELIN``, else the one :func:`install_openzeppelin` put in the cache."""
+    spec = openzeppelin if openzeppelin is not None else os.environ.get("BIGFILE_ZK_OPENZEPPELIN")
+    if spec is None:
+        cached = _openzeppelin_cache()
+        if _openzeppelin_version(cached) == OPENZEPPELIN_VERSION:
+            return cached
+        raise ParameterError(
+            f"the source imports {_OPENZEPPELIN}, which is not installed: call "
+            f"bigfile_zk.evm.install_openzeppelin() (npm), pass openzeppelin= (a directory "
+            f"holding {_OPENZEPPELIN}@{OPENZEPPELIN_VERSION}) or set BIGFILE_ZK_OPENZEPPELIN"
+        )
+    path = Path(spec)
+    for candidate in (path, path / "node_modules" / "@openzeppelin" / "contracts"):
+        version = _openzeppelin_version(candidate)
+        if version == OPENZEPPELIN_VERSION:
+            return candidate
+        if version is not None:
+            raise ParameterError(
+                f"{candidate} is {_OPENZEPPELIN} {version}; {OPENZEPPELIN_VERSION} is needed"
+            )
+    raise ParameterError(f"{path} holds no {_OPENZEPPELIN} package (no package.json naming it)")
+
+
+def install_openzeppelin(*, quiet: bool = False) -> Path:
+    """Make ``@openzeppelin/contracts`` |OPENZEPPELIN_VERSION| available to :func:`compile`
+    (``ComputeRegistry.sol`` imports it): ``npm ci`` it into the cache directory from a lock
+    file that pins the tarball's SHA-512 (``OPENZEPPELIN_INTEGRITY``), so npm refuses any
+    other content, unless it is already there. Needs Node.js and npm. Returns the package
+    directory."""
+    with contextlib.suppress(ParameterError):
+        return _find_openzeppelin(None)
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ParameterError(
+            f"installing {_OPENZEPPELIN} {OPENZEPPELIN_VERSION} needs npm on PATH (or pass "
+            "openzeppelin= / set BIGFILE_ZK_OPENZEPPELIN to a copy of the package)"
+        )
+    target = cache_dir() / f"openzeppelin-{OPENZEPPELIN_VERSION}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():  # a broken earlier install: start again
+        shutil.rmtree(target, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    name = "bigfile-zk-openzeppelin"
+    dependencies = {_OPENZEPPELIN: OPENZEPPELIN_VERSION}
+    package = {"name": name, "version": "0.0.0", "private": True, "dependencies": dependencies}
+    tarball = f"https://registry.npmjs.org/{_OPENZEPPELIN}/-/contracts-{OPENZEPPELIN_VERSION}.tgz"
+    lock = {
+        "name": name,
+        "version": "0.0.0",
+        "lockfileVersion": 3,
+        "requires": True,
+        "packages": {
+            "": {"name": name, "version": "0.0.0", "dependencies": dependencies},
+            f"node_modules/{_OPENZEPPELIN}": {
+                "version": OPENZEPPELIN_VERSION,
+                "resolved": tarball,
+                "integrity": OPENZEPPELIN_INTEGRITY,
+                "license": "MIT",
+            },
+        },
+    }
+    try:
+        (staging / "package.json").write_text(json.dumps(package, indent=2), encoding="utf-8")
+        (staging / "package-lock.json").write_text(json.dumps(lock, indent=2), encoding="utf-8")
+        if not quiet:
+            print(
+                f"installing {_OPENZEPPELIN} {OPENZEPPELIN_VERSION} (npm) into {target} ...",
+                file=sys.stderr,
+            )
+        argv = [npm, "ci", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts"]
+        argv += ["--loglevel=error"]
+        what = f"npm ci {_OPENZEPPELIN}@{OPENZEPPELIN_VERSION}"
+        try:
+            proc = subprocess.run(
+                argv, cwd=staging, capture_output=True, text=True, check=False, timeout=900
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ParameterError(f"{what} failed: {exc}") from exc
+        if proc.returncode != 0:
+            raise ParameterError(f"{what} failed: {proc.stderr[-2000:]}")
+        installed = staging / "node_modules" / "@openzeppelin" / "contracts"
+        if _openzeppelin_version(installed) != OPENZEPPELIN_VERSION:
+            raise ParameterError(f"{what} did not install {_OPENZEPPELIN} {OPENZEPPELIN_VERSION}")
+        with contextlib.suppress(OSError):  # another process may have won the race
+            os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return _find_openzeppelin(None)
+
+
+# Solidity comments and string literals (strings first, so that `//` inside one is kept).
+_COMMENT_OR_STRING = re.compile(
+    r"(\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*')|//[^\n]*|/\*.*?\*/", re.DOTALL
+)
+# The path of every import form: `import "p";`, `import "p" as X;`, `import * as X from "p";`,
+# `import {A, B as C} from "p";`.
+_IMPORT = re.compile(
+    r"\bimport\s*(?:\{[^}]*\}\s*from\s*|\*\s*as\s+\w+\s+from\s*)?[\"']([^\"']+)[\"']"
+)
+
+
+def _imports(source: str) -> list[str]:
+    code = _COMMENT_OR_STRING.sub(lambda m: m.group(1) or " ", source)
+    return _IMPORT.findall(code)
+
+
+def _resolve_import(unit: str, path: str) -> str:
+    """solc's source unit name for ``import path`` in source unit ``unit``: relative to the
+    importing unit's directory for ``./`` and ``../`` paths, else the path itself."""
+    if path.startswith(("./", "../")):
+        return posixpath.normpath(posixpath.join(posixpath.dirname(unit), path))
+    return path
+
+
+def _add_openzeppelin_sources(
+    sources: dict[str, dict[str, str]], openzeppelin: str | os.PathLike[str] | None
+) -> None:
+    """Add to ``sources`` every ``@openzeppelin/contracts/...`` file they import, transitively,
+    read from the pinned package (found only if some source imports it): the standard-JSON
+    input is then complete, the same for solcjs and a native solc, with no import callback or
+    file-system access by the compiler."""
+    package: Path | None = None
+    pending = list(sources)
+    while pending:
+        unit = pending.pop()
+        for path in _imports(sources[unit]["content"]):
+            name = _resolve_import(unit, path)
+            if name in sources or not name.startswith(_OPENZEPPELIN + "/"):
+                continue  # given, or left for solc to report as not found
+            if package is None:
+                package = _find_openzeppelin(openzeppelin).resolve()
+            file = (package / name[len(_OPENZEPPELIN) + 1 :]).resolve()
+            if not file.is_relative_to(package) or not file.is_file():
+                raise ParameterError(f"{unit} imports {path!r}: no such file in {package}")
+            sources[name] = {"content": file.read_text(encoding="utf-8")}
+            pending.append(name)
+
+
 def _run_compiler(kind: str, where: Path, standard_json: str) -> tuple[str, dict[str, Any]]:
     if kind == "solcjs":
         node = shutil.which("node")
@@ -208,6 +391,7 @@ def compile(
     *,
     solc: str | os.PathLike[str] | None = None,
     libraries: dict[str, str] | None = None,
+    openzeppelin: str | os.PathLike[str] | None = None,
 ) -> Compiled:
     """Compile ``source`` with solc |SOLC_VERSION| (optimizer on, 200 runs, EVM cancun).
 
@@ -215,12 +399,16 @@ def compile(
     ``solc`` (a native binary, or a directory with the ``solc`` npm package), else
     ``$BIGFILE_ZK_SOLC``, else ``solc`` on ``PATH``, else the solc npm package that
     :func:`install_solc` put in the cache directory. ``libraries`` are extra source files
-    (name → content). Raises ``RuntimeError`` with solc's messages on a compile error.
+    (name → content). Imports of ``@openzeppelin/contracts/...`` are read from
+    ``@openzeppelin/contracts`` |OPENZEPPELIN_VERSION|: ``openzeppelin`` (its directory), else
+    ``$BIGFILE_ZK_OPENZEPPELIN``, else the copy :func:`install_openzeppelin` put in the cache.
+    Raises ``RuntimeError`` with solc's messages on a compile error.
     """
     kind, where = _find_compiler(solc)
     sources = {"Contract.sol": {"content": source}}
     for name, content in (libraries or {}).items():
         sources[name] = {"content": content}
+    _add_openzeppelin_sources(sources, openzeppelin)
     standard_json = json.dumps(
         {
             "language": "Solidity",
@@ -432,3 +620,50 @@ def deploy_registry(
     return deploy(
         w3, compiled, verifier, randomness_source, epoch_length, proof_window, sender=sender
     )
+
+
+# -- the proof-of-compute registry ----------------------------------------------------------
+
+
+def compute_registry_source() -> str:
+    """``ComputeRegistry.sol``: contract ``ComputeRegistry``, the on-chain job registry of
+    proof-of-compute (models and their verifiers, escrowed jobs, results checked by the
+    model's verifier against the statement the registry builds, pull payments and refunds;
+    ``docs/spec/compute-registry.md``). It imports OpenZeppelin (``SafeERC20``,
+    ``ReentrancyGuard``, ``Address``): :func:`compile` resolves that from
+    ``@openzeppelin/contracts`` |OPENZEPPELIN_VERSION| (:func:`install_openzeppelin`)."""
+    return (_HERE / "ComputeRegistry.sol").read_text(encoding="utf-8")
+
+
+def deploy_compute_registry(
+    w3: Web3,
+    *,
+    allow_insecure_srs: bool = False,
+    solc: str | os.PathLike[str] | None = None,
+    openzeppelin: str | os.PathLike[str] | None = None,
+    sender: str | None = None,
+) -> Contract:
+    """Compile and deploy a ``ComputeRegistry``; the web3 contract. With
+    ``allow_insecure_srs`` it accepts models whose verifier was generated from a key of the
+    insecure test SRS (``INSECURE_TEST_SRS() == true``; anyone can forge their proofs): for
+    tests and demos only. ``solc`` and ``openzeppelin`` as for :func:`compile`."""
+    _web3()
+    if not isinstance(allow_insecure_srs, bool):
+        raise TypeError("allow_insecure_srs must be a bool")
+    compiled = compile(
+        compute_registry_source(), "ComputeRegistry", solc=solc, openzeppelin=openzeppelin
+    )
+    return deploy(w3, compiled, allow_insecure_srs, sender=sender)
+
+
+def submit_result_args(proof: ComputeProof) -> tuple[int, list[int], bytes]:
+    """``(jobId, outputs, proof)``, the arguments of ``ComputeRegistry.submitResult`` for a
+    compute proof: ``registry.functions.submitResult(*submit_result_args(p))``. The registry
+    builds the rest of the statement itself (the job's input commitment, the job id,
+    ``msg.sender`` as provider), so the proof must have been made for that job and for the
+    account that sends the transaction."""
+    from bigfile_zk.compute import ComputeProof
+
+    if not isinstance(proof, ComputeProof):
+        raise TypeError(f"proof must be a ComputeProof, got {type(proof).__name__}")
+    return proof.job, list(proof.outputs), proof.proof.to_evm_bytes()
