@@ -457,6 +457,8 @@ def _axes(g: Graph, node: Any, from_input: int) -> list[int] | None:
 
 
 def _normalize_axes(g: Graph, node: Any, axes: list[int], rank: int) -> list[int]:
+    if g.opset < 11 and min(axes, default=0) < 0:
+        raise refuse(g, node, f"negative axes {axes} need opset 11 or later")
     out = []
     for v in axes:
         axis = v + rank if v < 0 else v
@@ -477,6 +479,8 @@ def shape_op(g: Graph, node: Any, shape: Shape, *, allow_batch_change: bool = Fa
     if op == "Flatten":
         check_attrs(g, node, ["axis"])
         axis = int(a.get("axis", 1))
+        if axis < 0 and g.opset < 11:
+            raise refuse(g, node, f"a negative axis {axis} needs opset 11 or later")
         axis = axis + rank if axis < 0 else axis
         if not 0 <= axis <= rank:
             raise refuse(g, node, f"axis {a.get('axis')} is outside a rank-{rank} tensor")

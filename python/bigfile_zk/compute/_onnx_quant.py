@@ -1055,7 +1055,7 @@ class _Builder:
 
     # -- the graph ---------------------------------------------------------------------------
 
-    def build(self) -> QuantizedModel:
+    def build(self) -> tuple[QuantizedModel, dict[str, str]]:
         g = self.g
         for node in g.nodes:
             op = node.op_type
@@ -1086,16 +1086,22 @@ class _Builder:
             raise ParameterError(
                 f"the output {out!r} is not the last quantized node's ({self.nodes[-1].name!r})"
             )
-        return QuantizedModel(
+        qmodel = QuantizedModel(
             self.input.shape[1:],
             self.input.quant,
             self.nodes,
             input_range=self.input_range,
         )
+        tensors: dict[str, str] = {}
+        for onnx_name, t in self.ints.items():
+            tensors.setdefault(t.name, onnx_name)
+        return qmodel, tensors
 
 
 def quantized_model(
     g: Graph, input_range: tuple[int, int] | None, multiplier_bits: int
-) -> QuantizedModel:
-    """The integer program of a parsed QDQ or QOperator graph."""
+) -> tuple[QuantizedModel, dict[str, str]]:
+    """The integer program of a parsed QDQ or QOperator graph, and for each of its tensors
+    (the input and the nodes' outputs) the ONNX tensor holding the same integers, where the
+    graph has one (a QDQ chain of pass-through operators has only its end)."""
     return _Builder(g, input_range, multiplier_bits).build()

@@ -115,7 +115,8 @@ def to_onnx(
     proto = helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="bigfile_zk"
     )
-    # The oldest IR the opset allows: onnxruntime may not read the newest IR onnx writes.
-    proto.ir_version = helper.find_min_ir_version_for(list(proto.opset_import))
+    # Not the newest IR onnx writes, which onnxruntime and EZKL may not read yet: IR 8 (what
+    # benches/ezkl_compare.py has always written at opset 13), or the least the opset needs.
+    proto.ir_version = max(8, helper.find_min_ir_version_for(list(proto.opset_import)))
     onnx.checker.check_model(proto)
     return proto

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +37,7 @@ from bigfile_zk.errors import (
     ParameterError,
 )
 
-from ._onnx_common import require_onnxruntime
+from ._onnx_common import require_onnx, require_onnxruntime
 from ._onnx_float import float_model
 from ._onnx_graph import Graph, parse, read_model
 from ._onnx_quant import quantized_model
@@ -361,6 +361,10 @@ class OnnxImport:
     kind: str
     #: SHA-256 (hex) of the ONNX bytes.
     source_sha256: str
+    #: For a quantized ONNX: each program tensor (``"input"`` and the nodes' names) → the ONNX
+    #: tensor holding the same integers, for :func:`compare_with_onnxruntime`'s per-layer check
+    #: (a QDQ chain of pass-through operators has an ONNX integer tensor only at its end).
+    tensor_map: Mapping[str, str] | None = None
 
 
 # --- running onnxruntime ----------------------------------------------------------------------
@@ -390,21 +394,35 @@ def _samples(xs: object, shape: tuple[int, ...], what: str) -> FloatArray:
 class _Runtime:
     """An onnxruntime session on the model's own bytes, one sample per run (batch 1)."""
 
-    def __init__(self, g: Graph) -> None:
+    def __init__(self, g: Graph, extra_outputs: Sequence[str] = ()) -> None:
         ort = require_onnxruntime()
         options = ort.SessionOptions()
         options.log_severity_level = 3
         self.version = str(ort.__version__)
+        proto = g.proto
+        if extra_outputs:
+            onnx = require_onnx()
+            proto = onnx.ModelProto()
+            proto.CopyFrom(g.proto)
+            for name in extra_outputs:
+                proto.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
         self.session = ort.InferenceSession(
-            g.proto.SerializeToString(), options, providers=["CPUExecutionProvider"]
+            proto.SerializeToString(), options, providers=["CPUExecutionProvider"]
         )
         self.input, self.output = g.input_name, g.output_name
+        self.extra = list(extra_outputs)
 
     def run(self, xs: FloatArray) -> npt.NDArray[Any]:
-        outs = [
-            self.session.run([self.output], {self.input: x[None].astype(np.float32)})[0] for x in xs
-        ]
-        return np.stack([o.reshape(o.shape[1:]) if o.shape[:1] == (1,) else o for o in outs])
+        return np.stack([self.run_one(x)[self.output] for x in xs])
+
+    def run_one(self, x: FloatArray) -> dict[str, npt.NDArray[Any]]:
+        """The output (and the extra outputs) of one sample, without the batch axis."""
+        names = [self.output, *self.extra]
+        values = self.session.run(names, {self.input: x[None].astype(np.float32)})
+        return {
+            n: v.reshape(v.shape[1:]) if v.shape[:1] == (1,) else v
+            for n, v in zip(names, values, strict=True)
+        }
 
 
 def _evaluate(
@@ -539,6 +557,7 @@ def load_onnx(
     proto, digest = read_model(source)
     g = parse(proto, digest)
     model: Model | None = None
+    tensor_map: dict[str, str] | None = None
     if g.kind == "float":
         if calibration is None:
             raise ParameterError(
@@ -562,7 +581,7 @@ def load_onnx(
                     f"{what} applies to float models; this ONNX model is already quantized "
                     f"({g.kind})"
                 )
-        qmodel = quantized_model(g, input_range, multiplier_bits)
+        qmodel, tensor_map = quantized_model(g, input_range, multiplier_bits)
     sets = [
         (name, _samples(xs, qmodel.input_shape, name))
         for name, xs in (("calibration", calibration), ("held-out", heldout))
@@ -576,7 +595,12 @@ def load_onnx(
                 "the quantized model misses the tolerance: " + "; ".join(failures), report
             )
     return OnnxImport(
-        qmodel=qmodel, float_model=model, fidelity=report, kind=g.kind, source_sha256=digest
+        qmodel=qmodel,
+        float_model=model,
+        fidelity=report,
+        kind=g.kind,
+        source_sha256=digest,
+        tensor_map=tensor_map,
     )
 
 
@@ -586,6 +610,7 @@ def compare_with_onnxruntime(
     xs: npt.ArrayLike,
     *,
     name: str = "samples",
+    tensor_map: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """``qmodel`` (the oracle) against onnxruntime running ``source`` on the float inputs
     ``xs`` (``[N, *input_shape]``), as :meth:`SetFidelity.to_dict` plus ``"kind"`` and
@@ -595,12 +620,74 @@ def compare_with_onnxruntime(
     clamped to the input range; onnxruntime gets its dequantized value, which its
     ``QuantizeLinear`` maps back exactly), so the figures are the programs' differences only:
     ``differing_integers`` and ``int_delta_histogram`` count output integers that differ (see
-    ``docs/spec/onnx.md`` §5 for why by ±1). For a float ONNX the baseline is the float model
-    on ``xs`` itself."""
+    ``docs/spec/onnx.md`` §5 for why, and by how much). For a float ONNX the baseline is the
+    float model on ``xs`` itself.
+
+    With ``tensor_map`` (:attr:`OnnxImport.tensor_map`, quantized models only) the result also
+    has ``"layers"``: per program node, each operation run on onnxruntime's own integers for
+    its inputs and compared with onnxruntime's integers for its output (``values``,
+    ``differing``, ``max_delta``, ``histogram``): the differences of each layer's arithmetic
+    alone, before they propagate."""
     if not isinstance(qmodel, QuantizedModel):
         raise TypeError(f"qmodel must be a QuantizedModel, got {type(qmodel).__name__}")
     proto, digest = read_model(source)
     g = parse(proto, digest)
+    samples = _samples(xs, qmodel.input_shape, "xs")
     rt = _Runtime(g)
-    result = _evaluate(rt, g.kind, qmodel, _samples(xs, qmodel.input_shape, "xs"), name)
-    return {"kind": g.kind, "onnxruntime_version": rt.version, **result.to_dict()}
+    result = _evaluate(rt, g.kind, qmodel, samples, name)
+    out: dict[str, Any] = {"kind": g.kind, "onnxruntime_version": rt.version, **result.to_dict()}
+    if tensor_map is not None:
+        if g.kind == "float":
+            raise ParameterError("a per-layer comparison needs a quantized ONNX model")
+        out["layers"] = _compare_layers(g, qmodel, tensor_map, samples)
+    return out
+
+
+def _compare_layers(
+    g: Graph, qmodel: QuantizedModel, tensor_map: Mapping[str, str], xs: FloatArray
+) -> dict[str, dict[str, Any]]:
+    names = [qmodel.input_name, *(n.name for n in qmodel.nodes)]
+    unknown = sorted(set(tensor_map) - set(names))
+    if unknown:
+        raise ParameterError(f"tensor_map names tensors the program lacks: {unknown}")
+    mapped = {t: tensor_map[t] for t in names if t in tensor_map}
+    extra = sorted({v for v in mapped.values() if v != g.output_name})
+    rt = _Runtime(g, extra)
+    shapes = {qmodel.input_name: qmodel.input_shape, **{n.name: n.shape for n in qmodel.nodes}}
+    stats: dict[str, np.ndarray] = {n.name: np.zeros(0, np.int64) for n in qmodel.nodes}
+    for x in xs:
+        x_int = qmodel.quantize_input(x, saturate=True)
+        got = rt.run_one(qmodel.input_quant.dequantize(x_int))
+
+        def ort(tensor: str, got: dict[str, np.ndarray] = got) -> np.ndarray | None:
+            onnx_name = mapped.get(tensor)
+            if onnx_name is None:
+                return None
+            value = got[onnx_name]
+            if value.dtype.kind not in "iu":
+                raise ParameterError(f"tensor_map: {onnx_name!r} is not an integer tensor")
+            return value.astype(np.int64).reshape(shapes[tensor])
+
+        env: dict[str, np.ndarray] = {}
+        first = ort(qmodel.input_name)
+        env[qmodel.input_name] = x_int if first is None else first
+        for node in qmodel.nodes:
+            ours = node.op.apply(*(env[t] for t in node.inputs))
+            theirs = ort(node.name)
+            if theirs is None:
+                env[node.name] = ours
+                continue
+            stats[node.name] = np.concatenate([stats[node.name], np.abs(ours - theirs).ravel()])
+            env[node.name] = theirs
+    layers = {}
+    for name, delta in stats.items():
+        if not delta.size:
+            continue
+        values, counts = np.unique(delta[delta > 0], return_counts=True)
+        layers[name] = {
+            "values": int(delta.size),
+            "differing": int(np.count_nonzero(delta)),
+            "max_delta": int(delta.max()),
+            "histogram": {str(int(v)): int(c) for v, c in zip(values, counts, strict=True)},
+        }
+    return layers
