@@ -35,6 +35,7 @@ from bigfile_zk.errors import (
     QuantizationError,
     UnsupportedModelError,
 )
+from bigfile_zk.reference import compute as ref
 
 ARCHS = tuple(om.FLOAT_MODELS)
 FORMATS = ("qdq", "qoperator")
@@ -342,6 +343,45 @@ def test_a_wider_multiplier_matches_onnxruntime_more_closely(fmt: str) -> None:
         for i in (narrow, wide)
     ]
     assert rates[1] <= rates[0] and rates[1] <= 0.0005, rates
+
+
+def integers(q: c.QuantizedModel) -> list[tuple[str, str, list[str], dict[str, Any]]]:
+    """The program's normative part (spec quantization.md §5): names, ops, wiring, params."""
+    return [(n.name, n.op.kind, list(n.inputs), ref.op_to_params(n.op)) for n in q.nodes]
+
+
+@pytest.mark.parametrize("option", ["AddQDQPairToWeight", "QDQKeepRemovableActivations"])
+def test_onnxruntime_quantizer_options(option: str, tmp_path: Path) -> None:
+    """Float weights quantized inside the graph (a QuantizeLinear of an initializer, folded
+    like ONNX rounds it) and ReLUs kept as nodes (their clamps fused into the Conv before them)
+    import to the same integer program as onnxruntime's defaults."""
+    _, proto, calib, held = float_case("cnn")
+    q = om.ort_quantize(proto, calib, tmp_path, fmt="qdq", extra_options={option: True})
+    ops = [n.op_type for n in q.graph.node]
+    assert ("Relu" in ops) == (option == "QDQKeepRemovableActivations")
+    imported = c.load_onnx(q)
+    assert integers(imported.qmodel) == integers(c.load_onnx(ort_case("cnn", "qdq")[0]).qmodel)
+    layers = c.compare_with_onnxruntime(q, imported.qmodel, held, tensor_map=imported.tensor_map)
+    assert all(v["max_delta"] <= 1 for v in layers["layers"].values())
+
+
+def test_integer_clip_fuses_into_the_requantization() -> None:
+    """A Clip on the integers after a QLinearMatMul narrows its clamp (no extra node) and
+    computes exactly what onnxruntime does."""
+    rng = np.random.default_rng(16)
+    proto = qlinear_matmul(rng.integers(-127, 128, (6, 4)), 0, np.int8)
+    mm = next(n for n in proto.graph.node if n.op_type == "QLinearMatMul")
+    mm.output[0] = "mm_raw"
+    clip = helper.make_node("Clip", ["mm_raw", "lo", "hi"], ["mm"], name="clip")
+    proto.graph.node.insert(2, clip)
+    proto.graph.initializer.extend([om.tensor("lo", 100, np.uint8), om.tensor("hi", 170, np.uint8)])
+    imported = c.load_onnx(proto)
+    (node,) = imported.qmodel.nodes
+    assert node.op.clamp == (100, 170) and node.fused == ("mm", "clip")
+    result = c.compare_with_onnxruntime(
+        proto, imported.qmodel, om.data([6], 40, 17), tensor_map=imported.tensor_map
+    )
+    assert result["layers"]["mm"]["max_delta"] <= 1
 
 
 def test_qdq_average_pool_ties() -> None:

@@ -110,7 +110,7 @@ class Graph:
     def where(self, node: Any) -> str:
         """``node 'conv1' (Conv, domain ai.onnx, opset 13)``: how every error names a node."""
         domain = node.domain or "ai.onnx"
-        version = self.opsets.get(node.domain or "", self.opsets.get("ai.onnx", 0))
+        version = self.opsets.get("" if domain == "ai.onnx" else domain, 0)
         name = node.name or (node.output[0] if node.output else "?")
         return f"node {name!r} ({node.op_type}, domain {domain}, opset {version})"
 
@@ -192,7 +192,7 @@ def refuse(g: Graph, node: Any, what: str) -> UnsupportedModelError:
 # --- the first pass ---------------------------------------------------------------------------
 
 
-def _known(g_opsets: dict[str, int], node: Any, kind_ops: frozenset[str]) -> bool:
+def _known(node: Any, kind_ops: frozenset[str]) -> bool:
     if node.domain in ("", "ai.onnx"):
         return node.op_type in kind_ops
     return node.domain == MS_DOMAIN and node.op_type in MS_QUANT_OPS
@@ -252,7 +252,7 @@ def parse(proto: Any, sha256: str) -> Graph:
             raise refuse(g, node, REFUSED[node.op_type])
         if domain not in ("", "ai.onnx", MS_DOMAIN):
             raise refuse(g, node, f"operators of domain {domain!r} are not supported")
-        if not _known(opsets, node, ops):
+        if not _known(node, ops):
             hint = ""
             if node.op_type in QUANT_EXTRA_OPS:
                 hint = " in a float model"
@@ -393,6 +393,21 @@ def _fold(g: Graph, node: Any, ins: list[Any]) -> np.ndarray | None:
         onnx = require_onnx()
         to = attrs(node).get("to")
         return ins[0].astype(onnx.helper.tensor_dtype_to_np_dtype(to))
+    if op == "QuantizeLinear" and len(ins) > 1 and ins[1] is not None:
+        # A float weight quantized in the graph (onnxruntime's AddQDQPairToWeight): ONNX
+        # divides in float32, rounds half to even and saturates to the zero point's type.
+        x, scale = np.asarray(ins[0], np.float32), np.asarray(ins[1], np.float32)
+        zero = np.asarray(ins[2] if len(ins) > 2 and ins[2] is not None else np.uint8(0))
+        if zero.dtype.name not in ("uint8", "int8") or int(attrs(node).get("block_size", 0)):
+            return None
+        if scale.size > 1 or zero.size > 1:
+            axis = int(attrs(node).get("axis", 1))
+            along = [1] * x.ndim
+            along[axis] = -1
+            scale, zero = scale.reshape(along), zero.reshape(along)
+        info = np.iinfo(zero.dtype)
+        q = np.rint(x / scale) + zero.astype(np.float32)
+        return np.clip(q, info.min, info.max).astype(zero.dtype)
     if op in ("Add", "Mul") and len(ins) == 2:
         return np.add(ins[0], ins[1]) if op == "Add" else np.multiply(ins[0], ins[1])
     return None

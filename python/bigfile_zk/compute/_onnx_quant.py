@@ -13,6 +13,7 @@ between become its clamp (spec quantization.md §7.4).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,8 +135,12 @@ class _Builder:
 
     # -- quantization parameters -------------------------------------------------------------
 
-    def qparams(self, node: Any, si: int, zi: int, what: str) -> TensorQuant:
-        """A per-tensor (scalar) scale and zero point: an activation's quantization."""
+    def qparams(
+        self, node: Any, si: int, zi: int, what: str, tensor_dtype: str | None = None
+    ) -> TensorQuant:
+        """A per-tensor (scalar) scale and zero point: an activation's quantization. Without a
+        zero point the dtype is ``tensor_dtype`` (a DequantizeLinear's input), else uint8 or
+        QuantizeLinear's ``output_dtype``."""
         g = self.g
         scale = g.const(node.input[si]) if len(node.input) > si else None
         if scale is None:
@@ -150,7 +155,7 @@ class _Builder:
                 node,
                 f"the {what} quantization must be per tensor (a scalar scale and zero point)",
             )
-        dtype = self._dtype(node, zero)
+        dtype = tensor_dtype if zero is None and tensor_dtype else self._dtype(node, zero)
         s = float(np.asarray(scale, dtype=np.float32).reshape(-1)[0])
         z = 0 if zero is None else int(np.asarray(zero).reshape(-1)[0])
         if not (np.isfinite(s) and s > 0):
@@ -345,8 +350,9 @@ class _Builder:
         quant: TensorQuant,
         fused: list[str],
         weight_scale: tuple[float, ...] | None = None,
+        base: str | None = None,
     ) -> _Int:
-        name = self.unique(_onnx_name(onnx_node))
+        name = self.unique(base or _onnx_name(onnx_node))
         try:
             node = QuantizedNode(
                 name=name,
@@ -441,13 +447,9 @@ class _Builder:
                 t = _Int(t.name, t.quant, shape)
         if p.acts:
             clamp = activation_clamp(p.acts, t.quant, self.g.where(p.node))
+            names = [a.name for a in p.acts]
             t = self.emit(
-                p.node,
-                [t],
-                ref.Clamp(clamp=clamp),
-                t.shape,
-                t.quant,
-                [a.name for a in p.acts],
+                p.node, [t], ref.Clamp(clamp=clamp), t.shape, t.quant, names, base=names[-1]
             )
         return t
 
@@ -520,7 +522,8 @@ class _Builder:
             )
         elif src in self.ints:
             t = self.ints[src]
-            self.same(node, t, self.qparams(node, 1, 2, "input"), "DequantizeLinear")
+            q = self.qparams(node, 1, 2, "input", tensor_dtype=t.quant.dtype)
+            self.same(node, t, q, "DequantizeLinear")
             self.deq[node.output[0]] = t
         else:
             raise refuse(g, node, f"dequantizes {src!r}, which is not a quantized tensor")
@@ -1086,16 +1089,50 @@ class _Builder:
             raise ParameterError(
                 f"the output {out!r} is not the last quantized node's ({self.nodes[-1].name!r})"
             )
-        qmodel = QuantizedModel(
-            self.input.shape[1:],
-            self.input.quant,
-            self.nodes,
-            input_range=self.input_range,
-        )
         tensors: dict[str, str] = {}
         for onnx_name, t in self.ints.items():
             tensors.setdefault(t.name, onnx_name)
+        nodes = _fuse_clamps(self.nodes, tensors)
+        qmodel = QuantizedModel(
+            self.input.shape[1:], self.input.quant, nodes, input_range=self.input_range
+        )
         return qmodel, tensors
+
+
+#: Operations ending in a requantization, whose clamp can absorb a following clamp.
+_REQUANTIZING = ("dense", "conv2d", "avg_pool", "global_avg_pool", "add")
+
+
+def _fuse_clamps(nodes: list[QuantizedNode], tensors: dict[str, str]) -> list[QuantizedNode]:
+    """A standalone clamp (a Relu/Clip onnxruntime kept, e.g. with
+    ``QDQKeepRemovableActivations``) whose input is a requantizing node's output read by it
+    alone becomes that node's clamp: ``clamp(clamp(v, a, b), c, d) = clamp(v, max(a, c),
+    min(b, d))`` when the two intersect, so the program computes the same integers with a node
+    less. ``tensors`` (program tensor → ONNX tensor) follows the renaming."""
+    readers: dict[str, int] = {}
+    for node in nodes:
+        for name in node.inputs:
+            readers[name] = readers.get(name, 0) + 1
+    out: dict[str, QuantizedNode] = {}
+    rename: dict[str, str] = {}
+    for node in nodes:
+        inputs = tuple(rename.get(n, n) for n in node.inputs)
+        if node.op.kind == "clamp" and readers.get(node.inputs[0]) == 1:
+            producer = out.get(inputs[0])
+            if producer is not None and producer.op.kind in _REQUANTIZING:
+                lo = max(producer.op.clamp[0], node.op.clamp[0])
+                hi = min(producer.op.clamp[1], node.op.clamp[1])
+                if lo <= hi:
+                    op = dataclasses.replace(producer.op, clamp=(lo, hi))
+                    out[producer.name] = dataclasses.replace(
+                        producer, op=op, fused=(*producer.fused, *node.fused)
+                    )
+                    rename[node.name] = producer.name
+                    if node.name in tensors:
+                        tensors[producer.name] = tensors.pop(node.name)
+                    continue
+        out[node.name] = dataclasses.replace(node, inputs=inputs)
+    return list(out.values())
 
 
 def quantized_model(
