@@ -269,3 +269,99 @@ def node(op: str, inputs: Sequence[str], outputs: Sequence[str], **attrs: Any) -
     return helper.make_node(
         op, list(inputs), list(outputs), name=outputs[0], domain=domain, **attrs
     )
+
+
+# --- structural mutations (tests/test_compute_onnx.py's bounded fuzzing) -----------------------
+
+
+def mutate(rng: Any, proto: Any) -> Any:
+    """``proto`` with one structural mutation (an attribute, an initializer's values, shape or
+    type, an operator, a wire, the input's dimensions, a node removed, the opset), or its bytes
+    with a few bytes changed (then ``bytes``)."""
+    m = onnx.ModelProto()
+    m.CopyFrom(proto)
+    g = m.graph
+    nodes = list(g.node)
+    k = rng.randrange(12)
+    if k == 0 and nodes:
+        for a in rng.choice(nodes).attribute:
+            if a.type == onnx.AttributeProto.INT:
+                a.i = rng.choice([-1, 0, 1, 2, 3, 2**31, -(2**40)])
+            elif a.type == onnx.AttributeProto.INTS and len(a.ints):
+                a.ints[rng.randrange(len(a.ints))] = rng.choice([-1, 0, 1, 2, 5, 100])
+            elif a.type == onnx.AttributeProto.FLOAT:
+                a.f = rng.choice([0.0, -1.0, float("nan"), float("inf"), 1e30])
+            elif a.type == onnx.AttributeProto.STRING:
+                a.s = rng.choice([b"", b"SAME_UPPE\xef", b"VALID", b"SAME_LOWER"])
+    elif k in (1, 2, 3) and g.initializer:
+        i = rng.randrange(len(g.initializer))
+        arr = numpy_helper.to_array(g.initializer[i]).copy()
+        if k == 1 and arr.size:
+            flat = arr.reshape(-1)
+            if arr.dtype.kind == "f":
+                flat[rng.randrange(arr.size)] = rng.choice([0.0, -0.0, np.nan, np.inf, 1e30, 1e-45])
+            else:
+                info = np.iinfo(arr.dtype)
+                flat[rng.randrange(arr.size)] = rng.choice([info.min, info.max, 0])
+        elif k == 2:
+            arr = rng.choice([arr.reshape(-1), arr.reshape(1, -1), arr[:-1] if arr.ndim else arr])
+        else:
+            arr = arr.astype(rng.choice([np.int8, np.uint8, np.int32, np.float32, np.float64]))
+        g.initializer[i].CopyFrom(
+            numpy_helper.from_array(np.ascontiguousarray(arr), g.initializer[i].name)
+        )
+    elif k == 4 and nodes:
+        rng.choice(nodes).op_type = rng.choice(
+            [
+                "Relu",
+                "Clip",
+                "MaxPool",
+                "AveragePool",
+                "Flatten",
+                "Identity",
+                "Add",
+                "Gemm",
+                "MatMul",
+                "Conv",
+                "QuantizeLinear",
+                "DequantizeLinear",
+                "Transpose",
+                "Reshape",
+            ]
+        )
+    elif k == 5 and nodes:
+        n = rng.choice(nodes)
+        if n.input:
+            names = [o for x in nodes for o in x.output] + [i.name for i in g.initializer]
+            n.input[rng.randrange(len(n.input))] = rng.choice([*names, g.input[0].name, ""])
+    elif k == 6:
+        dims = g.input[0].type.tensor_type.shape.dim
+        d = dims[rng.randrange(len(dims))]
+        choice = rng.randrange(3)
+        if choice == 0:
+            d.dim_value = rng.choice([0, 2, 3])
+        elif choice == 1:
+            d.dim_param = "X"
+        else:
+            d.Clear()
+    elif k == 7 and nodes:
+        g.node.remove(rng.choice(nodes))
+    elif k == 8 and nodes:
+        rng.choice(nodes).attribute.append(
+            helper.make_attribute(
+                rng.choice(["axis", "pads", "strides", "group", "perm", "allowzero", "transB"]),
+                rng.choice([0, 1, 2, [1, 1], [0, 0, 0, 0], [2, 2], [0, 1, 3, 2]]),
+            )
+        )
+    elif k == 9:
+        m.opset_import[0].version = rng.choice([6, 10, 11, 12, 14, 19, 21, 22, 23])
+    elif k == 10 and nodes:
+        n = rng.choice(nodes)
+        if n.attribute:
+            n.attribute.pop(rng.randrange(len(n.attribute)))
+    else:
+        data = bytearray(m.SerializeToString())
+        for _ in range(rng.randrange(1, 4)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        return bytes(data)
+    return m

@@ -30,6 +30,7 @@ from bigfile_zk.errors import (
     DecodeError,
     FidelityError,
     InsecureSRSWarning,
+    InternalError,
     MissingDependencyError,
     ParameterError,
     QuantizationError,
@@ -38,6 +39,8 @@ from bigfile_zk.errors import (
 from bigfile_zk.reference import compute as ref
 
 ARCHS = tuple(om.FLOAT_MODELS)
+#: Mutated models imported by test_mutated_models_are_refused_cleanly (about 10 ms each).
+CASES_MUTATED = 300
 FORMATS = ("qdq", "qoperator")
 
 
@@ -601,9 +604,11 @@ def test_missing_packages_name_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def _gemm_graph(extra: list[Any], out: str, **kw: Any) -> Any:
+    """x [1, 6] → Gemm → g [1, 4], then ``extra``; initializers W [4, 6], V [1, 3], b [4]."""
     rng = np.random.default_rng(9)
     nodes = [om.node("Gemm", ["x", "W"], ["g"], transB=1), *extra]
-    return om.graph(nodes, [_f(rng, "W", 4, 6)], kw.pop("shape", [1, 6]), out, **kw)
+    inits = [_f(rng, "W", 4, 6), _f(rng, "V", 1, 3), _f(rng, "b", 4)]
+    return om.graph(nodes, inits, kw.pop("shape", [1, 6]), out, **kw)
 
 
 def _conv_graph(
@@ -673,7 +678,7 @@ UNSUPPORTED = {
         r"'p' \(MaxPool.*ceil_mode = 1 gives output \[2, 2\].*\[1, 1\]",
     ),
     "transA": (
-        lambda: _gemm_graph([om.node("Gemm", ["g", "W"], ["y"], transA=1)], "y"),
+        lambda: _gemm_graph([om.node("Gemm", ["g", "V"], ["y"], transA=1)], "y"),
         r"'y' \(Gemm.*transA = 1",
     ),
     "broadcasting Add": (
@@ -698,7 +703,7 @@ UNSUPPORTED = {
     ),
     "Add of a constant elsewhere": (
         lambda: _gemm_graph(
-            [om.node("Relu", ["g"], ["r"]), om.node("Add", ["r", "W"], ["a"])], "a"
+            [om.node("Relu", ["g"], ["r"]), om.node("Add", ["r", "b"], ["a"])], "a"
         ),
         r"'a' \(Add.*only as the bias",
     ),
@@ -719,7 +724,15 @@ UNSUPPORTED = {
         r"dynamic dimension 'F' past the batch axis",
     ),
     "batch of 2": (lambda: _gemm_graph([], "g", shape=[2, 6]), "fixed batch size 2"),
-    "no batch axis": (lambda: _gemm_graph([], "g", shape=[6]), "leading batch axis"),
+    "no batch axis": (
+        lambda: om.graph(
+            [om.node("MatMul", ["x", "W"], ["y"])],
+            [_f(np.random.default_rng(1), "W", 6, 4)],
+            [6],
+            "y",
+        ),
+        "leading batch axis",
+    ),
     "output is the input": (
         lambda: om.graph([om.node("Identity", ["x"], ["y"])], [], [1, 6], "y"),
         "computes nothing",
@@ -920,3 +933,34 @@ def test_an_unquantized_computation_in_a_quantized_model_is_refused() -> None:
     bad_bias.graph.initializer[3].CopyFrom(om.tensor("ws", 1e-30))
     with pytest.raises(QuantizationError, match=r"'mm'.*too small"):
         c.load_onnx(bad_bias)
+
+
+def test_mutated_models_are_refused_cleanly() -> None:
+    """Bounded fuzzing: structurally mutated models (tests/onnx_models.py ``mutate``) import,
+    or are refused with a ``bigfile_zk.errors`` exception that is not ``InternalError``, never
+    another exception (a numpy, protobuf, onnx or onnxruntime error, a KeyError, ...)."""
+    import random
+
+    seeds = []
+    for name in ("cnn", "residual"):
+        _, proto, calib, _ = float_case(name)
+        seeds += [
+            (p, calib[:3])
+            for p in (proto, ort_case(name, "qdq")[0], ort_case(name, "qoperator")[0])
+        ]
+    seeds.append((integer_chain(True), om.data([2, 5, 5], 3, 1)))
+    rng = random.Random(2026)
+    outcomes: dict[str, int] = {}
+    for _ in range(CASES_MUTATED):
+        proto, calib = rng.choice(seeds)
+        model = om.mutate(rng, proto)
+        try:
+            c.load_onnx(model, calibration=calib)
+            kind = "ok"
+        except InternalError:
+            raise
+        except bigfile_zk.errors.BigFileZkError as exc:
+            kind = type(exc).__name__
+        outcomes[kind] = outcomes.get(kind, 0) + 1
+    assert outcomes.get("ok", 0) > 0 and outcomes.get("UnsupportedModelError", 0) > 0, outcomes
+    assert outcomes.get("DecodeError", 0) > 0, outcomes

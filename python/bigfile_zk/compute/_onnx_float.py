@@ -110,7 +110,7 @@ class _Builder:
         bias = np.zeros(w.shape[0])
         if c is not None:
             bias = float(a.get("beta", 1.0)) * per_channel(
-                self.g, node, c, w.shape[0], "the bias C", [(1, w.shape[0])]
+                self.g, node, c, w.shape[0], "the bias C", [(1, w.shape[0])], scalar_rank=2
             )
         self.dense(node, self.act(node, 0), w, bias)
 
@@ -142,7 +142,7 @@ class _Builder:
         bias = (
             np.zeros(w.shape[0])
             if b is None
-            else per_channel(self.g, node, b, w.shape[0], "the bias B")
+            else per_channel(self.g, node, b, w.shape[0], "the bias B", scalar_rank=None)
         )
         out = conv_output_shape(shape, w.shape[0], kernel, stride, pads)
         self.emit(
@@ -270,7 +270,15 @@ class _Builder:
             )
         channels = producer.weight.shape[0]
         layouts = conv_weight_layouts(channels, len(shape))
-        bias = per_channel(self.g, node, self.g.consts[ins[1 - i]], channels, "the bias", layouts)
+        bias = per_channel(
+            self.g,
+            node,
+            self.g.consts[ins[1 - i]],
+            channels,
+            "the bias",
+            layouts,
+            scalar_rank=len(shape),
+        )
         assert producer.bias is not None
         self.nodes[src] = dataclasses.replace(producer, bias=producer.bias + bias)
         self.alias(node, (src, shape))

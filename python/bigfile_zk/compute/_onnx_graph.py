@@ -159,8 +159,9 @@ def read_model(source: object) -> tuple[Any, str]:
                 "with its weights inside (onnx.save(model, path, save_as_external_data=False))"
             )
     try:
-        onnx.checker.check_model(proto)
-    except onnx.checker.ValidationError as exc:
+        # full_check: also ONNX's strict type and shape inference (mismatched types, ranks).
+        onnx.checker.check_model(proto, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DecodeError(f"{what} is not a valid ONNX model: {first}") from None
     return proto, hashlib.sha256(data).hexdigest()
@@ -289,7 +290,10 @@ def parse(proto: Any, sha256: str) -> Graph:
 
     # Constants: initializers, then Constant nodes (folded below with the nodes).
     for init in graph.initializer:
-        g.consts[init.name] = onnx.numpy_helper.to_array(init)
+        try:
+            g.consts[init.name] = onnx.numpy_helper.to_array(init)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DecodeError(f"initializer {init.name!r} cannot be read: {exc}") from None
     for sparse in graph.sparse_initializer:
         raise UnsupportedModelError(f"sparse initializer {sparse.values.name!r} is not supported")
 
@@ -328,7 +332,7 @@ def _input_shape(name: str, dims: list[object]) -> Shape:
             f"{['?' if d is None else d for d in dims] if dims else 'no shape'}"
         )
     batch, rest = dims[0], dims[1:]
-    if isinstance(batch, int) and batch not in (0, 1):
+    if isinstance(batch, int) and batch != 1:
         raise UnsupportedModelError(
             f"the input {name!r} has a fixed batch size {batch}; proofs are for one sample "
             "(batch 1 or a symbolic batch axis)"
@@ -417,11 +421,18 @@ def _fold_constants(g: Graph) -> None:
     kept = []
     for node in g.nodes:
         if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
-            g.consts[node.output[0]] = _constant_value(g, node)
+            try:
+                g.consts[node.output[0]] = _constant_value(g, node)
+            except (KeyError, ValueError, TypeError) as exc:
+                raise refuse(g, node, f"the constant cannot be read: {exc}") from None
             continue
         data_inputs = [n for n in node.input if n]
         if data_inputs and all(n in g.consts for n in data_inputs):
-            value = _fold(g, node, [g.consts[n] if n else None for n in node.input])
+            try:
+                value = _fold(g, node, [g.consts[n] if n else None for n in node.input])
+            except (ValueError, TypeError, IndexError, KeyError) as exc:
+                # numpy's refusal of a bad perm, shape or type (AxisError is a ValueError)
+                raise refuse(g, node, f"cannot compute it from its constants: {exc}") from None
             if value is not None and len([o for o in node.output if o]) == 1:
                 g.consts[node.output[0]] = value
                 continue
@@ -505,7 +516,9 @@ def shape_op(g: Graph, node: Any, shape: Shape, *, allow_batch_change: bool = Fa
         target = g.const(node.input[1]) if len(node.input) > 1 else None
         if target is None:
             raise refuse(g, node, "the target shape must be a constant")
-        dims = [int(v) for v in np.asarray(target).reshape(-1)]
+        if np.ndim(target) != 1 or np.asarray(target).dtype != np.int64:
+            raise refuse(g, node, "the target shape must be a 1-D int64 tensor")
+        dims = [int(v) for v in np.asarray(target)]
         allowzero = int(a.get("allowzero", 0))
         resolved = []
         for i, d in enumerate(dims):
@@ -604,7 +617,7 @@ def pool_window(
     if dilations != (1, 1):
         raise refuse(g, node, f"dilations {list(dilations)} are not supported (only 1)")
     auto_pad = a.get("auto_pad", b"NOTSET")
-    auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else str(auto_pad)
+    auto_pad = auto_pad.decode(errors="replace") if isinstance(auto_pad, bytes) else str(auto_pad)
     h, w = shape[2], shape[3]
     if auto_pad == "NOTSET":
         pads = tuple(int(p) for p in a.get("pads", (0, 0, 0, 0)))
@@ -690,14 +703,18 @@ def per_channel(
     channels: int,
     what: str,
     layouts: Sequence[Shape] = (),
+    *,
+    scalar_rank: int | None = 1,
 ) -> FloatArray:
-    """A constant broadcast per output channel: a scalar, ``[O]`` or one of ``layouts`` (e.g.
-    ``[1, O]``, ``[O, 1, 1]``) with ``O = channels``; anything else is an error."""
+    """A constant per output channel: ``[O]`` or one of ``layouts`` (e.g. ``[1, O]``,
+    ``[O, 1, 1]``) with ``O = channels``, or one value broadcast to every channel (of rank at
+    most ``scalar_rank``, so that broadcasting does not add axes; ``None``: no scalar). Anything
+    else is an error naming the node."""
     arr = np.asarray(value, dtype=np.float64)
-    if arr.size == 1:
-        return np.full(channels, float(arr.reshape(-1)[0]))
     if arr.shape == (channels,) or arr.shape in [tuple(s) for s in layouts]:
         return arr.reshape(channels)
+    if scalar_rank is not None and arr.size == 1 and arr.ndim <= scalar_rank:
+        return np.full(channels, float(arr.reshape(-1)[0]))
     raise refuse(
         g,
         node,

@@ -71,13 +71,13 @@ class _Int:
 
 @dataclass(frozen=True)
 class _QConst:
-    """``DequantizeLinear`` of a constant: integers, per-axis scale and zero point."""
+    """``DequantizeLinear`` of a constant: integers, per-axis scale and zero point, as the
+    graph stores them (int8/uint8/int32 values and zero point, float32 scale, both 1-D)."""
 
-    values: IntArray
-    scale: FloatArray  # 1-D: one entry, or one per index of ``axis``
-    zero_point: IntArray
+    values: np.ndarray
+    scale: np.ndarray  # one entry, or one per index of ``axis``
+    zero_point: np.ndarray
     axis: int
-    dtype: str
 
 
 @dataclass
@@ -149,12 +149,17 @@ class _Builder:
         zero = g.const(zname) if zname else None
         if zname and zero is None:
             raise refuse(g, node, f"the {what} zero point must be a constant")
-        if np.asarray(scale).size != 1 or (zero is not None and np.asarray(zero).size != 1):
+        if np.ndim(scale) != 0 or (zero is not None and np.ndim(zero) != 0):
             raise refuse(
                 g,
                 node,
-                f"the {what} quantization must be per tensor (a scalar scale and zero point)",
+                f"the {what} quantization must be per tensor (a scalar scale and zero point), "
+                f"got shapes {list(np.shape(scale))} and "
+                f"{'none' if zero is None else list(np.shape(zero))}",
             )
+        sdtype = np.asarray(scale).dtype
+        if sdtype != np.float32:
+            raise refuse(g, node, f"the {what} scale must be float32, not {sdtype}")
         dtype = tensor_dtype if zero is None and tensor_dtype else self._dtype(node, zero)
         s = float(np.asarray(scale, dtype=np.float32).reshape(-1)[0])
         z = 0 if zero is None else int(np.asarray(zero).reshape(-1)[0])
@@ -247,8 +252,17 @@ class _Builder:
         must lie in ``[-127, 127]`` (spec quantization.md §2): an exact rewrite of any weight
         zero point, refused otherwise."""
         g = self.g
-        if values.dtype.kind not in "iu":
-            raise refuse(g, node, f"the weight must be integers, got {values.dtype}")
+        if values.dtype.name not in ref.DTYPES:
+            raise refuse(g, node, f"the weight must be int8 or uint8, got {values.dtype}")
+        if np.ndim(scale) > 1 or np.ndim(zero) > 1:
+            raise refuse(g, node, "the weight scale and zero point must be scalars or 1-D")
+        if zero is not None and np.size(zero) != np.size(scale):
+            raise refuse(g, node, "the weight scale and zero point must have the same size")
+        zdtype, sdtype = np.asarray(zero).dtype, np.asarray(scale).dtype
+        if zero is not None and zdtype != values.dtype:
+            raise refuse(g, node, f"the weight zero point must be {values.dtype}, not {zdtype}")
+        if sdtype != np.float32:
+            raise refuse(g, node, f"the weight scale must be float32, not {sdtype}")
         channels = values.shape[out_axis]
         s = np.asarray(scale, dtype=np.float32).astype(np.float64).reshape(-1)
         z = np.zeros(1, np.int64) if zero is None else np.asarray(zero).astype(np.int64)
@@ -290,19 +304,26 @@ class _Builder:
         channels: int,
         acc_scale: FloatArray,
         factor: float = 1.0,
-        layouts: list[Shape] | None = None,
+        *,
+        gemm: bool = False,
+        int32: bool = False,
     ) -> IntArray:
         """The int32 bias at scale ``acc_scale`` (``S_x·S_w[o]``): a quantized bias whose scale
         is that product is taken as it is; a float bias, or one at another scale, is rounded
-        half up to it (then it is no longer bit-exact with a runtime that adds it in float)."""
+        half up to it (then it is no longer bit-exact with a runtime that adds it in float).
+        Its shape is ``[O]`` (a ``Gemm``'s may also be ``[1, O]`` or broadcast one value);
+        ``int32``: the operator takes an int32 initializer at that scale (QOperator)."""
         g = self.g
         name = node.input[i] if i < len(node.input) else ""
         if not name:
             return np.zeros(channels, dtype=np.int64)
-        layouts = layouts or [(1, channels)]
+        layouts = [(1, channels)] if gemm else []
+        rank = 2 if gemm else None
+        if int32 and (name not in g.consts or np.asarray(g.consts[name]).dtype != np.int32):
+            raise refuse(g, node, f"the bias {name!r} must be an int32 initializer")
         if name in self.qconsts:
             qc = self.qconsts[name]
-            q = per_channel(g, node, qc.values, channels, "the bias", layouts)
+            q = per_channel(g, node, qc.values, channels, "the bias", layouts, scalar_rank=rank)
             bs = per_channel(g, node, qc.scale, channels, "the bias scale")
             bz = per_channel(g, node, qc.zero_point, channels, "the bias zero point")
             if (
@@ -315,13 +336,15 @@ class _Builder:
                 out = round_half_up(factor * bs * (q - bz) / acc_scale)
         elif name in g.consts:
             values = np.asarray(g.consts[name])
+            if values.dtype.kind in "iu" and values.dtype != np.int32:
+                raise refuse(g, node, f"an integer bias must be int32, got {values.dtype}")
             if values.dtype.kind in "iu":
                 # QLinearConv / QGemm: an int32 bias at S_x·S_w by definition.
-                out = per_channel(g, node, values, channels, "the bias", layouts)
+                out = per_channel(g, node, values, channels, "the bias", layouts, scalar_rank=rank)
                 if factor != 1.0:
                     out = round_half_up(factor * out)
             else:
-                b = per_channel(g, node, values, channels, "the bias", layouts)
+                b = per_channel(g, node, values, channels, "the bias", layouts, scalar_rank=rank)
                 out = round_half_up(factor * b / acc_scale)
         else:
             raise refuse(g, node, f"the bias {name!r} must be a constant")
@@ -509,16 +532,23 @@ class _Builder:
                 if len(node.input) > 2 and node.input[2]
                 else np.zeros(1, dtype=values.dtype)
             )
-            if values.dtype.kind not in "iu":
+            if values.dtype.name not in ("int8", "uint8", "int32"):
                 raise refuse(g, node, f"dequantizes a {values.dtype} constant")
+            if scale.dtype != np.float32 or zero.dtype != values.dtype:
+                raise refuse(
+                    g,
+                    node,
+                    f"the scale must be float32 and the zero point {values.dtype}, got "
+                    f"{scale.dtype} and {zero.dtype}",
+                )
+            if np.ndim(scale) > 1 or np.ndim(zero) > 1:
+                raise refuse(g, node, "the scale and zero point must be scalars or 1-D")
+            if not np.all(np.isfinite(scale) & (scale > 0)):
+                raise refuse(g, node, "the scales must be finite and > 0")
             axis = int(a.get("axis", 1))
             axis = axis + values.ndim if axis < 0 else axis
             self.qconsts[node.output[0]] = _QConst(
-                values=values.astype(np.int64),
-                scale=np.asarray(scale, np.float32).astype(np.float64).reshape(-1),
-                zero_point=np.asarray(zero).astype(np.int64).reshape(-1),
-                axis=axis,
-                dtype=values.dtype.name,
+                values=values, scale=scale.reshape(-1), zero_point=zero.reshape(-1), axis=axis
             )
         elif src in self.ints:
             t = self.ints[src]
@@ -577,13 +607,7 @@ class _Builder:
             qc.axis if qc.scale.size > 1 or qc.zero_point.size > 1 else None,
         )
         assert r.acc_scale is not None and r.weight is not None
-        r.bias = self.bias(
-            node,
-            2,
-            r.weight.shape[0],
-            r.acc_scale,
-            layouts=conv_weight_layouts(r.weight.shape[0], 4),
-        )
+        r.bias = self.bias(node, 2, r.weight.shape[0], r.acc_scale)
         self.add_pending(node, _Pending(node, r, fused=[_onnx_name(node)]))
 
     def conv_requant(
@@ -628,7 +652,8 @@ class _Builder:
         w, ws = self.linear_weights(node, self.weight_const(node, 1), int(a.get("transB", 0)) == 1)
         self.dense_input(node, x, w.shape[1])
         acc_scale = float(a.get("alpha", 1.0)) * x.quant.scale * ws
-        bias = self.bias(node, 2, w.shape[0], acc_scale, factor=float(a.get("beta", 1.0)))
+        beta = float(a.get("beta", 1.0))
+        bias = self.bias(node, 2, w.shape[0], acc_scale, factor=beta, gemm=True)
         r = _Requant("dense", [x], (1, w.shape[0]), weight=w, bias=bias, acc_scale=acc_scale)
         self.add_pending(node, _Pending(node, r, fused=[_onnx_name(node)]))
 
@@ -754,6 +779,19 @@ class _Builder:
         if src in self.ints:
             # An integer Relu/Clip (opset >= 12/14 on int8/uint8): clamp the integers as they are.
             t = self.ints[src]
+            g, dtype = self.g, t.quant.dtype
+            if node.op_type == "Relu" and (g.opset < 14 or dtype != "int8"):
+                raise refuse(g, node, f"Relu on {dtype} integers is not ONNX (int8, opset >= 14)")
+            if node.op_type == "Clip":
+                bounds = [
+                    self.raw_const(node, i, "a bound")
+                    for i in (1, 2)
+                    if len(node.input) > i and node.input[i]
+                ]
+                if g.opset < 12 or any(b.dtype.name != dtype for b in bounds):
+                    raise refuse(
+                        g, node, f"a Clip of {dtype} integers needs {dtype} bounds (opset >= 12)"
+                    )
             act = self.activation(node)
             lo, hi = t.quant.range
             if isinstance(act, fm.Clip):
@@ -873,7 +911,7 @@ class _Builder:
         axis = 0 if np.asarray(ws).size > 1 or np.asarray(wz).size > 1 else None
         r = self.conv_requant(node, a, x, w, ws, wz, axis)
         assert r.weight is not None and r.acc_scale is not None
-        r.bias = self.bias(node, 8, r.weight.shape[0], r.acc_scale)
+        r.bias = self.bias(node, 8, r.weight.shape[0], r.acc_scale, int32=True)
         out = self.qparams(node, 6, 7, "y")
         self.ints[node.output[0]] = self.finish(node, r, out, [], [_onnx_name(node)])
 
@@ -915,7 +953,7 @@ class _Builder:
         w, ws = self.weights(node, b, bs, bz, out_axis, axis)
         self.dense_input(node, x, w.shape[1])
         acc_scale = float(a.get("alpha", 1.0)) * x.quant.scale * ws
-        bias = self.bias(node, 6, w.shape[0], acc_scale)
+        bias = self.bias(node, 6, w.shape[0], acc_scale, gemm=True, int32=True)
         r = _Requant("dense", [x], (1, w.shape[0]), weight=w, bias=bias, acc_scale=acc_scale)
         out = self.qparams(node, 7, 8, "y")
         self.ints[node.output[0]] = self.finish(node, r, out, [], [_onnx_name(node)])

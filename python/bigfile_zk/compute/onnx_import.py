@@ -35,6 +35,7 @@ from bigfile_zk.errors import (
     FidelityError,
     InternalError,
     ParameterError,
+    UnsupportedModelError,
 )
 
 from ._onnx_common import require_onnx, require_onnxruntime
@@ -397,7 +398,7 @@ class _Runtime:
     def __init__(self, g: Graph, extra_outputs: Sequence[str] = ()) -> None:
         ort = require_onnxruntime()
         options = ort.SessionOptions()
-        options.log_severity_level = 3
+        options.log_severity_level = 4  # its errors become ours; no log lines on stderr
         self.version = str(ort.__version__)
         proto = g.proto
         if extra_outputs:
@@ -406,9 +407,12 @@ class _Runtime:
             proto.CopyFrom(g.proto)
             for name in extra_outputs:
                 proto.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
-        self.session = ort.InferenceSession(
-            proto.SerializeToString(), options, providers=["CPUExecutionProvider"]
-        )
+        try:
+            self.session = ort.InferenceSession(
+                proto.SerializeToString(), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime's own exception classes, not exported
+            raise _refused(exc) from None
         self.input, self.output = g.input_name, g.output_name
         self.extra = list(extra_outputs)
 
@@ -418,11 +422,22 @@ class _Runtime:
     def run_one(self, x: FloatArray) -> dict[str, npt.NDArray[Any]]:
         """The output (and the extra outputs) of one sample, without the batch axis."""
         names = [self.output, *self.extra]
-        values = self.session.run(names, {self.input: x[None].astype(np.float32)})
+        try:
+            values = self.session.run(names, {self.input: x[None].astype(np.float32)})
+        except Exception as exc:  # onnxruntime's own exception classes, not exported
+            raise _refused(exc) from None
         return {
             n: v.reshape(v.shape[1:]) if v.shape[:1] == (1,) else v
             for n, v in zip(names, values, strict=True)
         }
+
+
+def _refused(exc: Exception) -> UnsupportedModelError:
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return UnsupportedModelError(
+        f"onnxruntime cannot run the model, which the fidelity report needs: {first[:500]}"
+    )
 
 
 def _evaluate(
