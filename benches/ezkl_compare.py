@@ -4,7 +4,7 @@
         [--out results.json] [--repeats 2] [--no-ezkl]
 
 For each model of ``benches/compute_models.py`` (fixed seeds): export the float model to ONNX
-with the ``onnx`` helpers (Gemm / Conv / Relu / AveragePool / MaxPool / Flatten, float32
+with ``bigfile_zk.compute.to_onnx`` (Gemm / Conv / Relu / pools / Flatten, float32
 weights) and check it with onnxruntime against ``Model.forward_batch``; run EZKL end to end
 through its Python API (default settings, ``calibrate_settings`` with target ``resources`` on
 the model's first calibration images, a local ``gen_srs``, setup, witness, prove, verify); run
@@ -72,70 +72,6 @@ OPSET = 13
 
 
 # --- the float model as ONNX ------------------------------------------------------------------
-
-
-def to_onnx(model: c.Model, name: str, opset: int = OPSET) -> Any:
-    """``model`` as an ONNX graph (batch size 1): input ``input``, output the last node's
-    name, float32 weights as initializers."""
-    from onnx import TensorProto, checker, helper, numpy_helper
-
-    inits: list[Any] = []
-
-    def init(tensor: str, value: object) -> str:
-        inits.append(numpy_helper.from_array(np.asarray(value, dtype=np.float32), tensor))
-        return tensor
-
-    nodes = []
-    for node in model.nodes:
-        ins = list(node.inputs or ())
-        out = [node.name]
-        if isinstance(node, c.Dense):
-            w, b = init(f"{node.name}.weight", node.weight), init(f"{node.name}.bias", node.bias)
-            nodes.append(helper.make_node("Gemm", [*ins, w, b], out, name=node.name, transB=1))
-        elif isinstance(node, c.Conv2d):
-            w, b = init(f"{node.name}.weight", node.weight), init(f"{node.name}.bias", node.bias)
-            nodes.append(
-                helper.make_node(
-                    "Conv",
-                    [*ins, w, b],
-                    out,
-                    name=node.name,
-                    kernel_shape=list(node.weight.shape[2:]),
-                    strides=list(node.strides),
-                    pads=list(node.pads),  # [top, left, bottom, right] = ONNX's begin/end order
-                )
-            )
-        elif isinstance(node, c.ReLU):
-            nodes.append(helper.make_node("Relu", ins, out, name=node.name))
-        elif isinstance(node, (c.AvgPool, c.MaxPool)):
-            (kernel, stride) = node.window
-            op = "AveragePool" if isinstance(node, c.AvgPool) else "MaxPool"
-            nodes.append(
-                helper.make_node(
-                    op, ins, out, name=node.name, kernel_shape=list(kernel), strides=list(stride)
-                )
-            )
-        elif isinstance(node, c.Flatten):
-            nodes.append(helper.make_node("Flatten", ins, out, name=node.name, axis=1))
-        else:
-            raise NotImplementedError(f"no ONNX export for {type(node).__name__} ({node.name})")
-    graph = helper.make_graph(
-        nodes,
-        name,
-        [helper.make_tensor_value_info(c.INPUT, TensorProto.FLOAT, [1, *model.input_shape])],
-        [
-            helper.make_tensor_value_info(
-                model.output_name, TensorProto.FLOAT, [1, *model.output_shape]
-            )
-        ],
-        inits,
-    )
-    proto = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="bigfile_zk"
-    )
-    proto.ir_version = 8  # onnxruntime reads IR 8 at opset 13 whatever onnx writes by default
-    checker.check_model(proto)
-    return proto
 
 
 def onnx_max_diff(path: Path, model: c.Model, xs: FloatArray) -> float:
@@ -427,7 +363,7 @@ class Ezkl:
         self.paths = p
         import onnx
 
-        onnx.save(to_onnx(model, name), p["onnx"])
+        onnx.save(c.to_onnx(model, name, opset=OPSET), p["onnx"])
         r["onnx_max_abs_diff"] = onnx_max_diff(
             Path(p["onnx"]), model, np.concatenate([xs, calib[:8]])
         )

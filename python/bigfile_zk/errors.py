@@ -12,16 +12,19 @@ __all__ = [
     "BigFileZkError",
     "CommitmentMismatchError",
     "DecodeError",
+    "FidelityError",
     "FieldElementError",
     "FileChangedError",
     "IndexOutOfRangeError",
     "InsecureSRSError",
     "InsecureSRSWarning",
     "InternalError",
+    "MissingDependencyError",
     "NotARegularFileError",
     "ParameterError",
     "QuantizationError",
     "UnsatisfiedError",
+    "UnsupportedModelError",
 ]
 
 
@@ -42,6 +45,30 @@ class QuantizationError(ParameterError):
     circuit relies on (``|acc| < 2^31``, ``|acc·M| + 2^(s-1) < 2^62``, an int32 bias, a
     representable multiplier) fails, or a node cannot be quantized (e.g. a BatchNorm with no
     Conv/Dense to fold into). The message names the node and the tensor."""
+
+
+class UnsupportedModelError(ParameterError):
+    """An ONNX model uses something the importer cannot map exactly onto the integer program:
+    an operator (named with its node, domain and opset), an attribute value, a dynamic shape,
+    dynamic quantization, ... (``docs/spec/onnx.md``). Raised before any work is done."""
+
+
+class FidelityError(BigFileZkError, ValueError):
+    """A quantized model is further from its baseline (the float model, or onnxruntime's
+    quantized run) than the caller's tolerance allows. ``report`` is the
+    ``FidelityReport`` with every figure, so that nothing is proved silently."""
+
+    def __init__(self, message: str, report: object) -> None:
+        super().__init__(message)
+        self.report = report
+
+    def __reduce__(self) -> tuple[type, tuple[str, object]]:
+        return type(self), (str(self), self.report)
+
+
+class MissingDependencyError(BigFileZkError, ImportError):
+    """An optional package a feature needs is not installed; the message names the package
+    and the extra that installs it (e.g. ``pip install 'bigfile_zk[compute]'``)."""
 
 
 class DecodeError(BigFileZkError, ValueError):

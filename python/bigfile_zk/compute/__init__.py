@@ -6,6 +6,9 @@
 * :mod:`.qmodel`: :class:`QuantizedModel`, that program with its scales, run by the oracle
   ``bigfile_zk.reference.compute`` and serialized by ``to_dict``/``from_dict``;
 * :mod:`.bounds`: the compile-time interval analysis the circuit's range checks are sized from;
+* :mod:`.onnx_import`: ONNX models (float, or quantized by onnxruntime) to that program, with
+  a fidelity report against onnxruntime (``docs/spec/onnx.md``); :mod:`.onnx_export` the other
+  way for float models;
 * :mod:`.prover`: the circuit (``docs/spec/proof-of-compute.md``): :func:`compile` to a
   :class:`CompiledModel` (keys cached on disk and checked on load, ``vk_digest``, proving,
   the Solidity verifier), :class:`ComputeProof` (self-describing JSON), and :func:`verify`
@@ -32,6 +35,15 @@ from .model import (
     ReLU6,
     Reshape,
     fold_batchnorm,
+)
+from .onnx_export import to_onnx
+from .onnx_import import (
+    FidelityReport,
+    OnnxImport,
+    SetFidelity,
+    Tolerance,
+    compare_with_onnxruntime,
+    load_onnx,
 )
 from .prover import (
     MAX_PUBLIC_OUTPUTS,
@@ -66,6 +78,7 @@ __all__ = [
     "ComputeProof",
     "Conv2d",
     "Dense",
+    "FidelityReport",
     "Flatten",
     "GlobalAvgPool",
     "Interval",
@@ -73,18 +86,24 @@ __all__ = [
     "Model",
     "Node",
     "NodeBounds",
+    "OnnxImport",
     "QuantizedModel",
     "QuantizedNode",
     "ReLU",
     "ReLU6",
     "Reshape",
+    "SetFidelity",
     "TensorQuant",
+    "Tolerance",
     "activation_clamp",
     "analyze",
+    "compare_with_onnxruntime",
     "compile",
     "fold_batchnorm",
+    "load_onnx",
     "quantize",
     "requant_multiplier",
     "shared_multipliers",
+    "to_onnx",
     "verify",
 ]
