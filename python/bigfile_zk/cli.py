@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
+import re
 import sys
 import time
 import traceback
 import warnings
 from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
 
 import bigfile_zk
-from bigfile_zk import FileCommitment, _io
+from bigfile_zk import FileCommitment, _io, compute
 from bigfile_zk.errors import (
     BigFileZkError,
     DecodeError,
     InsecureSRSError,
     InsecureSRSWarning,
     InternalError,
+    ParameterError,
 )
+from bigfile_zk.storage import parse_address
 
 #: Exit status of a bug in bigfile_zk (``sysexits.h``'s EX_SOFTWARE): neither "invalid" (1) nor
 #: "bad input" (2).
@@ -128,14 +135,18 @@ def _cmd_verifier(args: argparse.Namespace) -> int:
     return 0
 
 
-def _storage_srs(args: argparse.Namespace) -> bigfile_zk.SRS | None:
-    """The SRS of ``--ptau`` (just the powers the parameter set needs), or None: the insecure
-    test SRS, which warns."""
-    if not args.ptau:
-        return None
+def _storage_degree(args: argparse.Namespace) -> int:
     from bigfile_zk import storage
 
-    return bigfile_zk.SRS.from_ptau(args.ptau, max_degree=storage.srs_degree(args.k))
+    return storage.srs_degree(args.k)
+
+
+def _proving_srs(args: argparse.Namespace, degree: int) -> bigfile_zk.SRS | None:
+    """The SRS of ``--ptau`` (just the ``degree + 1`` powers the circuit needs), or None: the
+    insecure test SRS, which warns."""
+    if not args.ptau:
+        return None
+    return bigfile_zk.SRS.from_ptau(args.ptau, max_degree=degree)
 
 
 def _cmd_storage_commit(args: argparse.Namespace) -> int:
@@ -167,7 +178,7 @@ def _cmd_storage_prove(args: argparse.Namespace) -> int:
         args.seed,
         args.prover,
         k=args.k,
-        srs=_storage_srs(args),
+        srs=_proving_srs(args, _storage_degree(args)),
         tree=tree,
         progress=_progress_flag(args),
     )
@@ -185,15 +196,14 @@ def _expected_commitment(text: str) -> int:
     value = text.strip()
     if value.startswith("0x") or value.isdigit():
         return storage.parse_commitment(value)
-    with open(text, encoding="utf-8") as f:
-        return FileCommitment.from_json(f.read()).commitment
+    return _read_commitment(text).commitment
 
 
-def _verifying_srs(args: argparse.Namespace, command: str) -> bigfile_zk.SRS | None:
-    """The SRS a verifier trusts: ``--ptau``'s, or (None) the insecure test SRS with
-    ``--insecure-test-srs``; neither is a one-line error naming both flags."""
+def _verifying_srs(args: argparse.Namespace, command: str, degree: int) -> bigfile_zk.SRS | None:
+    """The SRS a verifier trusts: ``--ptau``'s (``degree + 1`` powers), or (None) the insecure
+    test SRS with ``--insecure-test-srs``; neither is a one-line error naming both flags."""
     if args.ptau:
-        srs = _storage_srs(args)
+        srs = _proving_srs(args, degree)
         if srs is not None and srs.is_insecure:  # a test SRS saved as a .ptau
             raise _insecure_refused(f"{command} with {args.ptau}")
         return srs
@@ -202,9 +212,11 @@ def _verifying_srs(args: argparse.Namespace, command: str) -> bigfile_zk.SRS | N
     return None
 
 
-def _srs_note(args: argparse.Namespace) -> str:
+def _srs_note(args: argparse.Namespace, *, proving: bool = False) -> str:
     if args.ptau:
         return f"ceremony file {args.ptau}"
+    if proving:
+        return "INSECURE test SRS (no --ptau: anyone can forge proofs for it; tests/demos only)"
     return "INSECURE test SRS (--insecure-test-srs: anyone can forge proofs; tests/demos only)"
 
 
@@ -221,7 +233,7 @@ def _cmd_storage_verify(args: argparse.Namespace) -> int:
     proof = storage.StorageProof.from_json(
         _io.read_text(args.proof, _io.MAX_PROOF_JSON, "storage proof JSON")
     )
-    srs = _verifying_srs(args, "storage verify")
+    srs = _verifying_srs(args, "storage verify", _storage_degree(args))
     expected = {"commitment": commitment, "seed": seed, "prover": prover, "k": args.k}
     with warnings.catch_warnings():
         if args.insecure_test_srs:  # opted in explicitly: the SRS line below says it
@@ -244,7 +256,7 @@ def _cmd_storage_verifier(args: argparse.Namespace) -> int:
     from bigfile_zk import storage
 
     _io.check_outputs([("--ptau", args.ptau)], [("--out", args.out)])
-    srs = _verifying_srs(args, "storage verifier")
+    srs = _verifying_srs(args, "storage verifier", _storage_degree(args))
     with warnings.catch_warnings():
         if args.insecure_test_srs:
             warnings.simplefilter("ignore", InsecureSRSWarning)
@@ -294,6 +306,355 @@ def _cmd_storage_registry(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- proof-of-compute ---------------------------------------------------------------------------
+
+#: A .npy header is ~128 bytes; numpy writes up to 64 KiB for huge structured dtypes.
+_NPY_HEADER_MAX = 2**16
+_INT = re.compile(r"0x[0-9a-fA-F]{1,64}|[0-9]{1,80}")
+_OUTPUT = re.compile(r"-?[0-9]{1,80}")
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters, lone surrogates and other unprintable characters
+    escaped: names from model files and paths are outside input, printed to a terminal."""
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
+def _parse_job(text: str) -> int:
+    value = text.strip()
+    job = int(value, 0) if _INT.fullmatch(value) and value != "0x" else -1
+    if not 0 <= job < 2**64:
+        raise ParameterError(f"--job {text!r} is not an integer in [0, 2^64) (decimal or 0x-hex)")
+    return job
+
+
+def _ptau_power(degree: int) -> int:
+    """The least snarkjs ``.ptau`` power ``p`` whose ``2·2^p - 1`` G1 powers reach ``degree``."""
+    return max((degree + 1).bit_length() - 1, 1)
+
+
+def _ints(values: Sequence[int]) -> str:
+    return ",".join(str(int(v)) for v in values)
+
+
+def _floats(values: Sequence[float]) -> str:
+    return ", ".join(f"{float(v):.6g}" for v in values)
+
+
+def _print_rows(rows: list[tuple[str, str]]) -> None:
+    for label, value in rows:
+        print(f"{label:<17} {value}")
+
+
+def _model_rows(c: compute.CompiledModel) -> list[tuple[str, str]]:
+    """The resource report of ``compute compile`` and ``compute inspect``."""
+    q, r = c.model, c.report()
+    n = 2**c.k
+    lo, hi = q.input_range
+    m = c.num_outputs
+    statement = f"{m} outputs" if m <= compute.MAX_PUBLIC_OUTPUTS else f"H_y of {m} outputs"
+    gib = r["predicted_peak_memory_bytes"] / 2**20
+    return [
+        (
+            "program",
+            f"input {list(q.input_shape)} {q.input_quant.dtype} in [{lo}, {hi}] -> "
+            f"{len(q.nodes)} node{'s' if len(q.nodes) > 1 else ''} -> "
+            f"output {list(q.output_shape)} {q.output_quant.dtype}",
+        ),
+        ("rows", f"{c.rows} of 2^{c.k} = {n} ({100 * c.rows / n:.0f} % used)"),
+        ("public inputs", f"{c.num_public}: C_x, job, provider, {statement}"),
+        (
+            "SRS",
+            f"max degree {c.srs_max_degree} (5n + 9): a .ptau of power "
+            f"{_ptau_power(c.srs_max_degree)} or more",
+        ),
+        (
+            "layout",
+            f"range_bits {c.range_bits}, max_clamp_table {c.max_clamp_table}, buckets "
+            + ("off" if c.bucket_min_outputs == 2**32 - 1 else f">= {c.bucket_min_outputs}")
+            + (", Poseidon gate" if c.poseidon_gate else ", arithmetic Poseidon")
+            + f", PLONK v{c.version}"
+            + (", lookups" if c.lookups else ""),
+        ),
+        ("MACs, requants", f"{r['macs']}, {r['requants']}"),
+        (
+            "predicted",
+            f"prove ≈ {r['predicted_prove_seconds']:.2f} s, peak memory ≈ {gib:.0f} MiB "
+            "(2-core reference machine)",
+        ),
+        ("model digest", c.digest),
+    ]
+
+
+def _read_program(path: str) -> tuple[compute.QuantizedModel, dict[str, Any]]:
+    """A quantized program's JSON (``QuantizedModel.to_dict``) and the metadata naming it."""
+    data = _io.read_bounded(path, _io.MAX_MODEL_FILE, "quantized model JSON")
+    model = compute.QuantizedModel.from_dict(_io.json_object(data, "quantized model"))
+    return model, {"source": compute.bfm.source_metadata(path, data)}
+
+
+def _cmd_compute_compile(args: argparse.Namespace) -> int:
+    _io.check_outputs([("model", args.model)], [("--out", args.out)])
+    model, metadata = _read_program(args.model)
+    start = time.perf_counter()
+    c = compute.compile(model)
+    seconds = time.perf_counter() - start
+    metadata["created_by"] = f"bigfile-zk {bigfile_zk.__version__} compute compile"
+    fc = c.save(args.out, metadata=metadata)
+    _print_rows(_model_rows(c))
+    _print_rows(
+        [
+            ("compiled", f"in {seconds:.2f} s"),
+            ("written", f"{_printable(args.out)} ({fc.file_size} bytes)"),
+            ("file commitment", f"0x{fc.commitment:064x} (the model file's BigFile name)"),
+        ]
+    )
+    return 0
+
+
+def _cmd_compute_inspect(args: argparse.Namespace) -> int:
+    data = _io.read_bounded(args.model, compute.bfm.MAX_MODEL_FILE, "model file (.bfm)")
+    c = compute.CompiledModel.from_bytes(data)
+    fc = bigfile_zk.commit_bytes(data)
+    rows = [
+        ("file", f"{_printable(args.model)} ({len(data)} bytes, .bfm version {data[4]})"),
+        ("file commitment", f"0x{fc.commitment:064x}"),
+        *_model_rows(c),
+    ]
+    md = c.metadata or {}
+    if "source" in md:
+        src = md["source"]
+        rows.append(("source", f"{_printable(src['name'])} (sha256 {src['sha256']})"))
+    if "created_by" in md:
+        rows.append(("created by", _printable(md["created_by"])))
+    if "fidelity" in md:
+        text = compute.bfm.canonical_json(md["fidelity"])
+        rows.append(("fidelity", _printable(text if len(text) <= 200 else text[:200] + "…")))
+    _print_rows(rows)
+    print("nodes")
+    for node in c.model.nodes:
+        op = node.op
+        weights = getattr(op, "weight", None)
+        size = "" if weights is None else f"{weights.size + op.bias.size} parameters"
+        fused = f"from {'+'.join(node.fused)}" if node.fused else ""
+        print(
+            f"  {_printable(node.name):<14} {op.kind:<16} {list(node.shape)!s:<14} "
+            f"{node.output.dtype:<6} {size:<17} {_printable(fused)}".rstrip()
+        )
+    return 0
+
+
+def _read_input(args: argparse.Namespace, model: compute.QuantizedModel) -> np.ndarray:
+    """The integer input of ``--input`` (a .npy) or ``--input-bytes`` (the committed file)."""
+    n = int(np.prod(model.input_shape))
+    if args.input_bytes is not None:
+        if args.quantize:
+            raise ParameterError("--quantize applies to --input (a .npy of real values)")
+        return model.input_from_bytes(_io.read_bounded(args.input_bytes, n, "input file"))
+    data = _io.read_bounded(args.input, 8 * n + _NPY_HEADER_MAX, "input .npy")
+    try:
+        arr = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DecodeError(f"{args.input} is not a .npy array ({exc})") from None
+    if not isinstance(arr, np.ndarray):
+        raise DecodeError(f"{args.input} is a .npz archive, not a .npy array")
+    if args.quantize:
+        return model.quantize_input(arr)
+    if arr.dtype.kind == "f":
+        s, z = model.input_quant.scale, model.input_quant.zero_point
+        raise ParameterError(
+            f"{args.input} holds {arr.dtype} values; the model takes integers (its quantized "
+            f"input): pass --quantize to quantize real values as round(x / {s}) + {z}"
+        )
+    return model.check_input(arr)
+
+
+def _insecure_proving_note(srs: bigfile_zk.SRS | None) -> None:
+    if srs is None:
+        print(
+            "bigfile-zk: warning: no --ptau: proving with the INSECURE test SRS (its τ is "
+            "public: anyone can forge proofs for it; tests and demos only)",
+            file=sys.stderr,
+        )
+
+
+def _cmd_compute_prove(args: argparse.Namespace) -> int:
+    inputs = [
+        ("model", args.model),
+        ("--input", args.input),
+        ("--input-bytes", args.input_bytes),
+        ("--ptau", args.ptau),
+    ]
+    _io.check_outputs(inputs, [("--out", args.out)])
+    job, provider = _parse_job(args.job), parse_address(args.prover)
+    c = compute.load_model(args.model)
+    x = _read_input(args, c.model)
+    srs = _proving_srs(args, c.srs_max_degree)
+    _insecure_proving_note(srs)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureSRSWarning)  # said once, above
+        pk, _ = c.keys(srs, progress=_progress_flag(args))
+    keys_seconds = time.perf_counter() - start
+    proof = c.prove(pk, x, job=job, provider=provider, progress=_progress_flag(args))
+    seconds = time.perf_counter() - start - keys_seconds
+    y = c.model.forward_int(x)
+    if list(proof.outputs) != c.expected_outputs(y):
+        raise InternalError("the proof's outputs are not the oracle's")
+    proof.save(args.out)
+    commitment = bigfile_zk.commit_bytes(c.model.input_bytes(x)).commitment
+    _print_rows(
+        [
+            ("model", f"{_printable(args.model)} (digest {c.digest[:16]}…)"),
+            ("input commitment", f"0x{commitment:064x} ({x.size} input bytes)"),
+            ("job", str(job)),
+            ("prover", f"0x{provider:040x}"),
+            ("outputs", _ints(y.ravel())),
+            ("dequantized", _floats(c.model.dequantize_output(y).ravel())),
+            ("vk_digest", proof.vk_digest),
+            ("SRS", _srs_note(args, proving=True)),
+            ("time", f"keys {keys_seconds:.2f} s, prove {seconds:.2f} s"),
+            ("written", _printable(args.out)),
+        ]
+    )
+    return 0
+
+
+def _parse_outputs(text: str, c: compute.CompiledModel) -> np.ndarray:
+    """``--outputs v1,v2,…``: the model's integer outputs (C order), in the output dtype."""
+    items = text.split(",")
+    if len(items) != c.num_outputs:
+        raise ParameterError(
+            f"--outputs has {len(items)} values, the model has {c.num_outputs} outputs"
+        )
+    lo, hi = c.model.output_quant.range
+    values = []
+    for i, item in enumerate(items):
+        if not _OUTPUT.fullmatch(item.strip()):
+            raise ParameterError(f"--outputs value {i}: {item!r} is not an integer")
+        v = int(item)
+        if not lo <= v <= hi:
+            raise ParameterError(
+                f"--outputs value {i}: {v} is outside the {c.model.output_quant.dtype} output "
+                f"range [{lo}, {hi}]"
+            )
+        values.append(v)
+    return np.array(values, dtype=np.int64).reshape(c.model.output_shape)
+
+
+def _signed(v: int) -> int:
+    """A field element as the integer it encodes (``r + v`` for a negative ``v``)."""
+    return v - bigfile_zk.MODULUS if v > bigfile_zk.MODULUS // 2 else v
+
+
+def _cmd_compute_verify(args: argparse.Namespace) -> int:
+    # The statement is the caller's (the job it pays for, its input's commitment, the provider
+    # it pays, the model it trusts); the proof file only supplies the proof (and, unless
+    # --outputs pins them, the outputs the provider claims).
+    commitment = _expected_commitment(args.input_commitment)
+    job, provider = _parse_job(args.job), parse_address(args.prover)
+    proof = compute.ComputeProof.from_json(
+        _io.read_text(args.proof, _io.MAX_PROOF_JSON, "compute proof JSON")
+    )
+    c = compute.load_model(args.model)
+    pinned = None if args.outputs is None else _parse_outputs(args.outputs, c)
+    srs = _verifying_srs(args, "compute verify", c.srs_max_degree)
+    with warnings.catch_warnings():
+        if args.insecure_test_srs:  # opted in explicitly: the SRS line below says it
+            warnings.simplefilter("ignore", InsecureSRSWarning)
+        _, vk = c.keys(srs, progress=_progress_flag(args))
+    vk_digest = "0x" + vk.digest().hex()
+    m = c.num_outputs
+    notes: list[str] = []
+    if pinned is not None:
+        outputs = c.expected_outputs(pinned)
+        shown = [("outputs", f"{_ints(pinned.ravel())} (--outputs)")]
+        ints: list[int] | None = [int(v) for v in pinned.ravel()]
+    elif proof.num_outputs != m:
+        outputs, ints = [], None
+        shown = [("outputs", f"none: the proof file claims {proof.num_outputs}")]
+        notes.append(f"claims {proof.num_outputs} outputs, the model has {m}")
+    elif m > compute.MAX_PUBLIC_OUTPUTS:
+        outputs, ints = list(proof.outputs), None
+        shown = [
+            (
+                "outputs",
+                f"hash 0x{proof.outputs[0]:064x} of {m} outputs (the proof file's claim; pin "
+                "the values with --outputs)",
+            )
+        ]
+    else:
+        outputs = list(proof.outputs)
+        ints = [_signed(v) for v in outputs]
+        shown = [("outputs", f"{_ints(ints)} (the proof file's claim)")]
+    lo, hi = c.model.output_quant.range
+    if ints is not None and all(lo <= v <= hi for v in ints):
+        y = np.array(ints, dtype=np.int64).reshape(c.model.output_shape)
+        shown.append(("dequantized", _floats(c.model.dequantize_output(y).ravel())))
+    ok = bool(outputs) and compute.verify(
+        vk,
+        proof,
+        input_commitment=commitment,
+        job=job,
+        provider=provider,
+        outputs=outputs,
+        allow_insecure_srs=args.insecure_test_srs,
+    )
+    _print_rows(
+        [
+            ("model", f"{_printable(args.model)} (vk_digest {vk_digest})"),
+            ("input commitment", f"0x{commitment:064x}"),
+            ("job", str(job)),
+            ("prover", f"0x{provider:040x}"),
+            *shown,
+            ("SRS", _srs_note(args)),
+        ]
+    )
+    claims = {
+        "input_commitment": (proof.input_commitment, commitment, "0x{:064x}"),
+        "job": (proof.job, job, "{}"),
+        "prover": (proof.provider, provider, "0x{:040x}"),
+    }
+    differ = [f"{k} = {fmt.format(got)}" for k, (got, want, fmt) in claims.items() if got != want]
+    if pinned is not None and proof.num_outputs == m and list(proof.outputs) != outputs:
+        differ.append("other outputs")
+    if differ:
+        notes.append(f"claims another statement ({', '.join(differ)}): not a proof of this one")
+    if proof.vk_digest != vk_digest:
+        notes.append(
+            f"was made with another key (vk_digest {proof.vk_digest}): another model or SRS"
+        )
+    for note in notes:
+        print(f"{'proof file':<17} {note}")
+    print("valid" if ok else "INVALID")
+    return 0 if ok else 1
+
+
+def _cmd_compute_verifier(args: argparse.Namespace) -> int:
+    _io.check_outputs([("model", args.model), ("--ptau", args.ptau)], [("--out", args.out)])
+    c = compute.load_model(args.model)
+    srs = _verifying_srs(args, "compute verifier", c.srs_max_degree)
+    with warnings.catch_warnings():
+        if args.insecure_test_srs:
+            warnings.simplefilter("ignore", InsecureSRSWarning)
+        _, vk = c.keys(srs, progress=_progress_flag(args))
+    source = c.verifier_solidity(
+        vk, contract_name=args.name, allow_insecure_srs=args.insecure_test_srs
+    )
+    _write_output(args.out, source)
+    note = ", INSECURE_TEST_SRS = true: never deploy it for value" if vk.is_insecure else ""
+    _print_rows(
+        [
+            ("vk_digest", f"0x{vk.digest().hex()} (VK_DIGEST(): the model's identity)"),
+            ("SRS", _srs_note(args)),
+            ("written", f"{_printable(args.out)} (contract {args.name}, solc 0.8.28{note})"),
+        ]
+    )
+    return 0
+
+
 def _add_insecure_flag(p: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup) -> None:
     p.add_argument(
         "--insecure-test-srs",
@@ -301,6 +662,19 @@ def _add_insecure_flag(p: argparse.ArgumentParser | argparse._MutuallyExclusiveG
         help="accept a key made with the insecure test SRS (anyone can forge proofs against "
         "it): tests and demos only",
     )
+
+
+def _add_srs_args(p: argparse.ArgumentParser, *, verifying: bool) -> None:
+    """``--ptau`` (a prover defaults to the insecure test SRS, with a warning); a verifier
+    needs ``--ptau`` or the explicit ``--insecure-test-srs``."""
+    if not verifying:
+        p.add_argument(
+            "--ptau", help="a snarkjs .ptau ceremony file (default: the insecure test SRS)"
+        )
+        return
+    srs = p.add_mutually_exclusive_group()
+    srs.add_argument("--ptau", help="the snarkjs .ptau ceremony file the verifier trusts")
+    _add_insecure_flag(srs)
 
 
 def _add_storage_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -311,14 +685,7 @@ def _add_storage_parser(sub: argparse._SubParsersAction) -> None:  # type: ignor
         p.add_argument(
             "--k", type=int, default=16, choices=(4, 16, 64), help="challenges per proof (16)"
         )
-        if not verifying:
-            p.add_argument(
-                "--ptau", help="a snarkjs .ptau ceremony file (default: the insecure test SRS)"
-            )
-            return
-        srs = p.add_mutually_exclusive_group()
-        srs.add_argument("--ptau", help="the snarkjs .ptau ceremony file the verifier trusts")
-        _add_insecure_flag(srs)
+        _add_srs_args(p, verifying=verifying)
 
     p = ssub.add_parser("commit", help="commit to a file; writes FILE.commitment.json, FILE.bfzt")
     p.add_argument("file")
@@ -373,6 +740,99 @@ def _add_storage_parser(sub: argparse._SubParsersAction) -> None:  # type: ignor
     p.set_defaults(func=_cmd_storage_registry)
 
 
+def _add_compute_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    compute_parser = sub.add_parser(
+        "compute", help="proof-of-compute: compile a quantized model, prove, verify"
+    )
+    csub = compute_parser.add_subparsers(dest="compute_command", required=True)
+
+    def quiet(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    def statement(p: argparse.ArgumentParser, *, expected: bool) -> None:
+        who = "expected " if expected else ""
+        p.add_argument("--job", required=True, help=f"{who}job id: decimal or 0x-hex, < 2^64")
+        p.add_argument(
+            "--prover",
+            "--provider",
+            dest="prover",
+            required=True,
+            help=f"{who}provider: its 0x address (20 bytes)",
+        )
+
+    p = csub.add_parser(
+        "compile",
+        help="compile a quantized model (QuantizedModel JSON) into a model file (.bfm)",
+        description="Lay out a quantized program's circuit, print its resource report and "
+        "write the model file (docs/spec/model-file.md) with its file commitment.",
+    )
+    p.add_argument("model", help="the quantized program's JSON (QuantizedModel.to_dict)")
+    p.add_argument("--out", required=True, help="the model file (.bfm) to write")
+    p.set_defaults(func=_cmd_compute_compile)
+
+    p = csub.add_parser(
+        "prove",
+        help="run a model file on an input and prove it, for a job and a provider",
+        description="Prove that the model maps the input to its outputs for --job and "
+        "--prover. The input is an integer .npy of the input shape (--input; real values "
+        "with --quantize) or the input file's bytes (--input-bytes: the BigFile file whose "
+        "commitment the job names).",
+    )
+    p.add_argument("model", help="the model file (.bfm)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", help="a .npy array of the input shape (integers)")
+    source.add_argument("--input-bytes", help="the input file: one byte per element (spec §6)")
+    p.add_argument(
+        "--quantize",
+        action="store_true",
+        help="--input holds real values: quantize them with the model's input scale",
+    )
+    statement(p, expected=False)
+    p.add_argument("--out", required=True, help="proof JSON to write")
+    quiet(p)
+    _add_srs_args(p, verifying=False)
+    p.set_defaults(func=_cmd_compute_prove)
+
+    p = csub.add_parser(
+        "verify",
+        help="verify a compute proof for the expected statement (exit 0 valid, 1 invalid)",
+        description="Verify a compute proof for the statement the verifier expects: the "
+        "model it trusts, the commitment of the job's input, the job and the provider. The "
+        "outputs are the proof file's claim unless pinned with --outputs=v1,v2,... (the "
+        "integers, C order); nothing else in the proof file is trusted.",
+    )
+    p.add_argument("proof", help="the proof JSON")
+    p.add_argument("--model", required=True, help="the model file (.bfm) the verifier trusts")
+    p.add_argument(
+        "--input-commitment",
+        required=True,
+        help="expected input commitment: C itself (0x-hex or decimal) or a commitment JSON",
+    )
+    statement(p, expected=True)
+    p.add_argument(
+        "--outputs",
+        help="expected integer outputs, comma-separated in C order (write --outputs=-3,5 "
+        "when the first is negative)",
+    )
+    quiet(p)
+    _add_srs_args(p, verifying=True)
+    p.set_defaults(func=_cmd_compute_verify)
+
+    p = csub.add_parser("verifier", help="write the Solidity verifier of a model file")
+    p.add_argument("model", help="the model file (.bfm)")
+    p.add_argument("--out", required=True, help="output .sol file")
+    p.add_argument("--name", default="ComputeVerifier", help="contract name (%(default)s)")
+    quiet(p)
+    _add_srs_args(p, verifying=True)
+    p.set_defaults(func=_cmd_compute_verifier)
+
+    p = csub.add_parser(
+        "inspect", help="print a model file's format, layout, nodes, digest and commitment"
+    )
+    p.add_argument("model", help="the model file (.bfm)")
+    p.set_defaults(func=_cmd_compute_inspect)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bigfile-zk", description="BigFile zero-knowledge tooling (bigfile_zk)."
@@ -405,6 +865,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_verifier)
 
     _add_storage_parser(sub)
+    _add_compute_parser(sub)
 
     p = sub.add_parser(
         "demo", help="the proof-of-storage flow end to end (commit, chain, prove, verify x3)"

@@ -9,6 +9,8 @@
 * :mod:`.onnx_import`: ONNX models (float, or quantized by onnxruntime) to that program, with
   a fidelity report against onnxruntime (``docs/spec/onnx.md``); :mod:`.onnx_export` the other
   way for float models;
+* :mod:`.bfm`: the compiled-model file (``docs/spec/model-file.md``): :func:`load_model`,
+  ``CompiledModel.save``/``to_bytes``/``from_bytes``/``file_commitment``;
 * :mod:`.prover`: the circuit (``docs/spec/proof-of-compute.md``): :func:`compile` to a
   :class:`CompiledModel` (keys cached on disk and checked on load, ``vk_digest``, proving,
   the Solidity verifier), :class:`ComputeProof` (self-describing JSON), and :func:`verify`
@@ -17,6 +19,7 @@
 
 from __future__ import annotations
 
+from .bfm import load_model
 from .bounds import BoundsReport, Interval, NodeBounds, analyze
 from .model import (
     INPUT,
@@ -100,6 +103,7 @@ __all__ = [
     "compare_with_onnxruntime",
     "compile",
     "fold_batchnorm",
+    "load_model",
     "load_onnx",
     "quantize",
     "requant_multiplier",

@@ -34,17 +34,18 @@ import os
 import re
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bigfile_zk import _cache, _io, _native
-from bigfile_zk._native import SRS, Circuit, Proof, ProvingKey, VerifyingKey
+from bigfile_zk._native import SRS, Circuit, FileCommitment, Proof, ProvingKey, VerifyingKey
 from bigfile_zk._progress import ProgressReporter
 from bigfile_zk.errors import DecodeError, InsecureSRSError, InsecureSRSWarning, ParameterError
 
+from . import bfm
 from .qmodel import QuantizedModel
 
 __all__ = [
@@ -302,7 +303,12 @@ _INSECURE_GIVEN = (
 
 @dataclass(frozen=True)
 class CompiledModel:
-    """A model's circuit shape: what setup and proving need, and the sizes to expect."""
+    """A model's circuit shape: what setup and proving need, and the sizes to expect.
+
+    Saved as a model file (``.bfm``, ``docs/spec/model-file.md``) by :meth:`save`, read back by
+    :func:`~bigfile_zk.compute.load_model`; ``metadata`` is the file's informative part (see
+    :meth:`with_metadata`), not part of the circuit (nor of equality or :attr:`digest`).
+    """
 
     model: QuantizedModel
     range_bits: int
@@ -315,6 +321,7 @@ class CompiledModel:
     k: int
     version: int
     lookups: bool
+    metadata: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def program_json(self) -> str:
@@ -358,6 +365,41 @@ class CompiledModel:
             separators=(",", ":"),
         )
         return hashlib.sha256(b"bigfile_zk/compute-model/v1\n" + canonical.encode()).hexdigest()
+
+    # -- the model file (.bfm) --------------------------------------------------------------
+
+    def with_metadata(self, metadata: object) -> CompiledModel:
+        """A copy with the model file's informative ``metadata``: ``None``, or a dict with any
+        of ``source`` (``bfm.source_metadata(path)``: the file the program came from),
+        ``fidelity`` (a JSON object) and ``created_by`` (a string). ``ParameterError`` for
+        anything else."""
+        return replace(self, metadata=bfm.check_metadata(metadata))
+
+    def to_bytes(self) -> bytes:
+        """The model file's bytes (``docs/spec/model-file.md``) with :attr:`metadata`."""
+        return bfm.encode(self, self.metadata)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> CompiledModel:
+        """The model of :meth:`to_bytes`'s bytes: checked strictly, then the program re-laid
+        with the stored parameters (``compute.bfm.decode``)."""
+        return bfm.decode(data)
+
+    def save(self, path: str | os.PathLike[str], *, metadata: object = None) -> FileCommitment:
+        """Write the model file to ``path`` atomically and return its BigFile file commitment
+        (what ``commit_file(path)`` gives). ``metadata`` replaces :attr:`metadata` in the file
+        when given (see :meth:`with_metadata`)."""
+        model = self if metadata is None else self.with_metadata(metadata)
+        data = model.to_bytes()
+        _io.write_atomic(path, data)
+        return model.file_commitment
+
+    @property
+    def file_commitment(self) -> FileCommitment:
+        """The BigFile file commitment of :meth:`to_bytes` (the saved file's ``commit_file``):
+        the model file's name on BigFile. Its ``commitment`` changes with any byte of the
+        file, metadata included; the circuit's identity is :meth:`vk_digest`."""
+        return bfm.file_commitment(self.to_bytes())
 
     def report(self) -> dict[str, Any]:
         """Rows, circuit size, SRS size, the layout parameters, and the predicted proving time
