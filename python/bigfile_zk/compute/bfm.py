@@ -45,9 +45,9 @@ __all__ = [
 
 MAGIC = b"BFMD"
 FORMAT_VERSION = 1
-#: A model file read from disk is refused past this size. The 1.07M-parameter dense network of
-#: ``benches/README.md`` (2^20 rows, 5.6 GiB to prove) is a 4.7 MB file; 64 MiB holds ~13M
-#: weights, beyond what this prover handles.
+#: A model file read from disk is refused past this size (``_io.MAX_MODEL_FILE``: 64 MiB, ~18M
+#: parameters at ~3.5 bytes each; the 1.07M-parameter network of ``benches/README.md``, 2^20
+#: rows and 5.6 GiB to prove, would be ~3.8 MB).
 MAX_MODEL_FILE = _io.MAX_MODEL_FILE
 #: magic (4) + version (1) + body length (4).
 HEADER = 9
@@ -225,7 +225,8 @@ def _split(data: bytes) -> tuple[bytes, bytes]:
     if len(data) < want:
         raise DecodeError(f"truncated: {len(data)} bytes, the header announces {want}")
     if len(data) > want:
-        raise DecodeError(f"{len(data) - want} trailing bytes after the checksum ({want} bytes)")
+        extra = len(data) - want
+        raise DecodeError(f"{extra} trailing byte{'s' if extra > 1 else ''} after the checksum")
     if hashlib.sha256(data[: HEADER + length]).digest() != data[HEADER + length :]:
         raise DecodeError("bad checksum: the SHA-256 of the header and body does not match")
     return data[:HEADER], data[HEADER : HEADER + length]
