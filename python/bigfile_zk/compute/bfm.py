@@ -196,7 +196,7 @@ def encode(c: CompiledModel, metadata: object = None) -> bytes:
     if HEADER + len(body) + CHECKSUM > MAX_MODEL_FILE:
         raise ParameterError(
             f"the model file would be {HEADER + len(body) + CHECKSUM} bytes, more than the "
-            f"{MAX_MODEL_FILE // 2**20} MiB a reader accepts"
+            f"{_io._human(MAX_MODEL_FILE)} a reader accepts"
         )
     head = MAGIC + bytes([FORMAT_VERSION]) + struct.pack(">I", len(body))
     return head + body + hashlib.sha256(head + body).digest()
