@@ -14,6 +14,7 @@ class ProgressReporter:
     def __init__(self, total: int, desc: str, enabled: bool | None = None, unit: str = "B") -> None:
         if enabled is None:
             enabled = sys.stderr.isatty()
+        self.desc = desc
         self._bar = tqdm(
             total=total,
             desc=desc,

@@ -146,7 +146,10 @@ def _proving_srs(args: argparse.Namespace, degree: int) -> bigfile_zk.SRS | None
     insecure test SRS, which warns."""
     if not args.ptau:
         return None
-    return bigfile_zk.SRS.from_ptau(args.ptau, max_degree=degree)
+    try:
+        return bigfile_zk.SRS.from_ptau(args.ptau, max_degree=degree)
+    except (DecodeError, ParameterError) as exc:  # the core's message does not name the file
+        raise type(exc)(f"--ptau {args.ptau}: {exc}") from None
 
 
 def _cmd_storage_commit(args: argparse.Namespace) -> int:
@@ -882,8 +885,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_NEGATIVE_LIST = re.compile(r"-[0-9][0-9, -]*")
+
+
+def _join_negative_lists(argv: Sequence[str]) -> list[str]:
+    """``--outputs -3,5`` as ``--outputs=-3,5``: argparse takes a value that starts with ``-``
+    (and is not one number) for an option, and would refuse the flag for want of a value."""
+    args, out, i = list(argv), [], 0
+    while i < len(args):
+        if args[i] == "--outputs" and i + 1 < len(args) and _NEGATIVE_LIST.fullmatch(args[i + 1]):
+            out.append(f"--outputs={args[i + 1]}")
+            i += 2
+        else:
+            out.append(args[i])
+            i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_negative_lists(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

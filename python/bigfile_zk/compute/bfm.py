@@ -216,10 +216,10 @@ def _split(data: bytes) -> tuple[bytes, bytes]:
     """Check the envelope; the header and the body."""
     if len(data) < len(MAGIC) or data[:4] != MAGIC:
         raise DecodeError(f"not a model file: it does not start with {MAGIC!r}")
+    if len(data) > 4 and data[4] != FORMAT_VERSION:
+        raise DecodeError(f"format version {data[4]} (this library reads version {FORMAT_VERSION})")
     if len(data) < HEADER:
         raise DecodeError(f"truncated: {len(data)} bytes, shorter than the {HEADER}-byte header")
-    if data[4] != FORMAT_VERSION:
-        raise DecodeError(f"format version {data[4]} (this library reads version {FORMAT_VERSION})")
     (length,) = struct.unpack(">I", data[5:HEADER])
     want = HEADER + length + CHECKSUM
     if len(data) < want:
