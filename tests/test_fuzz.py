@@ -95,6 +95,18 @@ def test_seeds_are_valid(runner: Runner) -> None:
     for data in c["multi"]:
         TARGETS["multi_bytes"].run(state, data)
     StorageProof.from_json(c["storage_jsons"][0])
+    for data in c["bfms"]:
+        TARGETS["bfm_bytes"].run(state, data)
+    for text in c["qmodel_jsons"]:
+        TARGETS["qmodel_json"].run(state, text)
+    for text in c["compute_proof_jsons"]:
+        TARGETS["compute_proof_json"].run(state, text)
+    from bigfile_zk import compute
+
+    st = c["compute_statement"]
+    seed = compute.ComputeProof.from_json(c["compute_proof_jsons"][0])
+    vk = bz.plonk.VerifyingKey.from_bytes(c["compute_vk"])
+    assert compute.verify(vk, seed, **st, allow_insecure_srs=True)
     for i, (proof, public, _) in enumerate(c["plonk_cases"]):
         TARGETS["soundness"].run(state, {"seed": i, "vk": i, "proof": proof, "public": public})
     assert bz.FileCommitment.from_json(c["commitment_of_file"]).file_size == len(c["file_data"])

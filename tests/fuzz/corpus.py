@@ -7,16 +7,26 @@ so that the workers that run the targets only decode.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import struct
 import tempfile
 import warnings
+from pathlib import Path
 from typing import Any
 
 from fuzz.mutate import Field, P
 
 #: Size (``2^POWER``) of the ``.ptau`` seed.
 PTAU_POWER = 2
+#: The quantized programs of the spec's vectors (the repository's, as the tests read them).
+QUANTIZATION = (
+    Path(__file__).resolve().parents[2] / "docs" / "spec" / "vectors" / "quantization.json"
+)
+#: The compute proof seed's statement: job and provider.
+COMPUTE_JOB = 7
+COMPUTE_PROVIDER = "0x" + "ab" * 20
 
 
 def keccak256(data: bytes) -> bytes:
@@ -193,6 +203,18 @@ def ptau_layout(data: bytes) -> list[Field]:
     return out
 
 
+def bfm_layout(data: bytes) -> list[Field]:
+    """A model file (``docs/spec/model-file.md``): header, JSON body, SHA-256 trailer."""
+    (length,) = struct.unpack(">I", data[5:9])
+    return [
+        Field(0, 4, "magic"),
+        Field(4, 1, "u8", "version"),
+        Field(5, 4, "u32be", "length"),
+        Field(9, length, "bytes", "body"),
+        Field(9 + length, 32, "checksum"),
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # Fixups: keep checksums valid so that mutations reach the parsers behind them
 # ---------------------------------------------------------------------------------------------
@@ -202,6 +224,20 @@ def fix_keccak_trailer(data: bytes) -> bytes:
     if len(data) < 32:
         return data
     return data[:-32] + keccak256(data[:-32])
+
+
+def wrap_bfm(body: bytes) -> bytes:
+    """A model file around ``body``: the right length and checksum."""
+    head = b"BFMD\x01" + struct.pack(">I", len(body))
+    return head + body + hashlib.sha256(head + body).digest()
+
+
+def fix_bfm(data: bytes) -> bytes:
+    """The length field and the SHA-256 trailer of a mutated model file made right again (the
+    body is what lies between the header and the last 32 bytes)."""
+    if len(data) < 9 + 32 or data[:4] != b"BFMD":
+        return data
+    return data[:5] + wrap_bfm(data[9:-32])[5:]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,7 +384,9 @@ def build() -> dict[str, Any]:
             bz.open_file(path, commitments[1], 4).to_json(),
         ]
 
+    compute_seeds = _compute_seeds()
     return {
+        **compute_seeds,
         "plonk_cases": plonk_cases,
         "proofs": proofs,
         "evm_proofs": [p[6:] for p in proofs],
@@ -371,4 +409,52 @@ def build() -> dict[str, Any]:
         "file_data": data,
         "tree_file": tree_file,
         "commitment_of_file": commitments[0].to_json(),
+    }
+
+
+def _compute_seeds() -> dict[str, Any]:
+    """Proof-of-compute seeds: quantized programs, model files (one with every metadata key),
+    a compute proof and its statement (and a hashed-outputs proof JSON made from it)."""
+    import numpy as np
+
+    from bigfile_zk import commit_bytes, compute
+    from bigfile_zk.errors import InsecureSRSWarning
+
+    vectors = {m["name"]: m for m in json.loads(QUANTIZATION.read_text())["models"]}
+    programs = [
+        vectors[name]["model"] for name in ("dense_relu", "add_residual", "cnn", "max_pool_clip")
+    ]
+    dense = compute.compile(compute.QuantizedModel.from_dict(vectors["dense_relu"]["model"]))
+    cnn = compute.compile(compute.QuantizedModel.from_dict(vectors["cnn"]["model"]))
+    metadata = {
+        "source": {"name": "cnn.onnx", "sha256": hashlib.sha256(b"cnn").hexdigest()},
+        "fidelity": {"agreement": 0.998, "classes": [1, 0.5, None], "ok": True},
+        "created_by": "fuzz",
+    }
+    bfms = [dense.to_bytes(), cnn.with_metadata(metadata).to_bytes()]
+    x = np.array(vectors["dense_relu"]["cases"][0]["input"], dtype=np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureSRSWarning)
+        pk, vk = dense.keys(cache=False, progress=False)
+    proof = dense.prove(pk, x, job=COMPUTE_JOB, provider=COMPUTE_PROVIDER, progress=False)
+    commitment = commit_bytes(dense.model.input_bytes(x)).commitment
+    hashed = compute.ComputeProof(
+        proof=proof.proof,
+        public_inputs=(*proof.public_inputs[:3], 12345),
+        num_outputs=54,
+        vk_digest=proof.vk_digest,
+        insecure_test_srs=True,
+    )
+    return {
+        "qmodel_jsons": [json.dumps(p) for p in programs],
+        "bfms": bfms,
+        "bfm_bodies": [b[9:-32].decode("ascii") for b in bfms],
+        "compute_proof_jsons": [proof.to_json(), hashed.to_json()],
+        "compute_vk": vk.to_bytes(),
+        "compute_statement": {
+            "input_commitment": commitment,
+            "job": COMPUTE_JOB,
+            "provider": COMPUTE_PROVIDER,
+            "outputs": dense.expected_outputs(dense.model.forward_int(x)),
+        },
     }

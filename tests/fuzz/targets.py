@@ -78,10 +78,12 @@ LAYOUTS: dict[str, Callable[[bytes], list[Any]]] = {
     "commitments": C.commitment_layout,
     "merkle": C.merkle_layout,
     "multi": C.multi_layout,
+    "bfms": C.bfm_layout,
 }
 FIXUPS: dict[str, Callable[[bytes], bytes]] = {
     "pks": C.fix_keccak_trailer,
     "srs": C.fix_keccak_trailer,
+    "bfms": C.fix_bfm,
 }
 
 
@@ -405,6 +407,77 @@ def run_storage_json(state: dict[str, Any], text: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Proof of compute: model files, programs, proofs
+# ---------------------------------------------------------------------------------------------
+
+
+def gen_bfm(corpus: dict[str, Any], rng: random.Random) -> tuple[Any, str]:
+    """A model file mutated as bytes (length and checksum fixed up 3 times in 4), or its body
+    mutated as JSON and wrapped again, re-encoded canonically most of the time so that the
+    program's and the layout's checks run, not only the canonical-form check."""
+    if rng.random() < 0.5:
+        return bytes_mutator(corpus, "bfms", rng).mutate()
+    text, what = json_mutator(corpus, "bfm_bodies", rng).mutate()
+    if rng.random() < 0.7:
+        with contextlib.suppress(ValueError, RecursionError):
+            from bigfile_zk.compute import bfm
+
+            text, what = bfm.canonical_json(json.loads(text)), f"{what}, canonical"
+    return C.wrap_bfm(text.encode("utf-8", "surrogatepass")), f"body: {what}"
+
+
+@target("bfm_bytes", gen_bfm, "compute.CompiledModel.from_bytes (.bfm; load_model)")
+def run_bfm_bytes(state: dict[str, Any], data: bytes) -> None:
+    from bigfile_zk import compute
+
+    c = compute.CompiledModel.from_bytes(data)
+    _is_(c, compute.CompiledModel)
+    _canonical("model file", data, c.to_bytes())
+
+
+@target(
+    "qmodel_json", gen_json("qmodel_jsons"), "compute.QuantizedModel.from_dict, then the circuit"
+)
+def run_qmodel_json(state: dict[str, Any], text: str) -> None:
+    from bigfile_zk import _io, _native, compute
+
+    q = compute.QuantizedModel.from_dict(_io.json_object(text, "quantized model"))
+    again = compute.QuantizedModel.from_dict(json.loads(json.dumps(q.to_dict())))
+    if again.to_dict() != q.to_dict():
+        raise Finding("round-trip", "to_dict/from_dict changes the program")
+    # The Rust program decoder must accept what the Python one accepts (one layout, no search).
+    _native.compute_circuit(json.dumps(q.to_dict()), None, 0, 0, (10, 1024, 2**32 - 1, True))
+
+
+@target(
+    "compute_proof_json",
+    gen_json("compute_proof_jsons"),
+    "compute.ComputeProof.from_json, then verify for the seed's statement",
+)
+def run_compute_proof_json(state: dict[str, Any], text: str) -> None:
+    from bigfile_zk import compute
+    from bigfile_zk.plonk import VerifyingKey
+
+    p = compute.ComputeProof.from_json(text)
+    q = compute.ComputeProof.from_json(p.to_json())
+    if (q.public_inputs, q.num_outputs, q.vk_digest, q.insecure_test_srs) != (
+        p.public_inputs,
+        p.num_outputs,
+        p.vk_digest,
+        p.insecure_test_srs,
+    ) or q.proof.to_bytes() != p.proof.to_bytes():
+        raise Finding("round-trip", "to_json/from_json changes the compute proof")
+    corpus = state["corpus"]
+    vk = state.get("compute_vk")
+    if vk is None:
+        vk = state["compute_vk"] = VerifyingKey.from_bytes(corpus["compute_vk"])
+        state["compute_proof"] = compute.ComputeProof.from_json(corpus["compute_proof_jsons"][0])
+    ok = compute.verify(vk, p, **corpus["compute_statement"], allow_insecure_srs=True)
+    if ok and p.proof.to_bytes() != state["compute_proof"].proof.to_bytes():
+        raise Finding("soundness", "a mutated compute proof VERIFIES for the seed's statement")
+
+
+# ---------------------------------------------------------------------------------------------
 # Soundness: a mutated proof (or statement) never verifies
 # ---------------------------------------------------------------------------------------------
 
@@ -475,6 +548,40 @@ CLI_TEMPLATES: tuple[tuple[str, ...], ...] = (
     ("storage", "verify", "proof.json", "--ptau", "s.ptau"),
     ("storage", "commit", "data.bin", "--out", "sc.json", "--tree", "s.bfzt", "-q"),
     ("storage", "registry", "--out", "R.sol"),
+    ("compute", "inspect", "m.bfm"),
+    (
+        "compute",
+        "verify",
+        "cproof.json",
+        "--model",
+        "m.bfm",
+        "--input-commitment",
+        "@C",
+        "--job",
+        "7",
+        "--prover",
+        C.COMPUTE_PROVIDER,
+        "--insecure-test-srs",
+        "-q",
+    ),
+    (
+        "compute",
+        "verify",
+        "cproof.json",
+        "--model",
+        "m.bfm",
+        "--input-commitment",
+        "@C",
+        "--job",
+        "7",
+        "--prover",
+        C.COMPUTE_PROVIDER,
+        "--outputs",
+        "@Y",
+        "--ptau",
+        "s.ptau",
+    ),
+    ("compute", "verifier", "m.bfm", "--out", "CV.sol", "--insecure-test-srs", "-q"),
 )
 
 #: Replacement argv tokens. No subcommand that proves or derives large keys (``demo``,
@@ -503,6 +610,14 @@ CLI_TOKENS = (
     "--arity=0",
     "--k=4",
     "--json",
+    "--outputs=1,2,3",
+    "--outputs=-15,57,-20",
+    "--quantize",
+    "--insecure-test-srs",
+    "--job=18446744073709551616",
+    "--model=cproof.json",
+    "m.bfm",
+    "cproof.json",
     "--out=out2.json",
     "--tree=dir",
     "--help",
@@ -534,6 +649,9 @@ CLI_FILES = {
     "vk.json": ("vk_jsons", "json:vk_jsons"),
     "proof.json": ("storage_jsons", "json:storage_jsons"),
     "s.ptau": ("ptau", "bytes:ptau"),
+    # No checksum fixup: a mutated model that still decodes could ask for keys of seconds.
+    "m.bfm": ("bfms", "raw-bytes:bfms"),
+    "cproof.json": ("compute_proof_jsons", "json:compute_proof_jsons"),
 }
 
 
@@ -545,8 +663,18 @@ def _seed_file(corpus: dict[str, Any], name: str) -> bytes:
     return value if isinstance(value, bytes) else value.encode()
 
 
+def _statement_token(corpus: dict[str, Any], token: str) -> str:
+    """``@C``: the compute seed's input commitment; ``@Y``: its integer outputs."""
+    st = corpus["compute_statement"]
+    if token == "@C":
+        return f"0x{st['input_commitment']:064x}"
+    if token == "@Y":
+        return ",".join(str(v - R if v > R // 2 else v) for v in st["outputs"])
+    return token
+
+
 def gen_cli(corpus: dict[str, Any], rng: random.Random) -> tuple[Any, str]:
-    argv = list(rng.choice(CLI_TEMPLATES))
+    argv = [_statement_token(corpus, a) for a in rng.choice(CLI_TEMPLATES)]
     files = {name: _seed_file(corpus, name) for name in CLI_FILES}
     steps = [" ".join(argv)]
     roll = rng.random()
@@ -559,6 +687,10 @@ def gen_cli(corpus: dict[str, Any], rng: random.Random) -> tuple[Any, str]:
             files[name] = text.encode("utf-8", "surrogatepass")
         elif kind.startswith("bytes:"):
             files[name], what = bytes_mutator(corpus, kind[6:], rng).mutate()
+        elif kind.startswith("raw-bytes:"):
+            seeds = corpus[kind[10:]]
+            m = BytesMutator(rng, seeds, [layout(kind[10:], b) for b in seeds])
+            files[name], what = m.mutate(0)
         else:
             files[name], what = BytesMutator(rng, [files[name]], [[]]).mutate(0)
         steps.append(f"{name}: {what}")
@@ -636,6 +768,51 @@ def run_cli(state: dict[str, Any], value: dict[str, Any]) -> None:
         )
         if rc == 0 and not same:
             raise Finding("soundness", "`storage verify` accepted a mutated proof")
+    if argv[:2] == ["compute", "verify"] and rc in (0, 1) and not exited:
+        _check_compute_verify(state, work, argv, rc)
+
+
+def _check_compute_verify(state: dict[str, Any], work: str, argv: list[str], rc: object) -> None:
+    """`compute verify`: 1 only for a proof and a model it can decode, 0 only for the seed's
+    proof, model and statement."""
+    from bigfile_zk import cli, compute
+    from bigfile_zk.errors import BigFileZkError
+
+    args = cli.build_parser().parse_args(cli._join_negative_lists(argv))
+    try:
+        with open(os.path.join(work, args.proof), encoding="utf-8") as f:
+            p = compute.ComputeProof.from_json(f.read())
+        with open(os.path.join(work, args.model), "rb") as f:
+            model = f.read()
+        compute.CompiledModel.from_bytes(model)
+    except (BigFileZkError, OSError, ValueError) as exc:
+        raise Finding(
+            "exit-status",
+            f"`compute verify` exited {rc} for input it cannot decode "
+            f"({type(exc).__name__}: {str(exc)[:200]}); malformed input is status 2",
+        ) from exc
+    if rc != 0:
+        return
+    corpus = state["corpus"]
+    seed = compute.ComputeProof.from_json(corpus["compute_proof_jsons"][0])
+    st = corpus["compute_statement"]
+    cwd = os.getcwd()
+    os.chdir(work)
+    try:
+        statement = (
+            cli._expected_commitment(args.input_commitment),
+            cli._parse_job(args.job),
+            cli.parse_address(args.prover),
+        )
+    finally:
+        os.chdir(cwd)
+    same = (
+        p.proof.to_bytes() == seed.proof.to_bytes()
+        and model == corpus["bfms"][0]
+        and statement == (st["input_commitment"], st["job"], cli.parse_address(st["provider"]))
+    )
+    if not same:
+        raise Finding("soundness", "`compute verify` accepted a mutated proof, model or statement")
 
 
 def worker_state(corpus: dict[str, Any]) -> dict[str, Any]:

@@ -53,7 +53,7 @@ class TensorQuant:
     zero_point: int
 
     def __post_init__(self) -> None:
-        if self.dtype not in ref.DTYPES:
+        if not isinstance(self.dtype, str) or self.dtype not in ref.DTYPES:
             raise ParameterError(f"dtype must be one of {sorted(ref.DTYPES)}, got {self.dtype!r}")
         object.__setattr__(self, "scale", _number(self.scale, "scale"))
         lo, hi = self.range

@@ -68,10 +68,28 @@ def _int(value: object, what: str, lo: int | None = None, hi: int | None = None)
 def _ints(value: object, what: str, ndim: int, lo: int, hi: int) -> IntArray:
     """A non-empty integer array of rank ``ndim`` with entries in ``[lo, hi]``, as a read-only
     int64 copy. Floats and bools are refused, not truncated."""
-    try:
-        arr = np.asarray(value)
-    except (ValueError, OverflowError) as exc:  # ragged nested lists, huge ints
-        raise ValueError(f"{what} is not a rectangular integer array: {exc}") from None
+    if isinstance(value, np.ndarray):
+        arr = value
+    else:
+        # Nested lists (decoded JSON) as objects first: numpy would turn a list holding one long
+        # string into a string array of that width per element (megabytes per weight).
+        try:
+            arr = np.asarray(value, dtype=object)
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"{what} is not a rectangular integer array: {exc}") from None
+        bad = next(
+            (v for v in arr.flat if isinstance(v, bool) or not isinstance(v, (int, np.integer))),
+            None,
+        )
+        if isinstance(bad, (list, tuple)):  # ragged: numpy kept the inner lists as objects
+            raise ValueError(f"{what} is not a rectangular integer array")
+        if bad is not None and arr.ndim == ndim:
+            raise ValueError(f"{what} must hold integers, got {type(bad).__name__}")
+        if bad is None:
+            try:
+                arr = arr.astype(np.int64)
+            except OverflowError:
+                raise ValueError(f"{what} has an integer outside the int64 range") from None
     if arr.ndim != ndim or arr.size == 0:
         raise ValueError(f"{what} must be a non-empty array of rank {ndim}, got shape {arr.shape}")
     if arr.dtype.kind not in "iu":
