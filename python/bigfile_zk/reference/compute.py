@@ -77,15 +77,12 @@ def _ints(value: object, what: str, ndim: int, lo: int, hi: int) -> IntArray:
             arr = np.asarray(value, dtype=object)
         except (ValueError, OverflowError) as exc:
             raise ValueError(f"{what} is not a rectangular integer array: {exc}") from None
-        bad = next(
-            (v for v in arr.flat if isinstance(v, bool) or not isinstance(v, (int, np.integer))),
-            None,
-        )
-        if isinstance(bad, (list, tuple)):  # ragged: numpy kept the inner lists as objects
+        bads = [v for v in arr.flat if isinstance(v, bool) or not isinstance(v, (int, np.integer))]
+        if bads and isinstance(bads[0], (list, tuple)):  # ragged: numpy kept inner lists as is
             raise ValueError(f"{what} is not a rectangular integer array")
-        if bad is not None and arr.ndim == ndim:
-            raise ValueError(f"{what} must hold integers, got {type(bad).__name__}")
-        if bad is None:
+        if bads and arr.ndim == ndim:
+            raise ValueError(f"{what} must hold integers, got {type(bads[0]).__name__}")
+        if not bads:
             try:
                 arr = arr.astype(np.int64)
             except OverflowError:
