@@ -166,6 +166,10 @@ def test_compile_refuses_a_bad_program(tmp_path: Path, capsys: pytest.CaptureFix
     error(["compute", "compile", str(program), "--out", str(out)], capsys, "weight", "200")
     program.write_text("[1]")
     error(["compute", "compile", str(program), "--out", str(out)], capsys, "not a JSON object")
+    program.write_bytes(
+        compute.compile(compute.QuantizedModel.from_dict(PROGRAMS["dense"]["model"])).to_bytes()
+    )
+    error(["compute", "compile", str(program), "--out", str(out)], capsys, "a model file already")
     assert not out.exists()
 
 
@@ -237,7 +241,8 @@ def test_prove_from_npy_bytes_and_floats(
         ("float without --quantize", ("float64", "--quantize")),
         ("wrong shape", ("shape (5,)",)),
         ("outside the range", ("outside the declared input range",)),
-        ("pickled objects", ("not a .npy array", "allow_pickle")),
+        ("pickled objects", ("Python objects", "not loaded")),
+        ("a header claiming 10^12 values", ("shape (1000000, 1000000)",)),
         ("npz archive", (".npz archive",)),
         ("not npy", ("not a .npy array",)),
         ("oversized", ("larger than",)),
@@ -266,6 +271,11 @@ def test_prove_refuses_bad_inputs(
         np.save(path, np.full(5, 256, dtype=np.int64))
     elif kind == "pickled objects":
         np.save(path, np.array([1, "a", None], dtype=object), allow_pickle=True)
+    elif kind == "a header claiming 10^12 values":
+        header = np.lib.format.header_data_from_array_1_0(np.zeros(1, np.uint8))
+        with path.open("wb") as f:
+            np.lib.format.write_array_header_1_0(f, {**header, "shape": (10**6, 10**6)})
+            f.write(bytes(5))
     elif kind == "npz archive":
         with path.open("wb") as f:
             np.savez(f, x=dense.x)

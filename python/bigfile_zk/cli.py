@@ -394,6 +394,8 @@ def _model_rows(c: compute.CompiledModel) -> list[tuple[str, str]]:
 def _read_program(path: str) -> tuple[compute.QuantizedModel, dict[str, Any]]:
     """A quantized program's JSON (``QuantizedModel.to_dict``) and the metadata naming it."""
     data = _io.read_bounded(path, _io.MAX_MODEL_FILE, "quantized model JSON")
+    if data.startswith(compute.bfm.MAGIC):
+        raise DecodeError(f"{path} is a model file already (bigfile-zk compute inspect {path})")
     model = compute.QuantizedModel.from_dict(_io.json_object(data, "quantized model"))
     return model, {"source": compute.bfm.source_metadata(path, data)}
 
@@ -449,6 +451,36 @@ def _cmd_compute_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_npy(path: str, shape: tuple[int, ...]) -> np.ndarray:
+    """The array of a ``.npy`` file holding ``prod(shape)`` values: read with a size cap, its
+    header checked before numpy allocates what the header asks for, no pickles."""
+    n = int(np.prod(shape))
+    data = _io.read_bounded(path, 8 * n + _NPY_HEADER_MAX, "input .npy")
+    if data[:2] == b"PK":
+        raise DecodeError(f"{path} is a .npz archive, not a .npy array")
+    f = io.BytesIO(data)
+    try:
+        major, _ = np.lib.format.read_magic(f)
+        read = (
+            np.lib.format.read_array_header_1_0
+            if major == 1
+            else np.lib.format.read_array_header_2_0
+        )
+        header, _, dtype = read(f)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DecodeError(f"{path} is not a .npy array ({exc})") from None
+    if dtype.hasobject:
+        raise DecodeError(f"{path} holds Python objects (a pickle), not numbers: not loaded")
+    if int(np.prod(header)) != n:
+        raise ParameterError(
+            f"{path} holds an array of shape {header}; the input has shape {shape}"
+        )
+    try:
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DecodeError(f"{path} is not a .npy array ({exc})") from None
+
+
 def _read_input(args: argparse.Namespace, model: compute.QuantizedModel) -> np.ndarray:
     """The integer input of ``--input`` (a .npy) or ``--input-bytes`` (the committed file)."""
     n = int(np.prod(model.input_shape))
@@ -456,13 +488,7 @@ def _read_input(args: argparse.Namespace, model: compute.QuantizedModel) -> np.n
         if args.quantize:
             raise ParameterError("--quantize applies to --input (a .npy of real values)")
         return model.input_from_bytes(_io.read_bounded(args.input_bytes, n, "input file"))
-    data = _io.read_bounded(args.input, 8 * n + _NPY_HEADER_MAX, "input .npy")
-    try:
-        arr = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise DecodeError(f"{args.input} is not a .npy array ({exc})") from None
-    if not isinstance(arr, np.ndarray):
-        raise DecodeError(f"{args.input} is a .npz archive, not a .npy array")
+    arr = _load_npy(args.input, model.input_shape)
     if args.quantize:
         return model.quantize_input(arr)
     if arr.dtype.kind == "f":
