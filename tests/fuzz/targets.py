@@ -578,8 +578,7 @@ CLI_TEMPLATES: tuple[tuple[str, ...], ...] = (
         C.COMPUTE_PROVIDER,
         "--outputs",
         "@Y",
-        "--ptau",
-        "s.ptau",
+        "--insecure-test-srs",
     ),
     ("compute", "verifier", "m.bfm", "--out", "CV.sol", "--insecure-test-srs", "-q"),
 )
@@ -663,11 +662,27 @@ def _seed_file(corpus: dict[str, Any], name: str) -> bytes:
     return value if isinstance(value, bytes) else value.encode()
 
 
+#: `compute verify`'s statement flags and values to try: other statements (exit 1), the same
+#: one written otherwise (exit 0), malformed ones (exit 2).
+COMPUTE_STATEMENTS = {
+    "--job": ("8", "0", "0x7", "007", str(2**64 - 1), str(2**64), "-7"),
+    "--prover": ("0x" + "ab" * 19 + "ac", "0x" + "AB" * 20, "0x" + "00" * 20, "0xab"),
+    "--input-commitment": ("0x01", "0", "@C+1", "@Cdec", str(R), "c.json"),
+    "--outputs": ("-15,57,-19", "0,0,0", "-15,57,-20", "-15, 57, -20", "1,2", "-15,57,-200"),
+}
+
+
 def _statement_token(corpus: dict[str, Any], token: str) -> str:
-    """``@C``: the compute seed's input commitment; ``@Y``: its integer outputs."""
+    """``@C``: the compute seed's input commitment (``@C+1``: plus one, ``@Cdec``: in
+    decimal); ``@Y``: its integer outputs."""
     st = corpus["compute_statement"]
+    c = st["input_commitment"]
     if token == "@C":
-        return f"0x{st['input_commitment']:064x}"
+        return f"0x{c:064x}"
+    if token == "@C+1":
+        return f"0x{c + 1:064x}"
+    if token == "@Cdec":
+        return str(c)
     if token == "@Y":
         return ",".join(str(v - R if v > R // 2 else v) for v in st["outputs"])
     return token
@@ -677,6 +692,14 @@ def gen_cli(corpus: dict[str, Any], rng: random.Random) -> tuple[Any, str]:
     argv = [_statement_token(corpus, a) for a in rng.choice(CLI_TEMPLATES)]
     files = {name: _seed_file(corpus, name) for name in CLI_FILES}
     steps = [" ".join(argv)]
+    if argv[:2] == ["compute", "verify"] and rng.random() < 0.3:
+        # Only the statement changes (well-formed files): exit 1, or 0 for the same statement.
+        flag = rng.choice(sorted(COMPUTE_STATEMENTS))
+        if flag in argv:
+            value = _statement_token(corpus, rng.choice(COMPUTE_STATEMENTS[flag]))
+            argv[argv.index(flag) + 1] = value
+            steps.append(f"{flag} {value[:20]}")
+        return {"argv": argv, "files": files}, "; ".join(steps)
     roll = rng.random()
     if roll < 0.55:  # mutate an input file the command reads
         names = [a for a in argv if a in files] or list(files)
