@@ -37,8 +37,11 @@ __all__ = [
     "FORMAT_VERSION",
     "MAGIC",
     "MAX_MODEL_FILE",
+    "canonical_json",
+    "check_metadata",
     "decode",
     "encode",
+    "file_commitment",
     "load_model",
     "source_metadata",
 ]
