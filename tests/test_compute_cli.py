@@ -632,3 +632,61 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
         cli.main(["compute", "prove", str(Path("m.bfm")), "--job", "1", "--prover", PROVER,
                   "--out", "p.json"])  # fmt: skip
     assert info.value.code == 2  # --input or --input-bytes is required
+
+
+# -- a ceremony SRS ------------------------------------------------------------------------------
+
+
+def ceremony_ptau(path: Path, power: int, tau: int) -> Path:
+    """A ``.ptau`` of ``2^power`` for a secret ``tau`` that is not the test SRS's (as a
+    ceremony's would be; snarkjs takes ~20 s at power 13, this ~2 s)."""
+    import py_ecc.bn128 as bn
+    from fuzz.corpus import ptau_from_points  # tests/ is on sys.path (conftest.py)
+
+    from bigfile_zk import msm
+
+    generator = (1).to_bytes(32, "big") + (2).to_bytes(32, "big")
+    g1, t = [], 1
+    for _ in range(2 * 2**power - 1):
+        point = msm.msm([generator], [t])
+        g1.append((int.from_bytes(point[:32], "big"), int.from_bytes(point[32:], "big")))
+        t = t * tau % bigfile_zk.MODULUS
+
+    def g2(p: tuple) -> tuple:
+        x, y = p[0].coeffs, p[1].coeffs
+        return (int(x[0]), int(x[1])), (int(y[0]), int(y[1]))
+
+    path.write_bytes(ptau_from_points(power, g1, g2(bn.G2), g2(bn.multiply(bn.G2, tau))))
+    return path
+
+
+def test_a_ceremony_srs_end_to_end(
+    dense: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With a ceremony's .ptau: prove, verify without any opt-in (0; another job 1), and a
+    verifier contract that does not say INSECURE_TEST_SRS."""
+    ptau = ceremony_ptau(tmp_path / "ceremony.ptau", 13, 0x5EC8E7 * 2**200 + 12345)
+    assert not bigfile_zk.SRS.from_ptau(ptau, max_degree=64).is_insecure
+    out = tmp_path / "proof.json"
+    code, stdout, err = run(
+        prove_argv(dense, out, "--input", str(dense.npy), "--ptau", str(ptau)), capsys
+    )
+    assert code == 0 and err == "", err
+    p = compute.ComputeProof.load(out)
+    assert not p.insecure_test_srs
+    assert p.vk_digest != compute.ComputeProof.load(dense.proof).vk_digest  # another SRS
+    argv = [a if a != str(dense.proof) else str(out) for a in dense.verify_argv()][:-2]
+    code, f, _ = verify([*argv, "--ptau", str(ptau)], capsys)
+    assert code == 0 and f["SRS"] == f"ceremony file {ptau}" and "proof file" not in f
+    argv = [a if a != "7" else "8" for a in argv]
+    assert verify([*argv, "--ptau", str(ptau)], capsys)[0] == 1
+    # The test-SRS proof does not verify under the ceremony's key (another vk_digest).
+    code, f, out_text = verify([*dense.verify_argv()[:-2], "--ptau", str(ptau)], capsys)
+    assert code == 1 and "was made with another key" in out_text
+    sol = tmp_path / "V.sol"
+    code, stdout, err = run(
+        ["compute", "verifier", str(dense.bfm), "--out", str(sol), "--ptau", str(ptau)], capsys
+    )
+    assert code == 0 and err == ""
+    assert fields(stdout)["vk_digest"].split()[0] == p.vk_digest
+    assert "INSECURE_TEST_SRS = false" in sol.read_text()

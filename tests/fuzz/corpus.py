@@ -269,8 +269,15 @@ def make_ptau(power: int = PTAU_POWER) -> bytes:
 
     n = 1 << power
     srs = bz.SRS.insecure_for_testing(2 * n - 2)
-    g1 = [srs.g1(i) for i in range(2 * n - 1)]
-    g2 = [srs.g2(0), srs.g2(1)] + [srs.g2(1)] * (n - 2)
+    return ptau_from_points(power, [srs.g1(i) for i in range(2 * n - 1)], srs.g2(0), srs.g2(1))
+
+
+def ptau_from_points(power: int, g1: list[Any], g2_0: Any, g2_1: Any) -> bytes:
+    """The ``.ptau`` of :func:`make_ptau` for the ``2·2^power - 1`` points ``[τ^i]G1`` (affine
+    ``(x, y)``) and ``[1]G2``, ``[τ]G2`` (``((x0, x1), (y0, y1))``); the other G2 powers repeat
+    ``[τ]G2`` (not read by the loader)."""
+    n = 1 << power
+    g2 = [g2_0, g2_1] + [g2_1] * (n - 2)
 
     def section(sid: int, payload: bytes) -> bytes:
         return struct.pack("<IQ", sid, len(payload)) + payload
@@ -282,7 +289,7 @@ def make_ptau(power: int = PTAU_POWER) -> bytes:
         section(3, b"".join(_g2m(p) for p in g2)),
         section(4, b"".join(_g1m(p) for p in g1[:n])),
         section(5, b"".join(_g1m(p) for p in g1[:n])),
-        section(6, _g2m(srs.g2(0))),
+        section(6, _g2m(g2_0)),
         section(7, bytes(4)),
     ]
     return b"ptau" + struct.pack("<II", 1, len(sections)) + b"".join(sections)
