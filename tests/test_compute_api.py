@@ -80,6 +80,8 @@ def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty disk cache and an empty in-memory key cache (restored afterwards)."""
     monkeypatch.setenv("BIGFILE_ZK_CACHE", str(tmp_path))
     monkeypatch.setattr(prover, "_KEYS", type(prover._KEYS)())
+    # And no test SRS in memory (another test file may have derived this size before).
+    monkeypatch.setattr(bigfile_zk._cache, "_INSECURE_SRS", {})
     return tmp_path
 
 
