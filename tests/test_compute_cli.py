@@ -690,3 +690,81 @@ def test_a_ceremony_srs_end_to_end(
     assert code == 0 and err == ""
     assert fields(stdout)["vk_digest"].split()[0] == p.vk_digest
     assert "INSECURE_TEST_SRS = false" in sol.read_text()
+
+
+# -- compile from ONNX -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def float_onnx(work: Path) -> tuple[Path, Path, Path]:
+    """A float MLP as ONNX, calibration and held-out .npy files."""
+    pytest.importorskip("onnx", reason="ONNX import needs the compute extra")
+    import onnx_models
+
+    model = onnx_models.float_model("mlp")
+    path = work / "mlp.onnx"
+    path.write_bytes(compute.to_onnx(model).SerializeToString())
+    calib, held = work / "calib.npy", work / "held.npy"
+    np.save(calib, onnx_models.data(model, 64, seed=1))
+    np.save(held, onnx_models.data(model, 32, seed=2))
+    return path, calib, held
+
+
+def test_compile_onnx_with_calibration_and_fidelity(
+    float_onnx: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, calib, held = float_onnx
+    out_path = tmp_path / "mlp.bfm"
+    argv = ["compute", "compile", str(path), "--calibrate", str(calib), "--heldout", str(held)]
+    code, out, err = run([*argv, "--min-top1", "0.5", "--out", str(out_path)], capsys)
+    assert code == 0, (out, err)
+    assert "ONNX float model" in out and "held-out" in out and "top-1 agreement" in out
+    c = compute.load_model(out_path)
+    imported = compute.load_onnx(path, calibration=np.load(calib), heldout=np.load(held))
+    assert c.model == imported.qmodel  # the CLI compiled exactly what load_onnx makes
+    assert c.metadata is not None
+    assert c.metadata["source"] == compute.bfm.source_metadata(path)
+    assert c.metadata["fidelity"] == imported.fidelity.to_dict()
+
+
+def test_compile_onnx_refusals(
+    float_onnx: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, calib, _ = float_onnx
+    out = tmp_path / "mlp.bfm"
+    # A tolerance the model misses: the report, exit 1, nothing written.
+    strict = ["--calibrate", str(calib), "--max-delta", "1e-12", "--out", str(out)]
+    code, stdout, err = run(
+        ["compute", "compile", str(path), *strict],
+        capsys,
+    )
+    assert code == 1 and "top-1 agreement" in stdout and "nothing written" in err
+    assert not out.exists()
+    # A float model needs calibration data.
+    error(["compute", "compile", str(path), "--out", str(out)], capsys, "calibration")
+    # Options of ONNX import given for a quantized program's JSON.
+    program = tmp_path / "dense.json"
+    program.write_text(json.dumps(PROGRAMS["dense"]["model"]))
+    error(
+        ["compute", "compile", str(program), "--calibrate", str(calib), "--out", str(out)],
+        capsys,
+        "apply to an ONNX model",
+    )
+    # A calibration file that is not a numeric .npy; the output over an input.
+    bad = tmp_path / "objects.npy"
+    np.save(bad, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    error(
+        ["compute", "compile", str(path), "--calibrate", str(bad), "--out", str(out)],
+        capsys,
+        "not real numbers",
+    )
+    error(
+        ["compute", "compile", str(path), "--calibrate", str(calib), "--out", str(calib)],
+        capsys,
+        "--calibrate",
+    )
+    # Bytes that are neither JSON nor ONNX.
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x08\x01garbage")
+    error(["compute", "compile", str(junk), "--calibrate", str(calib), "--out", str(out)], capsys)
+    assert not out.exists()

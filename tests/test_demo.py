@@ -12,7 +12,7 @@ pytest.importorskip("web3", reason="the demo needs the evm extra (web3, eth-test
 import _npm
 from conftest import running_in_ci
 
-from bigfile_zk import demo, evm
+from bigfile_zk import demo, demo_compute, evm
 from bigfile_zk.cli import main
 from bigfile_zk.errors import ParameterError
 
@@ -86,3 +86,59 @@ def test_install_solc_into_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyP
     source = "pragma solidity 0.8.28;\ncontract A {\n    function f() external {}\n}\n"
     assert evm.compile(source).runtime_size > 0
     assert evm.install_solc(quiet=True) == where  # found, not reinstalled
+
+
+def test_compute_demo_report(tmp_path: Path, pinned_solc: None) -> None:
+    pytest.importorskip("onnx", reason="the compute demo needs the compute extra")
+    lines: list[str] = []
+    report = demo_compute.run(workdir=tmp_path, progress=False, log=lines.append)
+    assert report.ok, report.render()
+    rows = dict(report.rows)
+    assert rows["proof"].startswith("960 bytes")
+    assert rows["SRS"].startswith("insecure test SRS (demo only")
+    assert "held-out" in report.render() and "top-1 agreement" in report.render()
+    for what in ("verify (Rust)", "verify (Python ref.)", "verify (EVM)", "forgeries"):
+        assert rows[what].startswith("ok"), (what, rows[what])
+    assert rows["forgeries"].count("ok") == 2
+    assert len([line for line in lines if line.startswith("[")]) == 7
+    for name in ("digits_mlp.onnx", "digits_mlp.bfm", "input.bin", "compute-proof.json"):
+        assert (tmp_path / name).is_file(), name
+    # The model file it wrote is the model it proved: reload it, same circuit.
+    from bigfile_zk import compute
+
+    again = compute.load_model(tmp_path / "digits_mlp.bfm")
+    assert again.digest and again.rows == int(rows["circuit"].split()[0].replace(",", ""))
+
+
+def test_demo_cli_runs_one_or_both(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """`demo` runs both demos, `demo storage` / `demo compute` one; a failed one fails the
+    command (exit 1)."""
+    calls: list[str] = []
+
+    def fake(name: str, ok: bool):
+        def run(*args: object, **kwargs: object) -> demo.Report:
+            calls.append(name)
+            report = demo.Report()
+            report.add("what", name)
+            report.ok = ok
+            return report
+
+        return run
+
+    monkeypatch.setattr(demo, "run", fake("storage", True))
+    monkeypatch.setattr(demo_compute, "run", fake("compute", True))
+    assert main(["demo", "-q"]) == 0 and calls == ["storage", "compute"]
+    calls.clear()
+    assert main(["demo", "compute", "-q"]) == 0 and calls == ["compute"]
+    calls.clear()
+    assert main(["demo", "storage", "-q"]) == 0 and calls == ["storage"]
+    monkeypatch.setattr(demo_compute, "run", fake("compute", False))
+    calls.clear()
+    assert main(["demo", "-q"]) == 1 and calls == ["storage", "compute"]
+    out = capsys.readouterr().out
+    assert "proof-of-compute demo -- FAILED" in out
+    with pytest.raises(SystemExit) as exit_info:  # argparse's usage error
+        main(["demo", "nonsense"])
+    assert exit_info.value.code == 2

@@ -20,6 +20,7 @@ from bigfile_zk import FileCommitment, _io, compute
 from bigfile_zk.errors import (
     BigFileZkError,
     DecodeError,
+    FidelityError,
     InsecureSRSError,
     InsecureSRSWarning,
     InternalError,
@@ -274,23 +275,43 @@ def _cmd_storage_verifier(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from bigfile_zk import demo
 
-    print(
-        "bigfile_zk demo: commit a file, register it on chain, prove it is held for the "
-        "chain's challenge, verify in Rust, in the Python reference and on the EVM",
-        file=sys.stderr,
-    )
-    report = demo.run(
-        args.file,
-        size=demo.parse_size(args.size),
-        k=args.k,
-        ptau=args.ptau,
-        workdir=args.workdir,
-        progress=_progress_flag(args),
-    )
-    sys.stderr.flush()
-    print("\nproof-of-storage demo" + ("" if report.ok else " -- FAILED"))
-    print(report.render(), flush=True)
-    return 0 if report.ok else 1
+    which = args.which
+    ok = True
+    if which in ("all", "storage"):
+        print(
+            "bigfile_zk demo (storage): commit a file, register it on chain, prove it is held "
+            "for the chain's challenge, verify in Rust, in the Python reference and on the EVM",
+            file=sys.stderr,
+        )
+        report = demo.run(
+            args.file,
+            size=demo.parse_size(args.size),
+            k=args.k,
+            ptau=args.ptau,
+            workdir=args.workdir,
+            progress=_progress_flag(args),
+        )
+        sys.stderr.flush()
+        print("\nproof-of-storage demo" + ("" if report.ok else " -- FAILED"))
+        print(report.render(), flush=True)
+        ok = ok and report.ok
+    if which in ("all", "compute"):
+        from bigfile_zk import demo_compute
+
+        print(
+            "\nbigfile_zk demo (compute): train a digit classifier, export it to ONNX, quantize "
+            "and compile it, register it and a paid job on chain, prove the inference, verify "
+            "in Rust, in the Python reference and through the job registry",
+            file=sys.stderr,
+        )
+        report = demo_compute.run(
+            ptau=args.ptau, workdir=args.workdir, progress=_progress_flag(args)
+        )
+        sys.stderr.flush()
+        print("\nproof-of-compute demo" + ("" if report.ok else " -- FAILED"))
+        print(report.render(), flush=True)
+        ok = ok and report.ok
+    return 0 if ok else 1
 
 
 def _cmd_storage_registry(args: argparse.Namespace) -> int:
@@ -400,9 +421,91 @@ def _read_program(path: str) -> tuple[compute.QuantizedModel, dict[str, Any]]:
     return model, {"source": compute.bfm.source_metadata(path, data)}
 
 
+#: A calibration or held-out .npy is refused past this size (a few hundred thousand images).
+_MAX_DATASET = 2**30
+
+
+def _load_dataset(path: str, what: str) -> np.ndarray:
+    """A real-valued ``.npy`` array (``[N, ...]``), read with a size cap and its header checked
+    before numpy allocates anything (no pickles)."""
+    data = _io.read_bounded(path, _MAX_DATASET, what)
+    f = io.BytesIO(data)
+    try:
+        major, _ = np.lib.format.read_magic(f)
+        read = (
+            np.lib.format.read_array_header_1_0
+            if major == 1
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read(f)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DecodeError(f"{path} is not a .npy array ({exc})") from None
+    if dtype.kind not in "iuf":
+        raise DecodeError(f"{path} holds {dtype}, not real numbers: not loaded")
+    if int(np.prod(shape)) * dtype.itemsize > len(data):
+        raise DecodeError(f"{path} is truncated: its header claims shape {shape} of {dtype}")
+    try:
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DecodeError(f"{path} is not a .npy array ({exc})") from None
+
+
+def _is_onnx(path: str, data: bytes) -> bool:
+    """An ONNX file (protobuf) rather than a QuantizedModel's JSON: by its name, or by its first
+    byte (JSON text starts with ``{`` or ``[`` after white space; an ONNX file never does)."""
+    if path.lower().endswith(".onnx"):
+        return True
+    return not path.lower().endswith(".json") and data.lstrip()[:1] not in (b"{", b"[")
+
+
+def _import_onnx(
+    args: argparse.Namespace, data: bytes
+) -> tuple[compute.QuantizedModel, dict[str, Any], list[str]]:
+    """``load_onnx`` with the CLI's data and tolerance; the program, its metadata and the
+    fidelity report's lines. A missed tolerance raises ``FidelityError`` (nothing written)."""
+    calibration = None if args.calibrate is None else _load_dataset(args.calibrate, "--calibrate")
+    heldout = None if args.heldout is None else _load_dataset(args.heldout, "--heldout")
+    tolerance = None
+    if args.min_top1 is not None or args.max_delta is not None:
+        tolerance = compute.Tolerance(
+            min_top1_agreement=args.min_top1, max_abs_delta=args.max_delta
+        )
+    imported = compute.load_onnx(
+        data, calibration=calibration, heldout=heldout, tolerance=tolerance
+    )
+    metadata: dict[str, Any] = {"source": compute.bfm.source_metadata(args.model, data)}
+    lines: list[str] = []
+    if imported.fidelity is not None:
+        metadata["fidelity"] = imported.fidelity.to_dict()
+        lines = imported.fidelity.lines()
+    return imported.qmodel, metadata, [f"ONNX {imported.kind} model", *lines]
+
+
 def _cmd_compute_compile(args: argparse.Namespace) -> int:
-    _io.check_outputs([("model", args.model)], [("--out", args.out)])
-    model, metadata = _read_program(args.model)
+    _io.check_outputs(
+        [("model", args.model), ("--calibrate", args.calibrate), ("--heldout", args.heldout)],
+        [("--out", args.out)],
+    )
+    data = _io.read_bounded(args.model, _io.MAX_MODEL_FILE, "model (ONNX or quantized JSON)")
+    notes: list[str] = []
+    if _is_onnx(args.model, data) and not data.startswith(compute.bfm.MAGIC):
+        try:
+            model, metadata, notes = _import_onnx(args, data)
+        except FidelityError as exc:
+            print("\n".join(exc.report.lines()))
+            print(f"bigfile-zk: {exc}; nothing written", file=sys.stderr)
+            return 1
+    else:
+        if any(
+            v is not None for v in (args.calibrate, args.heldout, args.min_top1, args.max_delta)
+        ):
+            raise ParameterError(
+                "--calibrate/--heldout/--min-top1/--max-delta apply to an ONNX model; "
+                f"{args.model} is a quantized program already"
+            )
+        model, metadata = _read_program(args.model)
+    for line in notes:
+        print(line)
     start = time.perf_counter()
     c = compute.compile(model)
     seconds = time.perf_counter() - start
@@ -791,12 +894,36 @@ def _add_compute_parser(sub: argparse._SubParsersAction) -> None:  # type: ignor
 
     p = csub.add_parser(
         "compile",
-        help="compile a quantized model (QuantizedModel JSON) into a model file (.bfm)",
+        help="compile an ONNX model or a quantized program into a model file (.bfm)",
         description="Lay out a quantized program's circuit, print its resource report and "
         "write the model file (docs/spec/model-file.md) with its file commitment.",
     )
-    p.add_argument("model", help="the quantized program's JSON (QuantizedModel.to_dict)")
+    p.add_argument(
+        "model",
+        help="an ONNX model (float, or quantized statically by onnxruntime; docs/spec/onnx.md) "
+        "or a quantized program's JSON (QuantizedModel.to_dict)",
+    )
     p.add_argument("--out", required=True, help="the model file (.bfm) to write")
+    p.add_argument(
+        "--calibrate",
+        metavar="X.npy",
+        help="calibration inputs [N, ...] (floats; needed to quantize a float ONNX model)",
+    )
+    p.add_argument("--heldout", metavar="Y.npy", help="held-out inputs for the fidelity report")
+    p.add_argument(
+        "--min-top1",
+        type=float,
+        metavar="F",
+        help="refuse (exit 1, nothing written) below this top-1 agreement with onnxruntime's "
+        "float run, e.g. 0.95",
+    )
+    p.add_argument(
+        "--max-delta",
+        type=float,
+        metavar="F",
+        help="refuse (exit 1, nothing written) above this max |output difference| in the "
+        "model's output units",
+    )
     p.set_defaults(func=_cmd_compute_compile)
 
     p = csub.add_parser(
@@ -897,15 +1024,35 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compute_parser(sub)
 
     p = sub.add_parser(
-        "demo", help="the proof-of-storage flow end to end (commit, chain, prove, verify x3)"
+        "demo",
+        help="the whole mission end to end: proof-of-storage, then proof-of-compute",
+        description="Run the proof-of-storage demo (commit a file, register it, prove it is "
+        "held, verify three ways) and the proof-of-compute demo (train, export to ONNX, "
+        "quantize, compile, register model and job, prove, verify three ways, get paid), or "
+        "one of them.",
     )
-    p.add_argument("--file", help="file to use (default: a fresh sample file of --size bytes)")
-    p.add_argument("--size", default="16M", help="sample file size, e.g. 1M, 256M, 1G (16M)")
+    p.add_argument(
+        "which",
+        nargs="?",
+        default="all",
+        choices=("all", "storage", "compute"),
+        help="which demo to run (default: both)",
+    )
+    p.add_argument(
+        "--file", help="storage: file to use (default: a fresh sample file of --size bytes)"
+    )
+    p.add_argument(
+        "--size", default="16M", help="storage: sample file size, e.g. 1M, 256M, 1G (16M)"
+    )
     p.add_argument(
         "--k", type=int, default=16, choices=(4, 16, 64), help="challenges per proof (16)"
     )
     p.add_argument("--ptau", help="a snarkjs .ptau ceremony file (default: insecure test SRS)")
-    p.add_argument("--workdir", help="keep the sample file, tree and proof.json here")
+    p.add_argument(
+        "--workdir",
+        help="keep the files here (storage: sample file, tree, proof.json; compute: the ONNX "
+        "and model files, input.bin, compute-proof.json)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_demo)
     return parser
