@@ -108,6 +108,7 @@ impl PyBuilder {
 
     /// `mul·x·y + x_coeff·x + y_coeff·y + constant` (mod r), one row (`x` may be `y`).
     #[pyo3(signature = (x, y, mul = None, x_coeff = None, y_coeff = None, constant = None))]
+    #[allow(clippy::too_many_arguments)] // the Python signature: keyword coefficients
     fn mul_add(
         &mut self,
         py: Python<'_>,
