@@ -429,25 +429,12 @@ def _load_dataset(path: str, what: str) -> np.ndarray:
     """A real-valued ``.npy`` array (``[N, ...]``), read with a size cap and its header checked
     before numpy allocates anything (no pickles)."""
     data = _io.read_bounded(path, _MAX_DATASET, what)
-    f = io.BytesIO(data)
-    try:
-        major, _ = np.lib.format.read_magic(f)
-        read = (
-            np.lib.format.read_array_header_1_0
-            if major == 1
-            else np.lib.format.read_array_header_2_0
-        )
-        shape, _, dtype = read(f)
-    except (ValueError, OSError, EOFError) as exc:
-        raise DecodeError(f"{path} is not a .npy array ({exc})") from None
+    shape, dtype = _npy_header(path, data)
     if dtype.kind not in "iuf":
         raise DecodeError(f"{path} holds {dtype}, not real numbers: not loaded")
     if int(np.prod(shape)) * dtype.itemsize > len(data):
         raise DecodeError(f"{path} is truncated: its header claims shape {shape} of {dtype}")
-    try:
-        return np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise DecodeError(f"{path} is not a .npy array ({exc})") from None
+    return _npy_array(path, data)
 
 
 def _is_onnx(path: str, data: bytes) -> bool:
@@ -559,6 +546,18 @@ def _load_npy(path: str, shape: tuple[int, ...]) -> np.ndarray:
     header checked before numpy allocates what the header asks for, no pickles."""
     n = int(np.prod(shape))
     data = _io.read_bounded(path, 8 * n + _NPY_HEADER_MAX, "input .npy")
+    header, dtype = _npy_header(path, data)
+    if dtype.hasobject:
+        raise DecodeError(f"{path} holds Python objects (a pickle), not numbers: not loaded")
+    if int(np.prod(header)) != n:
+        raise ParameterError(
+            f"{path} holds an array of shape {header}; the input has shape {shape}"
+        )
+    return _npy_array(path, data)
+
+
+def _npy_header(path: str, data: bytes) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype a ``.npy`` file's header declares (read before numpy allocates)."""
     if data[:2] == b"PK":
         raise DecodeError(f"{path} is a .npz archive, not a .npy array")
     f = io.BytesIO(data)
@@ -569,15 +568,13 @@ def _load_npy(path: str, shape: tuple[int, ...]) -> np.ndarray:
             if major == 1
             else np.lib.format.read_array_header_2_0
         )
-        header, _, dtype = read(f)
+        shape, _, dtype = read(f)
     except (ValueError, OSError, EOFError) as exc:
         raise DecodeError(f"{path} is not a .npy array ({exc})") from None
-    if dtype.hasobject:
-        raise DecodeError(f"{path} holds Python objects (a pickle), not numbers: not loaded")
-    if int(np.prod(header)) != n:
-        raise ParameterError(
-            f"{path} holds an array of shape {header}; the input has shape {shape}"
-        )
+    return shape, dtype
+
+
+def _npy_array(path: str, data: bytes) -> np.ndarray:
     try:
         return np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
