@@ -29,7 +29,7 @@ from evm_circuits import square  # tests/ is on sys.path (conftest.py)
 
 import bigfile_zk as bz
 from bigfile_zk import SRS, _io, cli, plonk
-from bigfile_zk.errors import DecodeError, InternalError, ParameterError
+from bigfile_zk.errors import DecodeError, InternalError, NotARegularFileError, ParameterError
 
 CLI = [sys.executable, "-m", "bigfile_zk.cli"]
 PROVER = "0x" + "ab" * 20
@@ -589,6 +589,30 @@ def test_check_outputs_cases(tmp_path: Path) -> None:
     dangling.symlink_to(b)
     with pytest.raises(ParameterError, match="are the same file"):
         _io.check_outputs([], [("x", b), ("y", dangling)])
+
+
+@needs_fifo
+def test_outputs_never_replace_a_special_file(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An output path that is a FIFO (or a device, a socket; or a symlink to one) is refused,
+    never renamed over: run as root, a fuzzed ``--out /dev/null`` once replaced the device node
+    with a regular file. (A FIFO stands in for a device: making one needs no privileges.)"""
+    where = tmp_path / "outs"
+    where.mkdir()
+    fifo = where / "fifo"
+    os.mkfifo(fifo)
+    link = where / "link"
+    link.symlink_to(fifo)
+    for out in (fifo, link):
+        with pytest.raises(NotARegularFileError, match="a FIFO"):
+            _io.write_atomic(out, b"x")
+        # The core's own atomic writes (SRS, keys, tree files) refuse it too.
+        with pytest.raises(NotARegularFileError, match="a FIFO"):
+            bz.commit_file(data, tree=out)
+        main_error(["commit", str(data), "--out", str(out), "-q"], capsys, "not a regular file")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and link.is_symlink()
+    assert sorted(p.name for p in where.iterdir()) == ["fifo", "link"]  # no temporaries left
 
 
 def test_write_atomic_replaces_links_not_their_targets(tmp_path: Path) -> None:

@@ -213,9 +213,19 @@ def atomic_writer(path: StrPath, *, mode: int | None = 0o644) -> Iterator[Binary
     renamed over ``path`` when the block ends without an exception (removed otherwise).
     Readers (other processes too) see the old file or the whole new one; an interrupted or
     failed write leaves the old file (or none); a symlink at ``path`` is replaced, not
-    followed, and a file hardlinked to the old one is left as it was. ``mode``: the new
+    followed, and a file hardlinked to the old one is left as it was. A device, FIFO or socket
+    at ``path`` (or behind a symlink there) is refused (``NotARegularFileError``), never
+    replaced. ``mode``: the new
     file's permissions (``None``: ``mkstemp``'s ``0o600``)."""
     path = os.fspath(path)
+    # A device, FIFO or socket there (or behind a symlink) is never renamed over: as root,
+    # `--out /dev/null` would replace the device node with a regular file.
+    try:
+        existing = os.stat(path).st_mode
+    except OSError:  # nothing there yet (or a dangling link, replaced like any link)
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing) and not stat.S_ISDIR(existing):
+        raise _not_regular(path, "output", existing)
     directory = os.path.dirname(os.path.abspath(path))
     name = os.path.basename(path)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")

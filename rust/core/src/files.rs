@@ -60,6 +60,11 @@ pub(crate) fn create_temp_beside(dst: &Path) -> Result<(std::path::PathBuf, File
         let e = std::io::Error::new(std::io::ErrorKind::IsADirectory, "Is a directory");
         return Err(Error::io(dst, e));
     }
+    // A device, FIFO or socket there (or behind a symlink) is never renamed over: as root,
+    // `--out /dev/null` would replace the device node with a regular file.
+    if let Ok(meta) = std::fs::metadata(dst) {
+        check(dst, &meta)?;
+    }
     static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     for attempt in 0..16 {
         let nanos = SystemTime::now()
@@ -127,6 +132,16 @@ mod tests {
         let file = dir.join("regular");
         std::fs::write(&file, b"x").unwrap();
         assert!(open_regular(&file).is_ok());
+        // Outputs: a FIFO (or a symlink to one) is not renamed over; a regular file is.
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        for p in [&fifo, &link] {
+            let err = write_atomically(p, b"y").unwrap_err().to_string();
+            assert!(err.contains("a FIFO"), "{err}");
+        }
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        write_atomically(&file, b"y").unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"y");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
