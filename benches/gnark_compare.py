@@ -292,16 +292,20 @@ def table(results: dict[str, dict[str, list[Json]]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def environment(gnark: Json | None) -> Json:
-    """The machine, the load at the start and the versions on both sides."""
+def environment() -> Json:
+    """The machine, the load at the start and our version (gnark's are added from its runs)."""
     env = ec.environment()
-    versions = {"bigfile_zk": env["versions"].get("bigfile_zk")}
-    if gnark:
-        versions |= {k: gnark.get(k) for k in ("gnark", "gnark_module", "gnark_crypto", "go")}
-        env["gnark_gomaxprocs"] = gnark.get("gomaxprocs")
+    env["versions"] = {"bigfile_zk": env["versions"].get("bigfile_zk")}
     env["gnark_dir"] = os.environ.get("GNARK_DIR")
-    env["versions"] = versions
     return env
+
+
+def add_gnark_versions(env: Json, runs: list[Json]) -> None:
+    """gnark's, gnark-crypto's and Go's versions and GOMAXPROCS, as its first good run says."""
+    run = next((r for r in runs if "error" not in r), None)
+    if run is not None:
+        env["versions"] |= {k: run.get(k) for k in ("gnark", "gnark_module", "gnark_crypto", "go")}
+        env["gnark_gomaxprocs"] = run.get("gomaxprocs")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -373,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, dict[str, list[Json]]] = {
             s: {"gnark": [], "ours": []} for s in statements
         }
-        session: Json = {"environment": environment(None), "steps": steps, "rounds": args.rounds}
+        session: Json = {"environment": environment(), "steps": steps, "rounds": args.rounds}
         for i in range(args.rounds):
             for statement in statements:
                 n = str(steps[statement])
@@ -394,8 +398,7 @@ def main(argv: list[str] | None = None) -> int:
                         ),
                         file=sys.stderr,
                     )
-    first_gnark = next((r for s in results.values() for r in s["gnark"] if "error" not in r), None)
-    session["environment"] = environment(first_gnark)
+    add_gnark_versions(session["environment"], [r for s in results.values() for r in s["gnark"]])
     session["results"] = results
     session["summary"] = {
         s: {side: summary(runs) for side, runs in sides.items()} for s, sides in results.items()

@@ -5,6 +5,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -198,6 +199,11 @@ func run(name string, steps int, plonkGate bool) (map[string]any, error) {
 	}
 	proveS := since(start)
 
+	var encoded bytes.Buffer
+	if _, err := proof.WriteTo(&encoded); err != nil {
+		return nil, err
+	}
+
 	public, err := full.Public()
 	if err != nil {
 		return nil, err
@@ -220,6 +226,7 @@ func run(name string, steps int, plonkGate bool) (map[string]any, error) {
 		"setup_s":        setupS,
 		"prove_s":        proveS,
 		"verify_s":       verifyS,
+		"proof_bytes":    encoded.Len(),
 		"peak_rss_bytes": peakRSS(),
 		"gomaxprocs":     runtime.GOMAXPROCS(0),
 		"gnark":          gnark.Version.String(),
