@@ -238,7 +238,7 @@ func run(name string, steps int, plonkGate bool) (map[string]any, error) {
 
 func main() {
 	name := flag.String("statement", "chain", "chain (x <- x*x + c) or hash (Poseidon2 2-to-1 chain)")
-	steps := flag.Int("steps", 32700, "chain steps or hashes")
+	steps := flag.Int("steps", 65400, "chain steps or hashes")
 	rounds := flag.Int("rounds", 1, "runs in this process (each compiles, sets up, proves, verifies)")
 	generic := flag.Bool("generic", false, "chain: api.Add(api.Mul(x, x), c) instead of the one-constraint PlonkAPI gate")
 	procs := flag.Int("procs", runtime.NumCPU(), "GOMAXPROCS")
