@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import tempfile
 import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from fuzz.runner import Outcome, Stats
+from fuzz.runner import Outcome, Stats, rss_peak
 
 #: Reproducers kept per finding signature (target, kind, exception type, message shape).
 PER_SIGNATURE = 3
@@ -103,6 +104,11 @@ def summary(stats: Stats, found: Collector, restarts: int) -> str:
         )
     execs = sum(stats.executions.values())
     lines.append(f"total executions {execs}, worker restarts {restarts}, outcomes {dict(total)}")
+    # Children: the largest worker that has exited (after Runner.stop, the last one too).
+    lines.append(
+        f"peak RSS: parent {rss_peak() / 2**20:.0f} MiB, "
+        f"worker {rss_peak(resource.RUSAGE_CHILDREN) / 2**20:.0f} MiB"
+    )
     lines.append(f"distinct findings: {len(found.first)} ({found.total} cases)")
     for sig, o in found.first.items():
         lines.append(

@@ -36,6 +36,9 @@ from typing import Any
 
 #: Address-space limit of a worker: a runaway allocation fails instead of invoking the OOM killer.
 ADDRESS_SPACE = 4 * 2**30
+#: The same for the campaign's parent, which generates the inputs (a few MiB each; it needs
+#: about 0.5 GiB of address space): a runaway generator raises MemoryError (a generator error).
+PARENT_ADDRESS_SPACE = 4 * 2**30
 #: A case may raise the worker's peak RSS by this much plus MEMORY_FACTOR x its input size.
 MEMORY_SLACK = 256 * 2**20
 MEMORY_FACTOR = 64
@@ -84,8 +87,22 @@ class Outcome:
         return "\n".join(lines)
 
 
-def _rss_peak() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+def rss_peak(who: int = resource.RUSAGE_SELF) -> int:
+    return resource.getrusage(who).ru_maxrss * 1024  # Linux: KiB
+
+
+def limit_address_space(limit: int) -> None:
+    """Set this process's soft ``RLIMIT_AS`` to ``limit`` (at most the hard limit, which is
+    kept), so that a runaway allocation raises ``MemoryError`` (or aborts) instead of invoking
+    the OOM killer."""
+    try:
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(
+            resource.RLIMIT_AS,
+            (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard),
+        )
+    except (ValueError, OSError):
+        pass
 
 
 def _size(value: Any) -> int:
@@ -121,7 +138,7 @@ def run_one(state: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
     """Run one case in this process and classify it (the worker's loop body)."""
     from fuzz.targets import TARGETS
 
-    before = _rss_peak()
+    before = rss_peak()
     start = time.perf_counter()
     result: dict[str, Any] = {"status": "ok"}
     try:
@@ -137,7 +154,7 @@ def run_one(state: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
         if result["status"] not in ALLOWED:
             result["traceback"] = "".join(traceback.format_exception(exc))[-6000:]
     result["seconds"] = time.perf_counter() - start
-    grown = _rss_peak() - before
+    grown = rss_peak() - before
     if result["status"] in ALLOWED and grown > MEMORY_SLACK + MEMORY_FACTOR * _size(value):
         result.update(
             status="memory",
@@ -156,12 +173,7 @@ def _worker(conn: Connection, corpus: dict[str, Any], log_path: str, deadline: f
     sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
     faulthandler.enable(sys.stderr)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    try:
-        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        limit = ADDRESS_SPACE if hard == resource.RLIM_INFINITY else min(ADDRESS_SPACE, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    except (ValueError, OSError):
-        pass
+    limit_address_space(ADDRESS_SPACE)
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 1000))
     warnings.simplefilter("ignore")
     from fuzz.targets import worker_state

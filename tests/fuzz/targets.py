@@ -92,6 +92,8 @@ def layout(fmt: str, data: bytes) -> list[Any]:
     earlier step already mutated)."""
     try:
         return LAYOUTS[fmt](data)
+    except MemoryError:
+        raise  # a walker that allocates without bound is a bug of the fuzzer, not bad data
     except Exception:
         return []
 
