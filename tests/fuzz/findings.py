@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import tempfile
 import warnings
 from collections import Counter
@@ -104,10 +103,8 @@ def summary(stats: Stats, found: Collector, restarts: int) -> str:
         )
     execs = sum(stats.executions.values())
     lines.append(f"total executions {execs}, worker restarts {restarts}, outcomes {dict(total)}")
-    # Children: the largest worker that has exited (after Runner.stop, the last one too).
     lines.append(
-        f"peak RSS: parent {rss_peak() / 2**20:.0f} MiB, "
-        f"worker {rss_peak(resource.RUSAGE_CHILDREN) / 2**20:.0f} MiB"
+        f"peak RSS: parent {rss_peak() / 2**20:.0f} MiB, worker {stats.worker_peak / 2**20:.0f} MiB"
     )
     lines.append(f"distinct findings: {len(found.first)} ({found.total} cases)")
     for sig, o in found.first.items():

@@ -87,8 +87,21 @@ class Outcome:
         return "\n".join(lines)
 
 
-def rss_peak(who: int = resource.RUSAGE_SELF) -> int:
-    return resource.getrusage(who).ru_maxrss * 1024  # Linux: KiB
+def rss_peak() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+
+
+def vm_hwm() -> int:
+    """Peak RSS of this process image (``VmHWM``). In a spawned worker ``ru_maxrss`` also counts
+    the parent's pages shared at the fork that precedes the exec."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return rss_peak()
 
 
 def limit_address_space(limit: int) -> None:
@@ -138,7 +151,7 @@ def run_one(state: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
     """Run one case in this process and classify it (the worker's loop body)."""
     from fuzz.targets import TARGETS
 
-    before = rss_peak()
+    before = vm_hwm()
     start = time.perf_counter()
     result: dict[str, Any] = {"status": "ok"}
     try:
@@ -154,7 +167,8 @@ def run_one(state: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
         if result["status"] not in ALLOWED:
             result["traceback"] = "".join(traceback.format_exception(exc))[-6000:]
     result["seconds"] = time.perf_counter() - start
-    grown = rss_peak() - before
+    result["peak"] = vm_hwm()
+    grown = result["peak"] - before
     if result["status"] in ALLOWED and grown > MEMORY_SLACK + MEMORY_FACTOR * _size(value):
         result.update(
             status="memory",
@@ -201,6 +215,8 @@ class Stats:
     executions: Counter[str] = field(default_factory=Counter)
     outcomes: dict[str, Counter[str]] = field(default_factory=dict)
     seconds: Counter[str] = field(default_factory=Counter)
+    #: The largest peak RSS a worker reported.
+    worker_peak: int = 0
 
     def add(self, o: Outcome) -> None:
         self.executions[o.target] += 1
@@ -299,6 +315,7 @@ class Runner:
             out.exc_type = result.get("exc_type", "")
             out.message = result.get("message", "")
             out.traceback = result.get("traceback", "")
+            self.stats.worker_peak = max(self.stats.worker_peak, result.get("peak", 0))
             if result["seconds"] > self.deadline and not out.finding:
                 out.status = "hang"
                 out.message = f"took {result['seconds']:.1f} s (deadline {self.deadline} s)"
