@@ -91,17 +91,21 @@ def rss_peak() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
 
 
+_status_fd: dict[int, int] = {}  # pid -> open /proc/self/status (read twice per case)
+
+
 def vm_hwm() -> int:
     """Peak RSS of this process image (``VmHWM``). In a spawned worker ``ru_maxrss`` also counts
     the parent's pages shared at the fork that precedes the exec."""
     try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return rss_peak()
+        pid = os.getpid()
+        if pid not in _status_fd:
+            _status_fd[pid] = os.open("/proc/self/status", os.O_RDONLY)
+        status = os.pread(_status_fd[pid], 8192, 0)
+        at = status.index(b"VmHWM:") + 6
+        return int(status[at : status.index(b"kB", at)]) * 1024
+    except (OSError, ValueError):
+        return rss_peak()
 
 
 def limit_address_space(limit: int) -> None:
