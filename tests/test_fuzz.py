@@ -10,13 +10,18 @@ command that replays it.
 
 from __future__ import annotations
 
+import contextlib
+import pickle
+import resource
 import time
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 from fuzz import findings
-from fuzz.runner import Outcome, Runner, generate
-from fuzz.targets import TARGETS, Finding
+from fuzz.mutate import HUGE_STRING
+from fuzz.runner import Outcome, Runner, _size, generate, limit_address_space
+from fuzz.targets import LAYOUTS, TARGETS, Finding, layout
 
 #: Cases per target and seed (all targets: well under 60 s on 2 cores, see the README).
 CASES = 200
@@ -131,3 +136,69 @@ def test_the_oracle_can_fail(runner: Runner) -> None:
     # And an untyped exception is classified as a finding, a typed one is not.
     o = Outcome("x", 0, 0, "exception")
     assert o.finding and not Outcome("x", 0, 0, "typed").finding
+
+
+@contextlib.contextmanager
+def _address_space(extra: int) -> Iterator[None]:
+    """This process may map at most ``extra`` more bytes (a runaway allocation raises
+    MemoryError instead of exhausting the machine); the limit is restored afterwards."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/statm") as f:
+        mapped = int(f.read().split()[0]) * resource.getpagesize()
+    limit_address_space(mapped + extra)
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+#: The largest input a case can be: at most 3 JSON steps, a huge string is 3 MiB, and a payload
+#: step can double the bytes of one 3 times (100,000 cases per target measured at most 9.4 MB).
+MAX_INPUT = 16 * HUGE_STRING
+#: Counts a mutated payload can claim (every integer field of a seed's layout is set to each).
+HUGE_COUNTS = (2**31, 2**32 - 1, 2**64 - 1)
+
+
+def test_layouts_of_mutated_payloads_are_bounded(runner: Runner) -> None:
+    """The layout walkers also run on payloads that an earlier step of the same case already
+    mutated (the JSON "payload" steps): a count read from the data must not make them build
+    billions of fields. pk_json case 27346 of seed 20261206 did (a flipped flags byte made a
+    class of the copy constraints claim ~2^32 entries): the campaign's parent grew to 24 GB and
+    the kernel's OOM killer ended it."""
+    walked: Counter[str] = Counter()
+    with _address_space(512 * 2**20):
+        start = time.perf_counter()
+        value, _ = generate("pk_json", runner.corpus, 20261206, 27346)
+        assert time.perf_counter() - start < 1.0
+        assert _size(value) < 2**20
+        for fmt in LAYOUTS:
+            for seed in runner.corpus[fmt]:
+                variants = []
+                for f in LAYOUTS[fmt](seed):
+                    if f.kind in ("u8", "u32be", "u32le", "u64be", "u64le"):
+                        order = "little" if f.kind.endswith("le") else "big"
+                        for v in (0x80, 0xFF) if f.kind == "u8" else HUGE_COUNTS:
+                            enc = (v % 2 ** (8 * f.length)).to_bytes(f.length, order)
+                            variants.append(seed[: f.offset] + enc + seed[f.offset + f.length :])
+                for data in variants:
+                    start = time.perf_counter()
+                    fields = layout(fmt, data)
+                    assert time.perf_counter() - start < 1.0, (fmt, len(fields))
+                    assert len(fields) <= len(data), fmt
+                    walked[fmt] += 1
+    # Every format whose layout has counts was walked with huge ones.
+    assert all(walked[fmt] >= 6 for fmt in ("pks", "srs", "multi", "ptau", "proofs")), walked
+
+
+def test_generation_is_bounded(runner: Runner) -> None:
+    """Many cases of every target, generated in the campaign's round-robin order: each input
+    stays a few MiB and is made quickly, and no generator changes the shared corpus."""
+    before = pickle.dumps(runner.corpus)
+    with _address_space(1024 * 2**20):
+        for case in range(400):
+            for name in TARGETS:
+                start = time.perf_counter()
+                value, _ = generate(name, runner.corpus, 20261206, case)
+                assert time.perf_counter() - start < 2.0, (name, case)
+                assert _size(value) <= MAX_INPUT, (name, case, _size(value))
+    assert pickle.dumps(runner.corpus) == before

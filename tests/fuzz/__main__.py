@@ -15,7 +15,14 @@ import time
 from collections import Counter
 
 from fuzz import findings
-from fuzz.runner import DEFAULT_DEADLINE, Runner, generate
+from fuzz.runner import (
+    DEFAULT_DEADLINE,
+    PARENT_ADDRESS_SPACE,
+    Runner,
+    generate,
+    limit_address_space,
+    rss_peak,
+)
 from fuzz.targets import TARGETS
 
 BATCH = 25
@@ -38,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:18} {t.doc}")
         return 0
     names = args.target or list(TARGETS)
+    # The parent holds every generated input: a runaway generator must fail here (a generator
+    # error) rather than grow until the kernel's OOM killer ends the campaign.
+    limit_address_space(PARENT_ADDRESS_SPACE)
     corpus = findings.prepare()
     runner = Runner(corpus, deadline=args.deadline)
     found = findings.Collector(args.out)
@@ -63,18 +73,25 @@ def main(argv: list[str] | None = None) -> int:
                     if (args.cases is not None and case >= args.cases) or time.monotonic() > stop:
                         break
                     next_case[name] += 1
+                    started = time.perf_counter()
                     try:
                         value, what = generate(name, corpus, args.seed, case)
-                    except Exception as exc:  # a bug of the fuzzer: report it, go on
+                    except Exception as exc:  # a bug of the fuzzer (MemoryError too): go on
                         print(f"generator error {name} case {case}: {exc!r}", file=sys.stderr)
                         runner.stats.outcomes.setdefault(name, Counter())["generator-error"] += 1
                         continue
+                    if (spent := time.perf_counter() - started) > 1.0:  # normally < 10 ms
+                        print(f"slow generator {name} case {case}: {spent:.1f} s", file=sys.stderr)
                     o = runner.run_case(name, args.seed, case, value, what)
                     if o.finding and found.add(o):
                         print(o.report(), flush=True)
             if time.monotonic() - last_print > 60:
                 last_print = time.monotonic()
-                print(f"[{sum(runner.stats.executions.values())} executions]", flush=True)
+                execs = sum(runner.stats.executions.values())
+                print(
+                    f"[{execs} executions, parent peak RSS {rss_peak() / 2**20:.0f} MiB]",
+                    flush=True,
+                )
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
     finally:

@@ -44,6 +44,14 @@ def _points(at: int, count: int, size: int, kind: str, name: str) -> list[Field]
     return [Field(at + size * i, size, kind, f"{name}{i}") for i in range(count)]
 
 
+def _claim(data: bytes, at: int, n: int, what: str) -> None:
+    """A length or count read from ``data`` must fit in the bytes left. The walkers also run on
+    payloads that an earlier step already mutated, where a count can be 2^32 or 2^64: walking
+    it would build billions of fields (this exhausted the campaign's memory)."""
+    if at + n > len(data):
+        raise ValueError(f"{what}: {n} bytes claimed at {at}, {len(data) - at} left")
+
+
 def evm_proof_layout(lookups: bool, at: int = 0) -> list[Field]:
     np = 9 if lookups else 7
     ns = 12 if lookups else 10
@@ -79,6 +87,7 @@ def pk_layout(data: bytes) -> list[Field]:
     k, lookups = data[9 + 5], data[9 + 10] == 1
     n = 1 << k
     ncols = 11 if lookups else 7
+    _claim(data, at, 32 * ncols * n, "fixed columns")
     # Scalars of the fixed columns: a sample (every scalar would make thousands of fields).
     for c in range(ncols):
         out += [Field(at + 32 * (c * n + r), 32, "scalar", f"fixed{c}[{r}]") for r in (0, n - 1)]
@@ -92,27 +101,32 @@ def pk_layout(data: bytes) -> list[Field]:
     out.append(Field(at, 4, "u32be", "copies"))
     classes = u32()
     at += 4
+    _claim(data, at, 4 * classes, "copy classes")
     for c in range(classes):
         out.append(Field(at, 4, "u32be", f"class{c}.len"))
         m = u32()
         at += 4
+        _claim(data, at, 5 * m, f"class {c}")
         for e in range(m):
             out += [Field(at, 1, "u8", f"class{c}[{e}].col"), Field(at + 1, 4, "u32be", "row")]
             at += 5
     out.append(Field(at, 4, "u32be", "labels"))
     labels = u32()
     at += 4
+    _claim(data, at, 8 * labels, "labels")
     for i in range(labels):
         out.append(Field(at, 4, "u32be", f"label{i}.row"))
         at += 4
         out.append(Field(at, 4, "u32be", f"label{i}.len"))
         m = u32()
         at += 4
+        _claim(data, at, m, f"label {i}")
         out.append(Field(at, m, "bytes", f"label{i}"))
         at += m
     out.append(Field(at, 4, "u32be", "np"))
     np = u32()
     at += 4
+    _claim(data, at, 64 * np + 32, "pk points")
     out += _points(at, min(np, 8), 64, "g1", "pk_g1_")
     at += 64 * np
     out.append(Field(at, 32, "checksum"))
@@ -122,6 +136,7 @@ def pk_layout(data: bytes) -> list[Field]:
 
 def srs_layout(data: bytes) -> list[Field]:
     (n,) = struct.unpack(">Q", data[8:16])
+    _claim(data, 16, 64 * n + 256 + 32, "SRS points")
     return [
         Field(0, 4, "magic"),
         Field(4, 1, "u8", "version"),
@@ -170,12 +185,14 @@ def multi_layout(data: bytes) -> list[Field]:
     ]
     (m,) = struct.unpack(">I", data[8:12])
     at = 12
+    _claim(data, at, 40 * m + 4, "indices and leaves")
     out += _points(at, m, 8, "u64be", "index")
     at += 8 * m
     out += _points(at, m, 32, "scalar", "leaf")
     at += 32 * m
     out.append(Field(at, 4, "u32be", "siblings"))
     (s,) = struct.unpack(">I", data[at : at + 4])
+    _claim(data, at + 4, 32 * s, "siblings")
     out += _points(at + 4, s, 32, "scalar", "sibling")
     return out
 
@@ -184,6 +201,7 @@ def ptau_layout(data: bytes) -> list[Field]:
     out = [Field(0, 4, "magic"), Field(4, 4, "u32le", "version"), Field(8, 4, "u32le", "nsect")]
     (nsect,) = struct.unpack("<I", data[8:12])
     at = 12
+    _claim(data, at, 12 * nsect, "sections")
     for _ in range(nsect):
         sid, size = struct.unpack("<IQ", data[at : at + 12])
         out += [Field(at, 4, "u32le", f"section{sid}.id"), Field(at + 4, 8, "u64le", "size")]

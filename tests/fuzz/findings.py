@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from fuzz.runner import Outcome, Stats
+from fuzz.runner import Outcome, Stats, rss_peak
 
 #: Reproducers kept per finding signature (target, kind, exception type, message shape).
 PER_SIGNATURE = 3
@@ -103,6 +103,9 @@ def summary(stats: Stats, found: Collector, restarts: int) -> str:
         )
     execs = sum(stats.executions.values())
     lines.append(f"total executions {execs}, worker restarts {restarts}, outcomes {dict(total)}")
+    lines.append(
+        f"peak RSS: parent {rss_peak() / 2**20:.0f} MiB, worker {stats.worker_peak / 2**20:.0f} MiB"
+    )
     lines.append(f"distinct findings: {len(found.first)} ({found.total} cases)")
     for sig, o in found.first.items():
         lines.append(

@@ -36,6 +36,9 @@ from typing import Any
 
 #: Address-space limit of a worker: a runaway allocation fails instead of invoking the OOM killer.
 ADDRESS_SPACE = 4 * 2**30
+#: The same for the campaign's parent, which generates the inputs (a few MiB each; it needs
+#: about 0.5 GiB of address space): a runaway generator raises MemoryError (a generator error).
+PARENT_ADDRESS_SPACE = 4 * 2**30
 #: A case may raise the worker's peak RSS by this much plus MEMORY_FACTOR x its input size.
 MEMORY_SLACK = 256 * 2**20
 MEMORY_FACTOR = 64
@@ -84,8 +87,39 @@ class Outcome:
         return "\n".join(lines)
 
 
-def _rss_peak() -> int:
+def rss_peak() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+
+
+_status_fd: dict[int, int] = {}  # pid -> open /proc/self/status (read twice per case)
+
+
+def vm_hwm() -> int:
+    """Peak RSS of this process image (``VmHWM``). In a spawned worker ``ru_maxrss`` also counts
+    the parent's pages shared at the fork that precedes the exec."""
+    try:
+        pid = os.getpid()
+        if pid not in _status_fd:
+            _status_fd[pid] = os.open("/proc/self/status", os.O_RDONLY)
+        status = os.pread(_status_fd[pid], 8192, 0)
+        at = status.index(b"VmHWM:") + 6
+        return int(status[at : status.index(b"kB", at)]) * 1024
+    except (OSError, ValueError):
+        return rss_peak()
+
+
+def limit_address_space(limit: int) -> None:
+    """Set this process's soft ``RLIMIT_AS`` to ``limit`` (at most the hard limit, which is
+    kept), so that a runaway allocation raises ``MemoryError`` (or aborts) instead of invoking
+    the OOM killer."""
+    try:
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(
+            resource.RLIMIT_AS,
+            (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard),
+        )
+    except (ValueError, OSError):
+        pass
 
 
 def _size(value: Any) -> int:
@@ -121,7 +155,7 @@ def run_one(state: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
     """Run one case in this process and classify it (the worker's loop body)."""
     from fuzz.targets import TARGETS
 
-    before = _rss_peak()
+    before = vm_hwm()
     start = time.perf_counter()
     result: dict[str, Any] = {"status": "ok"}
     try:
@@ -137,7 +171,8 @@ def run_one(state: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
         if result["status"] not in ALLOWED:
             result["traceback"] = "".join(traceback.format_exception(exc))[-6000:]
     result["seconds"] = time.perf_counter() - start
-    grown = _rss_peak() - before
+    result["peak"] = vm_hwm()
+    grown = result["peak"] - before
     if result["status"] in ALLOWED and grown > MEMORY_SLACK + MEMORY_FACTOR * _size(value):
         result.update(
             status="memory",
@@ -156,12 +191,7 @@ def _worker(conn: Connection, corpus: dict[str, Any], log_path: str, deadline: f
     sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
     faulthandler.enable(sys.stderr)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    try:
-        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        limit = ADDRESS_SPACE if hard == resource.RLIM_INFINITY else min(ADDRESS_SPACE, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    except (ValueError, OSError):
-        pass
+    limit_address_space(ADDRESS_SPACE)
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 1000))
     warnings.simplefilter("ignore")
     from fuzz.targets import worker_state
@@ -189,6 +219,8 @@ class Stats:
     executions: Counter[str] = field(default_factory=Counter)
     outcomes: dict[str, Counter[str]] = field(default_factory=dict)
     seconds: Counter[str] = field(default_factory=Counter)
+    #: The largest peak RSS a worker reported.
+    worker_peak: int = 0
 
     def add(self, o: Outcome) -> None:
         self.executions[o.target] += 1
@@ -287,6 +319,7 @@ class Runner:
             out.exc_type = result.get("exc_type", "")
             out.message = result.get("message", "")
             out.traceback = result.get("traceback", "")
+            self.stats.worker_peak = max(self.stats.worker_peak, result.get("peak", 0))
             if result["seconds"] > self.deadline and not out.finding:
                 out.status = "hang"
                 out.message = f"took {result['seconds']:.1f} s (deadline {self.deadline} s)"

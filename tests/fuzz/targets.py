@@ -20,6 +20,7 @@ import io
 import json
 import os
 import random
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,6 +93,8 @@ def layout(fmt: str, data: bytes) -> list[Any]:
     earlier step already mutated)."""
     try:
         return LAYOUTS[fmt](data)
+    except MemoryError:
+        raise  # a walker that allocates without bound is a bug of the fuzzer, not bad data
     except Exception:
         return []
 
@@ -748,7 +751,10 @@ def run_cli(state: dict[str, Any], value: dict[str, Any]) -> None:
     from bigfile_zk.storage import StorageProof
 
     base = scratch(state)
-    work = tempfile.mkdtemp(dir=base, prefix="cli-")
+    # One directory per case; the previous case's goes (a campaign made ~40 KiB per case, GBs).
+    if (previous := state.pop("cli_work", None)) is not None:
+        shutil.rmtree(previous, ignore_errors=True)
+    work = state["cli_work"] = tempfile.mkdtemp(dir=base, prefix="cli-")
     for name, data in value["files"].items():
         with open(os.path.join(work, name), "wb") as f:
             f.write(data)
