@@ -141,6 +141,7 @@ impl ProvingKey {
     /// against the coefficients (one FFT per coset). A key that passes is the one
     /// [`setup`](super::setup) makes, except with probability about 10/r.
     pub fn read_cache(r: &mut impl Read, circuit: &Circuit, srs: &Srs) -> Result<ProvingKey> {
+        let trace = super::prover::Trace::named("key cache");
         circuit.check()?;
         let n = circuit.n();
         let (m, layout) = circuit_layout(circuit);
@@ -196,6 +197,7 @@ impl ProvingKey {
         {
             return Err(bad("trailing bytes"));
         }
+        trace.mark("read");
         let need = srs_powers_needed(n);
         if srs.g1.len() < need {
             return Err(Error::param(format!(
@@ -215,13 +217,15 @@ impl ProvingKey {
             g1: srs.g1[..need].to_vec(),
             cosets,
         };
-        pk.check_derived(srs)?;
+        trace.mark("σ, SRS powers copied");
+        pk.check_derived(srs, &trace)?;
+        trace.mark("checked");
         Ok(pk)
     }
 
     /// Whether the coefficients, cosets and verifying key are those of `self.circuit` under
     /// `srs` (see [`read_cache`](Self::read_cache)); `self.sigma_evals` is trusted.
-    pub(crate) fn check_derived(&self, srs: &Srs) -> Result<()> {
+    pub(crate) fn check_derived(&self, srs: &Srs, trace: &super::prover::Trace) -> Result<()> {
         use ark_ec::{CurveGroup, VariableBaseMSM};
         use ark_std::UniformRand;
         let wrong = |what: &str| {
@@ -250,11 +254,13 @@ impl ProvingKey {
         let p_odd = combine(n, &coeffs[..ODD_COSET_COLUMNS], &rho);
         let mut p_all = combine(n, &coeffs[ODD_COSET_COLUMNS..], &rho[ODD_COSET_COLUMNS..]);
         p_all.par_iter_mut().zip(&p_odd).for_each(|(a, b)| *a += b);
+        trace.mark("check: coefficients combined");
         // The coefficients are the circuit's columns interpolated.
         let d = domain::domain(n)?;
         if d.fft(&p_all) != combine(n, &evals, &rho) {
             return wrong("its coefficients are not the circuit's columns");
         }
+        trace.mark("check: coefficients against the circuit");
         // The verifying key commits to them under this SRS.
         let nsel = self.vk.num_selectors();
         let mut points: Vec<G1Affine> = self.vk.selectors[..nsel].to_vec();
@@ -268,6 +274,7 @@ impl ProvingKey {
         if expected.into_affine() != crate::msm::msm(&srs.g1[..n], &p_all)?.into_affine() {
             return wrong("its commitments are not those of its polynomials");
         }
+        trace.mark("check: commitments (MSM)");
         // Each coset holds the coefficients' values there.
         let big = Radix2EvaluationDomain::<Fr>::new(8 * n).expect("8n within the 2-adicity");
         let (m, layout) = circuit_layout(&self.circuit);
