@@ -172,7 +172,8 @@ impl ProvingKey {
         }
         let mut vk = vec![0u8; vk_len];
         r.read_exact(&mut vk).map_err(|_| bad("truncated"))?;
-        let vk = VerifyingKey::from_bytes(&vk)?;
+        let vk =
+            VerifyingKey::from_bytes(&vk).map_err(|e| bad(format!("its verifying key: {e}")))?;
         if vk.k != circuit.k
             || vk.num_public != circuit.num_public
             || vk.version() != circuit.version()
