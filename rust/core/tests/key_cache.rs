@@ -170,10 +170,17 @@ fn another_srs_or_circuit_is_refused() {
     let planted = cache_bytes(&plonk::setup(&c, &other_srs).unwrap().0);
     let err = load(&planted, &c, srs()).unwrap_err().to_string();
     assert!(err.contains("[τ]G2"), "{err}");
-    // Another SRS with the same [τ]G2 but other G1 powers: the commitments do not match.
-    let mut mixed = other_srs.clone();
-    mixed.g2 = srs().g2;
-    let err = load(&bytes, &c, &mixed).unwrap_err().to_string();
+    // That key claiming this SRS's [τ]G2 (the G2 points end the verifying key): its
+    // commitments are not this τ's.
+    let vk_end = 19 + u32::from_le_bytes(bytes[15..19].try_into().unwrap()) as usize;
+    let mut claimed = planted.clone();
+    claimed[vk_end - 256..vk_end].copy_from_slice(&bytes[vk_end - 256..vk_end]);
+    let err = load(&claimed, &c, srs()).unwrap_err().to_string();
+    assert!(err.contains("commitments"), "{err}");
+    // The stored opening is checked: another key's is refused.
+    let mut other_opening = bytes.clone();
+    other_opening[vk_end..vk_end + 64].copy_from_slice(&planted[vk_end..vk_end + 64]);
+    let err = load(&other_opening, &c, srs()).unwrap_err().to_string();
     assert!(err.contains("commitments"), "{err}");
     let small = Srs::insecure_for_testing(5 * c.n(), 3).unwrap();
     let err = load(&bytes, &c, &small).unwrap_err().to_string();

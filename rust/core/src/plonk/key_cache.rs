@@ -2,8 +2,8 @@
 //! the form it uses it, and checked against the circuit and the SRS on load.
 //!
 //! `"BFPC" ‖ u8 format (1) ‖ u8 k ‖ u8 m (fixed columns) ‖ u8[8] columns on each quotient
-//! coset ‖ u32 LE vk length ‖ vk bytes ‖ the fixed columns' and σ's coefficients (m + 3
-//! columns) ‖ every coset's columns`, each column `n` field elements of four little-endian
+//! coset ‖ u32 LE vk length ‖ vk bytes ‖ a KZG opening (64 bytes) ‖ the fixed columns' and σ's
+//! coefficients (m + 3 columns) ‖ every coset's columns`, each column `n` field elements of four little-endian
 //! `u64` limbs in Montgomery form (arkworks' in-memory form; a local cache, not an interchange
 //! format). The key holds no SRS powers and no circuit: both come from the caller, and the
 //! stored data is checked against them before it is used.
@@ -11,12 +11,14 @@
 use super::circuit::Circuit;
 use super::keys::{coset_stride, srs_powers_needed, ProvingKey, VerifyingKey};
 use crate::domain;
+use crate::encoding::{g1_from_bytes, g1_to_bytes};
 use crate::error::{Error, Result};
 use crate::srs::Srs;
 use ark_bn254::{Fr, G1Affine};
-use ark_ff::{BigInt, FftField, Zero};
+use ark_ff::{BigInt, FftField, PrimeField, Zero};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use rayon::prelude::*;
+use sha3::{Digest, Keccak256};
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -79,7 +81,42 @@ fn read_column(r: &mut impl Read, buf: &mut [u8]) -> Result<Vec<Fr>> {
         .ok_or_else(|| bad("an element is not below the modulus"))
 }
 
+/// `(ρ'_0 … ρ'_{count-1}, z)` from `keccak256(tag ‖ vk_bytes ‖ i)`: the combination of the
+/// key's polynomials that the cache opens, and the point, both fixed by the verifying key.
+fn opening_challenge(vk: &VerifyingKey, count: usize) -> (Vec<Fr>, Fr) {
+    let vk = vk.to_bytes();
+    let at = |i: usize| {
+        let mut h = Keccak256::new();
+        h.update(b"bigfile_zk/pk-cache/v1/opening");
+        h.update(&vk);
+        h.update((i as u32).to_be_bytes());
+        Fr::from_be_bytes_mod_order(&h.finalize())
+    };
+    ((0..count).map(at).collect(), at(count))
+}
+
+fn evaluate(p: &[Fr], x: Fr) -> Fr {
+    p.iter().rev().fold(Fr::zero(), |acc, c| acc * x + c)
+}
+
 impl ProvingKey {
+    /// `[(P'(X) − P'(z))/(X − z)]` for the combination `P' = Σ ρ'_i·p_i` of the fixed and σ
+    /// polynomials and the point of [`opening_challenge`]: stored in the cache so that loading
+    /// checks the verifying key with two pairings instead of an MSM.
+    fn opening(&self) -> Result<G1Affine> {
+        let cols: Vec<&Vec<Fr>> = self.fixed.iter().chain(&self.sigma).collect();
+        let (rho, z) = opening_challenge(&self.vk, cols.len());
+        let p = combine(self.n(), &cols, &rho);
+        // Synthetic division by (X − z); the remainder is P'(z).
+        let mut q = vec![Fr::zero(); p.len() - 1];
+        let mut acc = Fr::zero();
+        for i in (1..p.len()).rev() {
+            acc = acc * z + p[i];
+            q[i - 1] = acc;
+        }
+        super::keys::commit(&self.g1, &q)
+    }
+
     /// The cache encoding (module docs), written to `w`.
     pub fn write_cache(&self, w: &mut impl Write) -> Result<()> {
         let (m, layout) = circuit_layout(&self.circuit);
@@ -90,6 +127,7 @@ impl ProvingKey {
         head.extend(layout.iter().map(|&c| c as u8));
         head.extend_from_slice(&(vk.len() as u32).to_le_bytes());
         head.extend_from_slice(&vk);
+        head.extend_from_slice(&g1_to_bytes(&self.opening()?));
         w.write_all(&head).map_err(io)?;
         for col in self
             .fixed
@@ -136,10 +174,12 @@ impl ProvingKey {
     /// Decode the cache encoding from `r` for `circuit` and `srs`, and check it: the key's
     /// circuit is `circuit` itself (the file holds none), its SRS powers are `srs`'s, and
     /// every stored column is checked with one random linear combination each (`ρ` fresh from
-    /// the OS): the coefficients against the circuit's columns and `σ` (one FFT), the verifying
-    /// key's commitments against the coefficients under `srs` (one MSM), each coset's columns
-    /// against the coefficients (one FFT per coset). A key that passes is the one
-    /// [`setup`](super::setup) makes, except with probability about 10/r.
+    /// the OS): the coefficients against the circuit's columns and `σ` (one FFT), each coset's
+    /// columns against the coefficients (one FFT per coset); and the verifying key's
+    /// commitments against the coefficients under `srs` by the stored KZG opening of a
+    /// combination the verifying key fixes (two pairings; binding as KZG is, given `srs`'s
+    /// secret τ). A key that passes is the one [`setup`](super::setup) makes (`plonk.md`
+    /// §3.1).
     pub fn read_cache(r: &mut impl Read, circuit: &Circuit, srs: &Srs) -> Result<ProvingKey> {
         let trace = super::prover::Trace::named("key cache");
         circuit.check()?;
@@ -174,6 +214,9 @@ impl ProvingKey {
         r.read_exact(&mut vk).map_err(|_| bad("truncated"))?;
         let vk =
             VerifyingKey::from_bytes(&vk).map_err(|e| bad(format!("its verifying key: {e}")))?;
+        let mut pi = [0u8; 64];
+        r.read_exact(&mut pi).map_err(|_| bad("truncated"))?;
+        let opening = g1_from_bytes(&pi).map_err(|e| bad(format!("its opening: {e}")))?;
         if vk.k != circuit.k
             || vk.num_public != circuit.num_public
             || vk.version() != circuit.version()
@@ -219,15 +262,20 @@ impl ProvingKey {
             cosets,
         };
         trace.mark("σ, SRS powers copied");
-        pk.check_derived(srs, &trace)?;
+        pk.check_derived(srs, &opening, &trace)?;
         trace.mark("checked");
         Ok(pk)
     }
 
     /// Whether the coefficients, cosets and verifying key are those of `self.circuit` under
     /// `srs` (see [`read_cache`](Self::read_cache)); `self.sigma_evals` is trusted.
-    pub(crate) fn check_derived(&self, srs: &Srs, trace: &super::prover::Trace) -> Result<()> {
-        use ark_ec::{CurveGroup, VariableBaseMSM};
+    pub(crate) fn check_derived(
+        &self,
+        srs: &Srs,
+        opening: &G1Affine,
+        trace: &super::prover::Trace,
+    ) -> Result<()> {
+        use ark_ec::{pairing::Pairing, AffineRepr, CurveGroup, VariableBaseMSM};
         use ark_std::UniformRand;
         let wrong = |what: &str| {
             Err(Error::InvalidParameter(format!(
@@ -262,7 +310,8 @@ impl ProvingKey {
             return wrong("its coefficients are not the circuit's columns");
         }
         trace.mark("check: coefficients against the circuit");
-        // The verifying key commits to them under this SRS.
+        // The verifying key commits to them under this SRS: one KZG opening of a combination
+        // fixed by the verifying key (keccak), made at setup, checked with two pairings.
         let nsel = self.vk.num_selectors();
         let mut points: Vec<G1Affine> = self.vk.selectors[..nsel].to_vec();
         points.extend(self.vk.lookup.iter().flatten());
@@ -270,12 +319,21 @@ impl ProvingKey {
         if points.len() != rho.len() {
             return wrong("its verifying key has the wrong number of commitments");
         }
-        let expected = ark_bn254::G1Projective::msm(&points, &rho)
+        let (rho_v, z) = opening_challenge(&self.vk, points.len());
+        let value = evaluate(&combine(n, &coeffs, &rho_v), z);
+        let combined = ark_bn254::G1Projective::msm(&points, &rho_v)
             .map_err(|_| Error::param("internal: MSM lengths"))?;
-        if expected.into_affine() != crate::msm::msm(&srs.g1[..n], &p_all)?.into_affine() {
+        let g = srs.g1[0].into_group();
+        let lhs = (combined - g * value).into_affine();
+        let tau_minus_z = (srs.g2[1].into_group() - srs.g2[0].into_group() * z).into_affine();
+        let paired = ark_bn254::Bn254::multi_pairing(
+            [lhs, (-opening.into_group()).into_affine()],
+            [srs.g2[0], tau_minus_z],
+        );
+        if !paired.is_zero() {
             return wrong("its commitments are not those of its polynomials");
         }
-        trace.mark("check: commitments (MSM)");
+        trace.mark("check: commitments (one opening)");
         // Each coset holds the coefficients' values there.
         let big = Radix2EvaluationDomain::<Fr>::new(8 * n).expect("8n within the 2-adicity");
         let (m, layout) = circuit_layout(&self.circuit);
