@@ -299,7 +299,10 @@ impl ProvingKey {
             return wrong("its columns have the wrong shape");
         }
         let mut rng = ark_std::rand::rngs::OsRng;
-        let rho: Vec<Fr> = coeffs.iter().map(|_| Fr::rand(&mut rng)).collect();
+        // 64-bit weights: a wrong column passes a check with probability ≤ 2^-64, and the
+        // cosets' combination needs no full field multiplication (`matches_combination`).
+        let rho_small: Vec<u64> = coeffs.iter().map(|_| u64::rand(&mut rng)).collect();
+        let rho: Vec<Fr> = rho_small.iter().map(|&r| Fr::from(r)).collect();
         let p_odd = combine(n, &coeffs[..ODD_COSET_COLUMNS], &rho);
         let mut p_all = combine(n, &coeffs[ODD_COSET_COLUMNS..], &rho[ODD_COSET_COLUMNS..]);
         p_all.par_iter_mut().zip(&p_odd).for_each(|(a, b)| *a += b);
@@ -348,7 +351,11 @@ impl ProvingKey {
                 _ => &p_odd,
             };
             cols.iter().all(|c| c.len() == n)
-                && domain::on_coset(n, Fr::GENERATOR * big.element(j), p) == combine(n, &cols, &rho)
+                && matches_combination(
+                    &cols,
+                    &rho_small,
+                    &domain::on_coset(n, Fr::GENERATOR * big.element(j), p),
+                )
         });
         if !ok {
             return wrong("its coset values are not its polynomials'");
@@ -370,4 +377,84 @@ fn combine(n: usize, cols: &[&Vec<Fr>], rs: &[Fr]) -> Vec<Fr> {
         }
     });
     acc
+}
+
+/// Whether `Σ_i rs[i]·cols[i] = expected` element by element, without field multiplications:
+/// an element's Montgomery limbs `a = x·R mod r` are linear in `x`, so the integer
+/// `S = Σ rs[i]·a_i` (< 2^324 for up to 16 columns, six limbs) reduced mod r must equal
+/// `expected`'s limbs. `S = lo + hi·2^256` and `hi·2^256 ≡ hi·R` is the Montgomery form of `hi`.
+fn matches_combination(cols: &[&Vec<Fr>], rs: &[u64], expected: &[Fr]) -> bool {
+    use ark_ff::BigInteger;
+    assert!(cols.len() <= 16 && cols.len() <= rs.len());
+    let modulus = <Fr as PrimeField>::MODULUS;
+    expected.par_iter().enumerate().all(|(row, e)| {
+        let mut acc = [0u64; 6];
+        for (col, &r) in cols.iter().zip(rs) {
+            let limbs = col[row].0 .0;
+            let mut carry = 0u128;
+            for k in 0..4 {
+                let t = acc[k] as u128 + limbs[k] as u128 * r as u128 + carry;
+                acc[k] = t as u64;
+                carry = t >> 64;
+            }
+            let t = acc[4] as u128 + carry;
+            acc[4] = t as u64;
+            acc[5] += (t >> 64) as u64;
+        }
+        let mut lo = BigInt([acc[0], acc[1], acc[2], acc[3]]);
+        while lo >= modulus {
+            lo.sub_with_borrow(&modulus);
+        }
+        let hi = Fr::from(acc[4] as u128 | (acc[5] as u128) << 64);
+        let carried = lo.add_with_carry(&hi.0);
+        if carried || lo >= modulus {
+            lo.sub_with_borrow(&modulus);
+        }
+        lo == e.0
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_std::{rand::SeedableRng, UniformRand};
+
+    #[test]
+    fn the_integer_combination_is_the_field_one() {
+        let mut rng = ark_std::rand::rngs::StdRng::seed_from_u64(5);
+        let n = 64;
+        for cols_count in [1, 7, 15, 16] {
+            // Random values, and the extremes: r − 1 everywhere with the largest weights.
+            for extreme in [false, true] {
+                let cols: Vec<Vec<Fr>> = (0..cols_count)
+                    .map(|_| {
+                        (0..n)
+                            .map(|_| {
+                                if extreme {
+                                    -Fr::from(1u64)
+                                } else {
+                                    Fr::rand(&mut rng)
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect();
+                let rs: Vec<u64> = (0..cols_count)
+                    .map(|_| {
+                        if extreme {
+                            u64::MAX
+                        } else {
+                            u64::rand(&mut rng)
+                        }
+                    })
+                    .collect();
+                let refs: Vec<&Vec<Fr>> = cols.iter().collect();
+                let field: Vec<Fr> = rs.iter().map(|&r| Fr::from(r)).collect();
+                let mut expected = combine(n, &refs, &field);
+                assert!(matches_combination(&refs, &rs, &expected));
+                expected[n - 1] += Fr::from(1u64);
+                assert!(!matches_combination(&refs, &rs, &expected));
+            }
+        }
+    }
 }
