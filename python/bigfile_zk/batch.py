@@ -20,7 +20,7 @@ How it runs (``backend="local"`` or ``"ray"``):
   exception in a job becomes that job's failure (its type and message); the other jobs go on.
 * A worker that dies (killed, out of memory, a crash in native code) fails the jobs it was
   running; they are submitted again, up to ``max_retries`` times, to a fresh worker (local:
-  a new process pool; Ray: whichever worker the scheduler picks). Jobs that keep killing
+  a new process in its place; Ray: whichever worker the scheduler picks). Jobs that keep killing
   their worker end as ``WorkerDiedError`` failures.
 * Ctrl-C (``KeyboardInterrupt``) stops the workers (local processes are terminated, Ray tasks
   cancelled) and re-raises; workers never write files, and the results already delivered to
@@ -436,56 +436,60 @@ class _Died:
 
 
 class _LocalPool:
-    """A spawn process pool, rebuilt after a worker dies (a dead worker breaks the whole
-    ``ProcessPoolExecutor``: its in-flight tasks all fail and are resubmitted)."""
+    """``workers`` spawned processes, each its own single-process ``ProcessPoolExecutor``:
+    a process that dies breaks only its executor, so only the job it was running is charged,
+    and only that process is replaced (the others keep their loaded keys)."""
 
     def __init__(self, workers: int, threads: int) -> None:
-        self.workers, self.threads = workers, threads
-        self._pool: ProcessPoolExecutor | None = None
+        self.threads = threads
+        self._slots: list[ProcessPoolExecutor | None] = [None] * workers
+        self._busy: dict[Future[Any], int] = {}
 
-    def _get(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self.workers,
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        taken = set(self._busy.values())
+        slot = next(i for i in range(len(self._slots)) if i not in taken)
+        executor = self._slots[slot]
+        if executor is None:
+            executor = ProcessPoolExecutor(
+                1,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_local_worker,
                 initargs=(self.threads,),
             )
-        return self._pool
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        return self._get().submit(fn, *args)
+            self._slots[slot] = executor
+        future = executor.submit(fn, *args)
+        self._busy[future] = slot
+        return future
 
     def wait(self, handles: list[Any]) -> list[tuple[Any, Any]]:
         done, _ = wait_futures(handles, return_when=FIRST_COMPLETED)
         out: list[tuple[Any, Any]] = []
-        broken = False
         for f in done:
+            slot = self._busy.pop(f)
             try:
                 out.append((f, f.result()))
-            except BrokenProcessPool as exc:
-                broken = True
-                out.append((f, _Died(f"a worker process died ({exc})")))
-        if broken:
-            self.close(kill=True)
+            except BrokenProcessPool:
+                out.append((f, _Died("the worker process died")))
+                self._close_slot(slot, kill=True)
         return out
 
     def cancel(self, handles: list[Any]) -> None:
         for f in handles:
             f.cancel()
 
-    def close(self, *, kill: bool) -> None:
-        pool, self._pool = self._pool, None
-        if pool is None:
+    def _close_slot(self, slot: int, *, kill: bool) -> None:
+        executor, self._slots[slot] = self._slots[slot], None
+        if executor is None:
             return
         if kill:
-            processes = dict(getattr(pool, "_processes", None) or {})
-            for p in processes.values():
+            for p in list((getattr(executor, "_processes", None) or {}).values()):
                 with contextlib.suppress(OSError, AttributeError):
                     p.terminate()
-            pool.shutdown(wait=True, cancel_futures=True)
-        else:
-            pool.shutdown(wait=True)
+        executor.shutdown(wait=True, cancel_futures=kill)
+
+    def close(self, *, kill: bool) -> None:
+        for slot in range(len(self._slots)):
+            self._close_slot(slot, kill=kill)
 
 
 class _RayPool:
@@ -557,8 +561,8 @@ def _run_tasks(
     max_retries: int,
     on_done: Callable[[int, Any, int], None],
 ) -> None:
-    """Run ``tasks`` with at most ``slots`` in flight (so a dead worker charges only the
-    tasks that were running); a task whose worker died is resubmitted up to ``max_retries``
+    """Run ``tasks`` with at most ``slots`` in flight (one per worker: nothing queues behind
+    a worker that may die); a task whose worker died is resubmitted up to ``max_retries``
     times. ``on_done(i, outcome, attempts)``; the outcome of a task that died too often is a
     :class:`_Died`. Ctrl-C kills the workers and re-raises."""
     pending = list(range(len(tasks)))[::-1]
@@ -577,14 +581,6 @@ def _run_tasks(
                     pending.append(i)
                 else:
                     on_done(i, outcome, attempts[i])
-            if isinstance(pool, _LocalPool) and pool._pool is None:
-                # The pool broke: every task still marked running died with it.
-                for i in running.values():
-                    if attempts[i] <= max_retries:
-                        pending.append(i)
-                    else:
-                        on_done(i, _Died("a worker process died"), attempts[i])
-                running.clear()
     except BaseException:
         pool.cancel(list(running))
         pool.close(kill=True)
