@@ -502,7 +502,7 @@ class _RayPool:
         if self._started:
             kwargs: dict[str, Any] = {"logging_level": "ERROR", "log_to_driver": False}
             if address is None:
-                kwargs.update(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False)
+                kwargs.update(num_cpus=os.cpu_count() or 1, include_dashboard=False)
             ray.init(address=address, **kwargs)
         self.threads = threads
         # Retries are the scheduler's (counted per job), not Ray's.
@@ -616,6 +616,7 @@ def prove_batch(
     allow_insecure_srs: bool = False,
     progress: bool | None = None,
     max_retries: int = 2,
+    threads: int | None = None,
     on_result: Callable[[JobResult], object] | None = None,
 ) -> list[JobResult]:
     """Prove every job; one :class:`JobResult` per job, in input order.
@@ -627,7 +628,9 @@ def prove_batch(
     it the insecure test SRS is used, and only with ``allow_insecure_srs=True`` (its τ is
     public: anyone can forge such proofs). A job's failure (bad input, missing file, a key
     that cannot be derived, a worker that died more than ``max_retries`` times) is its
-    result, never an exception: the other jobs go on. ``on_result`` is called in the parent
+    result, never an exception: the other jobs go on. ``threads``: prover threads per job
+    (default: local, the CPUs divided among the workers; Ray, 1, and each task reserves that
+    many CPUs). ``on_result`` is called in the parent
     as each job finishes (e.g. to write its proof file). ``progress``: a bar over the batch
     (default: when stderr is a terminal). Ctrl-C stops the workers and raises
     ``KeyboardInterrupt``.
@@ -637,6 +640,10 @@ def prove_batch(
         if not isinstance(job, Job):
             raise TypeError(f"jobs[{i}] is a {type(job).__name__}, not a batch Job")
     workers = _check_backend(backend, address, workers)
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+    ):
+        raise ParameterError(f"threads must be a positive int, not {threads!r}")
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise ParameterError(f"max_retries must be an int >= 0, not {max_retries!r}")
     if srs is None and not allow_insecure_srs:
@@ -657,7 +664,9 @@ def prove_batch(
         prepared = _prepare(jobs, srs, finish)
         runnable = [i for i in range(len(jobs)) if results[i] is None]
         if runnable:
-            _dispatch(jobs, runnable, prepared, backend, address, workers, max_retries, finish)
+            _dispatch(
+                jobs, runnable, prepared, backend, address, workers, threads, max_retries, finish
+            )
     return [r for r in results if r is not None]
 
 
@@ -695,6 +704,7 @@ def _dispatch(
     backend: str,
     address: str | None,
     workers: int | None,
+    threads: int | None,
     max_retries: int,
     finish: Callable[[JobResult], None],
 ) -> None:
@@ -704,7 +714,7 @@ def _dispatch(
     try:
         if backend == "local":
             n = workers or os.cpu_count() or 1
-            pool, slots = _LocalPool(n, _threads_for(n)), n
+            pool, slots = _LocalPool(n, threads or _threads_for(n)), n
             for key, p in prepared.items():
                 pk_path = p.pk_path
                 if pk_path is None or _sha256_file(pk_path) != hashlib.sha256(p.pk).hexdigest():
@@ -718,7 +728,7 @@ def _dispatch(
                     _io.write_atomic(ctx, p.context, mode=0o600)
                 materials[key] = _Material(key, pk_path, hashlib.sha256(p.pk).hexdigest(), ctx)
         else:
-            pool = _RayPool(address, workers, threads=1)
+            pool = _RayPool(address, workers, threads=threads or 1)
             slots = workers or pool.capacity()
             for key, p in prepared.items():
                 ctx = None if p.context is None else pool.put(p.context)
