@@ -4,6 +4,7 @@ the Ray cluster of test_batch.py gets it in ``PYTHONPATH``)."""
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -24,4 +25,19 @@ class CrashingJob(batch.StorageJob):
             with open(self.marker, "a") as f:
                 f.write(f"{os.getpid()}\n")
             os._exit(17)
+        return super().prove(pk, context)
+
+
+@dataclass(frozen=True)
+class SlowJob(batch.StorageJob):
+    """A storage job that records its worker's pid in ``marker`` (a directory) and then
+    sleeps: for interrupting a batch while its workers are busy."""
+
+    kind: ClassVar[str] = "test-slow"
+    marker: str = ""
+
+    def prove(self, pk: Any, context: Any) -> str:
+        with open(os.path.join(self.marker, str(os.getpid())), "w") as f:
+            f.write("started\n")
+        time.sleep(120)
         return super().prove(pk, context)

@@ -239,6 +239,45 @@ def test_local_dead_worker_job_is_resubmitted(data: Data, tmp_path: Path) -> Non
     assert len((tmp_path / "a").read_text().split()) == 2  # run twice, died twice
 
 
+_INTERRUPTED = """
+import sys
+from _batch_jobs import SlowJob
+from bigfile_zk import batch
+jobs = [SlowJob(sys.argv[1], seed=i, prover="0x" + "ab" * 20, k=4, marker=sys.argv[2])
+        for i in range(3)]
+try:
+    batch.prove_batch(jobs, workers=2, allow_insecure_srs=True, progress=False)
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_stops_the_workers(data: Data, tmp_path: Path) -> None:
+    markers = tmp_path / "pids"
+    markers.mkdir()
+    path = os.pathsep.join([str(TESTS), *filter(None, [os.environ.get("PYTHONPATH")])])
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _INTERRUPTED, str(data.files[0]), str(markers)],
+        env={**os.environ, "PYTHONPATH": path},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(markers.iterdir())) < 2:  # both workers busy with a job
+            assert parent.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        parent.send_signal(signal.SIGINT)
+        assert parent.wait(30) == 130
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+    workers = [int(p.name) for p in markers.iterdir()]
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers), "workers left running"
+    assert len(workers) == 2  # the third job never started
+
+
 # -- parallel commitment -------------------------------------------------------------------------
 
 
