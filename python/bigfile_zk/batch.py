@@ -1,7 +1,8 @@
 """Many proofs at once: a list of jobs in, one result per job out, on local processes or a
 Ray cluster; and file commitments computed in parallel (:func:`commit_file_parallel`).
 
->>> jobs = [StorageJob("a.bin", seed=1, prover=ADDR, k=4), ComputeJob("m.bfm", "x.npy", 7, ADDR)]
+>>> jobs = [StorageJob("a.bin", seed=1, prover=ADDR, k=4),
+...         ComputeJob("m.bfm", job=7, provider=ADDR, input="x.npy")]
 >>> results = prove_batch(jobs, srs=srs)                              # doctest: +SKIP
 >>> [r.ok for r in results]                                           # doctest: +SKIP
 [True, True]
