@@ -515,6 +515,22 @@ def test_ray_batch_proves_what_local_proves_keys_shipped_once(
     assert local[0].proof.public_inputs == results[0].proof.public_inputs
 
 
+def test_ray_workers_do_not_reuse_a_key_of_another_srs(data: Data, ray_cluster: str) -> None:
+    """Ray workers outlive a batch and keep its keys: a batch with another SRS (same k) must
+    not be proved with them."""
+    other = bigfile_zk.SRS.insecure_for_testing(storage.srs_degree(K), seed=1)
+    jobs = storage_jobs(data)[:2]
+    first = batch.prove_batch(
+        jobs, backend="ray", address=ray_cluster, allow_insecure_srs=True, progress=False
+    )
+    second = batch.prove_batch(jobs, backend="ray", address=ray_cluster, srs=other, progress=False)
+    assert all(r.ok for r in first + second)
+    ok = dict(commitment=data.commitments[0], seed=100, prover=PROVER, k=K)
+    assert storage.verify(second[0].proof, srs=other, allow_insecure_srs=True, **ok)
+    assert not storage.verify(second[0].proof, srs=data.srs, allow_insecure_srs=True, **ok)
+    assert storage.verify(first[0].proof, srs=data.srs, allow_insecure_srs=True, **ok)
+
+
 def test_ray_killed_worker_job_is_retried(data: Data, ray_cluster: str, tmp_path: Path) -> None:
     marker = tmp_path / "killed"
     crash = CrashingJob(str(data.files[1]), seed=3, prover=PROVER, k=K, marker=str(marker))

@@ -354,8 +354,10 @@ class _Outcome:
 
 # -- worker side -----------------------------------------------------------------------------
 
-_WORKER_KEYS: dict[Hashable, tuple[_native.ProvingKey, Any]] = {}
+_WORKER_KEYS: dict[tuple[Hashable, str], tuple[_native.ProvingKey, Any]] = {}
 _WORKER_KEY_LOADS = 0
+#: Keys a worker keeps (a Ray worker lives across batches; a k = 64 key is ~150 MB).
+_WORKER_KEYS_KEPT = 4
 
 
 @dataclass(frozen=True)
@@ -380,7 +382,9 @@ def _fetch(source: Any, what: str) -> bytes:
 
 def _worker_keys(job: Job, material: _Material) -> tuple[_native.ProvingKey, Any]:
     global _WORKER_KEY_LOADS
-    found = _WORKER_KEYS.get(material.key_id)
+    # By the key's digest too: a long-lived (Ray) worker may serve batches with other SRSs.
+    tag = (material.key_id, material.pk_sha256)
+    found = _WORKER_KEYS.get(tag)
     if found is not None:
         return found
     data = _fetch(material.pk, "proving key")
@@ -389,7 +393,9 @@ def _worker_keys(job: Job, material: _Material) -> tuple[_native.ProvingKey, Any
     pk = _native.ProvingKey.from_bytes(data)
     context = None if material.context is None else _fetch(material.context, "context")
     loaded = (pk, type(job).load_context(context))
-    _WORKER_KEYS[material.key_id] = loaded
+    while len(_WORKER_KEYS) >= _WORKER_KEYS_KEPT:
+        del _WORKER_KEYS[next(iter(_WORKER_KEYS))]  # the oldest
+    _WORKER_KEYS[tag] = loaded
     _WORKER_KEY_LOADS += 1
     return loaded
 
