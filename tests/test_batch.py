@@ -390,6 +390,12 @@ def test_cli_batch_prove_writes_one_proof_per_job_and_a_summary(
     spec.write_text(json.dumps([{**jobs[0], "kind": "epoch"}]))
     assert cli.main([*argv, "--insecure-test-srs"]) == 2
     assert "unknown kind 'epoch'" in capsys.readouterr().err
+    spec.write_text(json.dumps([{**jobs[0], "file": 5}]))
+    assert cli.main([*argv, "--insecure-test-srs"]) == 2
+    assert "file is a JSON int, not str" in capsys.readouterr().err
+    spec.write_text(json.dumps([{**jobs[0], "sede": 5}]))
+    assert cli.main([*argv, "--insecure-test-srs"]) == 2
+    assert "unknown fields ['sede']" in capsys.readouterr().err
 
 
 def test_cli_commit_with_workers_matches_commit(

@@ -40,6 +40,7 @@ entry in :data:`JOB_KINDS` for :func:`load_jobs`. Nothing in the schedulers chan
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import math
 import multiprocessing
@@ -103,6 +104,8 @@ class Job:
     to the workers); see the module docstring for the methods a new kind implements."""
 
     kind: ClassVar[str]
+    #: The fields that name files (:func:`load_jobs` resolves them against the JSON's folder).
+    path_fields: ClassVar[tuple[str, ...]] = ()
     id: str | None
 
     def key_id(self) -> Hashable:
@@ -150,6 +153,7 @@ class StorageJob(Job):
     file (default ``FILE.bfzt`` when it exists). Paths are read by the worker."""
 
     kind: ClassVar[str] = "storage"
+    path_fields: ClassVar[tuple[str, ...]] = ("file", "commitment", "tree")
     file: str
     seed: int | str
     prover: int | str
@@ -207,6 +211,7 @@ class ComputeJob(Job):
     file, one byte per element), for ``job`` and ``provider``."""
 
     kind: ClassVar[str] = "compute"
+    path_fields: ClassVar[tuple[str, ...]] = ("model", "input", "input_bytes")
     model: str
     job: int | str
     provider: int | str
@@ -289,7 +294,17 @@ def load_jobs(path: str | os.PathLike[str], *, base: str | None = None) -> list[
         unknown = sorted(set(fields) - known)
         if unknown:
             raise DecodeError(f"job {i} ({cls.kind}): unknown fields {unknown}")
-        for name in ("file", "commitment", "tree", "model", "input", "input_bytes"):
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            allowed = {t.strip() for t in str(f.type).split("|")}
+            if (
+                f.name in fields
+                and type(fields[f.name]).__name__.replace("NoneType", "None") not in allowed
+            ):
+                raise DecodeError(
+                    f"job {i} ({cls.kind}): {f.name} is a JSON {type(fields[f.name]).__name__}, "
+                    f"not {' or '.join(sorted(allowed))}"
+                )
+        for name in cls.path_fields:
             value = fields.get(name)
             if isinstance(value, str) and not os.path.isabs(value):
                 fields[name] = os.path.join(where, value)
@@ -305,6 +320,8 @@ def load_jobs(path: str | os.PathLike[str], *, base: str | None = None) -> list[
 def _json_list(text: str) -> list[Any]:
     import json
 
+    if _io._too_deep(text, _io.MAX_JSON_DEPTH):
+        raise DecodeError(f"jobs JSON is nested deeper than {_io.MAX_JSON_DEPTH} levels")
     try:
         value = json.loads(text)
     except ValueError as exc:
