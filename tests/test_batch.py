@@ -524,7 +524,9 @@ def test_ray_batch_proves_what_local_proves_keys_shipped_once(
 def test_ray_workers_do_not_reuse_a_key_of_another_srs(data: Data, ray_cluster: str) -> None:
     """Ray workers outlive a batch and keep its keys: a batch with another SRS (same k) must
     not be proved with them."""
-    other = bigfile_zk.SRS.insecure_for_testing(storage.srs_degree(K), seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureSRSWarning)
+        other = bigfile_zk.SRS.insecure_for_testing(storage.srs_degree(K), seed=1)
     jobs = storage_jobs(data)[:2]
     first = batch.prove_batch(
         jobs, backend="ray", address=ray_cluster, allow_insecure_srs=True, progress=False
