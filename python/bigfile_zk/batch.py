@@ -658,6 +658,11 @@ def prove_batch(
     as each job finishes (e.g. to write its proof file). ``progress``: a bar over the batch
     (default: when stderr is a terminal). Ctrl-C stops the workers and raises
     ``KeyboardInterrupt``.
+
+    Workers read the jobs' files themselves: on a cluster the paths must exist on every node
+    (shared or replicated storage). Connecting to a Ray cluster runs this code on it; Ray
+    authenticates clients with its token (``RAY_AUTH_TOKEN`` or ``~/.ray/auth_token``), and a
+    local instance started here creates that file if it is missing.
     """
     jobs = list(jobs)
     for i, job in enumerate(jobs):
