@@ -414,9 +414,10 @@ def test_cli_commit_with_workers_matches_commit(
 # -- a real Ray cluster ---------------------------------------------------------------------------
 
 
-def _session_processes(sid: int) -> list[int]:
-    """The processes of session ``sid`` (the head and everything Ray started under it)."""
-    pids = []
+def _session_processes(sid: int) -> dict[int, int]:
+    """The live processes of session ``sid`` (the head and everything Ray started under it),
+    each with its parent."""
+    found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -426,8 +427,27 @@ def _session_processes(sid: int) -> list[int]:
             continue
         fields = stat[stat.rindex(")") + 2 :].split()
         if int(fields[3]) == sid and fields[0] != "Z":
-            pids.append(int(entry))
-    return pids
+            found[int(entry)] = int(fields[1])
+    return found
+
+
+def _kill_session(head: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the head's session leaves first, so that every process is reaped by its own
+    parent (raylet its workers, the head its daemons), then the head itself."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        live = _session_processes(head.pid)
+        others = [pid for pid in live if pid != head.pid]
+        if not others:
+            break
+        parents = set(live.values())
+        for pid in [pid for pid in others if pid not in parents] or others:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.3)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(head.pid, signal.SIGKILL)
+    head.wait(30)
 
 
 @pytest.fixture(scope="module")
@@ -475,16 +495,10 @@ def ray_cluster() -> Iterator[str]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        for pid in _session_processes(head.pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        head.wait(30)
+        _kill_session(head)
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
-        deadline = time.monotonic() + 10
-        while _session_processes(head.pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert _session_processes(head.pid) == [], "Ray processes left behind"
+        assert _session_processes(head.pid) == {}, "Ray processes left behind"
 
 
 def test_ray_batch_proves_what_local_proves_keys_shipped_once(
