@@ -295,11 +295,11 @@ def load_jobs(path: str | os.PathLike[str], *, base: str | None = None) -> list[
         if unknown:
             raise DecodeError(f"job {i} ({cls.kind}): unknown fields {unknown}")
         for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            # Plain annotations (``int | str``, ``str | None``) are checked here; a field of
+            # another type (a list, a mapping) is its job class's to check.
             allowed = {t.strip() for t in str(f.type).split("|")}
-            if (
-                f.name in fields
-                and type(fields[f.name]).__name__.replace("NoneType", "None") not in allowed
-            ):
+            got = type(fields.get(f.name)).__name__.replace("NoneType", "None")
+            if f.name in fields and allowed <= _SCALARS and got not in allowed:
                 raise DecodeError(
                     f"job {i} ({cls.kind}): {f.name} is a JSON {type(fields[f.name]).__name__}, "
                     f"not {' or '.join(sorted(allowed))}"
@@ -315,6 +315,9 @@ def load_jobs(path: str | os.PathLike[str], *, base: str | None = None) -> list[
         except ParameterError as exc:
             raise DecodeError(f"job {i} ({cls.kind}): {exc}") from None
     return jobs
+
+
+_SCALARS = frozenset({"int", "str", "bool", "float", "None"})
 
 
 def _json_list(text: str) -> list[Any]:
