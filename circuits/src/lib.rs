@@ -5,5 +5,6 @@
 //! * [`compute`]: proof-of-compute — a quantized model's integer program on a committed input
 //!   (`docs/spec/proof-of-compute.md`, `docs/spec/quantization.md`).
 
+pub mod catalogue;
 pub mod compute;
 pub mod storage;
