@@ -64,6 +64,34 @@ impl Catalogue {
         Self { levels, count: 0 }
     }
 
+    /// The catalogue whose slots `0..values.len()` hold `values` (`0`: an emptied slot),
+    /// hashed level by level (`2^16` hashes at most) rather than path by path.
+    pub fn from_values(values: &[Fr]) -> Result<Self> {
+        if values.len() as u64 > SLOTS {
+            return Err(Error::InvalidParameter(format!(
+                "{} slots: a catalogue has at most {SLOTS}",
+                values.len()
+            )));
+        }
+        let mut cat = Self::new();
+        cat.levels[0][..values.len()].copy_from_slice(values);
+        let mut used = values.len();
+        for l in 0..DEPTH {
+            used = used.div_ceil(2);
+            for i in 0..used {
+                let (a, b) = (cat.levels[l][2 * i], cat.levels[l][2 * i + 1]);
+                cat.levels[l + 1][i] = poseidon::hash2(a, b);
+            }
+        }
+        cat.count = values.len() as u64;
+        Ok(cat)
+    }
+
+    /// The values of slots `0..count`.
+    pub fn values(&self) -> &[Fr] {
+        &self.levels[0][..self.count as usize]
+    }
+
     /// The tree root.
     pub fn root(&self) -> Fr {
         self.levels[DEPTH][0]
@@ -313,6 +341,17 @@ pub fn circuit() -> Result<Circuit> {
 /// The update circuit's keys for `srs` (deterministic: the circuit's shape only).
 pub fn setup(srs: &bigfile_zk::srs::Srs) -> Result<(ProvingKey, VerifyingKey)> {
     plonk::setup(&circuit()?, srs)
+}
+
+/// Whether `pk` is the update circuit's proving key for `srs` (e.g. one read from a cache);
+/// an error says what differs.
+pub fn check_key(pk: &ProvingKey, srs: &bigfile_zk::srs::Srs) -> Result<()> {
+    if let Some(diff) = pk.circuit.difference(&circuit()?) {
+        return Err(Error::InvalidParameter(format!(
+            "this proving key is not the catalogue update circuit ({diff})"
+        )));
+    }
+    pk.check_srs(srs)
 }
 
 /// Prove an update built by [`apply`] (`blinding`: [`plonk::random_blinding`]).

@@ -2,6 +2,8 @@
 //!
 //! * [`storage`]: proof-of-storage — challenged chunks of a committed file
 //!   (`docs/spec/proof-of-storage.md`).
+//! * [`catalogue`]: a storage provider's catalogue of files and the circuit that updates it
+//!   (`docs/spec/storage-catalogue.md`).
 //! * [`compute`]: proof-of-compute — a quantized model's integer program on a committed input
 //!   (`docs/spec/proof-of-compute.md`, `docs/spec/quantization.md`).
 

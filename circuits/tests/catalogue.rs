@@ -45,6 +45,10 @@ fn the_tree_is_the_merkle_spec_tree() {
         cat.commitment(),
         bigfile_zk::poseidon::hash2(tree.root(), Fr::from(5u64))
     );
+    // Built in bulk from its values: the same tree.
+    let bulk = Catalogue::from_values(cat.values()).unwrap();
+    assert_eq!((bulk.root(), bulk.count()), (cat.root(), 5));
+    assert!(Catalogue::from_values(&vec![Fr::one(); SLOTS as usize + 1]).is_err());
     // The empty catalogue: the all-zero tree and count 0.
     let empty = Catalogue::new();
     assert_eq!(

@@ -10,7 +10,7 @@ arrays with a trailing axis of 4 little-endian limbs (see :mod:`bigfile_zk.field
 
 from __future__ import annotations
 
-from bigfile_zk import compute, errors, field, kzg, msm, plonk, storage
+from bigfile_zk import catalogue, compute, errors, field, kzg, msm, plonk, storage
 from bigfile_zk._api import (
     commit_bytes,
     commit_file,
@@ -53,6 +53,7 @@ __all__ = [
     "MerkleProof",
     "MerkleTree",
     "__version__",
+    "catalogue",
     "commit_bytes",
     "commit_file",
     "compute",

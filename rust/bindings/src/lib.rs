@@ -10,6 +10,7 @@
 
 use pyo3::prelude::*;
 
+mod catalogue;
 mod commitment;
 mod compute;
 mod convert;
@@ -32,6 +33,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     kzg::register(m)?;
     plonk::register(m)?;
     storage::register(m)?;
+    catalogue::register(m)?;
     compute::register(m)?;
     msm::register(m)?;
     Ok(())
