@@ -6,4 +6,5 @@
 //!   (`docs/spec/proof-of-compute.md`, `docs/spec/quantization.md`).
 
 pub mod compute;
+pub mod epoch;
 pub mod storage;

@@ -144,7 +144,15 @@ pub fn build(
     let zero = b.constant(Fr::zero());
     for (j, opening) in w.openings.iter().enumerate() {
         b.push_label(&format!("challenge {j}"));
-        chunk_gadget(b, &file, limbs[j], opening, iv, zero, &format!("challenge {j}"))?;
+        chunk_gadget(
+            b,
+            &file,
+            limbs[j],
+            opening,
+            iv,
+            zero,
+            &format!("challenge {j}"),
+        )?;
         b.pop_label();
     }
     Ok(())
@@ -186,7 +194,7 @@ pub fn file_gadget(b: &mut Builder, root: Fr, file_size: u64) -> Result<FileVars
     let meta = b.affine(size, Fr::one(), meta_const);
     let expected = b.poseidon(&[root, meta])?;
     let count = b.affine(last, Fr::one(), Fr::one()); // L
-    // o_i = [L − 1 ≥ 2^i], by a prefix OR from the top bit; d = Σ o_i; [d = l] = o_{l−1} − o_l.
+                                                      // o_i = [L − 1 ≥ 2^i], by a prefix OR from the top bit; d = Σ o_i; [d = l] = o_{l−1} − o_l.
     let bits = b.to_bits(last, MAX_DEPTH)?;
     let mut ors = vec![bits[MAX_DEPTH - 1]];
     for i in (0..MAX_DEPTH - 1).rev() {
@@ -253,7 +261,8 @@ pub fn challenge_limbs(b: &mut Builder, base: Var, k: usize, label: &str) -> Res
 
 /// `x mod n` for a 64-bit limb `x` (`x = q·n + idx`, `q < 2^64`), with `n − 1 = last`
 /// (`n ≤ 2^bits`): returns `idx`'s `bits` little-endian bits (which show `idx < 2^bits`); the
-/// rows also show `idx ≤ last`. Bias of `idx`: at most `n / 2^64`.
+/// rows also show `idx ≤ last`. Bias of `idx`: at most `n / 2^64`. The witness is `x mod n`,
+/// or `claimed` (tests: a wrong claim must fail the rows).
 pub fn reduce_limb(
     b: &mut Builder,
     limb: Var,
@@ -261,9 +270,11 @@ pub fn reduce_limb(
     count: Var,
     n: u64,
     bits: usize,
+    claimed: Option<u64>,
 ) -> Result<Vec<Var>> {
     let x = b.value(limb).into_bigint().0[0];
-    let (q_val, idx_val) = (x / n, x % n);
+    let idx_val = claimed.unwrap_or(x % n);
+    let q_val = x.saturating_sub(idx_val) / n;
     let q = b.input(Fr::from(q_val));
     let idx = b.input(Fr::from(idx_val));
     b.range_check(q, 64)?;
@@ -290,7 +301,15 @@ pub fn chunk_gadget(
     zero: Var,
     what: &str,
 ) -> Result<()> {
-    let idx_bits = reduce_limb(b, limb, file.last, file.count, file.num_chunks, MAX_DEPTH)?;
+    let idx_bits = reduce_limb(
+        b,
+        limb,
+        file.last,
+        file.count,
+        file.num_chunks,
+        MAX_DEPTH,
+        None,
+    )?;
 
     // The leaf: the sponge over the chunk's 32 elements.
     if opening.data.len() != CHUNK_SIZE {
