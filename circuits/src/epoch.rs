@@ -34,7 +34,7 @@ pub const CATALOGUE_DEPTH: usize = 16;
 pub const MAX_FILES: u64 = 1 << CATALOGUE_DEPTH;
 /// The shipped parameter sets `(m, k)`: `m` sampled files, `k` chunks challenged in each.
 /// The first is the default.
-pub const PARAMETER_SETS: [(usize, usize); 2] = [(24, 2), (48, 2)];
+pub const PARAMETER_SETS: [(usize, usize); 2] = [(40, 1), (80, 1)];
 /// Sample seeds hash `2^64 + j`, never a group index `g < 2^64` of the slot derivation.
 const SAMPLE_TAG: u128 = 1 << 64;
 

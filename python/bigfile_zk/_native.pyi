@@ -1,7 +1,7 @@
 """Type stubs for ``bigfile_zk._native``, one section per module of rust/bindings/src."""
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import final
 
 import numpy as np
@@ -359,6 +359,27 @@ def storage_prove(
     seed: int,
     prover: int,
     tree: _StrPath | None = None,
+    on_progress: Callable[[int], object] | None = None,
+) -> Proof: ...
+
+# epoch.rs: epoch proof-of-storage (docs/spec/proof-of-storage-epoch.md)
+
+def epoch_catalogue(leaves: Sequence[int]) -> list[int]: ...
+def epoch_catalogue_path(leaves: Sequence[int], slot: int) -> list[int]: ...
+def epoch_slots(seed: int, prover: int, m: int, count: int) -> list[int]: ...
+def epoch_chunk_challenges(
+    seed: int, prover: int, j: int, k: int, num_chunks: int
+) -> list[int]: ...
+def epoch_setup(m: int, k: int, srs: SRS) -> tuple[ProvingKey, VerifyingKey]: ...
+def epoch_check_key(pk: ProvingKey, m: int, k: int, srs: SRS) -> None: ...
+def epoch_prove(
+    pk: ProvingKey,
+    m: int,
+    k: int,
+    leaves: Sequence[int],
+    files: Mapping[int, tuple[_StrPath, FileCommitment, _StrPath | None]],
+    seed: int,
+    prover: int,
     on_progress: Callable[[int], object] | None = None,
 ) -> Proof: ...
 

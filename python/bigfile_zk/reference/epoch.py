@@ -18,7 +18,7 @@ from bigfile_zk.reference.poseidon import poseidon
 
 CATALOGUE_DEPTH = 16
 MAX_FILES = 2**CATALOGUE_DEPTH
-PARAMETER_SETS = ((24, 2), (48, 2))  # (m files, k chunks each); the first is the default
+PARAMETER_SETS = ((40, 1), (80, 1))  # (m files, k chunks each); the first is the default
 SAMPLE_TAG = 2**64  # sample seeds hash 2^64 + j, never a slot group index g < 2^64
 
 

@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 mod commitment;
 mod compute;
 mod convert;
+mod epoch;
 mod errors;
 mod kzg;
 mod merkle;
@@ -32,6 +33,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     kzg::register(m)?;
     plonk::register(m)?;
     storage::register(m)?;
+    epoch::register(m)?;
     compute::register(m)?;
     msm::register(m)?;
     Ok(())
