@@ -13,9 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import bigfile_zk
 from bigfile_zk import catalogue
 from bigfile_zk._cache import insecure_test_srs
-from bigfile_zk.catalogue import Catalogue, CatalogueUpdate
+from bigfile_zk.catalogue import CatalogueTree, CatalogueUpdate
+from bigfile_zk.epoch import Catalogue
 from bigfile_zk.errors import (
     DecodeError,
     FieldElementError,
@@ -30,7 +32,7 @@ element = st.integers(0, R - 1)
 
 @given(st.lists(st.tuples(st.integers(0, 9), element), min_size=1, max_size=12))
 def test_native_catalogue_matches_the_reference(ops: list[tuple[int, int]]) -> None:
-    native, mirror, head, ref_head = Catalogue(), ref.Catalogue(), 0, 0
+    native, mirror, head, ref_head = CatalogueTree(), ref.Catalogue(), 0, 0
     for slot, value in ops:
         slot = min(slot, native.count)  # only existing slots or the next one
         native.set(slot, value)
@@ -41,34 +43,19 @@ def test_native_catalogue_matches_the_reference(ops: list[tuple[int, int]]) -> N
     assert native.commitment == mirror.commitment() and head == ref_head
     assert native.siblings(0) == mirror.siblings(0)
     # Built in bulk from its values: the same catalogue.
-    assert Catalogue(native.values()).commitment == native.commitment
+    assert CatalogueTree(native.values()).commitment == native.commitment
 
 
 def test_catalogue_refuses_bad_slots_and_values() -> None:
-    cat = Catalogue([5, 6])
+    cat = CatalogueTree([5, 6])
     with pytest.raises(ParameterError, match="slot 3"):
         cat.set(3, 1)  # beyond count
     with pytest.raises(FieldElementError):
         cat.set(0, R)
     with pytest.raises(ParameterError):
-        Catalogue([1] * (catalogue.SLOTS + 1))
+        CatalogueTree([1] * (catalogue.SLOTS + 1))
     with pytest.raises(ParameterError):
         cat.leaf(catalogue.SLOTS)
-
-
-def test_save_and_load(tmp_path) -> None:
-    cat = Catalogue([11, 0, 13])
-    path = tmp_path / "cat.json"
-    catalogue.save(cat, path)
-    assert catalogue.load(path).commitment == cat.commitment
-    text = path.read_text()
-    path.write_text(text.replace(f"0x{13:064x}", f"0x{14:064x}"))
-    with pytest.raises(DecodeError, match="recorded commitment"):
-        catalogue.load(path)
-    for bad in ["", "[]", '{"type": "bigfile_zk.Catalogue", "version": 1}']:
-        path.write_text(bad)
-        with pytest.raises(DecodeError):
-            catalogue.load(path)
 
 
 @functools.cache
@@ -78,23 +65,30 @@ def _srs():
         return insecure_test_srs(catalogue.srs_degree())
 
 
+def _file(i: int) -> bigfile_zk.FileCommitment:
+    return bigfile_zk.commit_bytes(bytes([i]) * (100 + i))
+
+
 @functools.cache
 def _update() -> tuple[CatalogueUpdate, Catalogue, Catalogue, int, int]:
-    before = Catalogue([101, 102, 103])
+    before = Catalogue([_file(1), _file(2), _file(3)])
     head = 0
-    for i, v in enumerate([101, 102, 103]):
-        head = catalogue.queue_next(head, i, v)
-    changes = [(3, 104), (1, 0), (4, 105)]
+    for i, c in enumerate(before.leaves):
+        head = catalogue.queue_next(head, i, c)
+    changes = [(3, _file(4)), (1, None), (4, _file(5))]
     update, after = catalogue.prove_update(before, head, changes, srs=_srs(), progress=False)
     new_head = head
-    for slot, v in changes:
-        new_head = catalogue.queue_next(new_head, slot, v)
+    for slot, f in changes:
+        new_head = catalogue.queue_next(new_head, slot, 0 if f is None else f.commitment)
     return update, before, after, head, new_head
 
 
 def test_an_update_proves_and_verifies() -> None:
     update, before, after, head, new_head = _update()
-    assert after.values() == [101, 0, 103, 104, 105] and before.count == 3
+    assert after.leaves == [_file(i).commitment if i != 2 else 0 for i in range(1, 6)]
+    assert before.count == 3 and after.count == 5
+    # The native tree of the catalogue after is the one the proof's K_new commits to.
+    assert CatalogueTree(after.leaves).commitment == update.new == after.commitment
     ok = {"old": before.commitment, "old_head": head, "new": after.commitment}
     ok["new_head"] = new_head
     assert catalogue.verify_update(update, **ok, srs=_srs(), allow_insecure_srs=True)
@@ -131,9 +125,22 @@ def test_update_json_is_strict() -> None:
             CatalogueUpdate.from_json(bad)
 
 
-def test_changes_the_circuit_cannot_make_are_refused_before_proving() -> None:
-    cat = Catalogue([1])
-    with pytest.raises(ParameterError, match="change 0"):
-        catalogue.prove_update(cat, 0, [(2, 5)], srs=_srs(), progress=False)
+def test_changes_the_registry_never_queues_are_refused_before_proving() -> None:
+    cat = Catalogue([_file(1)])
+    for bad, match in [
+        ([(2, _file(2))], "next slot 1"),  # an add beyond the next slot
+        ([(0, _file(2))], "next slot 1"),  # an overwrite
+        ([(0, None), (0, None)], "already empty"),
+        ([(5, None)], "slot 5"),
+    ]:
+        with pytest.raises(ParameterError, match=match):
+            catalogue.prove_update(cat, 0, bad, srs=_srs(), progress=False)
     with pytest.raises(ParameterError, match="at most 24"):
-        catalogue.prove_update(cat, 0, [(1, 5)] * 25, srs=_srs(), progress=False)
+        catalogue.prove_update(cat, 0, [(1, _file(2))] * 25, srs=_srs(), progress=False)
+    with pytest.raises(TypeError):
+        catalogue.prove_update(cat, 0, [(1, 5)], srs=_srs(), progress=False)  # type: ignore[list-item]
+    # The native circuit refuses a write beyond count by itself too.
+    tree = CatalogueTree([1])
+    pk, _ = catalogue.update_keys(_srs())
+    with pytest.raises(ParameterError, match="change 0"):
+        bigfile_zk._native.catalogue_update_prove(pk, tree, 0, [(2, 5)])

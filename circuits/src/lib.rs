@@ -9,4 +9,5 @@
 
 pub mod catalogue;
 pub mod compute;
+pub mod epoch;
 pub mod storage;

@@ -1,15 +1,16 @@
-"""A storage provider's catalogue and its update proofs (``docs/spec/storage-catalogue.md``).
+"""Catalogue updates (``docs/spec/storage-catalogue.md``): how a registry learns a provider's
+catalogue commitment without hashing the tree on chain.
 
-The catalogue is every file a provider holds, as a depth-16 Poseidon tree of file commitments
-(slot ``i`` holds ``C_i``, ``0`` when empty), committed as ``K = Poseidon(root, count)``. A
-registry records changes ``(slot, value)`` in a queue digest (:func:`queue_next`) and learns
-the new ``K`` from an update proof, which shows that replaying the queued changes on the
-catalogue behind the old ``K`` gives the new one:
+A provider's catalogue (:class:`bigfile_zk.epoch.Catalogue`: its files by slot, a depth-16
+Poseidon tree of file commitments, ``K = Poseidon(root, count)``) changes as the registry
+queues changes ``(slot, file or None)``; the registry keeps only the queue digest
+(:func:`queue_next`) and accepts a new ``K`` with an update proof, which shows that replaying
+the queued changes on the catalogue behind the old ``K`` gives the new one:
 
->>> cat = Catalogue()
->>> update, cat2 = prove_update(cat, 0, [(0, c0), (1, c1)], srs=srs)   # doctest: +SKIP
->>> verify_update(update, old=cat.commitment, old_head=0,               # doctest: +SKIP
-...               new=cat2.commitment, new_head=head, srs=srs)
+>>> changes = [(cat.count, c_new), (3, None)]                    # doctest: +SKIP
+>>> update, after = prove_update(cat, head, changes, srs=srs)      # doctest: +SKIP
+>>> verify_update(update, old=cat.commitment, old_head=head,       # doctest: +SKIP
+...               new=after.commitment, new_head=new_head, srs=srs)
 True
 
 As everywhere in bigfile_zk, :func:`verify_update` checks the statement the caller expects
@@ -19,15 +20,15 @@ As everywhere in bigfile_zk, :func:`verify_update` checks the statement the call
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from bigfile_zk import _cache, _io, _native
 from bigfile_zk._cache import cache_dir, write_atomic
-from bigfile_zk._native import SRS, Catalogue
+from bigfile_zk._native import SRS, CatalogueTree, FileCommitment
 from bigfile_zk._progress import ProgressReporter
+from bigfile_zk.epoch import Catalogue
 from bigfile_zk.errors import DecodeError, InsecureSRSError, InsecureSRSWarning, ParameterError
 from bigfile_zk.field import check, from_hex
 from bigfile_zk.plonk import Proof, ProvingKey, VerifyingKey
@@ -36,13 +37,11 @@ __all__ = [
     "DEPTH",
     "OPS",
     "SLOTS",
-    "Catalogue",
+    "CatalogueTree",
     "CatalogueUpdate",
     "key_path",
-    "load",
     "prove_update",
     "queue_next",
-    "save",
     "srs_degree",
     "update_keys",
     "verify_update",
@@ -64,38 +63,6 @@ def queue_next(head: object, slot: int, value: object) -> int:
     """The registry's queue digest after the change ``(slot, value)``:
     ``Poseidon(head, Poseidon(slot, value))``."""
     return _native.catalogue_queue_next(head, slot, value)
-
-
-def save(catalogue: Catalogue, path: str | os.PathLike[str]) -> None:
-    """Write the catalogue's slot values as JSON, atomically."""
-    body = {
-        "type": "bigfile_zk.Catalogue",
-        "version": 1,
-        "values": [f"0x{v:064x}" for v in catalogue.values()],
-        "commitment": f"0x{catalogue.commitment:064x}",
-    }
-    write_atomic(Path(path), (json.dumps(body, indent=1) + "\n").encode())
-
-
-def load(path: str | os.PathLike[str]) -> Catalogue:
-    """The catalogue :func:`save` wrote; its recorded commitment must match its values."""
-    obj = _io.json_object(_io.read_bounded(Path(path), 8 << 20, "catalogue"), "catalogue")
-    try:
-        if obj.get("type") != "bigfile_zk.Catalogue" or obj.get("version") != 1:
-            raise DecodeError("not a version-1 bigfile_zk.Catalogue")
-        values = obj["values"]
-        if not isinstance(values, list) or len(values) > SLOTS:
-            raise DecodeError(f"values is not a list of at most {SLOTS} field elements")
-        cat = Catalogue([from_hex(v) for v in values])
-        recorded = from_hex(obj["commitment"])
-    except DecodeError as exc:
-        raise DecodeError(f"malformed catalogue JSON: {exc}") from None
-    except (KeyError, TypeError, ValueError) as exc:
-        what = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
-        raise DecodeError(f"malformed catalogue JSON: {what}") from None
-    if cat.commitment != recorded:
-        raise DecodeError("the catalogue's values do not give its recorded commitment")
-    return cat
 
 
 def _default_srs(cache: bool) -> SRS:
@@ -192,26 +159,50 @@ class CatalogueUpdate:
         return cls(*public, proof)
 
 
+Change = tuple[int, "FileCommitment | None"]
+
+
 def prove_update(
     catalogue: Catalogue,
     old_head: object,
-    changes: list[tuple[int, object]],
+    changes: list[Change],
     *,
     srs: SRS | None = None,
     progress: bool | None = None,
 ) -> tuple[CatalogueUpdate, Catalogue]:
-    """Apply ``changes`` (``[(slot, value)]`` in queue order, at most :data:`OPS`; a value of
-    ``0`` empties the slot) to ``catalogue``, whose queue digest is ``old_head``, and prove
-    it. Returns the update and the catalogue after (``catalogue`` is not changed). A change
-    the circuit cannot make (a slot beyond ``count``) raises
-    :class:`~bigfile_zk.errors.ParameterError` before any proving."""
+    """Apply ``changes`` to ``catalogue``, whose queue digest is ``old_head``, and prove it.
+
+    ``changes`` are the registry's queued changes in order, at most :data:`OPS`: ``(slot,
+    FileCommitment)`` adds a file at slot ``count`` (the next slot), ``(slot, None)`` empties
+    a slot. Returns the update and the catalogue after (``catalogue`` is not changed). A change
+    the registry never queues (a slot other than the next for an add, an empty slot emptied)
+    raises :class:`~bigfile_zk.errors.ParameterError` before any proving."""
     if not isinstance(catalogue, Catalogue):
-        raise TypeError(f"catalogue is a Catalogue, not {type(catalogue).__name__}")
+        raise TypeError(f"catalogue is an epoch.Catalogue, not {type(catalogue).__name__}")
     if len(changes) > OPS:
         raise ParameterError(f"{len(changes)} changes: one update applies at most {OPS}")
+    after = Catalogue(catalogue.file(i) for i in range(catalogue.count))
+    values: list[tuple[int, int]] = []
+    for j, change in enumerate(changes):
+        if not (isinstance(change, tuple) and len(change) == 2 and type(change[0]) is int):
+            raise TypeError(f"changes[{j}] is (slot, FileCommitment or None)")
+        slot, file = change
+        try:
+            if file is None:
+                after.remove(slot)
+            elif slot != after.count:
+                raise ParameterError(f"an added file goes to the next slot {after.count}")
+            else:
+                after.add(file)
+        except (ParameterError, IndexError) as exc:
+            raise ParameterError(f"changes[{j}] (slot {slot}): {exc}") from None
+        values.append((slot, 0 if file is None else file.commitment))
     pk, _ = update_keys(srs)
+    tree = CatalogueTree(catalogue.leaves)
     with ProgressReporter(_native.PROVE_STEPS, "catalogue update", progress, unit="step") as bar:
-        proof, after = _native.catalogue_update_prove(pk, catalogue, old_head, changes, bar)
+        proof, tree_after = _native.catalogue_update_prove(pk, tree, old_head, values, bar)
+    if tree_after.commitment != after.commitment:  # the native tree and the file list agree
+        raise RuntimeError("internal error: the updated catalogue and its tree disagree")
     return CatalogueUpdate(*proof.public_inputs, proof), after
 
 

@@ -10,8 +10,9 @@ use bigfile_zk::plonk;
 use pyo3::prelude::*;
 use std::sync::Arc;
 
-/// A provider's catalogue: slot values (file commitments, `0` = empty) in a depth-16 tree.
-#[pyclass(name = "Catalogue", module = "bigfile_zk")]
+/// A provider's catalogue as its tree: slot values (file commitments, `0` = empty), depth 16.
+/// (`bigfile_zk.epoch.Catalogue` is the file-level object; this is its tree, for updates.)
+#[pyclass(name = "CatalogueTree", module = "bigfile_zk")]
 #[derive(Clone)]
 pub struct PyCatalogue(pub(crate) Catalogue);
 

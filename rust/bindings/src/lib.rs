@@ -14,6 +14,7 @@ mod catalogue;
 mod commitment;
 mod compute;
 mod convert;
+mod epoch;
 mod errors;
 mod kzg;
 mod merkle;
@@ -34,6 +35,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     plonk::register(m)?;
     storage::register(m)?;
     catalogue::register(m)?;
+    epoch::register(m)?;
     compute::register(m)?;
     msm::register(m)?;
     Ok(())
