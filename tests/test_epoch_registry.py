@@ -185,7 +185,8 @@ def begin(env: Env) -> int:
 def prove_epoch(
     env: Env, cat: Catalogue, files: dict[str, Stored], seed: int, prover: str
 ) -> bytes:
-    locations = {f.commitment: (f.path, f.tree) for f in files.values()}
+    held = set(cat.leaves)
+    locations = {f.commitment: (f.path, f.tree) for f in files.values() if f.c in held}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InsecureSRSWarning)
         proof = epoch.prove_epoch(cat, locations, seed, prover, srs=env.srs, progress=False)
