@@ -2,6 +2,8 @@
 //!
 //! * [`storage`]: proof-of-storage — challenged chunks of a committed file
 //!   (`docs/spec/proof-of-storage.md`).
+//! * [`epoch`]: epoch proof-of-storage — one proof over a provider's catalogue of files, sampled
+//!   files and chunks (`docs/spec/proof-of-storage-epoch.md`).
 //! * [`compute`]: proof-of-compute — a quantized model's integer program on a committed input
 //!   (`docs/spec/proof-of-compute.md`, `docs/spec/quantization.md`).
 
