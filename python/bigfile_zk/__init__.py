@@ -10,7 +10,7 @@ arrays with a trailing axis of 4 little-endian limbs (see :mod:`bigfile_zk.field
 
 from __future__ import annotations
 
-from bigfile_zk import catalogue, compute, errors, field, kzg, msm, plonk, storage
+from bigfile_zk import catalogue, compute, epoch, errors, field, kzg, msm, plonk, storage
 from bigfile_zk._api import (
     commit_bytes,
     commit_file,
@@ -57,6 +57,7 @@ __all__ = [
     "commit_bytes",
     "commit_file",
     "compute",
+    "epoch",
     "errors",
     "field",
     "kzg",
