@@ -123,9 +123,6 @@ pub fn build(
             w.openings.len()
         )));
     }
-    let layout = Layout::default();
-    let num_chunks = layout.num_chunks(w.file_size)?;
-
     b.set_range_checks_by_lookup(false);
     let c = b.public_input(statement.commitment);
     let s = b.public_input(statement.seed);
@@ -133,9 +130,55 @@ pub fn build(
 
     // 1. The commitment, the chunk count L and the depth d.
     b.push_label("commitment");
-    let root = b.input(w.root);
+    let file = file_gadget(b, w.root, w.file_size)?;
+    b.assert_equal(file.commitment, c);
+    b.pop_label();
+
+    // 2. The challenge base.
+    b.push_label("challenge");
+    let base = b.poseidon(&[s, p])?;
+    b.pop_label();
+
+    let limbs = challenge_limbs(b, base, k, "challenges")?;
+    let iv = b.constant(commitment::leaf_iv());
+    let zero = b.constant(Fr::zero());
+    for (j, opening) in w.openings.iter().enumerate() {
+        b.push_label(&format!("challenge {j}"));
+        chunk_gadget(
+            b,
+            &file,
+            limbs[j],
+            opening,
+            iv,
+            zero,
+            &format!("challenge {j}"),
+        )?;
+        b.pop_label();
+    }
+    Ok(())
+}
+
+/// A file's variables in the circuit: its tree root, `L − 1`, `L`, the one-hot depth
+/// (`depth_is[l] = [d = l]`, `l = 0..=32`) and the commitment `Poseidon(root, meta)` computed
+/// from them (not yet tied to anything: the caller asserts what it must equal).
+pub struct FileVars {
+    pub root: Var,
+    pub last: Var,
+    pub count: Var,
+    pub depth_is: Vec<Var>,
+    pub commitment: Var,
+    /// `L`, host-side (for the witness of the index reductions).
+    pub num_chunks: u64,
+}
+
+/// Spec §1 for one file: the size split `(L − 1)·992 + rem` (`1 ≤ rem ≤ 992`, `L − 1 < 2^32`),
+/// `meta`, `C = Poseidon(root, meta)` and the depth `d = bit_length(L − 1)` by a prefix OR.
+pub fn file_gadget(b: &mut Builder, root: Fr, file_size: u64) -> Result<FileVars> {
+    let layout = Layout::default();
+    let num_chunks = layout.num_chunks(file_size)?;
+    let root = b.input(root);
     let last = b.input(Fr::from(num_chunks - 1)); // L − 1
-    let rem = b.input(Fr::from(w.file_size - (num_chunks - 1) * CHUNK_SIZE as u64)); // 1..=992
+    let rem = b.input(Fr::from(file_size - (num_chunks - 1) * CHUNK_SIZE as u64)); // 1..=992
     let rem_m1 = b.affine(rem, Fr::one(), -Fr::one());
     b.range_check(rem_m1, 10)?;
     let slack = b.affine(rem_m1, -Fr::one(), Fr::from(CHUNK_SIZE as u64 - 1));
@@ -150,7 +193,6 @@ pub fn build(
     let meta_const = commitment::meta(0, &layout, commitment::SPEC_VERSION);
     let meta = b.affine(size, Fr::one(), meta_const);
     let expected = b.poseidon(&[root, meta])?;
-    b.assert_equal(expected, c);
     let count = b.affine(last, Fr::one(), Fr::one()); // L
                                                       // o_i = [L − 1 ≥ 2^i], by a prefix OR from the top bit; d = Σ o_i; [d = l] = o_{l−1} − o_l.
     let bits = b.to_bits(last, MAX_DEPTH)?;
@@ -178,17 +220,24 @@ pub fn build(
             }
         })
         .collect();
-    b.pop_label();
+    Ok(FileVars {
+        root,
+        last,
+        count,
+        depth_is,
+        commitment: expected,
+        num_chunks,
+    })
+}
 
-    // 2. The challenge base.
-    b.push_label("challenge");
-    let base = b.poseidon(&[s, p])?;
-    b.pop_label();
-
+/// Spec §2's 64-bit limbs: for each group `g` of three, `h_g = Poseidon(base, g)` split
+/// canonically as `top·2^192 + x_2·2^128 + x_1·2^64 + x_0` (`top < r_top`); returns the
+/// `x_i` of the first `k` (challenge `3g + i` takes `x_i`). `label` names the groups' rows.
+pub fn challenge_limbs(b: &mut Builder, base: Var, k: usize, label: &str) -> Result<Vec<Var>> {
     let r_top = Fr::from(Fr::MODULUS.0[3]);
     let mut limbs: Vec<Var> = Vec::with_capacity(k + 2);
     for g in 0..k.div_ceil(3) {
-        b.push_label(&format!("challenges {}..{}", 3 * g, (3 * g + 3).min(k)));
+        b.push_label(&format!("{label} {}..{}", 3 * g, (3 * g + 3).min(k)));
         // h = top·2^192 + x_2·2^128 + x_1·2^64 + x_0 with top < r_top: the only split of h.
         let gv = b.constant(Fr::from(g as u64));
         let h = b.poseidon(&[base, gv])?;
@@ -206,67 +255,101 @@ pub fn build(
         limbs.extend_from_slice(&x[..3]);
         b.pop_label();
     }
-    let iv = b.constant(commitment::leaf_iv());
-    let zero = b.constant(Fr::zero());
-    for (j, opening) in w.openings.iter().enumerate() {
-        b.push_label(&format!("challenge {j}"));
-        // idx = x mod L for this challenge's 64-bit limb x.
-        let lo = limbs[j];
-        let x = b.value(lo).into_bigint().0[0];
-        let (q_val, idx_val) = (x / num_chunks, x % num_chunks);
-        let q = b.input(Fr::from(q_val));
-        let idx = b.input(Fr::from(idx_val));
-        b.range_check(q, 64)?;
-        // The path's bits; they also show idx < 2^32.
-        let idx_bits = b.to_bits(idx, MAX_DEPTH)?;
-        // idx < L ⇔ (L − 1) − idx ∈ [0, 2^32), given idx < 2^32 and L ≤ 2^32.
-        let room = b.lin2(last, Fr::one(), idx, -Fr::one(), Fr::zero());
-        b.range_check(room, MAX_DEPTH)?;
-        let ql = b.mul(q, count);
-        let lo_again = b.add(ql, idx);
-        b.assert_equal(lo_again, lo);
+    limbs.truncate(k);
+    Ok(limbs)
+}
 
-        // The leaf: the sponge over the chunk's 32 elements.
-        if opening.data.len() != CHUNK_SIZE {
-            return Err(Error::InvalidParameter(format!(
-                "challenge {j}: a chunk is {CHUNK_SIZE} bytes (padded), not {}",
-                opening.data.len()
-            )));
-        }
-        b.push_label("leaf");
-        let mut state = [iv, zero, zero];
-        for pair in opening.data.chunks(2 * ELEMENT_BYTES) {
-            let e0 = b.input(field::from_be_bytes_short(&pair[..ELEMENT_BYTES]));
-            let e1 = b.input(field::from_be_bytes_short(&pair[ELEMENT_BYTES..]));
-            state = b.poseidon_absorb3(state, e0, e1);
-        }
-        b.pop_label();
-        debug_assert_eq!(opening.data.len() / ELEMENT_BYTES, ELEMENTS);
+/// `x mod n` for a 64-bit limb `x` (`x = q·n + idx`, `q < 2^64`), with `n − 1 = last`
+/// (`n ≤ 2^bits`): returns `idx`'s `bits` little-endian bits (which show `idx < 2^bits`); the
+/// rows also show `idx ≤ last`. Bias of `idx`: at most `n / 2^64`. The witness is `x mod n`,
+/// or `claimed` (tests: a wrong claim must fail the rows).
+pub fn reduce_limb(
+    b: &mut Builder,
+    limb: Var,
+    last: Var,
+    count: Var,
+    n: u64,
+    bits: usize,
+    claimed: Option<u64>,
+) -> Result<Vec<Var>> {
+    let x = b.value(limb).into_bigint().0[0];
+    let idx_val = claimed.unwrap_or(x % n);
+    let q_val = x.saturating_sub(idx_val) / n;
+    let q = b.input(Fr::from(q_val));
+    let idx = b.input(Fr::from(idx_val));
+    b.range_check(q, 64)?;
+    // The path's bits; they also show idx < 2^bits.
+    let idx_bits = b.to_bits(idx, bits)?;
+    // idx < n ⇔ (n − 1) − idx ∈ [0, 2^bits), given idx < 2^bits and n ≤ 2^bits.
+    let room = b.lin2(last, Fr::one(), idx, -Fr::one(), Fr::zero());
+    b.range_check(room, bits)?;
+    let ql = b.mul(q, count);
+    let lo_again = b.add(ql, idx);
+    b.assert_equal(lo_again, limb);
+    Ok(idx_bits)
+}
 
-        // The path, hashed up all 32 levels; the node at level d is the root.
-        if opening.siblings.len() > MAX_DEPTH {
-            return Err(Error::InvalidParameter(format!(
-                "challenge {j}: a path of {} levels exceeds {MAX_DEPTH}",
-                opening.siblings.len()
-            )));
-        }
-        b.push_label("path");
-        let mut nodes = vec![state[0]];
-        for (l, bit) in idx_bits.iter().enumerate() {
-            let sib = b.input(opening.siblings.get(l).copied().unwrap_or_default());
-            let cur = *nodes.last().expect("non-empty");
-            nodes.push(b.merkle_level(cur, *bit, sib));
-        }
-        let mut picked = Vec::with_capacity(MAX_DEPTH + 1);
-        for (l, node) in nodes.iter().enumerate() {
-            picked.push(b.mul(depth_is[l], *node));
-        }
-        let terms: Vec<(Fr, Var)> = picked.into_iter().map(|v| (Fr::one(), v)).collect();
-        let at_depth = b.linear_combination(&terms, Fr::zero());
-        b.assert_equal(at_depth, root);
-        b.pop_label();
-        b.pop_label();
+/// Spec §2–3 for one challenge of `file`: `idx = limb mod L`, the chunk's leaf by the sponge,
+/// its path hashed up all 32 levels with `idx`'s bits, and the node at level `d` equal to the
+/// file's root. `what` names the challenge in errors.
+pub fn chunk_gadget(
+    b: &mut Builder,
+    file: &FileVars,
+    limb: Var,
+    opening: &Opening,
+    iv: Var,
+    zero: Var,
+    what: &str,
+) -> Result<()> {
+    let idx_bits = reduce_limb(
+        b,
+        limb,
+        file.last,
+        file.count,
+        file.num_chunks,
+        MAX_DEPTH,
+        None,
+    )?;
+
+    // The leaf: the sponge over the chunk's 32 elements.
+    if opening.data.len() != CHUNK_SIZE {
+        return Err(Error::InvalidParameter(format!(
+            "{what}: a chunk is {CHUNK_SIZE} bytes (padded), not {}",
+            opening.data.len()
+        )));
     }
+    b.push_label("leaf");
+    let mut state = [iv, zero, zero];
+    for pair in opening.data.chunks(2 * ELEMENT_BYTES) {
+        let e0 = b.input(field::from_be_bytes_short(&pair[..ELEMENT_BYTES]));
+        let e1 = b.input(field::from_be_bytes_short(&pair[ELEMENT_BYTES..]));
+        state = b.poseidon_absorb3(state, e0, e1);
+    }
+    b.pop_label();
+    debug_assert_eq!(opening.data.len() / ELEMENT_BYTES, ELEMENTS);
+
+    // The path, hashed up all 32 levels; the node at level d is the root.
+    if opening.siblings.len() > MAX_DEPTH {
+        return Err(Error::InvalidParameter(format!(
+            "{what}: a path of {} levels exceeds {MAX_DEPTH}",
+            opening.siblings.len()
+        )));
+    }
+    b.push_label("path");
+    let mut nodes = vec![state[0]];
+    for (l, bit) in idx_bits.iter().enumerate() {
+        let sib = b.input(opening.siblings.get(l).copied().unwrap_or_default());
+        let cur = *nodes.last().expect("non-empty");
+        nodes.push(b.merkle_level(cur, *bit, sib));
+    }
+    let mut picked = Vec::with_capacity(MAX_DEPTH + 1);
+    for (l, node) in nodes.iter().enumerate() {
+        picked.push(b.mul(file.depth_is[l], *node));
+    }
+    let terms: Vec<(Fr, Var)> = picked.into_iter().map(|v| (Fr::one(), v)).collect();
+    let at_depth = b.linear_combination(&terms, Fr::zero());
+    b.assert_equal(at_depth, file.root);
+    b.pop_label();
     Ok(())
 }
 

@@ -335,3 +335,16 @@ fn spec_vectors() {
             .unwrap_or_else(|e| panic!("{size} bytes: {e}"));
     }
 }
+
+/// Refactoring guard: the k = 4 verifying key (circuit shape and order of gates) is the one
+/// of the version before `storage.rs` was split into gadgets shared with `epoch.rs`.
+#[test]
+fn the_k4_verifying_key_is_unchanged() {
+    let srs = bigfile_zk::srs::Srs::insecure_for_testing(5 * (1 << 14) + 9, 1).unwrap();
+    let (_, vk) = storage::setup(4, &srs).unwrap();
+    let hex: String = vk.digest().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        hex,
+        "fd178b162a147d62612b21034ee9f00b3fba786b36e19c1d6405fb77e0602ead"
+    );
+}

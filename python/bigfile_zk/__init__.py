@@ -10,7 +10,7 @@ arrays with a trailing axis of 4 little-endian limbs (see :mod:`bigfile_zk.field
 
 from __future__ import annotations
 
-from bigfile_zk import compute, errors, field, kzg, msm, plonk, storage
+from bigfile_zk import batch, catalogue, compute, epoch, errors, field, kzg, msm, plonk, storage
 from bigfile_zk._api import (
     commit_bytes,
     commit_file,
@@ -53,9 +53,12 @@ __all__ = [
     "MerkleProof",
     "MerkleTree",
     "__version__",
+    "batch",
+    "catalogue",
     "commit_bytes",
     "commit_file",
     "compute",
+    "epoch",
     "errors",
     "field",
     "kzg",

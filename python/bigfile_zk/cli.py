@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
+import json
 import os
 import re
 import sys
@@ -59,16 +61,38 @@ def _progress_flag(args: argparse.Namespace) -> bool | None:
     return False if args.quiet else None
 
 
+def _ray_address(value: str | None) -> str | None:
+    """``--ray ADDRESS``: a cluster address (``host:port``, ``auto``), or ``local`` for a Ray
+    instance on this machine."""
+    return None if value in (None, "local") else value
+
+
 def _cmd_commit(args: argparse.Namespace) -> int:
     _io.check_outputs([("file", args.file)], [("--out", args.out), ("--tree", args.tree)])
+    parallel = args.workers is not None or args.ray is not None
+    if parallel and args.tree:
+        raise ParameterError("--tree is written by the streaming commit only: drop --workers/--ray")
     start = time.perf_counter()
-    c = bigfile_zk.commit_file(
-        args.file,
-        chunk_size=args.chunk_size,
-        arity=args.arity,
-        tree=args.tree,
-        progress=_progress_flag(args),
-    )
+    if parallel:
+        from bigfile_zk import batch
+
+        c = batch.commit_file_parallel(
+            args.file,
+            chunk_size=args.chunk_size,
+            arity=args.arity,
+            workers=args.workers,
+            backend="ray" if args.ray is not None else "local",
+            address=_ray_address(args.ray),
+            progress=_progress_flag(args),
+        )
+    else:
+        c = bigfile_zk.commit_file(
+            args.file,
+            chunk_size=args.chunk_size,
+            arity=args.arity,
+            tree=args.tree,
+            progress=_progress_flag(args),
+        )
     seconds = time.perf_counter() - start
     if args.out:
         _write_output(args.out, c.to_json() + "\n")
@@ -986,6 +1010,137 @@ def _add_compute_parser(sub: argparse._SubParsersAction) -> None:  # type: ignor
     p.set_defaults(func=_cmd_compute_inspect)
 
 
+def _add_parallel_args(p: argparse.ArgumentParser, workers_help: str) -> None:
+    p.add_argument("--workers", type=int, metavar="N", help=workers_help)
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run on the Ray cluster at ADDRESS (host:port, or auto), or `local` for a Ray "
+        "instance on this machine (needs bigfile_zk[cluster])",
+    )
+
+
+def _add_batch_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    batch_parser = sub.add_parser(
+        "batch", help="many proofs at once, on local processes or a Ray cluster"
+    )
+    bsub = batch_parser.add_subparsers(dest="batch_command", required=True)
+    p = bsub.add_parser(
+        "prove",
+        help="prove a JSON list of jobs; one proof file per job in --out",
+        description='Prove every job of JOBS.json (a list of objects: {"kind": "storage", '
+        '"file", "seed", "prover", "k", "commitment"?, "tree"?, "id"?} or '
+        '{"kind": "compute", "model", "input" | "input_bytes", "job", "provider", '
+        '"id"?}; relative paths are relative to JOBS.json). Each proof is written to '
+        "OUT/ID.proof.json as it finishes, and OUT/summary.json lists every job's status. A "
+        "job that fails does not stop the others; the exit status is 1 if any failed.",
+    )
+    p.add_argument("jobs", help="the jobs JSON")
+    p.add_argument("--out", required=True, help="directory for the proofs and summary.json")
+    _add_parallel_args(p, "worker processes (default: one per CPU; with --ray: jobs in flight)")
+    p.add_argument(
+        "--max-retries",
+        type=int,
+        default=2,
+        help="resubmit a job whose worker died up to this many times (%(default)s)",
+    )
+    srs = p.add_mutually_exclusive_group()
+    srs.add_argument("--ptau", help="the snarkjs .ptau ceremony file to prove with")
+    srs.add_argument(
+        "--insecure-test-srs",
+        action="store_true",
+        help="prove with the insecure test SRS (anyone can forge such proofs): tests and demos",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_batch_prove)
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def _proof_name(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", label) + ".proof.json"
+
+
+def _cmd_batch_prove(args: argparse.Namespace) -> int:
+    from bigfile_zk import batch
+
+    jobs = batch.load_jobs(args.jobs)
+    if not jobs:
+        raise ParameterError(f"{args.jobs} holds no jobs")
+    for job in jobs:
+        if job.id is not None and (not _SAFE_NAME.fullmatch(job.id) or job.id in (".", "..")):
+            raise ParameterError(f"job id {job.id!r} is not a file name (use A-Z a-z 0-9 . _ -)")
+    names = [_proof_name(job.label) for job in jobs]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in seen:
+            raise ParameterError(
+                f"jobs {seen[name]} and {i} would both write {name}: give them distinct ids"
+            )
+        seen[name] = i
+    if not args.ptau and not args.insecure_test_srs:
+        raise _insecure_refused("batch prove without --ptau")
+    os.makedirs(args.out, exist_ok=True)
+    outputs = [os.path.join(args.out, name) for name in [*names, "summary.json"]]
+    inputs = [("jobs", args.jobs), ("--ptau", args.ptau)]
+    for job in jobs:
+        inputs += [(f"{job.label} {k}", v) for k, v in vars(job).items() if k != "id"]
+    _io.check_outputs(
+        [(label, v) for label, v in inputs if isinstance(v, str)],
+        [("output", path) for path in outputs],
+    )
+    srs = None
+    if args.ptau:
+        degrees = []
+        for job in jobs:
+            with contextlib.suppress(Exception):  # a bad job fails on its own, later
+                degrees.append(job.srs_degree())
+        srs = _proving_srs(args, max(degrees, default=1))
+
+    def write(result: batch.JobResult) -> None:
+        if result.ok and result.proof_json is not None:
+            _write_output(outputs[result.index], result.proof_json.rstrip("\n") + "\n")
+
+    start = time.perf_counter()
+    results = batch.prove_batch(
+        jobs,
+        backend="ray" if args.ray is not None else "local",
+        address=_ray_address(args.ray),
+        workers=args.workers,
+        srs=srs,
+        allow_insecure_srs=args.insecure_test_srs,
+        progress=_progress_flag(args),
+        max_retries=args.max_retries,
+        on_result=write,
+    )
+    seconds = time.perf_counter() - start
+    summary = [
+        {
+            "index": r.index,
+            "id": r.job.label,
+            "kind": r.job.kind,
+            "status": "ok" if r.ok else "failed",
+            **({"proof": outputs[r.index]} if r.ok else {}),
+            **({} if r.ok else {"error_type": r.error_type, "error": r.error}),
+            "attempts": r.attempts,
+            "seconds": round(r.seconds, 3),
+            "worker": r.worker,
+        }
+        for r in results
+    ]
+    _write_output(outputs[-1], json.dumps(summary, indent=2) + "\n")
+    failed = [r for r in results if not r.ok]
+    for r in results:
+        status = "ok" if r.ok else f"FAILED {r.error_type}: {_printable(r.error or '')}"
+        print(f"{r.job.label:<32} {status}")
+    print(
+        f"{len(results) - len(failed)} of {len(results)} proved in {seconds:.1f} s; "
+        f"summary {_printable(outputs[-1])}"
+    )
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bigfile-zk", description="BigFile zero-knowledge tooling (bigfile_zk)."
@@ -999,8 +1154,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the commitment as JSON")
     p.add_argument("--out", help="also write the commitment JSON to this file")
     p.add_argument("--tree", help="also write the tree's upper levels here (fast `open` later)")
+    _add_parallel_args(p, "hash aligned subtrees in N worker processes (no --tree)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_commit)
+
+    _add_batch_parser(sub)
 
     p = sub.add_parser("open", help="open one chunk of a committed file with its Merkle proof")
     p.add_argument("file")

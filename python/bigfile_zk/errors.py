@@ -25,6 +25,7 @@ __all__ = [
     "QuantizationError",
     "UnsatisfiedError",
     "UnsupportedModelError",
+    "WorkerDiedError",
 ]
 
 
@@ -117,3 +118,8 @@ class BackendFallbackWarning(UserWarning):
     Raised when the plug-in is missing, refuses to start, fails its self-test, or fails an MSM;
     the message names the library and the reason. Results are never affected.
     """
+
+
+class WorkerDiedError(BigFileZkError, RuntimeError):
+    """A worker process (local or on a Ray cluster) died while it ran a job, as many times as
+    the batch allowed retries (``bigfile_zk.batch.prove_batch``'s ``max_retries``)."""

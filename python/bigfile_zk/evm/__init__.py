@@ -622,6 +622,58 @@ def deploy_registry(
     )
 
 
+# -- the epoch registry (providers' catalogues, one proof per provider per epoch) ------------
+
+
+def epoch_registry_source() -> str:
+    """``EpochRegistry.sol``: providers' catalogues of files (requests, acceptances, removals
+    queued into a Poseidon digest, updates checked by the catalogue update verifier) and one
+    epoch proof per provider per epoch (``docs/spec/storage-catalogue.md``). It imports
+    ``StorageRegistry.sol`` (the randomness sources and the verifier interface) and
+    ``PoseidonT3.sol``: compile it with ``libraries=epoch_registry_libraries()``."""
+    return (_HERE / "EpochRegistry.sol").read_text(encoding="utf-8")
+
+
+def epoch_registry_libraries() -> dict[str, str]:
+    """The source files ``EpochRegistry.sol`` imports, by the names it imports them with."""
+    return {"StorageRegistry.sol": registry_source(), "PoseidonT3.sol": poseidon_source()}
+
+
+def deploy_epoch_registry(
+    w3: Web3,
+    epoch_verifier: str,
+    update_verifier: str,
+    epoch_length: int,
+    proof_window: int,
+    *,
+    randomness_source: str | None = None,
+    solc: str | os.PathLike[str] | None = None,
+    sender: str | None = None,
+) -> Contract:
+    """Deploy an ``EpochRegistry`` for the epoch verifier (public inputs ``[K, seed,
+    provider]``) and the catalogue update verifier (``[K_old, h_old, K_new, h_new]``), with
+    epochs of ``epoch_length`` blocks and a proof window of ``proof_window``. Without
+    ``randomness_source`` a new ``BlockRandomness`` is deployed (see ``registry_source``)."""
+    _web3()
+    if randomness_source is None:
+        randomness_source = deploy(
+            w3, compile(registry_source(), "BlockRandomness", solc=solc), sender=sender
+        ).address
+    compiled = compile(
+        epoch_registry_source(), "EpochRegistry", solc=solc, libraries=epoch_registry_libraries()
+    )
+    return deploy(
+        w3,
+        compiled,
+        epoch_verifier,
+        update_verifier,
+        randomness_source,
+        epoch_length,
+        proof_window,
+        sender=sender,
+    )
+
+
 # -- the proof-of-compute registry ----------------------------------------------------------
 
 

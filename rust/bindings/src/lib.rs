@@ -10,9 +10,11 @@
 
 use pyo3::prelude::*;
 
+mod catalogue;
 mod commitment;
 mod compute;
 mod convert;
+mod epoch;
 mod errors;
 mod kzg;
 mod merkle;
@@ -32,6 +34,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     kzg::register(m)?;
     plonk::register(m)?;
     storage::register(m)?;
+    catalogue::register(m)?;
+    epoch::register(m)?;
     compute::register(m)?;
     msm::register(m)?;
     Ok(())
