@@ -25,6 +25,7 @@ from bigfile_zk.errors import (
     InsecureSRSWarning,
     ParameterError,
 )
+from bigfile_zk.plonk import ProvingKey
 from bigfile_zk.reference.field import R
 
 VECTORS = Path(__file__).resolve().parents[1] / "docs" / "spec" / "vectors" / "quantization.json"
@@ -102,8 +103,8 @@ def test_keys_are_cached_in_memory_and_on_disk(
     pk, vk = c.keys(srs(), progress=False)
     path = c.key_path(srs())
     assert path.parent == fresh_cache / "keys"
-    assert path.name == f"compute-{c.digest[:32]}-{c.srs_digest(srs())[:32]}.pk"
-    assert path.read_bytes() == pk.to_bytes()
+    assert path.name == f"compute-{c.digest[:32]}-{c.srs_digest(srs())[:32]}.pkc"
+    assert path.read_bytes() == cache_bytes(pk, fresh_cache)
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
     assert c.keys(srs())[0] is pk  # memory
     # Deterministic: the uncached setup gives the same key, and so the same identity.
@@ -137,6 +138,15 @@ def test_a_model_is_its_vk_digest(fresh_cache: Path) -> None:
     assert p.vk_digest == a.vk_digest(srs()) and p.insecure_test_srs
 
 
+def cache_bytes(pk: ProvingKey, tmp: Path) -> bytes:
+    """``pk``'s cache encoding (``ProvingKey.save_cache``)."""
+    path = tmp / "encoded.pkc"
+    pk.save_cache(path)
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
 def _replace_cached_key(c: compute.CompiledModel, data: bytes) -> None:
     c.key_path(srs()).parent.mkdir(parents=True, exist_ok=True)
     c.key_path(srs()).write_bytes(data)
@@ -145,29 +155,32 @@ def _replace_cached_key(c: compute.CompiledModel, data: bytes) -> None:
 @pytest.mark.parametrize(
     ("what", "message"),
     [
-        ("flipped byte", "checksum"),
-        ("truncated", "checksum|BFPK|truncated"),
-        ("another model's key", "not the circuit's"),
-        ("another SRS's key", "not made with this SRS"),
+        ("flipped byte", "coset values|modulus"),
+        ("truncated", "truncated"),
+        ("the checksummed encoding", "does not start with BFPC"),
+        ("another model's key", "is not the circuit's"),
+        ("another SRS's key", "not the circuit's under this SRS"),
     ],
 )
 def test_a_bad_cached_key_is_replaced(fresh_cache: Path, what: str, message: str) -> None:
     c = compiled("dense_relu")
-    honest = c.setup(srs()).to_bytes()
+    honest = cache_bytes(c.setup(srs()), fresh_cache)
     if what == "flipped byte":
         bad = bytearray(honest)
         bad[len(bad) // 2] ^= 1
         data = bytes(bad)
     elif what == "truncated":
         data = honest[: len(honest) // 3]
+    elif what == "the checksummed encoding":
+        data = c.setup(srs()).to_bytes()
     elif what == "another model's key":
-        data = compiled("dense").setup(srs()).to_bytes()  # same rows, another program
+        data = cache_bytes(compiled("dense").setup(srs()), fresh_cache)  # same rows
     else:
-        data = c.setup(srs(4)).to_bytes()
+        data = cache_bytes(c.setup(srs(4)), fresh_cache)
     _replace_cached_key(c, data)
     with pytest.warns(RuntimeWarning, match=f"ignoring the cached key .*({message})"):
         pk, _ = c.keys(srs(), progress=False)
-    assert pk.to_bytes() == honest
+    assert cache_bytes(pk, fresh_cache) == honest
     assert c.key_path(srs()).read_bytes() == honest  # rewritten
 
 

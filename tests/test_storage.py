@@ -417,6 +417,10 @@ def test_proof_is_bound_to_seed_prover_and_file(tmp_path: Path) -> None:
             assert public[1] >= bigfile_zk.MODULUS
 
 
+def flip(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
+
+
 def test_keys_are_cached_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BIGFILE_ZK_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(storage, "_KEYS", {})
@@ -427,18 +431,29 @@ def test_keys_are_cached_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(storage, "_KEYS", {})
     pk2, vk2 = storage.keys(K, srs())
     assert vk2.to_bytes() == vk.to_bytes() and pk2.to_bytes() == pk.to_bytes()
+    honest = path.read_bytes()
     # A damaged cache file is replaced, with a warning, by a fresh setup.
-    path.write_bytes(path.read_bytes()[:-100])
-    monkeypatch.setattr(storage, "_KEYS", {})
-    with pytest.warns(RuntimeWarning, match="ignoring the cached key"):
-        _, vk3 = storage.keys(K, srs())
-    assert vk3.to_bytes() == vk.to_bytes()
-    assert bigfile_zk.plonk.ProvingKey.from_bytes(path.read_bytes()).vk.to_bytes() == vk.to_bytes()
-    # Another parameter set's key under this name is refused (it is not this circuit).
+    for damaged, why in [
+        (honest[:-100], "truncated"),
+        (honest[:-32] + b"\xff" * 32, "not below the modulus"),
+        (flip(honest, len(honest) // 2), "coset values|modulus"),
+        (flip(honest, len(honest) // 50), "coefficients are not|modulus"),
+        (flip(honest, 100), "verifying key"),
+        (honest + b"\0", "trailing bytes"),
+        (b"BFPK" + honest[4:], "does not start with BFPC"),
+    ]:
+        path.write_bytes(damaged)
+        monkeypatch.setattr(storage, "_KEYS", {})
+        with pytest.warns(RuntimeWarning, match=f"ignoring the cached key .*({why})"):
+            _, vk3 = storage.keys(K, srs())
+        assert vk3.to_bytes() == vk.to_bytes()
+        assert path.read_bytes() == honest  # rewritten
+    assert bigfile_zk._native.storage_load_key(path, K, srs()).vk.to_bytes() == vk.to_bytes()
+    # Another circuit's key under this name is refused (it is not this circuit).
     other = bigfile_zk.plonk.setup(square, srs())
-    path.write_bytes(other.to_bytes())
+    other.save_cache(path)
     monkeypatch.setattr(storage, "_KEYS", {})
-    with pytest.warns(RuntimeWarning, match="not the storage circuit for k = 4"):
+    with pytest.warns(RuntimeWarning, match="is not the circuit's"):
         storage.keys(K, srs())
     # Another SRS gets another key file; no cache: nothing written.
     with warnings.catch_warnings():
@@ -447,9 +462,9 @@ def test_keys_are_cached_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     # The right circuit made with another SRS (e.g. planted by whoever can write the cache:
     # its τ would let them forge proofs) is refused too, and replaced.
     planted = storage.keys(K, srs2, cache=False)[0]
-    path.write_bytes(planted.to_bytes())
+    planted.save_cache(path)
     monkeypatch.setattr(storage, "_KEYS", {})
-    with pytest.warns(RuntimeWarning, match="not made with this SRS"):
+    with pytest.warns(RuntimeWarning, match="not the circuit's under this SRS"):
         _, vk4 = storage.keys(K, srs())
     assert vk4.to_bytes() == vk.to_bytes()
     monkeypatch.setattr(storage, "_KEYS", {})

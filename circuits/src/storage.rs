@@ -371,6 +371,16 @@ pub fn setup(k: usize, srs: &bigfile_zk::srs::Srs) -> Result<(ProvingKey, Verify
     plonk::setup(&circuit(k)?, srs)
 }
 
+/// Parameter set `k`'s proving key from a cache file ([`ProvingKey::save_cache`]), checked
+/// against the storage circuit and `srs` before it is returned ([`ProvingKey::read_cache`]).
+pub fn load_key(
+    path: &std::path::Path,
+    k: usize,
+    srs: &bigfile_zk::srs::Srs,
+) -> Result<ProvingKey> {
+    ProvingKey::load_cache(path, &circuit(k)?, srs)
+}
+
 /// Whether `pk` is parameter set `k`'s proving key for `srs` (e.g. one loaded from a cache
 /// written by another version, or by someone else): the storage circuit exactly, and every
 /// commitment made with `srs` ([`ProvingKey::check_srs`]); an error says what differs.

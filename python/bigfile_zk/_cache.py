@@ -10,7 +10,7 @@ import weakref
 from pathlib import Path
 
 from bigfile_zk import _io
-from bigfile_zk._native import SRS
+from bigfile_zk._native import SRS, ProvingKey
 from bigfile_zk.errors import DecodeError, InsecureSRSWarning, ParameterError
 
 _INSECURE_SRS: dict[int, SRS] = {}
@@ -34,6 +34,18 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _io.write_atomic(path, data, mode=None)
+    except OSError as exc:
+        warnings.warn(f"cannot write the cache file {path}: {exc}", RuntimeWarning, stacklevel=3)
+
+
+def save_key(path: Path, pk: ProvingKey) -> None:
+    """Write ``pk``'s cache encoding (``ProvingKey.save_cache``: the prover's columns in the
+    form it uses them, no circuit, no SRS powers) to ``path`` atomically. A cache that cannot
+    be written only warns. Loading checks the file against the circuit and the SRS
+    (``plonk_load_key``, ``storage_load_key``)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pk.save_cache(path)
     except OSError as exc:
         warnings.warn(f"cannot write the cache file {path}: {exc}", RuntimeWarning, stacklevel=3)
 

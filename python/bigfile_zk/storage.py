@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bigfile_zk import _cache, _io, _native
-from bigfile_zk._cache import cache_dir, write_atomic
+from bigfile_zk._cache import cache_dir
 from bigfile_zk._native import SRS, FileCommitment
 from bigfile_zk._progress import ProgressReporter
 from bigfile_zk.errors import (
@@ -115,7 +115,7 @@ def srs_digest(srs: SRS, k: int = DEFAULT_K) -> str:
 
 def key_path(k: int, srs: SRS) -> Path:
     """Where :func:`keys` caches the proving key of ``(k, srs)``."""
-    return cache_dir() / "keys" / f"storage-k{_check_k(k)}-{srs_digest(srs, k)[:32]}.pk"
+    return cache_dir() / "keys" / f"storage-k{_check_k(k)}-{srs_digest(srs, k)[:32]}.pkc"
 
 
 def keys(
@@ -123,10 +123,10 @@ def keys(
 ) -> tuple[ProvingKey, VerifyingKey]:
     """The storage circuit's keys for ``k`` challenges and ``srs`` (default: the insecure test
     SRS). Derived once per ``(k, SRS)``: kept in memory and, with ``cache``, on disk under
-    :func:`cache_dir` as ``keys/storage-k{k}-{srs digest}.pk``, written atomically. A cached
-    key is not trusted: it must decode (checksum), be this version's circuit exactly, and
-    commit to its polynomials under ``srs`` (one MSM); otherwise it is replaced, with a
-    warning."""
+    :func:`cache_dir` as ``keys/storage-k{k}-{srs digest}.pkc`` (the prover's columns as
+    stored by ``ProvingKey.save_cache``), written atomically. A cached key is not trusted: every
+    column is checked against this version's circuit and ``srs`` (random linear combinations:
+    FFTs and one MSM); otherwise it is replaced, with a warning."""
     k = _check_k(k)
     srs = srs if srs is not None else default_srs(k, cache=cache)
     digest = srs_digest(srs, k)
@@ -137,17 +137,14 @@ def keys(
     pk: ProvingKey | None = None
     if cache and path.is_file():
         try:
-            pk = ProvingKey.from_bytes(
-                _io.read_bounded(path, _io.MAX_PROVING_KEY, "cached proving key")
-            )
-            _native.storage_check_key(pk, k, srs)
+            pk = _native.storage_load_key(path, k, srs)
         except (DecodeError, ParameterError, OSError) as exc:
             warnings.warn(f"ignoring the cached key {path}: {exc}", RuntimeWarning, stacklevel=2)
             pk = None
     if pk is None:
         pk, _ = _native.storage_setup(k, srs)
         if cache:
-            write_atomic(path, pk.to_bytes())
+            _cache.save_key(path, pk)
     _KEYS[tag] = (pk, pk.vk)
     return _KEYS[tag]
 

@@ -469,7 +469,7 @@ class CompiledModel:
 
     def key_path(self, srs: SRS) -> Path:
         """Where :meth:`keys` caches the proving key for ``srs``."""
-        name = f"compute-{self.digest[:32]}-{self.srs_digest(srs)[:32]}.pk"
+        name = f"compute-{self.digest[:32]}-{self.srs_digest(srs)[:32]}.pkc"
         return _cache.cache_dir() / "keys" / name
 
     def keys(
@@ -479,13 +479,13 @@ class CompiledModel:
         ``(pk, vk)``. Setup is deterministic: ``vk`` depends on the program and the SRS only.
 
         Derived once per (model, SRS): kept in memory (the last few) and, with ``cache``, on
-        disk under ``cache_dir()`` as ``keys/compute-{model digest}-{SRS digest}.pk`` (see
-        :attr:`digest`, :meth:`srs_digest`), written atomically. A cached key is not trusted:
-        it must decode (checksum), be the circuit this version lays out for the model
-        exactly, and commit to its polynomials under ``srs`` (one MSM); otherwise it is
-        replaced, with a ``RuntimeWarning``. ``progress`` shows a bar of the steps (default:
-        when stderr is a terminal); Ctrl-C stops between them (setup itself is one native
-        call: seconds at 2^16 rows)."""
+        disk under ``cache_dir()`` as ``keys/compute-{model digest}-{SRS digest}.pkc`` (see
+        :attr:`digest`, :meth:`srs_digest`; ``ProvingKey.save_cache``), written atomically. A
+        cached key is not trusted: every column is checked against the circuit this version
+        lays out for the model and against ``srs`` (random linear combinations: FFTs and one
+        MSM); otherwise it is replaced, with a ``RuntimeWarning``. ``progress`` shows a bar of
+        the steps (default: when stderr is a terminal); Ctrl-C stops between them (setup
+        itself is one native call: seconds at 2^16 rows)."""
         return self._keys(srs, cache, progress, stacklevel=4)
 
     def _keys(
@@ -506,9 +506,7 @@ class CompiledModel:
             pk: ProvingKey | None = None
             if cache and path.is_file():
                 try:
-                    data = _io.read_bounded(path, _io.MAX_PROVING_KEY, "cached proving key")
-                    pk = ProvingKey.from_bytes(data)
-                    _native.plonk_check_key(pk, circuit, srs)
+                    pk = _native.plonk_load_key(path, circuit, srs)
                 except (DecodeError, ParameterError, OSError) as exc:
                     warnings.warn(
                         f"ignoring the cached key {path}: {exc}",
@@ -520,7 +518,7 @@ class CompiledModel:
             if pk is None:
                 pk, _ = _native.plonk_setup(circuit, srs)
                 if cache:
-                    _cache.write_atomic(path, pk.to_bytes())
+                    _cache.save_key(path, pk)
             bar(3)
         derived = (pk, pk.vk)
         _KEYS[tag] = derived

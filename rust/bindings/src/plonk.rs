@@ -7,6 +7,7 @@ use bigfile_zk::plonk::{self, Builder, Circuit, Proof, ProvingKey, TableId, Var,
 use bigfile_zk::{field, Error, Fr};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The circuit builder. Variables are ints; every gadget lays out its rows in Rust.
@@ -501,6 +502,12 @@ impl PyProvingKey {
         let pk = &self.0;
         py.detach(|| pk.to_json())
     }
+    /// Write the cache encoding to `path` atomically: the prover's columns in the form it uses
+    /// them, without the circuit or SRS powers (`plonk_load_key` checks them on load).
+    fn save_cache(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let pk = &self.0;
+        detached(py, || pk.save_cache(&path))
+    }
     #[staticmethod]
     fn from_json(py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<Self> {
         let text = json_arg(text)?;
@@ -626,6 +633,20 @@ pub fn plonk_check_key(
     })
 }
 
+/// `circuit`'s proving key from a cache file (`ProvingKey.save_cache`), checked against
+/// `circuit` and `srs` before it is returned (`ProvingKey::read_cache`). Raises
+/// `DecodeError` for a damaged file, `ParameterError` for another circuit's or SRS's key.
+#[pyfunction]
+pub fn plonk_load_key(
+    py: Python<'_>,
+    path: PathBuf,
+    circuit: &PyCircuit,
+    srs: &PySrs,
+) -> PyResult<PyProvingKey> {
+    let (c, s) = (&circuit.circuit, &srs.0);
+    detached(py, || ProvingKey::load_cache(&path, c, s)).map(|pk| PyProvingKey(Arc::new(pk)))
+}
+
 /// Prove `circuit`'s witness under `pk`; the circuit must be the one `pk` was made from.
 #[pyfunction]
 #[pyo3(signature = (pk, circuit, blinding = None, on_progress = None))]
@@ -702,6 +723,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PROVE_STEPS", plonk::PROVE_STEPS)?;
     m.add_function(wrap_pyfunction!(plonk_setup, m)?)?;
     m.add_function(wrap_pyfunction!(plonk_check_key, m)?)?;
+    m.add_function(wrap_pyfunction!(plonk_load_key, m)?)?;
     m.add_function(wrap_pyfunction!(plonk_prove, m)?)?;
     m.add_function(wrap_pyfunction!(plonk_verify, m)?)?;
     Ok(())

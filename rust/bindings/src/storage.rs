@@ -47,6 +47,19 @@ pub fn storage_check_key(py: Python<'_>, pk: &PyProvingKey, k: usize, srs: &PySr
     detached(py, || storage::check_key(&pk, k, srs))
 }
 
+/// Parameter set `k`'s proving key from a cache file (`ProvingKey.save_cache`), checked against
+/// the storage circuit and `srs` before it is returned.
+#[pyfunction]
+pub fn storage_load_key(
+    py: Python<'_>,
+    path: PathBuf,
+    k: usize,
+    srs: &PySrs,
+) -> PyResult<PyProvingKey> {
+    let srs = &srs.0;
+    detached(py, || storage::load_key(&path, k, srs)).map(|pk| PyProvingKey(Arc::new(pk)))
+}
+
 /// Prove that the file at `path` matches `commitment` for this challenge.
 #[pyfunction]
 #[pyo3(signature = (pk, k, path, commitment, seed, prover, tree = None, on_progress = None))]
@@ -195,6 +208,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(storage_setup, m)?)?;
     m.add_function(wrap_pyfunction!(storage_prove, m)?)?;
     m.add_function(wrap_pyfunction!(storage_check_key, m)?)?;
+    m.add_function(wrap_pyfunction!(storage_load_key, m)?)?;
     m.add_function(wrap_pyfunction!(storage_prove_reader, m)?)?;
     Ok(())
 }

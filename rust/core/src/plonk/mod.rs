@@ -13,6 +13,7 @@
 pub mod builder;
 pub mod circuit;
 pub mod gates;
+pub mod key_cache;
 pub mod keys;
 pub mod proof;
 pub mod prover;

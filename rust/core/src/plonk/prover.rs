@@ -287,17 +287,24 @@ fn prove_inner(
 }
 
 /// Phase timings on stderr when `BIGFILE_ZK_TRACE` is set (for profiling the prover).
-struct Trace(Option<std::time::Instant>);
+pub(crate) struct Trace(Option<std::time::Instant>, &'static str);
 
 impl Trace {
     fn new() -> Self {
-        Trace(std::env::var_os("BIGFILE_ZK_TRACE").map(|_| std::time::Instant::now()))
+        Self::named("prover")
     }
 
-    fn mark(&self, what: &str) {
+    /// Timings on stderr when `BIGFILE_ZK_TRACE` is set.
+    pub(crate) fn named(name: &'static str) -> Self {
+        let start = std::env::var_os("BIGFILE_ZK_TRACE").map(|_| std::time::Instant::now());
+        Trace(start, name)
+    }
+
+    pub(crate) fn mark(&self, what: &str) {
         if let Some(t) = self.0 {
             eprintln!(
-                "[bigfile_zk prover] {:>9.3} s  {what}",
+                "[bigfile_zk {}] {:>9.3} s  {what}",
+                self.1,
                 t.elapsed().as_secs_f64()
             );
         }

@@ -1,0 +1,460 @@
+//! The proving-key cache encoding (`docs/spec/plonk.md` §3.1): what the prover uses, stored in
+//! the form it uses it, and checked against the circuit and the SRS on load.
+//!
+//! `"BFPC" ‖ u8 format (1) ‖ u8 k ‖ u8 m (fixed columns) ‖ u8[8] columns on each quotient
+//! coset ‖ u32 LE vk length ‖ vk bytes ‖ a KZG opening (64 bytes) ‖ the fixed columns' and σ's
+//! coefficients (m + 3 columns) ‖ every coset's columns`, each column `n` field elements of four little-endian
+//! `u64` limbs in Montgomery form (arkworks' in-memory form; a local cache, not an interchange
+//! format). The key holds no SRS powers and no circuit: both come from the caller, and the
+//! stored data is checked against them before it is used.
+
+use super::circuit::Circuit;
+use super::keys::{coset_stride, srs_powers_needed, ProvingKey, VerifyingKey};
+use crate::domain;
+use crate::encoding::{g1_from_bytes, g1_to_bytes};
+use crate::error::{Error, Result};
+use crate::srs::Srs;
+use ark_bn254::{Fr, G1Affine};
+use ark_ff::{BigInt, FftField, PrimeField, Zero};
+use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
+use rayon::prelude::*;
+use sha3::{Digest, Keccak256};
+use std::io::{Read, Write};
+use std::path::Path;
+
+pub const PK_CACHE_MAGIC: &[u8; 4] = b"BFPC";
+pub const PK_CACHE_FORMAT: u8 = 1;
+const WHAT: &str = "cached proving key";
+/// Selectors read on the quotient's odd cosets (the Poseidon part): `q_M … q_P`.
+const ODD_COSET_COLUMNS: usize = 7;
+
+/// How many columns the key keeps on each of the eight quotient cosets (`keys::fixed_cosets`):
+/// all `m + 3` on the cosets of the whole numerator, the seven selectors on the others when the
+/// circuit has a Poseidon round (none without one).
+pub(crate) fn coset_layout(n: usize, m: usize, round_gates: bool) -> [usize; 8] {
+    std::array::from_fn(|j| {
+        if j % coset_stride(n) == 0 {
+            m + 3
+        } else if round_gates {
+            ODD_COSET_COLUMNS
+        } else {
+            0
+        }
+    })
+}
+
+fn circuit_layout(c: &Circuit) -> (usize, [usize; 8]) {
+    let m = c.fixed.named().len();
+    let round = c.fixed.q_f.iter().chain(&c.fixed.q_p).any(|x| !x.is_zero());
+    (m, coset_layout(c.n(), m, round))
+}
+
+fn bad(reason: impl Into<String>) -> Error {
+    Error::decode(WHAT, reason.into())
+}
+
+fn column_bytes(col: &[Fr]) -> Vec<u8> {
+    let mut out = vec![0u8; 32 * col.len()];
+    out.par_chunks_exact_mut(32).zip(col).for_each(|(o, x)| {
+        for (dst, limb) in o.chunks_exact_mut(8).zip(x.0 .0) {
+            dst.copy_from_slice(&limb.to_le_bytes());
+        }
+    });
+    out
+}
+
+/// One column of `n` elements; `None` when a limb string is not below the modulus.
+fn read_column(r: &mut impl Read, buf: &mut [u8]) -> Result<Vec<Fr>> {
+    r.read_exact(buf).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => bad("truncated"),
+        _ => bad(format!("read failed: {e}")),
+    })?;
+    buf.par_chunks_exact(32)
+        .map(|c| {
+            let limbs: [u64; 4] = std::array::from_fn(|i| {
+                u64::from_le_bytes(c[8 * i..8 * i + 8].try_into().expect("8"))
+            });
+            let x = Fr::new_unchecked(BigInt(limbs));
+            (!x.is_geq_modulus()).then_some(x)
+        })
+        .collect::<Option<Vec<Fr>>>()
+        .ok_or_else(|| bad("an element is not below the modulus"))
+}
+
+/// `(ρ'_0 … ρ'_{count-1}, z)` from `keccak256(tag ‖ vk_bytes ‖ i)`: the combination of the
+/// key's polynomials that the cache opens, and the point, both fixed by the verifying key.
+fn opening_challenge(vk: &VerifyingKey, count: usize) -> (Vec<Fr>, Fr) {
+    let vk = vk.to_bytes();
+    let at = |i: usize| {
+        let mut h = Keccak256::new();
+        h.update(b"bigfile_zk/pk-cache/v1/opening");
+        h.update(&vk);
+        h.update((i as u32).to_be_bytes());
+        Fr::from_be_bytes_mod_order(&h.finalize())
+    };
+    ((0..count).map(at).collect(), at(count))
+}
+
+fn evaluate(p: &[Fr], x: Fr) -> Fr {
+    p.iter().rev().fold(Fr::zero(), |acc, c| acc * x + c)
+}
+
+impl ProvingKey {
+    /// `[(P'(X) − P'(z))/(X − z)]` for the combination `P' = Σ ρ'_i·p_i` of the fixed and σ
+    /// polynomials and the point of [`opening_challenge`]: stored in the cache so that loading
+    /// checks the verifying key with two pairings instead of an MSM.
+    fn opening(&self) -> Result<G1Affine> {
+        let cols: Vec<&Vec<Fr>> = self.fixed.iter().chain(&self.sigma).collect();
+        let (rho, z) = opening_challenge(&self.vk, cols.len());
+        let p = combine(self.n(), &cols, &rho);
+        // Synthetic division by (X − z); the remainder is P'(z).
+        let mut q = vec![Fr::zero(); p.len() - 1];
+        let mut acc = Fr::zero();
+        for i in (1..p.len()).rev() {
+            acc = acc * z + p[i];
+            q[i - 1] = acc;
+        }
+        super::keys::commit(&self.g1, &q)
+    }
+
+    /// The cache encoding (module docs), written to `w`.
+    pub fn write_cache(&self, w: &mut impl Write) -> Result<()> {
+        let (m, layout) = circuit_layout(&self.circuit);
+        let io = |e: std::io::Error| Error::param(format!("writing the proving key: {e}"));
+        let vk = self.vk.to_bytes();
+        let mut head = PK_CACHE_MAGIC.to_vec();
+        head.extend_from_slice(&[PK_CACHE_FORMAT, self.vk.k as u8, m as u8]);
+        head.extend(layout.iter().map(|&c| c as u8));
+        head.extend_from_slice(&(vk.len() as u32).to_le_bytes());
+        head.extend_from_slice(&vk);
+        head.extend_from_slice(&g1_to_bytes(&self.opening()?));
+        w.write_all(&head).map_err(io)?;
+        for col in self
+            .fixed
+            .iter()
+            .chain(&self.sigma)
+            .chain(self.cosets.iter().flatten())
+        {
+            w.write_all(&column_bytes(col)).map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// [`write_cache`](Self::write_cache) to `path`, atomically (a temporary file, synced, then
+    /// renamed): readers see the old file or the whole new one.
+    pub fn save_cache(&self, path: &Path) -> Result<()> {
+        let (tmp, file) = crate::files::create_temp_beside(path)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        let result = self.write_cache(&mut w).and_then(|_| {
+            w.into_inner()
+                .map_err(|e| e.into_error())
+                .and_then(|f| f.sync_all())
+                .and_then(|_| std::fs::rename(&tmp, path))
+                .map_err(|e| Error::io(path, e))
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    /// Read a cache file written by [`save_cache`](Self::save_cache) for `circuit` and `srs`,
+    /// and check it before it is used ([`read_cache`](Self::read_cache)).
+    pub fn load_cache(path: &Path, circuit: &Circuit, srs: &Srs) -> Result<ProvingKey> {
+        let file = crate::files::open_regular(path)?;
+        let mut r = std::io::BufReader::with_capacity(1 << 16, file);
+        Self::read_cache(&mut r, circuit, srs).map_err(|e| match e {
+            Error::Decode { what, reason } => {
+                Error::decode(what, format!("{}: {reason}", path.display()))
+            }
+            other => other,
+        })
+    }
+
+    /// Decode the cache encoding from `r` for `circuit` and `srs`, and check it: the key's
+    /// circuit is `circuit` itself (the file holds none), its SRS powers are `srs`'s, and
+    /// every stored column is checked with one random linear combination each (`ρ` fresh from
+    /// the OS): the coefficients against the circuit's columns and `σ` (one FFT), each coset's
+    /// columns against the coefficients (one FFT per coset); and the verifying key's
+    /// commitments against the coefficients under `srs` by the stored KZG opening of a
+    /// combination the verifying key fixes (two pairings; binding as KZG is, given `srs`'s
+    /// secret τ). A key that passes is the one [`setup`](super::setup) makes (`plonk.md`
+    /// §3.1).
+    pub fn read_cache(r: &mut impl Read, circuit: &Circuit, srs: &Srs) -> Result<ProvingKey> {
+        let trace = super::prover::Trace::named("key cache");
+        circuit.check()?;
+        let n = circuit.n();
+        let (m, layout) = circuit_layout(circuit);
+        let mut head = [0u8; 19];
+        r.read_exact(&mut head)
+            .map_err(|_| bad("shorter than its header"))?;
+        if &head[..4] != PK_CACHE_MAGIC {
+            return Err(bad("does not start with BFPC"));
+        }
+        if head[4] != PK_CACHE_FORMAT {
+            return Err(bad(format!(
+                "format {} (this library reads {PK_CACHE_FORMAT})",
+                head[4]
+            )));
+        }
+        if head[5] as u32 != circuit.k
+            || head[6] as usize != m
+            || head[7..15] != layout.map(|c| c as u8)
+        {
+            return Err(bad(format!(
+                "its shape (k = {}, {} columns) is not the circuit's (k = {}, {m} columns)",
+                head[5], head[6], circuit.k
+            )));
+        }
+        let vk_len = u32::from_le_bytes(head[15..19].try_into().expect("4")) as usize;
+        if vk_len > 2048 {
+            return Err(bad("verifying key too long"));
+        }
+        let mut vk = vec![0u8; vk_len];
+        r.read_exact(&mut vk).map_err(|_| bad("truncated"))?;
+        let vk =
+            VerifyingKey::from_bytes(&vk).map_err(|e| bad(format!("its verifying key: {e}")))?;
+        let mut pi = [0u8; 64];
+        r.read_exact(&mut pi).map_err(|_| bad("truncated"))?;
+        let opening = g1_from_bytes(&pi).map_err(|e| bad(format!("its opening: {e}")))?;
+        if vk.k != circuit.k
+            || vk.num_public != circuit.num_public
+            || vk.version() != circuit.version()
+            || vk.lookup.is_some() != circuit.has_lookups()
+        {
+            return Err(Error::InvalidParameter(
+                "this proving key is not the circuit's (its verifying key's shape differs)".into(),
+            ));
+        }
+        let mut buf = vec![0u8; 32 * n];
+        let mut column = || read_column(r, &mut buf);
+        let fixed: Vec<Vec<Fr>> = (0..m).map(|_| column()).collect::<Result<_>>()?;
+        let sigma: [Vec<Fr>; 3] = [column()?, column()?, column()?];
+        let cosets: Vec<Vec<Vec<Fr>>> = layout
+            .iter()
+            .map(|&c| (0..c).map(|_| column()).collect::<Result<_>>())
+            .collect::<Result<_>>()?;
+        let mut one = [0u8; 1];
+        if r.read(&mut one)
+            .map_err(|e| bad(format!("read failed: {e}")))?
+            != 0
+        {
+            return Err(bad("trailing bytes"));
+        }
+        trace.mark("read");
+        let need = srs_powers_needed(n);
+        if srs.g1.len() < need {
+            return Err(Error::param(format!(
+                "a circuit of 2^{} rows needs an SRS of max degree {} (5n + 9), this one has {}",
+                circuit.k,
+                need - 1,
+                srs.max_degree()
+            )));
+        }
+        let d = domain::domain(n)?;
+        let pk = ProvingKey {
+            vk,
+            sigma_evals: circuit.sigmas(d.group_gen()),
+            circuit: circuit.clone(),
+            fixed,
+            sigma,
+            g1: srs.g1[..need].to_vec(),
+            cosets,
+        };
+        trace.mark("σ, SRS powers copied");
+        pk.check_derived(srs, &opening, &trace)?;
+        trace.mark("checked");
+        Ok(pk)
+    }
+
+    /// Whether the coefficients, cosets and verifying key are those of `self.circuit` under
+    /// `srs` (see [`read_cache`](Self::read_cache)); `self.sigma_evals` is trusted.
+    pub(crate) fn check_derived(
+        &self,
+        srs: &Srs,
+        opening: &G1Affine,
+        trace: &super::prover::Trace,
+    ) -> Result<()> {
+        use ark_ec::{pairing::Pairing, AffineRepr, CurveGroup, VariableBaseMSM};
+        use ark_std::UniformRand;
+        let wrong = |what: &str| {
+            Err(Error::InvalidParameter(format!(
+                "this proving key is not the circuit's under this SRS ({what})"
+            )))
+        };
+        if self.vk.g2 != srs.g2 {
+            return wrong("its [τ]G2 differs");
+        }
+        let n = self.n();
+        let coeffs: Vec<&Vec<Fr>> = self.fixed.iter().chain(&self.sigma).collect();
+        let evals: Vec<&Vec<Fr>> = self
+            .circuit
+            .fixed
+            .named()
+            .into_iter()
+            .map(|(_, c)| c)
+            .chain(&self.sigma_evals)
+            .collect();
+        if coeffs.len() != evals.len() || coeffs.iter().chain(&evals).any(|c| c.len() != n) {
+            return wrong("its columns have the wrong shape");
+        }
+        let mut rng = ark_std::rand::rngs::OsRng;
+        // 64-bit weights: a wrong column passes a check with probability ≤ 2^-64, and the
+        // cosets' combination needs no full field multiplication (`matches_combination`).
+        let rho_small: Vec<u64> = coeffs.iter().map(|_| u64::rand(&mut rng)).collect();
+        let rho: Vec<Fr> = rho_small.iter().map(|&r| Fr::from(r)).collect();
+        let p_odd = combine(n, &coeffs[..ODD_COSET_COLUMNS], &rho);
+        let mut p_all = combine(n, &coeffs[ODD_COSET_COLUMNS..], &rho[ODD_COSET_COLUMNS..]);
+        p_all.par_iter_mut().zip(&p_odd).for_each(|(a, b)| *a += b);
+        trace.mark("check: coefficients combined");
+        // The coefficients are the circuit's columns interpolated.
+        let d = domain::domain(n)?;
+        if d.fft(&p_all) != combine(n, &evals, &rho) {
+            return wrong("its coefficients are not the circuit's columns");
+        }
+        trace.mark("check: coefficients against the circuit");
+        // The verifying key commits to them under this SRS: one KZG opening of a combination
+        // fixed by the verifying key (keccak), made at setup, checked with two pairings.
+        let nsel = self.vk.num_selectors();
+        let mut points: Vec<G1Affine> = self.vk.selectors[..nsel].to_vec();
+        points.extend(self.vk.lookup.iter().flatten());
+        points.extend(&self.vk.sigma);
+        if points.len() != rho.len() {
+            return wrong("its verifying key has the wrong number of commitments");
+        }
+        let (rho_v, z) = opening_challenge(&self.vk, points.len());
+        let value = evaluate(&combine(n, &coeffs, &rho_v), z);
+        let combined = ark_bn254::G1Projective::msm(&points, &rho_v)
+            .map_err(|_| Error::param("internal: MSM lengths"))?;
+        let g = srs.g1[0].into_group();
+        let lhs = (combined - g * value).into_affine();
+        let tau_minus_z = (srs.g2[1].into_group() - srs.g2[0].into_group() * z).into_affine();
+        let paired = ark_bn254::Bn254::multi_pairing(
+            [lhs, (-opening.into_group()).into_affine()],
+            [srs.g2[0], tau_minus_z],
+        );
+        if !paired.is_zero() {
+            return wrong("its commitments are not those of its polynomials");
+        }
+        trace.mark("check: commitments (one opening)");
+        // Each coset holds the coefficients' values there.
+        let big = Radix2EvaluationDomain::<Fr>::new(8 * n).expect("8n within the 2-adicity");
+        let (m, layout) = circuit_layout(&self.circuit);
+        if self.cosets.len() != 8 || self.cosets.iter().zip(layout).any(|(c, l)| c.len() != l) {
+            return wrong("its cosets have the wrong shape");
+        }
+        let ok = (0..8).into_par_iter().all(|j| {
+            let cols: Vec<&Vec<Fr>> = self.cosets[j].iter().collect();
+            let p = match cols.len() {
+                0 => return true,
+                c if c == m + 3 => &p_all,
+                _ => &p_odd,
+            };
+            cols.iter().all(|c| c.len() == n)
+                && matches_combination(
+                    &cols,
+                    &rho_small,
+                    &domain::on_coset(n, Fr::GENERATOR * big.element(j), p),
+                )
+        });
+        if !ok {
+            return wrong("its coset values are not its polynomials'");
+        }
+        Ok(())
+    }
+}
+
+/// `Σ_i rs[i]·cols[i]`, element by element (blocks in parallel).
+fn combine(n: usize, cols: &[&Vec<Fr>], rs: &[Fr]) -> Vec<Fr> {
+    const BLOCK: usize = 1 << 12;
+    let mut acc = vec![Fr::zero(); n];
+    acc.par_chunks_mut(BLOCK).enumerate().for_each(|(b, out)| {
+        let (at, len) = (b * BLOCK, out.len());
+        for (col, r) in cols.iter().zip(rs) {
+            for (o, x) in out.iter_mut().zip(&col[at..at + len]) {
+                *o += *r * x;
+            }
+        }
+    });
+    acc
+}
+
+/// Whether `Σ_i rs[i]·cols[i] = expected` element by element, without field multiplications:
+/// an element's Montgomery limbs `a = x·R mod r` are linear in `x`, so the integer
+/// `S = Σ rs[i]·a_i` (< 2^324 for up to 16 columns, six limbs) reduced mod r must equal
+/// `expected`'s limbs. `S = lo + hi·2^256` and `hi·2^256 ≡ hi·R` is the Montgomery form of `hi`.
+fn matches_combination(cols: &[&Vec<Fr>], rs: &[u64], expected: &[Fr]) -> bool {
+    use ark_ff::BigInteger;
+    assert!(cols.len() <= 16 && cols.len() <= rs.len());
+    let modulus = <Fr as PrimeField>::MODULUS;
+    expected.par_iter().enumerate().all(|(row, e)| {
+        let mut acc = [0u64; 6];
+        for (col, &r) in cols.iter().zip(rs) {
+            let limbs = col[row].0 .0;
+            let mut carry = 0u128;
+            for k in 0..4 {
+                let t = acc[k] as u128 + limbs[k] as u128 * r as u128 + carry;
+                acc[k] = t as u64;
+                carry = t >> 64;
+            }
+            let t = acc[4] as u128 + carry;
+            acc[4] = t as u64;
+            acc[5] += (t >> 64) as u64;
+        }
+        let mut lo = BigInt([acc[0], acc[1], acc[2], acc[3]]);
+        while lo >= modulus {
+            lo.sub_with_borrow(&modulus);
+        }
+        let hi = Fr::from(acc[4] as u128 | (acc[5] as u128) << 64);
+        let carried = lo.add_with_carry(&hi.0);
+        if carried || lo >= modulus {
+            lo.sub_with_borrow(&modulus);
+        }
+        lo == e.0
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_std::{rand::SeedableRng, UniformRand};
+
+    #[test]
+    fn the_integer_combination_is_the_field_one() {
+        let mut rng = ark_std::rand::rngs::StdRng::seed_from_u64(5);
+        let n = 64;
+        for cols_count in [1, 7, 15, 16] {
+            // Random values, and the extremes: r − 1 everywhere with the largest weights.
+            for extreme in [false, true] {
+                let cols: Vec<Vec<Fr>> = (0..cols_count)
+                    .map(|_| {
+                        (0..n)
+                            .map(|_| {
+                                if extreme {
+                                    -Fr::from(1u64)
+                                } else {
+                                    Fr::rand(&mut rng)
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect();
+                let rs: Vec<u64> = (0..cols_count)
+                    .map(|_| {
+                        if extreme {
+                            u64::MAX
+                        } else {
+                            u64::rand(&mut rng)
+                        }
+                    })
+                    .collect();
+                let refs: Vec<&Vec<Fr>> = cols.iter().collect();
+                let field: Vec<Fr> = rs.iter().map(|&r| Fr::from(r)).collect();
+                let mut expected = combine(n, &refs, &field);
+                assert!(matches_combination(&refs, &rs, &expected));
+                expected[n - 1] += Fr::from(1u64);
+                assert!(!matches_combination(&refs, &rs, &expected));
+            }
+        }
+    }
+}

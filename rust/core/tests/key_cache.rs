@@ -1,0 +1,204 @@
+//! The proving-key cache encoding: a loaded key is the setup's (same proofs, byte for byte), and
+//! every damaged, truncated, foreign-SRS or foreign-circuit file is refused.
+
+use ark_bn254::Fr;
+use bigfile_zk::plonk::{self, Builder, Circuit, ProvingKey};
+use bigfile_zk::srs::Srs;
+use bigfile_zk::Error;
+use std::sync::OnceLock;
+
+fn srs() -> &'static Srs {
+    static SRS: OnceLock<Srs> = OnceLock::new();
+    SRS.get_or_init(|| Srs::insecure_for_testing(5 * 256 + 9, 3).unwrap())
+}
+
+/// A circuit with a public input, arithmetic, and optionally Poseidon rounds (the gate) and a
+/// lookup; `c` is a constant baked into its fixed columns.
+fn circuit(poseidon: bool, lookup: bool, c: u64) -> (Circuit, [Vec<Fr>; 3]) {
+    let mut b = Builder::new();
+    let x = b.public_input(Fr::from(3u64));
+    if c == 0 {
+        // Only multiplications (a version-1 circuit of 32 rows without the round gate).
+        let mut y = x;
+        for _ in 0..20 {
+            y = b.mul(y, y);
+        }
+        return b.build().unwrap();
+    }
+    let y = b.input(Fr::from(5u64));
+    let s = b.mul_add(
+        x,
+        y,
+        Fr::from(1u64),
+        Fr::from(2u64),
+        Fr::from(0u64),
+        Fr::from(c),
+    );
+    let t = b.dot(
+        &[
+            (Fr::from(7u64), s),
+            (Fr::from(9u64), y),
+            (Fr::from(4u64), x),
+        ],
+        Fr::from(1u64),
+    );
+    if poseidon {
+        b.set_poseidon_gate(true);
+        b.poseidon(&[s, t]).unwrap();
+    }
+    if lookup {
+        b.set_range_checks_by_lookup(true);
+        b.range_check(y, 8).unwrap();
+    }
+    let (circuit, w) = b.build().unwrap();
+    (circuit, w)
+}
+
+fn cache_bytes(pk: &ProvingKey) -> Vec<u8> {
+    let mut out = Vec::new();
+    pk.write_cache(&mut out).unwrap();
+    out
+}
+
+fn load(bytes: &[u8], c: &Circuit, srs: &Srs) -> Result<ProvingKey, Error> {
+    ProvingKey::read_cache(&mut &bytes[..], c, srs)
+}
+
+#[test]
+fn a_loaded_key_is_the_setup_key_and_proves_the_same_bytes() {
+    let mut shapes = vec![];
+    for (poseidon, lookup, k) in [
+        (false, false, 0),
+        (false, false, 11),
+        (true, false, 11),
+        (false, true, 11),
+        (true, true, 11),
+    ] {
+        let (c, w) = circuit(poseidon, lookup, k);
+        shapes.push((c.version(), c.k));
+        let (pk, vk) = plonk::setup(&c, srs()).unwrap();
+        let bytes = cache_bytes(&pk);
+        let loaded = load(&bytes, &c, srs()).unwrap();
+        assert_eq!(loaded.vk, vk);
+        assert_eq!(cache_bytes(&loaded), bytes);
+        assert_eq!(loaded.to_bytes(), pk.to_bytes()); // circuit, SRS powers
+        let blinding: Vec<Fr> = (0..plonk::prover::blinding_len(lookup) as u64)
+            .map(|i| Fr::from(1000 + i))
+            .collect();
+        let a = plonk::prove_with_blinding(&pk, &w, &blinding).unwrap();
+        let b = plonk::prove_with_blinding(&loaded, &w, &blinding).unwrap();
+        assert_eq!(
+            a.to_bytes(),
+            b.to_bytes(),
+            "poseidon {poseidon}, lookup {lookup}"
+        );
+        assert!(plonk::verify(&vk, &b, &w[0][..c.num_public]).unwrap());
+        // Through a file, written atomically.
+        let dir = std::env::temp_dir().join(format!("bfzk-key-cache-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("k.pkc");
+        pk.save_cache(&path).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+        assert_eq!(
+            cache_bytes(&ProvingKey::load_cache(&path, &c, srs()).unwrap()),
+            bytes
+        );
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1); // no temporary left
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    // Both versions; n < 16 (all eight cosets whole) and n ≥ 16 without the round gate.
+    assert_eq!(shapes, [(1, 5), (2, 3), (2, 7), (2, 8), (2, 8)]);
+}
+
+#[test]
+fn every_damaged_byte_is_refused() {
+    let (c, _) = circuit(true, true, 11);
+    let (pk, _) = plonk::setup(&c, srs()).unwrap();
+    let bytes = cache_bytes(&pk);
+    // The header, the verifying key, and a spread of positions over every column (coefficients,
+    // σ, the cosets): one flipped bit anywhere changes a checked value.
+    let mut positions: Vec<usize> = (0..64).chain([bytes.len() - 1]).collect();
+    positions.extend((0..97).map(|i| 64 + i * (bytes.len() - 65) / 97));
+    for at in positions {
+        for bit in [0u8, 5] {
+            let mut bad = bytes.clone();
+            bad[at] ^= 1 << bit;
+            assert!(
+                load(&bad, &c, srs()).is_err(),
+                "flipped bit {bit} of byte {at} of {} accepted",
+                bytes.len()
+            );
+        }
+    }
+    for len in [
+        0,
+        3,
+        18,
+        19,
+        100,
+        bytes.len() / 2,
+        bytes.len() - 32,
+        bytes.len() - 1,
+    ] {
+        let err = load(&bytes[..len], &c, srs()).unwrap_err().to_string();
+        assert!(
+            err.contains("truncated") || err.contains("header"),
+            "{len}: {err}"
+        );
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    let err = load(&longer, &c, srs()).unwrap_err().to_string();
+    assert!(err.contains("trailing"), "{err}");
+    // An element that is not below the modulus (the last coset value).
+    let mut big = bytes.clone();
+    let end = big.len();
+    big[end - 32..].fill(0xff);
+    let err = load(&big, &c, srs()).unwrap_err().to_string();
+    assert!(err.contains("modulus"), "{err}");
+}
+
+#[test]
+fn another_srs_or_circuit_is_refused() {
+    let (c, _) = circuit(true, false, 11);
+    let (pk, _) = plonk::setup(&c, srs()).unwrap();
+    let bytes = cache_bytes(&pk);
+    // The same circuit's key made with another SRS (whoever planted it may know its τ).
+    let other_srs = Srs::insecure_for_testing(5 * 256 + 9, 4).unwrap();
+    let err = load(&bytes, &c, &other_srs).unwrap_err().to_string();
+    assert!(err.contains("SRS"), "{err}");
+    let planted = cache_bytes(&plonk::setup(&c, &other_srs).unwrap().0);
+    let err = load(&planted, &c, srs()).unwrap_err().to_string();
+    assert!(err.contains("[τ]G2"), "{err}");
+    // That key claiming this SRS's [τ]G2 (the G2 points end the verifying key): its
+    // commitments are not this τ's.
+    let vk_end = 19 + u32::from_le_bytes(bytes[15..19].try_into().unwrap()) as usize;
+    let mut claimed = planted.clone();
+    claimed[vk_end - 256..vk_end].copy_from_slice(&bytes[vk_end - 256..vk_end]);
+    let err = load(&claimed, &c, srs()).unwrap_err().to_string();
+    assert!(err.contains("commitments"), "{err}");
+    // The stored opening is checked: another key's is refused.
+    let mut other_opening = bytes.clone();
+    other_opening[vk_end..vk_end + 64].copy_from_slice(&planted[vk_end..vk_end + 64]);
+    let err = load(&other_opening, &c, srs()).unwrap_err().to_string();
+    assert!(err.contains("commitments"), "{err}");
+    let small = Srs::insecure_for_testing(5 * c.n(), 3).unwrap();
+    let err = load(&bytes, &c, &small).unwrap_err().to_string();
+    assert!(err.contains("needs an SRS"), "{err}");
+    // Same shape, another constant: the circuit's columns differ.
+    let (c2, _) = circuit(true, false, 12);
+    assert_eq!(c2.n(), c.n());
+    let err = load(&bytes, &c2, srs()).unwrap_err().to_string();
+    assert!(err.contains("not the circuit's columns"), "{err}");
+    // And a key of another shape.
+    let (c3, _) = circuit(false, true, 11);
+    let err = load(&bytes, &c3, srs()).unwrap_err().to_string();
+    assert!(err.contains("not the circuit"), "{err}");
+    // A key whose verifying key was swapped for another circuit's of the same shape.
+    let other = cache_bytes(&plonk::setup(&c2, srs()).unwrap().0);
+    let vk_len = u32::from_le_bytes(bytes[15..19].try_into().unwrap()) as usize;
+    let mut swapped = bytes.clone();
+    swapped[19..19 + vk_len].copy_from_slice(&other[19..19 + vk_len]);
+    let err = load(&swapped, &c, srs()).unwrap_err().to_string();
+    assert!(err.contains("commitments"), "{err}");
+}
