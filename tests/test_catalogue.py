@@ -144,3 +144,21 @@ def test_changes_the_registry_never_queues_are_refused_before_proving() -> None:
     pk, _ = catalogue.update_keys(_srs())
     with pytest.raises(ParameterError, match="change 0"):
         bigfile_zk._native.catalogue_update_prove(pk, tree, 0, [(2, 5)])
+
+
+def test_update_keys_are_cached_and_a_damaged_cache_is_replaced(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("BIGFILE_ZK_CACHE", str(tmp_path))
+    monkeypatch.setattr(catalogue, "_KEYS", {})
+    _, vk = catalogue.update_keys(_srs())
+    path = catalogue.key_path(_srs())
+    assert path.is_file() and path.suffix == ".pkc"
+    monkeypatch.setattr(catalogue, "_KEYS", {})
+    _, again = catalogue.update_keys(_srs())  # from the file, checked against circuit and SRS
+    assert again.digest() == vk.digest()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 1
+    path.write_bytes(bytes(data))
+    monkeypatch.setattr(catalogue, "_KEYS", {})
+    with pytest.warns(RuntimeWarning, match="ignoring the cached key"):
+        _, rebuilt = catalogue.update_keys(_srs())
+    assert rebuilt.digest() == vk.digest()

@@ -343,6 +343,12 @@ pub fn setup(srs: &bigfile_zk::srs::Srs) -> Result<(ProvingKey, VerifyingKey)> {
     plonk::setup(&circuit()?, srs)
 }
 
+/// The update circuit's proving key from a cache file ([`ProvingKey::save_cache`]), checked
+/// against the circuit and `srs` before it is returned.
+pub fn load_key(path: &std::path::Path, srs: &bigfile_zk::srs::Srs) -> Result<ProvingKey> {
+    ProvingKey::load_cache(path, &circuit()?, srs)
+}
+
 /// Whether `pk` is the update circuit's proving key for `srs` (e.g. one read from a cache);
 /// an error says what differs.
 pub fn check_key(pk: &ProvingKey, srs: &bigfile_zk::srs::Srs) -> Result<()> {

@@ -312,6 +312,17 @@ pub fn setup(m: usize, k: usize, srs: &bigfile_zk::srs::Srs) -> Result<(ProvingK
     plonk::setup(&circuit(m, k)?, srs)
 }
 
+/// Parameter set `(m, k)`'s proving key from a cache file ([`ProvingKey::save_cache`]),
+/// checked against the epoch circuit and `srs` before it is returned.
+pub fn load_key(
+    path: &std::path::Path,
+    m: usize,
+    k: usize,
+    srs: &bigfile_zk::srs::Srs,
+) -> Result<ProvingKey> {
+    ProvingKey::load_cache(path, &circuit(m, k)?, srs)
+}
+
 /// Whether `pk` is parameter set `(m, k)`'s proving key for `srs`; an error says what differs.
 pub fn check_key(pk: &ProvingKey, m: usize, k: usize, srs: &bigfile_zk::srs::Srs) -> Result<()> {
     if let Some(diff) = pk.circuit.difference(&circuit(m, k)?) {

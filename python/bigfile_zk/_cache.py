@@ -7,10 +7,12 @@ import hashlib
 import os
 import warnings
 import weakref
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bigfile_zk import _io
-from bigfile_zk._native import SRS, ProvingKey
+from bigfile_zk._native import SRS, ProvingKey, VerifyingKey
 from bigfile_zk.errors import DecodeError, InsecureSRSWarning, ParameterError
 
 _INSECURE_SRS: dict[int, SRS] = {}
@@ -48,6 +50,34 @@ def save_key(path: Path, pk: ProvingKey) -> None:
         pk.save_cache(path)
     except OSError as exc:
         warnings.warn(f"cannot write the cache file {path}: {exc}", RuntimeWarning, stacklevel=3)
+
+
+def cached_keys(
+    memo: dict[Any, tuple[ProvingKey, VerifyingKey]],
+    tag: Any,
+    path: Path,
+    load: Callable[[Path], ProvingKey],
+    setup: Callable[[], ProvingKey],
+    cache: bool,
+) -> tuple[ProvingKey, VerifyingKey]:
+    """A circuit's keys, derived once per ``tag`` (kept in ``memo``) and, with ``cache``, on
+    disk at ``path`` in the cache encoding (:func:`save_key`). ``load(path)`` must check the
+    file against the circuit and the SRS (``*_load_key``); a file it refuses is replaced, with
+    a warning."""
+    if tag in memo:
+        return memo[tag]
+    pk: ProvingKey | None = None
+    if cache and path.is_file():
+        try:
+            pk = load(path)
+        except (DecodeError, ParameterError, OSError) as exc:
+            warnings.warn(f"ignoring the cached key {path}: {exc}", RuntimeWarning, stacklevel=3)
+    if pk is None:
+        pk = setup()
+        if cache:
+            save_key(path, pk)
+    memo[tag] = (pk, pk.vk)
+    return memo[tag]
 
 
 def insecure_test_srs(degree: int, *, cache: bool = True) -> SRS:

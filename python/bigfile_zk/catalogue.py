@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bigfile_zk import _cache, _io, _native
-from bigfile_zk._cache import cache_dir, write_atomic
+from bigfile_zk._cache import cache_dir
 from bigfile_zk._native import SRS, CatalogueTree, FileCommitment
 from bigfile_zk._progress import ProgressReporter
 from bigfile_zk.epoch import Catalogue
@@ -77,7 +77,9 @@ def _default_srs(cache: bool) -> SRS:
 
 def key_path(srs: SRS) -> Path:
     """Where :func:`update_keys` caches the proving key for ``srs``."""
-    return cache_dir() / "keys" / f"catalogue-update-{_cache.srs_digest(srs, srs_degree())[:32]}.pk"
+    return (
+        cache_dir() / "keys" / f"catalogue-update-{_cache.srs_digest(srs, srs_degree())[:32]}.pkc"
+    )
 
 
 def update_keys(srs: SRS | None = None, *, cache: bool = True) -> tuple[ProvingKey, VerifyingKey]:
@@ -85,26 +87,14 @@ def update_keys(srs: SRS | None = None, *, cache: bool = True) -> tuple[ProvingK
     warning), derived once and cached like :func:`bigfile_zk.storage.keys` (a cached key is
     checked against the circuit and ``srs`` before use, and replaced when it fails)."""
     srs = srs if srs is not None else _default_srs(cache)
-    digest = _cache.srs_digest(srs, srs_degree())
-    if digest in _KEYS:
-        return _KEYS[digest]
-    path = key_path(srs)
-    pk: ProvingKey | None = None
-    if cache and path.is_file():
-        try:
-            pk = ProvingKey.from_bytes(
-                _io.read_bounded(path, _io.MAX_PROVING_KEY, "cached proving key")
-            )
-            _native.catalogue_check_key(pk, srs)
-        except (DecodeError, ParameterError, OSError) as exc:
-            warnings.warn(f"ignoring the cached key {path}: {exc}", RuntimeWarning, stacklevel=2)
-            pk = None
-    if pk is None:
-        pk, _ = _native.catalogue_update_setup(srs)
-        if cache:
-            write_atomic(path, pk.to_bytes())
-    _KEYS[digest] = (pk, pk.vk)
-    return _KEYS[digest]
+    return _cache.cached_keys(
+        _KEYS,
+        _cache.srs_digest(srs, srs_degree()),
+        key_path(srs),
+        lambda path: _native.catalogue_load_key(path, srs),
+        lambda: _native.catalogue_update_setup(srs)[0],
+        cache,
+    )
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bigfile_zk import _cache, _io, _native
-from bigfile_zk._cache import cache_dir, write_atomic
+from bigfile_zk._cache import cache_dir
 from bigfile_zk._native import SRS, FileCommitment
 from bigfile_zk._progress import ProgressReporter
 from bigfile_zk.errors import DecodeError, InsecureSRSError, InsecureSRSWarning, ParameterError
@@ -100,7 +100,7 @@ def _srs_digest(srs: SRS, params: tuple[int, int]) -> str:
 def key_path(params: tuple[int, int], srs: SRS) -> Path:
     """Where :func:`keys` caches the proving key of ``(params, srs)``."""
     m, k = _check_params(params)
-    return cache_dir() / "keys" / f"epoch-m{m}-k{k}-{_srs_digest(srs, params)[:32]}.pk"
+    return cache_dir() / "keys" / f"epoch-m{m}-k{k}-{_srs_digest(srs, params)[:32]}.pkc"
 
 
 def keys(
@@ -112,26 +112,14 @@ def keys(
     replaced with a warning."""
     m, k = _check_params(params)
     srs = srs if srs is not None else _default_srs((m, k), cache)
-    tag = ((m, k), _srs_digest(srs, (m, k)))
-    if tag in _KEYS:
-        return _KEYS[tag]
-    path = key_path((m, k), srs)
-    pk: ProvingKey | None = None
-    if cache and path.is_file():
-        try:
-            pk = ProvingKey.from_bytes(
-                _io.read_bounded(path, _io.MAX_PROVING_KEY, "cached proving key")
-            )
-            _native.epoch_check_key(pk, m, k, srs)
-        except (DecodeError, ParameterError, OSError) as exc:
-            warnings.warn(f"ignoring the cached key {path}: {exc}", RuntimeWarning, stacklevel=2)
-            pk = None
-    if pk is None:
-        pk, _ = _native.epoch_setup(m, k, srs)
-        if cache:
-            write_atomic(path, pk.to_bytes())
-    _KEYS[tag] = (pk, pk.vk)
-    return _KEYS[tag]
+    return _cache.cached_keys(
+        _KEYS,
+        ((m, k), _srs_digest(srs, (m, k))),
+        key_path((m, k), srs),
+        lambda path: _native.epoch_load_key(path, m, k, srs),
+        lambda: _native.epoch_setup(m, k, srs)[0],
+        cache,
+    )
 
 
 class Catalogue:

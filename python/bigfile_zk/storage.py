@@ -129,24 +129,14 @@ def keys(
     FFTs and one MSM); otherwise it is replaced, with a warning."""
     k = _check_k(k)
     srs = srs if srs is not None else default_srs(k, cache=cache)
-    digest = srs_digest(srs, k)
-    tag = (k, digest)
-    if tag in _KEYS:
-        return _KEYS[tag]
-    path = key_path(k, srs)
-    pk: ProvingKey | None = None
-    if cache and path.is_file():
-        try:
-            pk = _native.storage_load_key(path, k, srs)
-        except (DecodeError, ParameterError, OSError) as exc:
-            warnings.warn(f"ignoring the cached key {path}: {exc}", RuntimeWarning, stacklevel=2)
-            pk = None
-    if pk is None:
-        pk, _ = _native.storage_setup(k, srs)
-        if cache:
-            _cache.save_key(path, pk)
-    _KEYS[tag] = (pk, pk.vk)
-    return _KEYS[tag]
+    return _cache.cached_keys(
+        _KEYS,
+        (k, srs_digest(srs, k)),
+        key_path(k, srs),
+        lambda path: _native.storage_load_key(path, k, srs),
+        lambda: _native.storage_setup(k, srs)[0],
+        cache,
+    )
 
 
 def parse_seed(seed: object) -> int:

@@ -8,6 +8,7 @@ use crate::srs::PySrs;
 use bigfile_circuits::catalogue::{self, Catalogue};
 use bigfile_zk::plonk;
 use pyo3::prelude::*;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A provider's catalogue as its tree: slot values (file commitments, `0` = empty), depth 16.
@@ -101,12 +102,12 @@ pub fn catalogue_update_setup(
     Ok((PyProvingKey(Arc::new(pk)), PyVerifyingKey(vk)))
 }
 
-/// Raise unless `pk` is the update circuit's proving key for `srs`.
+/// The update circuit's proving key from a cache file (`ProvingKey.save_cache`), checked
+/// against the circuit and `srs` before it is returned.
 #[pyfunction]
-pub fn catalogue_check_key(py: Python<'_>, pk: &PyProvingKey, srs: &PySrs) -> PyResult<()> {
-    let pk = pk.0.clone();
+pub fn catalogue_load_key(py: Python<'_>, path: PathBuf, srs: &PySrs) -> PyResult<PyProvingKey> {
     let srs = &srs.0;
-    detached(py, || catalogue::check_key(&pk, srs))
+    detached(py, || catalogue::load_key(&path, srs)).map(|pk| PyProvingKey(Arc::new(pk)))
 }
 
 /// Apply `changes` (`[(slot, value)]`, queue order) to `catalogue` from queue digest
@@ -149,7 +150,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyCatalogue>()?;
     m.add_function(wrap_pyfunction!(catalogue_queue_next, m)?)?;
     m.add_function(wrap_pyfunction!(catalogue_update_setup, m)?)?;
-    m.add_function(wrap_pyfunction!(catalogue_check_key, m)?)?;
+    m.add_function(wrap_pyfunction!(catalogue_load_key, m)?)?;
     m.add_function(wrap_pyfunction!(catalogue_update_prove, m)?)?;
     Ok(())
 }

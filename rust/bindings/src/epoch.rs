@@ -86,18 +86,18 @@ pub fn epoch_setup(
     Ok((PyProvingKey(Arc::new(pk)), PyVerifyingKey(vk)))
 }
 
-/// Raise unless `pk` is parameter set `(m, k)`'s proving key for `srs`.
+/// Parameter set `(m, k)`'s proving key from a cache file (`ProvingKey.save_cache`), checked
+/// against the epoch circuit and `srs` before it is returned.
 #[pyfunction]
-pub fn epoch_check_key(
+pub fn epoch_load_key(
     py: Python<'_>,
-    pk: &PyProvingKey,
+    path: PathBuf,
     m: usize,
     k: usize,
     srs: &PySrs,
-) -> PyResult<()> {
-    let pk = pk.0.clone();
+) -> PyResult<PyProvingKey> {
     let srs = &srs.0;
-    detached(py, || epoch::check_key(&pk, m, k, srs))
+    detached(py, || epoch::load_key(&path, m, k, srs)).map(|pk| PyProvingKey(Arc::new(pk)))
 }
 
 /// The provider's files by slot: the data's path, its commitment, its tree file (if any).
@@ -173,7 +173,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(epoch_slots, m)?)?;
     m.add_function(wrap_pyfunction!(epoch_chunk_challenges, m)?)?;
     m.add_function(wrap_pyfunction!(epoch_setup, m)?)?;
-    m.add_function(wrap_pyfunction!(epoch_check_key, m)?)?;
+    m.add_function(wrap_pyfunction!(epoch_load_key, m)?)?;
     m.add_function(wrap_pyfunction!(epoch_prove, m)?)?;
     Ok(())
 }
