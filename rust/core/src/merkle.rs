@@ -87,20 +87,20 @@ pub fn zero_hashes(arity: usize) -> Result<&'static [Fr]> {
 }
 
 /// The node above `nodes` (one level up), padding missing children with `zero`.
+/// Full groups are hashed eight at a time where the vector path is available.
 fn parent_level(nodes: &[Fr], arity: usize, zero: Fr) -> Vec<Fr> {
-    nodes
-        .par_chunks(arity)
-        .with_min_len(16)
-        .map(|group| {
-            if group.len() == arity {
-                hash_node(group)
-            } else {
-                let mut padded = group.to_vec();
-                padded.resize(arity, zero);
-                hash_node(&padded)
-            }
-        })
-        .collect()
+    let full = nodes.len() / arity;
+    let mut out = vec![Fr::zero(); nodes.len().div_ceil(arity)];
+    out[..full]
+        .par_chunks_mut(64)
+        .zip(nodes[..full * arity].par_chunks(64 * arity))
+        .for_each(|(o, c)| poseidon::hash_many_serial(c, arity, o).expect("arity checked"));
+    if full < out.len() {
+        let mut padded = nodes[full * arity..].to_vec();
+        padded.resize(arity, zero);
+        out[full] = hash_node(&padded);
+    }
+    out
 }
 
 /// Levels `1..=depth` of a subtree of exactly `depth` levels over `leaves`
