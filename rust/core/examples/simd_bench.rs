@@ -54,6 +54,13 @@ fn main() {
         off / on
     );
 
+    for n in [1usize << 12, 1 << 16] {
+        let (s, v) = field_simd::prover_bench::mul(n, 5);
+        println!("prover: element-wise mul, {n} elements, ns/element: scalar {s:.1}, simd {v:?} (incl. conversion)");
+        let (s, v) = field_simd::prover_bench::butterfly(n, 5);
+        println!("prover: radix-2 butterfly, {n} elements, ns/element: scalar {s:.1}, simd {v:?} (incl. conversion)");
+    }
+
     let leaves: Vec<Fr> = (0..1u64 << 16).map(Fr::from).collect();
     let (off, on) = best(rounds, |_| {
         let t = Instant::now();

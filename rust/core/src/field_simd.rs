@@ -529,6 +529,169 @@ pub mod bench {
     }
 }
 
+/// Issue 15's prover question, measured: element-wise products `c[i] = a[i]·b[i]` and radix-2
+/// butterflies `(a + w·b, a − w·b)` over arrays of arkworks elements, scalar against the vector
+/// path *including* the conversion from and back to arkworks' form (nanoseconds per element,
+/// best of `repeats`, one thread). Not used by the prover.
+pub mod prover_bench {
+    use super::Fr;
+    use std::time::Instant;
+
+    fn inputs(n: usize) -> (Vec<Fr>, Vec<Fr>) {
+        let a = (0..n as u64)
+            .map(|i| Fr::from(i * i + 3) - Fr::from(i << 40))
+            .collect();
+        let b = (0..n as u64)
+            .map(|i| Fr::from(i + 1).square() - Fr::from(7u64))
+            .collect();
+        (a, b)
+    }
+    use ark_ff::Field;
+
+    fn best(repeats: usize, mut f: impl FnMut()) -> f64 {
+        (0..repeats.max(1))
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// `(scalar, vector)` ns per element-wise product; the vector result is checked equal.
+    pub fn mul(n: usize, repeats: usize) -> (f64, Option<f64>) {
+        let (a, b) = inputs(n);
+        let mut c = vec![Fr::from(0u64); n];
+        let s = best(repeats, || {
+            for ((c, a), b) in c.iter_mut().zip(&a).zip(&b) {
+                *c = *a * b;
+            }
+        });
+        let expected = c.clone();
+        #[cfg(target_arch = "x86_64")]
+        if super::hardware_available() {
+            let v = best(repeats, || {
+                // SAFETY: the CPU has AVX-512F and IFMA (checked above).
+                unsafe { avx::mul(&a, &b, &mut c) }
+            });
+            assert!(c == expected, "vector products differ from arkworks");
+            return (s * 1e9 / n as f64, Some(v * 1e9 / n as f64));
+        }
+        (s * 1e9 / n as f64, None)
+    }
+
+    /// `(scalar, vector)` ns per butterfly; the vector result is checked equal.
+    pub fn butterfly(n: usize, repeats: usize) -> (f64, Option<f64>) {
+        let (a0, b0) = inputs(n);
+        let w: Vec<Fr> = (0..n as u64).map(|i| Fr::from(5u64).pow([i])).collect();
+        let (mut a, mut b) = (a0.clone(), b0.clone());
+        let s = best(repeats, || {
+            a.copy_from_slice(&a0);
+            b.copy_from_slice(&b0);
+            for ((a, b), w) in a.iter_mut().zip(b.iter_mut()).zip(&w) {
+                let t = *b * w;
+                (*a, *b) = (*a + t, *a - t);
+            }
+        });
+        let expected = (a.clone(), b.clone());
+        #[cfg(target_arch = "x86_64")]
+        if super::hardware_available() {
+            let v = best(repeats, || {
+                a.copy_from_slice(&a0);
+                b.copy_from_slice(&b0);
+                // SAFETY: as in `mul`.
+                unsafe { avx::butterfly(&mut a, &mut b, &w) }
+            });
+            assert!(
+                (a, b) == expected,
+                "vector butterflies differ from arkworks"
+            );
+            return (s * 1e9 / n as f64, Some(v * 1e9 / n as f64));
+        }
+        (s * 1e9 / n as f64, None)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    mod avx {
+        //! Arkworks' form is `x·2^256` (canonical, `< r`); repacking its limbs to radix 2^52
+        //! costs only shifts. `(a·2^256)·(16·b·2^256)/2^260 = a·b·2^256`: scaling one operand
+        //! by 16 (four carried doublings, `< 16r`, product `< 16r² < R·r`) makes the vector
+        //! Montgomery product land directly in arkworks' form, `< 2r`, then one subtraction.
+        use super::super::avx::V;
+        use super::super::{from_radix52, to_radix52, Limbs, MODULUS_LIMBS};
+        use super::Fr;
+        use ark_ff::BigInt;
+
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512ifma")]
+        fn load(x: &[Fr]) -> V {
+            // `.0.0` is arkworks' Montgomery representation (a public, doc-hidden field).
+            V::from_lanes(&core::array::from_fn::<Limbs, 8, _>(|k| {
+                to_radix52(x[k].0 .0)
+            }))
+        }
+
+        /// From a vector of values `< 2r` in arkworks' form to canonical arkworks elements.
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512ifma")]
+        fn store(v: &V, out: &mut [Fr]) {
+            for (o, l) in out.iter_mut().zip(v.to_lanes()) {
+                let mut x = from_radix52(l);
+                if !lt(&x, &MODULUS_LIMBS) {
+                    let mut borrow = false;
+                    for (xi, ri) in x.iter_mut().zip(MODULUS_LIMBS) {
+                        let (d, b1) = xi.overflowing_sub(ri);
+                        let (d, b2) = d.overflowing_sub(borrow as u64);
+                        (*xi, borrow) = (d, b1 || b2);
+                    }
+                }
+                *o = Fr::new_unchecked(BigInt(x));
+            }
+        }
+
+        fn lt(a: &[u64; 4], b: &[u64; 4]) -> bool {
+            a.iter().rev().cmp(b.iter().rev()) == core::cmp::Ordering::Less
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512ifma")]
+        fn times16(v: &V) -> V {
+            let v2 = v.add_lazy(v);
+            let v4 = v2.add_lazy(&v2);
+            let v8 = v4.add_lazy(&v4);
+            v8.add_lazy(&v8)
+        }
+
+        /// # Safety
+        /// The CPU must have AVX-512F and AVX-512 IFMA.
+        #[target_feature(enable = "avx512f,avx512ifma")]
+        pub unsafe fn mul(a: &[Fr], b: &[Fr], c: &mut [Fr]) {
+            for ((a, b), c) in a
+                .chunks_exact(8)
+                .zip(b.chunks_exact(8))
+                .zip(c.chunks_exact_mut(8))
+            {
+                store(&load(a).mul(&times16(&load(b))), c);
+            }
+        }
+
+        /// # Safety
+        /// The CPU must have AVX-512F and AVX-512 IFMA.
+        #[target_feature(enable = "avx512f,avx512ifma")]
+        pub unsafe fn butterfly(a: &mut [Fr], b: &mut [Fr], w: &[Fr]) {
+            for ((a, b), w) in a
+                .chunks_exact_mut(8)
+                .zip(b.chunks_exact_mut(8))
+                .zip(w.chunks_exact(8))
+            {
+                let (x, t) = (load(a), load(b).mul(&times16(&load(w))));
+                store(&x.add(&t), a);
+                store(&x.sub(&t), b);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
