@@ -235,7 +235,7 @@ pub(crate) mod avx {
         /// The limbs of every lane, unconverted.
         #[inline]
         #[target_feature(enable = "avx512f,avx512ifma")]
-        pub fn to_lanes(&self) -> [Limbs; 8] {
+        pub fn to_lanes(self) -> [Limbs; 8] {
             let mut cols = [[0u64; 8]; 5];
             for (col, v) in cols.iter_mut().zip(&self.0) {
                 // SAFETY: `col` is 64 writable bytes; storeu has no alignment requirement.
@@ -261,7 +261,7 @@ pub(crate) mod avx {
         /// Back to arkworks elements (leaves Montgomery form, reduces fully).
         #[inline]
         #[target_feature(enable = "avx512f,avx512ifma")]
-        pub fn to_fr(&self) -> [Fr; 8] {
+        pub fn to_fr(self) -> [Fr; 8] {
             let mut one = [_mm512_setzero_si512(); 10];
             one[..5].copy_from_slice(&self.0);
             // t = x < 2^260 ≤ R·r: the result is < x/R + r < r + 1, i.e. at most r.
