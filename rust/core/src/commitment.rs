@@ -58,7 +58,8 @@ impl Default for Layout {
 impl Layout {
     pub fn new(chunk_size: usize, arity: usize) -> Result<Self> {
         merkle::check_arity(arity)?;
-        if chunk_size == 0 || chunk_size % BLOCK_BYTES != 0 || chunk_size > MAX_CHUNK_SIZE {
+        if chunk_size == 0 || !chunk_size.is_multiple_of(BLOCK_BYTES) || chunk_size > MAX_CHUNK_SIZE
+        {
             return Err(Error::param(format!(
                 "chunk_size {chunk_size} is not supported: it must be a multiple of \
                  {BLOCK_BYTES} bytes between {BLOCK_BYTES} and {MAX_CHUNK_SIZE}"
@@ -98,7 +99,7 @@ impl Layout {
 
 /// The leaf of one chunk padded to `chunk_size` bytes.
 pub fn leaf_hash(chunk: &[u8]) -> Fr {
-    debug_assert!(chunk.len() % BLOCK_BYTES == 0);
+    debug_assert!(chunk.len().is_multiple_of(BLOCK_BYTES));
     let mut state = [leaf_iv(), Fr::zero(), Fr::zero()];
     for block in chunk.chunks_exact(BLOCK_BYTES) {
         state[1] += field::from_be_bytes_short(&block[..ELEMENT_BYTES]);
@@ -112,7 +113,7 @@ pub fn leaf_hash(chunk: &[u8]) -> Fr {
 /// parallel, eight chunks at a time on the vector path (the last group of fewer than eight by
 /// the scalar path).
 pub fn leaf_hashes(data: &[u8], chunk_size: usize) -> Vec<Fr> {
-    debug_assert!(data.len() % chunk_size == 0 && chunk_size % BLOCK_BYTES == 0);
+    debug_assert!(data.len().is_multiple_of(chunk_size) && chunk_size.is_multiple_of(BLOCK_BYTES));
     let mut out = vec![Fr::zero(); data.len() / chunk_size];
     let simd = crate::field_simd::enabled();
     out.par_chunks_mut(8)

@@ -283,7 +283,7 @@ impl MerkleProof {
 
     /// The root this proof leads to, or `None` if its shape is invalid.
     pub fn compute_root(&self) -> Option<Fr> {
-        if check_arity(self.arity).is_err() || self.siblings.len() % (self.arity - 1) != 0 {
+        if check_arity(self.arity).is_err() || !self.siblings.len().is_multiple_of(self.arity - 1) {
             return None;
         }
         let depth = self.depth();
@@ -923,7 +923,7 @@ impl IncrementalMerkleTree {
         }
         self.complete[0].push(leaf);
         let mut l = 0;
-        while self.complete[l].len() % self.arity == 0 {
+        while self.complete[l].len().is_multiple_of(self.arity) {
             let level = &self.complete[l];
             let node = hash_node(&level[level.len() - self.arity..]);
             if self.complete.len() == l + 1 {
@@ -1044,7 +1044,7 @@ impl Frontier {
     ) -> Result<()> {
         check_depth(self.arity, level)?;
         let span = capacity(self.arity, level);
-        if self.leaves % span != 0 {
+        if !self.leaves.is_multiple_of(span) {
             return Err(Error::param(format!(
                 "a subtree of height {level} must start at a multiple of {span} leaves, not {}",
                 self.leaves

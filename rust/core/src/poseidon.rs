@@ -424,7 +424,7 @@ pub fn hash2(a: Fr, b: Fr) -> Fr {
 /// Many hashes of `arity` inputs each, in parallel: `inputs` holds them back to back.
 pub fn hash_many(inputs: &[Fr], arity: usize) -> Result<Vec<Fr>> {
     check_input_count(arity)?;
-    if inputs.len() % arity != 0 {
+    if !inputs.len().is_multiple_of(arity) {
         return Err(Error::param(format!(
             "{} inputs do not split into hashes of {arity} inputs each",
             inputs.len()
