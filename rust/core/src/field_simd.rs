@@ -449,6 +449,35 @@ pub mod lanes {
         }
     }
 
+    /// `a + k·b − k·c` by `k` reduced additions then `k` subtractions, each run followed by a
+    /// product by one: only the reductions of `add` and `sub` keep the value within five
+    /// 52-bit limbs (unreduced, 100 additions of `≈ r` pass `2^260`).
+    pub fn long_sum(a: &[Fr; 8], b: &[Fr; 8], c: &[Fr; 8], k: usize) -> Option<[Fr; 8]> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use super::avx::V;
+            // SAFETY: as in `mul`.
+            run(|| unsafe {
+                let (mut x, y, z) = (V::from_fr(a), V::from_fr(b), V::from_fr(c));
+                // IFMA reads 52 bits of each limb: a product by one exposes any overflow.
+                let one = V::from_fr(&[Fr::from(1u64); 8]);
+                for _ in 0..k {
+                    x = x.add(&y);
+                }
+                x = x.mul(&one);
+                for _ in 0..k {
+                    x = x.sub(&z);
+                }
+                x.mul(&one).to_fr()
+            })
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (a, b, c, k);
+            run(|| unreachable!())
+        }
+    }
+
     /// [`chain`] in arkworks, one lane.
     pub fn chain_oracle(mut x: Fr, y: Fr, k: usize) -> Fr {
         use ark_ff::Field;
@@ -804,6 +833,18 @@ mod tests {
             check(&a, &b, lanes::square(&a), |x, _| x.square())?;
             check(&a, &b, lanes::add(&a, &b), |x, y| x + y)?;
             check(&a, &b, lanes::sub(&a, &b), |x, y| x - y)?;
+        }
+
+        #[test]
+        fn long_sums_equal_arkworks(a in arb_lanes(), b in arb_lanes(), c in arb_lanes(), k in 100usize..300) {
+            let got = lanes::long_sum(&a, &b, &c, k);
+            let kk = Fr::from(k as u64);
+            match got {
+                Some(g) => for i in 0..8 {
+                    prop_assert_eq!(g[i], a[i] + kk * b[i] - kk * c[i], "lane {}", i);
+                },
+                None => prop_assert!(!hardware_available()),
+            }
         }
 
         #[test]
