@@ -20,7 +20,8 @@
 //! The scalar arkworks arithmetic is the fallback (no IFMA, or `BIGFILE_ZK_NO_SIMD=1`) and the
 //! test oracle: the proptests compare every lane with arkworks.
 
-use crate::field::{Fr, MODULUS_LIMBS};
+// Layer 1 beside `field` (tests/layers.rs): arkworks directly, nothing from this crate.
+use ark_bn254::Fr;
 use ark_ff::{BigInt, Field, PrimeField};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
@@ -34,6 +35,9 @@ pub const ENV_NO_SIMD: &str = "BIGFILE_ZK_NO_SIMD";
 pub type Limbs = [u64; 5];
 
 const MASK: u64 = (1 << 52) - 1;
+
+/// `r` as four little-endian 64-bit limbs.
+const MODULUS_LIMBS: [u64; 4] = <Fr as PrimeField>::MODULUS.0;
 
 /// Canonical 4×64 limbs (`< 2^256`) to radix 2^52.
 pub const fn to_radix52(x: [u64; 4]) -> Limbs {
@@ -149,8 +153,8 @@ pub(crate) mod avx {
     //! avx512ifma")]`; calling one is sound only once [`super::hardware_available`] (or
     //! [`super::detect`]) said the CPU has both features, which every `unsafe` entry point
     //! below checks or documents.
+    use super::Fr;
     use super::{from_reduced_limbs, r2, Limbs, MASK, N0, P, TWO_P};
-    use crate::field::Fr;
     use core::arch::x86_64::*;
 
     /// Eight field elements: limb `i` of every lane in `self.0[i]` (see the module docs).
