@@ -216,6 +216,41 @@ def test_streaming_across_block_boundaries(tmp_path: Path, size: int) -> None:
     assert len(done) == -(-size // BLOCK)  # one report per block
 
 
+_SCALAR_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import bigfile_zk as bz
+    from bigfile_zk import _native
+    c = bz.commit_file(sys.argv[1], chunk_size=int(sys.argv[2]), arity=int(sys.argv[3]),
+                       progress=False)
+    print(_native._simd_enabled(), c.root, c.commitment)
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("chunks", "chunk_size", "arity"), [(8 * 37 + 5, 992, 2), (19, 992, 4), (41, 62, 16)]
+)
+def test_scalar_and_vector_paths_agree(
+    tmp_path: Path, chunks: int, chunk_size: int, arity: int
+) -> None:
+    """BIGFILE_ZK_NO_SIMD=1 forces the scalar path in a fresh process (the AVX-512 IFMA path
+    is the default where the CPU has it): the same commitment either way, ragged tail included."""
+    data = random_bytes(chunks * chunk_size - 17)
+    path = write(tmp_path / "f.bin", data)
+    here = bz.commit_file(path, chunk_size=chunk_size, arity=arity, progress=False)
+    for flag, enabled in [("1", False), ("0", _native._simd_enabled())]:
+        out = subprocess.run(
+            [sys.executable, "-c", _SCALAR_SCRIPT, str(path), str(chunk_size), str(arity)],
+            env={**os.environ, "BIGFILE_ZK_NO_SIMD": flag},
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        assert out == [str(enabled), str(here.root), str(here.commitment)]
+    assert (here.root, here.commitment) == spec_commitment(data, chunk_size, arity)
+
+
 # --- encodings ----------------------------------------------------------------------------
 
 

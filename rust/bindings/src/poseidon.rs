@@ -95,7 +95,36 @@ fn _bench_permute(py: Python<'_>, t: usize, iterations: usize, repeats: usize) -
     })
 }
 
+/// Benchmark hook: best-of-`repeats` seconds per permutation (`t = 3`) when eight run at
+/// once through `poseidon::permute_x8` (the vector path when enabled), single-threaded.
+#[pyfunction]
+fn _bench_permute_x8(py: Python<'_>, iterations: usize, repeats: usize) -> PyResult<f64> {
+    detached(py, || {
+        let mut states: [[Fr; 3]; 8] =
+            core::array::from_fn(|k| core::array::from_fn(|i| Fr::from((3 * k + i) as u64)));
+        let mut best = f64::INFINITY;
+        for _ in 0..repeats.max(1) {
+            let start = std::time::Instant::now();
+            for _ in 0..iterations {
+                poseidon::permute_x8::<3>(&mut states)?;
+            }
+            best = best.min(start.elapsed().as_secs_f64() / (8 * iterations.max(1)) as f64);
+        }
+        std::hint::black_box(&states);
+        Ok(best)
+    })
+}
+
+/// Whether batched Poseidon runs on the AVX-512 IFMA path in this process (CPU features and
+/// `BIGFILE_ZK_NO_SIMD`).
+#[pyfunction]
+fn _simd_enabled() -> bool {
+    poseidon::simd_enabled()
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_bench_permute_x8, m)?)?;
+    m.add_function(wrap_pyfunction!(_simd_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(poseidon_hash, m)?)?;
     m.add_function(wrap_pyfunction!(poseidon_permute, m)?)?;
     m.add_function(wrap_pyfunction!(poseidon_batch, m)?)?;

@@ -58,7 +58,8 @@ impl Default for Layout {
 impl Layout {
     pub fn new(chunk_size: usize, arity: usize) -> Result<Self> {
         merkle::check_arity(arity)?;
-        if chunk_size == 0 || chunk_size % BLOCK_BYTES != 0 || chunk_size > MAX_CHUNK_SIZE {
+        if chunk_size == 0 || !chunk_size.is_multiple_of(BLOCK_BYTES) || chunk_size > MAX_CHUNK_SIZE
+        {
             return Err(Error::param(format!(
                 "chunk_size {chunk_size} is not supported: it must be a multiple of \
                  {BLOCK_BYTES} bytes between {BLOCK_BYTES} and {MAX_CHUNK_SIZE}"
@@ -98,7 +99,7 @@ impl Layout {
 
 /// The leaf of one chunk padded to `chunk_size` bytes.
 pub fn leaf_hash(chunk: &[u8]) -> Fr {
-    debug_assert!(chunk.len() % BLOCK_BYTES == 0);
+    debug_assert!(chunk.len().is_multiple_of(BLOCK_BYTES));
     let mut state = [leaf_iv(), Fr::zero(), Fr::zero()];
     for block in chunk.chunks_exact(BLOCK_BYTES) {
         state[1] += field::from_be_bytes_short(&block[..ELEMENT_BYTES]);
@@ -106,6 +107,73 @@ pub fn leaf_hash(chunk: &[u8]) -> Fr {
         poseidon::permute(&mut state).expect("t = 3");
     }
     state[0]
+}
+
+/// Leaves of consecutive padded chunks (`data.len()` a multiple of `chunk_size`), in
+/// parallel, eight chunks at a time on the vector path (the last group of fewer than eight by
+/// the scalar path).
+pub fn leaf_hashes(data: &[u8], chunk_size: usize) -> Vec<Fr> {
+    debug_assert!(data.len().is_multiple_of(chunk_size) && chunk_size.is_multiple_of(BLOCK_BYTES));
+    let mut out = vec![Fr::zero(); data.len() / chunk_size];
+    let simd = crate::field_simd::enabled();
+    out.par_chunks_mut(8)
+        .zip(data.par_chunks(8 * chunk_size))
+        .for_each(|(o, c)| {
+            #[cfg(target_arch = "x86_64")]
+            if simd && o.len() == 8 {
+                // SAFETY: `enabled()` said the CPU has AVX-512F and IFMA.
+                unsafe { simd::leaf_hash_x8(c, chunk_size, o) };
+                return;
+            }
+            let _ = simd;
+            for (leaf, chunk) in o.iter_mut().zip(c.chunks_exact(chunk_size)) {
+                *leaf = leaf_hash(chunk);
+            }
+        });
+    out
+}
+
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    //! The leaf sponge of [`super::leaf_hash`] on eight chunks at once.
+    use super::{leaf_iv, BLOCK_BYTES, ELEMENT_BYTES};
+    use crate::field::Fr;
+    use crate::field_simd::avx::V;
+    use crate::field_simd::{to_mont_limbs, to_radix52, Limbs};
+    use crate::poseidon;
+
+    /// A 31-byte big-endian integer in radix 2^52 (canonical: `< 2^248 < r`).
+    fn be31(bytes: &[u8]) -> Limbs {
+        let mut buf = [0u8; 32];
+        buf[1..].copy_from_slice(&bytes[..ELEMENT_BYTES]);
+        to_radix52(core::array::from_fn(|i| {
+            u64::from_be_bytes(buf[24 - 8 * i..32 - 8 * i].try_into().expect("8 bytes"))
+        }))
+    }
+
+    /// Leaves of the eight padded chunks `chunks[k·chunk_size..(k+1)·chunk_size]` into `out`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F and AVX-512 IFMA.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub unsafe fn leaf_hash_x8(chunks: &[u8], chunk_size: usize, out: &mut [Fr]) {
+        assert!(chunks.len() == 8 * chunk_size && out.len() == 8);
+        let p = poseidon::simd::params_for(poseidon::params(3).expect("t = 3 is supported"));
+        let zero = V::splat(&[0; 5]);
+        let mut s = [V::splat(&to_mont_limbs(&leaf_iv())), zero, zero];
+        for b in (0..chunk_size).step_by(BLOCK_BYTES) {
+            let element = |off: usize| {
+                V::from_canonical(&core::array::from_fn(|k| {
+                    be31(&chunks[k * chunk_size + b + off..])
+                }))
+            };
+            // State values < 2r and fresh elements < 2r: the reduced add keeps them < 2r.
+            s[1] = s[1].add(&element(0));
+            s[2] = s[2].add(&element(ELEMENT_BYTES));
+            poseidon::simd::permute::<3>(&mut s, p);
+        }
+        out.copy_from_slice(&s[0].to_fr());
+    }
 }
 
 /// Leaf of a chunk given without padding (the last chunk of a file may be short).
@@ -423,11 +491,7 @@ fn absorb_chunks<R: Read + Send>(
             done_bytes += buf.len() as u64;
             let chunks = (buf.len().div_ceil(layout.chunk_size)) as u64;
             buf.resize(chunks as usize * layout.chunk_size, 0); // zero-pad the last chunk
-            let leaves: Vec<Fr> = buf
-                .par_chunks_exact(layout.chunk_size)
-                .with_min_len(8)
-                .map(leaf_hash)
-                .collect();
+            let leaves = leaf_hashes(&buf, layout.chunk_size);
             if leaves.len() == block_chunks {
                 let block = done_chunks / block_chunks as u64;
                 let levels = merkle::subtree_levels(&leaves, layout.arity, block_height)?;

@@ -20,6 +20,7 @@ pub mod domain;
 pub mod encoding;
 pub mod error;
 pub mod field;
+pub mod field_simd;
 pub mod files;
 pub mod kzg;
 pub mod merkle;

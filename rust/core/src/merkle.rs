@@ -87,20 +87,20 @@ pub fn zero_hashes(arity: usize) -> Result<&'static [Fr]> {
 }
 
 /// The node above `nodes` (one level up), padding missing children with `zero`.
+/// Full groups are hashed eight at a time where the vector path is available.
 fn parent_level(nodes: &[Fr], arity: usize, zero: Fr) -> Vec<Fr> {
-    nodes
-        .par_chunks(arity)
-        .with_min_len(16)
-        .map(|group| {
-            if group.len() == arity {
-                hash_node(group)
-            } else {
-                let mut padded = group.to_vec();
-                padded.resize(arity, zero);
-                hash_node(&padded)
-            }
-        })
-        .collect()
+    let full = nodes.len() / arity;
+    let mut out = vec![Fr::zero(); nodes.len().div_ceil(arity)];
+    out[..full]
+        .par_chunks_mut(64)
+        .zip(nodes[..full * arity].par_chunks(64 * arity))
+        .for_each(|(o, c)| poseidon::hash_many_serial(c, arity, o).expect("arity checked"));
+    if full < out.len() {
+        let mut padded = nodes[full * arity..].to_vec();
+        padded.resize(arity, zero);
+        out[full] = hash_node(&padded);
+    }
+    out
 }
 
 /// Levels `1..=depth` of a subtree of exactly `depth` levels over `leaves`
@@ -283,7 +283,7 @@ impl MerkleProof {
 
     /// The root this proof leads to, or `None` if its shape is invalid.
     pub fn compute_root(&self) -> Option<Fr> {
-        if check_arity(self.arity).is_err() || self.siblings.len() % (self.arity - 1) != 0 {
+        if check_arity(self.arity).is_err() || !self.siblings.len().is_multiple_of(self.arity - 1) {
             return None;
         }
         let depth = self.depth();
@@ -923,7 +923,7 @@ impl IncrementalMerkleTree {
         }
         self.complete[0].push(leaf);
         let mut l = 0;
-        while self.complete[l].len() % self.arity == 0 {
+        while self.complete[l].len().is_multiple_of(self.arity) {
             let level = &self.complete[l];
             let node = hash_node(&level[level.len() - self.arity..]);
             if self.complete.len() == l + 1 {
@@ -1044,7 +1044,7 @@ impl Frontier {
     ) -> Result<()> {
         check_depth(self.arity, level)?;
         let span = capacity(self.arity, level);
-        if self.leaves % span != 0 {
+        if !self.leaves.is_multiple_of(span) {
             return Err(Error::param(format!(
                 "a subtree of height {level} must start at a multiple of {span} leaves, not {}",
                 self.leaves

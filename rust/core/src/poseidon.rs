@@ -424,18 +424,203 @@ pub fn hash2(a: Fr, b: Fr) -> Fr {
 /// Many hashes of `arity` inputs each, in parallel: `inputs` holds them back to back.
 pub fn hash_many(inputs: &[Fr], arity: usize) -> Result<Vec<Fr>> {
     check_input_count(arity)?;
-    if inputs.len() % arity != 0 {
+    if !inputs.len().is_multiple_of(arity) {
         return Err(Error::param(format!(
             "{} inputs do not split into hashes of {arity} inputs each",
             inputs.len()
         )));
     }
     params(arity + 1)?; // derive the constants once, outside the parallel section
-    Ok(inputs
-        .par_chunks_exact(arity)
-        .with_min_len(64)
-        .map(|c| hash(c).expect("arity checked"))
-        .collect())
+    let mut out = vec![Fr::zero(); inputs.len() / arity];
+    out.par_chunks_mut(64)
+        .zip(inputs.par_chunks(64 * arity))
+        .for_each(|(o, c)| hash_many_serial(c, arity, o).expect("arity and lengths checked"));
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Eight permutations at once (AVX-512 IFMA, `field_simd`); the scalar code above is the oracle
+// ---------------------------------------------------------------------------------------------
+
+/// Whether [`permute_x8`] and the batched hashes use the vector path (see `field_simd`).
+pub fn simd_enabled() -> bool {
+    crate::field_simd::enabled()
+}
+
+/// Eight independent permutations of width `T` (lane `k` is `states[k]`), equal to
+/// [`permute`] on each state; on the vector path when available.
+pub fn permute_x8<const T: usize>(states: &mut [[Fr; T]; 8]) -> Result<()> {
+    let p = params(T)?;
+    #[cfg(target_arch = "x86_64")]
+    if simd_enabled() {
+        // SAFETY: `simd_enabled` checked that the CPU has AVX-512F and IFMA.
+        unsafe { simd::permute_fr::<T>(states, simd::params_for(p)) };
+        return Ok(());
+    }
+    for s in states.iter_mut() {
+        permute_opt::<T>(s, p);
+    }
+    Ok(())
+}
+
+/// Hashes of `arity` inputs each, `inputs` back to back (`8·arity` of them): eight at once.
+fn hash_x8(inputs: &[Fr], arity: usize, out: &mut [Fr]) {
+    debug_assert!(inputs.len() == 8 * arity && out.len() == 8);
+    macro_rules! dispatch {
+        ($($t:literal)*) => {
+            match arity + 1 {
+                $($t => {
+                    let mut states = [[Fr::zero(); $t]; 8];
+                    for (s, c) in states.iter_mut().zip(inputs.chunks_exact(arity)) {
+                        s[1..].copy_from_slice(c);
+                    }
+                    permute_x8::<$t>(&mut states).expect("arity checked");
+                    for (o, s) in out.iter_mut().zip(&states) {
+                        *o = s[0];
+                    }
+                })*
+                _ => unreachable!("arity checked"),
+            }
+        };
+    }
+    dispatch!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17);
+}
+
+/// `hash` over consecutive groups of `arity` inputs, eight at a time on the vector path
+/// (the tail of fewer than eight by the scalar path); single-threaded.
+pub fn hash_many_serial(inputs: &[Fr], arity: usize, out: &mut [Fr]) -> Result<()> {
+    check_input_count(arity)?;
+    if inputs.len() != out.len() * arity {
+        return Err(Error::param(format!(
+            "{} inputs are not {} hashes of {arity} inputs",
+            inputs.len(),
+            out.len()
+        )));
+    }
+    let mut at = 0;
+    if simd_enabled() {
+        for (c, o) in inputs.chunks_exact(8 * arity).zip(out.chunks_exact_mut(8)) {
+            hash_x8(c, arity, o);
+            at += 8;
+        }
+    }
+    for (c, o) in inputs[at * arity..].chunks_exact(arity).zip(&mut out[at..]) {
+        *o = hash(c)?;
+    }
+    Ok(())
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod simd {
+    //! The optimised permutation of [`super::permute_opt`] on eight lanes.
+    use super::{Params, FULL_ROUNDS, MAX_INPUTS};
+    use crate::field::Fr;
+    use crate::field_simd::avx::V;
+    use crate::field_simd::{to_mont_limbs, Limbs};
+    use std::sync::OnceLock;
+
+    /// [`super::Optimised`] and the MDS matrix in the vector form (Montgomery `2^260` limbs).
+    pub struct SimdParams {
+        initial: Vec<Limbs>,
+        full_post: Vec<Limbs>,
+        partial_post: Vec<Limbs>,
+        pre_sparse: Vec<Limbs>,
+        sparse: Vec<Limbs>,
+        mds: Vec<Limbs>,
+    }
+
+    /// The vector constants of `p`'s width (derived once per width).
+    pub fn params_for(p: &Params) -> &'static SimdParams {
+        static CACHE: [OnceLock<SimdParams>; MAX_INPUTS] = [const { OnceLock::new() }; MAX_INPUTS];
+        CACHE[p.t - 2].get_or_init(|| {
+            let conv = |v: &[Fr]| v.iter().map(to_mont_limbs).collect::<Vec<_>>();
+            let o = &p.opt;
+            SimdParams {
+                initial: conv(&o.initial),
+                full_post: conv(&o.full_post),
+                partial_post: conv(&o.partial_post),
+                pre_sparse: conv(&o.pre_sparse),
+                sparse: conv(&o.sparse),
+                mds: conv(&p.mds),
+            }
+        })
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn splat_all<const T: usize>(c: &[Limbs]) -> [V; T] {
+        core::array::from_fn(|i| V::splat(&c[i]))
+    }
+
+    /// `x⁵` for `x < 3r` (then `x² < 2r`, `x⁴ < 2r`, `x⁴·x < 6r²`), result `< 2r`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn sbox(x: &V) -> V {
+        x.square().square().mul(x)
+    }
+
+    /// `s ← M·s` with one reduction per row (`Σ m·s < T·r·3r < R·r` for `s < 3r`).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn dense<const T: usize>(m: &[Limbs], s: &mut [V; T]) {
+        let input = *s;
+        for (out, row) in s.iter_mut().zip(m.chunks_exact(T)) {
+            *out = V::dot(&splat_all::<T>(row), &input);
+        }
+    }
+
+    /// The permutation; state values `< 2r` in and out (see `field_simd` for the bounds).
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub fn permute<const T: usize>(s: &mut [V; T], p: &SimdParams) {
+        let half = FULL_ROUNDS / 2;
+        // `< 2r` plus a canonical constant: `< 3r`, enough for the S-box and `dense`.
+        for (x, c) in s.iter_mut().zip(&p.initial) {
+            *x = x.add_lazy(&V::splat(c));
+        }
+        for r in 0..half {
+            for (i, x) in s.iter_mut().enumerate() {
+                *x = sbox(x).add_lazy(&V::splat(&p.full_post[r * T + i]));
+            }
+            dense(if r + 1 == half { &p.pre_sparse } else { &p.mds }, s);
+        }
+        for (k, m) in p.partial_post.iter().zip(p.sparse.chunks_exact(2 * T - 1)) {
+            // s0 < 3r, the others < 2r: the first row's dot is < (3 + 2(T − 1))·r² < R·r.
+            let s0 = sbox(&s[0]).add_lazy(&V::splat(k));
+            s[0] = s0;
+            let row = splat_all::<T>(&m[..T]);
+            let new0 = V::dot(&row, s);
+            for (x, c) in s[1..].iter_mut().zip(&m[T..]) {
+                // s0·c < 3r·r: product < 2r, and the reduced add keeps x < 2r.
+                *x = x.add(&s0.mul(&V::splat(c)));
+            }
+            s[0] = new0;
+        }
+        for r in half..FULL_ROUNDS {
+            for (i, x) in s.iter_mut().enumerate() {
+                *x = sbox(x);
+                if r + 1 < FULL_ROUNDS {
+                    *x = x.add_lazy(&V::splat(&p.full_post[r * T + i]));
+                }
+            }
+            dense(&p.mds, s);
+        }
+    }
+
+    /// [`permute`] on arkworks states, converting in and out.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F and AVX-512 IFMA.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub unsafe fn permute_fr<const T: usize>(states: &mut [[Fr; T]; 8], p: &SimdParams) {
+        let mut s: [V; T] =
+            core::array::from_fn(|i| V::from_fr(&core::array::from_fn(|k| states[k][i])));
+        permute::<T>(&mut s, p);
+        for (i, v) in s.iter().enumerate() {
+            for (k, x) in v.to_fr().into_iter().enumerate() {
+                states[k][i] = x;
+            }
+        }
+    }
 }
 
 /// Textbook permutation, straight from the spec (test oracle).
@@ -524,6 +709,69 @@ mod tests {
             Just(-Fr::from(1u64)),
             any::<[u8; 32]>().prop_map(|b| Fr::from_le_bytes_mod_order(&b)),
         ]
+    }
+
+    fn x8_equals_scalar<const T: usize>(seed: &[Fr]) -> std::result::Result<(), TestCaseError> {
+        let mut states: [[Fr; T]; 8] = core::array::from_fn(|k| {
+            core::array::from_fn(|i| seed[(k * 7 + i * 3) % seed.len()] + Fr::from((k * i) as u64))
+        });
+        let expected = states.map(|mut s| {
+            permute(&mut s).unwrap();
+            s
+        });
+        permute_x8::<T>(&mut states).unwrap();
+        for k in 0..8 {
+            prop_assert_eq!(states[k], expected[k], "lane {}", k);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn x8_circomlib_known_answers() {
+        // Lanes differ, and lanes 3 and 6 hold the circomlib vectors.
+        let mut inputs: Vec<Fr> = (0..16).map(|i| Fr::from(1000 + i as u64)).collect();
+        inputs[6..8].copy_from_slice(&ints(&[1, 2]));
+        inputs[12..14].copy_from_slice(&ints(&[1, 2]));
+        let mut out = [Fr::zero(); 8];
+        hash_many_serial(&inputs, 2, &mut out).unwrap();
+        for (k, o) in out.iter().enumerate() {
+            assert_eq!(*o, hash2(inputs[2 * k], inputs[2 * k + 1]), "lane {k}");
+        }
+        let want = "0x115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a";
+        assert_eq!(hex(out[3]), want);
+        assert_eq!(hex(out[6]), want);
+        let mut inputs4: Vec<Fr> = (0..32).map(|i| Fr::from(i as u64 * 77)).collect();
+        inputs4[20..24].copy_from_slice(&ints(&[1, 2, 3, 4]));
+        let mut out4 = [Fr::zero(); 8];
+        hash_many_serial(&inputs4, 4, &mut out4).unwrap();
+        assert_eq!(
+            hex(out4[5]),
+            "0x299c867db6c1fdd79dcefa40e4510b9837e60ebb1ce0663dbaa525df65250465"
+        );
+        // The vector path really ran where the CPU has it (else this compares scalar to scalar).
+        assert_eq!(simd_enabled(), crate::field_simd::hardware_available());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        #[test]
+        fn x8_equals_scalar_lane_by_lane(seed in proptest::collection::vec(arb_fr(), 1..24)) {
+            x8_equals_scalar::<2>(&seed)?;
+            x8_equals_scalar::<3>(&seed)?;
+            x8_equals_scalar::<5>(&seed)?;
+            x8_equals_scalar::<9>(&seed)?;
+            x8_equals_scalar::<17>(&seed)?;
+        }
+
+        #[test]
+        fn hash_many_serial_equals_hash(n in 0usize..30, arity in 1usize..=16, seed in arb_fr()) {
+            let inputs: Vec<Fr> = (0..n * arity).map(|i| seed * Fr::from(i as u64 + 1)).collect();
+            let mut out = vec![Fr::zero(); n];
+            hash_many_serial(&inputs, arity, &mut out).unwrap();
+            for (i, h) in out.iter().enumerate() {
+                prop_assert_eq!(*h, hash(&inputs[i * arity..(i + 1) * arity]).unwrap());
+            }
+        }
     }
 
     proptest! {

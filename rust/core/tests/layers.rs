@@ -8,6 +8,7 @@ use std::path::Path;
 const LAYERS: &[(&str, u32)] = &[
     ("error", 0),
     ("field", 1),
+    ("field_simd", 1),
     ("files", 1),
     ("progress", 1),
     ("encoding", 2),

@@ -85,7 +85,7 @@ fn check_counts(points: usize, scalars: usize) -> Result<()> {
 /// Decode `n` concatenated 64-byte EVM G1 encodings (`x ‖ y` big-endian, identity = zeros),
 /// checking each (in parallel); an error names the first bad index.
 pub fn points_from_evm_bytes(bytes: &[u8]) -> Result<Vec<G1Affine>> {
-    if bytes.len() % 64 != 0 {
+    if !bytes.len().is_multiple_of(64) {
         return Err(Error::param(format!(
             "points: {} bytes is not a whole number of 64-byte points",
             bytes.len()
@@ -123,7 +123,7 @@ fn evm(
     f: fn(&[G1Affine], &[Fr]) -> Result<G1Projective>,
 ) -> Result<[u8; 64]> {
     // Counts first: cheaper than decoding, and a clearer message.
-    if points.len() % 64 == 0 {
+    if points.len().is_multiple_of(64) {
         check_counts(points.len() / 64, scalars.len())?;
     }
     let bases = points_from_evm_bytes(points)?;

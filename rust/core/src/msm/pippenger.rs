@@ -98,7 +98,7 @@ impl Params {
             batch: 8192,
             // Whole windows per task, so that the reduction is not duplicated, when their number is
             // even (2 threads); an odd count gets each window split in two halves of points.
-            splits: if digits::window_count(c) % 2 == 0 {
+            splits: if digits::window_count(c).is_multiple_of(2) {
                 1
             } else {
                 2

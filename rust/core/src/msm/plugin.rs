@@ -277,8 +277,8 @@ impl Plugin {
     /// checking the inputs: for testing plug-ins' own input checks. The result is returned as
     /// the plug-in wrote it.
     pub fn msm_raw(&self, points: &[u8], scalars: &[u8]) -> Result<[u8; 64], PluginError> {
-        if points.len() % POINT_BYTES != 0
-            || scalars.len() % SCALAR_BYTES != 0
+        if !points.len().is_multiple_of(POINT_BYTES)
+            || !scalars.len().is_multiple_of(SCALAR_BYTES)
             || points.len() / POINT_BYTES != scalars.len() / SCALAR_BYTES
         {
             return Err(PluginError::Input(format!(
