@@ -316,6 +316,9 @@ def test_who_may_change_a_catalogue(env: Env, files: dict[str, Stored]) -> None:
 def test_epoch_proofs(env: Env, files: dict[str, Stored]) -> None:
     reg = env.registry.functions
     _, cat = onboard(env, files, "ab", env.alice)
+    # Bob stores the same two files: the same catalogue commitment, other seeds and identity.
+    _, bob_cat = onboard(env, files, "ab", env.bob)
+    assert bob_cat.commitment == cat.commitment
     e = to_next_epoch(env)
     randomness = begin(env)
     seed = int(view(reg.seed(env.alice, e)))
@@ -325,8 +328,10 @@ def test_epoch_proofs(env: Env, files: dict[str, Stored]) -> None:
     )
     assert seed == int.from_bytes(Web3.keccak(preimage), "big") % R
     proof = prove_epoch(env, cat, files, seed, env.alice)
-    # Bob (no catalogue) cannot use it; a proof for another seed is recorded invalid.
-    assert tx_reverts(env, reg.submitEpochProof(proof), env.bob) == env.error("NotDue", env.bob, e)
+    # Bob, with the same catalogue, cannot use alice's proof (recorded invalid for bob); a proof
+    # for another seed is recorded invalid.
+    accepted, _ = submit(env, proof, env.bob)
+    assert not accepted and view(reg.invalidProofs(env.bob)) == 1
     stale = prove_epoch(env, cat, files, (seed + 1) % R, env.alice)
     accepted, _ = submit(env, stale, env.alice)
     assert not accepted and view(reg.invalidProofs(env.alice)) == 1

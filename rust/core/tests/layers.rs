@@ -34,6 +34,8 @@ const PLONK_LAYERS: &[(&str, u32)] = &[
     ("prover", 4),
     ("verifier", 4),
     ("solidity", 4),
+    // Reads and checks cached proving keys; times its checks with the prover's trace.
+    ("key_cache", 5),
 ];
 
 fn rank(table: &[(&str, u32)], name: &str) -> Option<u32> {
