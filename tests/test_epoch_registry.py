@@ -228,6 +228,20 @@ def test_constants(env: Env) -> None:
     assert GAS["runtime bytes"] <= 24_576  # EIP-170
 
 
+def test_deploy_epoch_registry(env: Env, solc: Path) -> None:
+    reg = env.registry.functions
+    verifiers = (reg.epochVerifier().call(), reg.updateVerifier().call())
+    other = evm.deploy_epoch_registry(env.w3, *verifiers, 20, 7, solc=solc)
+    f = other.functions
+    assert (f.epochVerifier().call(), f.updateVerifier().call()) == verifiers
+    assert (f.epochLength().call(), f.proofWindow().call()) == (20, 7)
+    # A new BlockRandomness, not the env's source.
+    source = f.randomnessSource().call()
+    assert source != reg.randomnessSource().call()
+    assert env.w3.eth.get_code(source)
+    assert f.EMPTY_CATALOGUE().call() == Catalogue().commitment
+
+
 def test_queue_digest_and_catalogue_update(env: Env, files: dict[str, Stored]) -> None:
     reg, a, b = env.registry.functions, files["a"], files["b"]
     ida, idb = request(env, a, env.alice), request(env, b, env.alice)

@@ -594,6 +594,14 @@ def registry_source() -> str:
     return (_HERE / "StorageRegistry.sol").read_text(encoding="utf-8")
 
 
+def _deploy_block_randomness(
+    w3: Web3, solc: str | os.PathLike[str] | None, sender: str | None
+) -> str:
+    """A new ``BlockRandomness`` (the registries' default source); its address."""
+    compiled = compile(registry_source(), "BlockRandomness", solc=solc)
+    return str(deploy(w3, compiled, sender=sender).address)
+
+
 def deploy_registry(
     w3: Web3,
     verifier: str,
@@ -613,9 +621,7 @@ def deploy_registry(
     _web3()
     source = registry_source()
     if randomness_source is None:
-        randomness_source = deploy(
-            w3, compile(source, "BlockRandomness", solc=solc), sender=sender
-        ).address
+        randomness_source = _deploy_block_randomness(w3, solc, sender)
     compiled = compile(source, "StorageRegistry", solc=solc)
     return deploy(
         w3, compiled, verifier, randomness_source, epoch_length, proof_window, sender=sender
@@ -656,9 +662,7 @@ def deploy_epoch_registry(
     ``randomness_source`` a new ``BlockRandomness`` is deployed (see ``registry_source``)."""
     _web3()
     if randomness_source is None:
-        randomness_source = deploy(
-            w3, compile(registry_source(), "BlockRandomness", solc=solc), sender=sender
-        ).address
+        randomness_source = _deploy_block_randomness(w3, solc, sender)
     compiled = compile(
         epoch_registry_source(), "EpochRegistry", solc=solc, libraries=epoch_registry_libraries()
     )
