@@ -27,6 +27,7 @@ TESTS_DIR = Path(__file__).resolve().parent
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
+from _ray_cluster import ray_cluster  # noqa: E402, F401  (a module-scoped fixture)
 from strategies import Oracle  # noqa: E402  (needs the sys.path entry above)
 
 settings.register_profile(

@@ -8,21 +8,15 @@ keys go into Ray's object store once; the parallel commitment equals ``commit_fi
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import secrets
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -387,9 +381,9 @@ def test_cli_batch_prove_writes_one_proof_per_job_and_a_summary(
     spec.write_text(json.dumps([{**jobs[0], "id": "../x"}]))
     assert cli.main([*argv, "--insecure-test-srs"]) == 2
     assert "is not a file name" in capsys.readouterr().err
-    spec.write_text(json.dumps([{**jobs[0], "kind": "epoch"}]))
+    spec.write_text(json.dumps([{**jobs[0], "kind": "window-post"}]))
     assert cli.main([*argv, "--insecure-test-srs"]) == 2
-    assert "unknown kind 'epoch'" in capsys.readouterr().err
+    assert "unknown kind 'window-post'" in capsys.readouterr().err
     spec.write_text(json.dumps([{**jobs[0], "file": 5}]))
     assert cli.main([*argv, "--insecure-test-srs"]) == 2
     assert "file is a JSON int, not str" in capsys.readouterr().err
@@ -411,94 +405,7 @@ def test_cli_commit_with_workers_matches_commit(
     assert "--tree" in capsys.readouterr().err and not (tmp_path / "t").exists()
 
 
-# -- a real Ray cluster ---------------------------------------------------------------------------
-
-
-def _session_processes(sid: int) -> dict[int, int]:
-    """The live processes of session ``sid`` (the head and everything Ray started under it),
-    each with its parent."""
-    found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[3]) == sid and fields[0] != "Z":
-            found[int(entry)] = int(fields[1])
-    return found
-
-
-def _kill_session(head: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the head's session leaves first, so that every process is reaped by its own
-    parent (raylet its workers, the head its daemons), then the head itself."""
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        live = _session_processes(head.pid)
-        others = [pid for pid in live if pid != head.pid]
-        if not others:
-            break
-        parents = set(live.values())
-        for pid in [pid for pid in others if pid not in parents] or others:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.3)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(head.pid, signal.SIGKILL)
-    head.wait(30)
-
-
-@pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[str]:
-    """A Ray head with 2 CPUs on 127.0.0.1, in its own session; every process of that
-    session is killed at the end, whatever happened."""
-    exe = Path(sys.executable).with_name("ray")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    tmp = tempfile.mkdtemp(prefix="bfzray", dir="/tmp")  # Ray's socket paths must be short
-    path = os.pathsep.join([str(TESTS), *filter(None, [os.environ.get("PYTHONPATH")])])
-    # A token of its own (Ray >= 2.5x authenticates clients; without one set, ray.init and
-    # ray start read or write ~/.ray/auth_token): the head, its workers and this driver.
-    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
-    saved = {name: os.environ.get(name) for name in auth}
-    os.environ.update(auth)
-    import ray  # after the token is set: Ray reads its auth settings once
-
-    env = {**os.environ, "PYTHONPATH": path, "RAY_USAGE_STATS_ENABLED": "0"}
-    argv = [str(exe) if exe.exists() else "ray", "start", "--head", "--num-cpus", "2"]
-    argv += ["--port", str(port), "--node-ip-address", "127.0.0.1", "--temp-dir", tmp]
-    argv += ["--include-dashboard=false", "--disable-usage-stats", "--block"]
-    log = open(os.path.join(tmp, "head.log"), "w")  # noqa: SIM115
-    head = subprocess.Popen(argv, env=env, stdout=log, stderr=log, start_new_session=True)
-    address = f"127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert head.poll() is None, Path(tmp, "head.log").read_text()[-3000:]
-            try:
-                ray.init(address=address, logging_level="ERROR", log_to_driver=False)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
-        ray.shutdown()
-        yield address
-    finally:
-        if ray.is_initialized():
-            ray.shutdown()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        _kill_session(head)
-        log.close()
-        shutil.rmtree(tmp, ignore_errors=True)
-        assert _session_processes(head.pid) == {}, "Ray processes left behind"
+# -- a real Ray cluster (tests/_ray_cluster.py) ----------------------------------------------
 
 
 def test_ray_batch_proves_what_local_proves_keys_shipped_once(

@@ -73,7 +73,9 @@ from bigfile_zk.errors import (
 
 __all__ = [
     "JOB_KINDS",
+    "CatalogueUpdateJob",
     "ComputeJob",
+    "EpochJob",
     "Job",
     "JobResult",
     "StorageJob",
@@ -271,8 +273,162 @@ class ComputeJob(Job):
         return self.id or f"compute-{os.path.basename(self.model)}-{self.job}"
 
 
+#: ``(file commitment, data path, tree path or None)``: where a catalogued file is.
+Located = tuple[int, str, "str | None"]
+
+
+@dataclass(frozen=True)
+class EpochJob(Job):
+    """A provider's epoch proof (:func:`bigfile_zk.epoch.prove_epoch`) of the catalogue saved
+    at ``catalogue`` for ``(seed, prover)`` with parameter set ``(m, k)``. ``files`` says
+    where the files are: a provider files list (a JSON list or a directory,
+    :func:`bigfile_zk.provider.load_files`), or ``(commitment, data path, tree path or None)``
+    triples. Only the sampled files are read, by the worker."""
+
+    kind: ClassVar[str] = "epoch"
+    path_fields: ClassVar[tuple[str, ...]] = ("catalogue", "files")
+    catalogue: str
+    files: str | tuple[Located, ...]
+    seed: int | str
+    prover: int | str
+    m: int = 40
+    k: int = 1
+    id: str | None = None
+
+    def __post_init__(self) -> None:
+        from bigfile_zk import epoch
+
+        epoch._check_params((self.m, self.k))
+        if not isinstance(self.files, str):
+            triples = tuple(tuple(t) for t in self.files)  # a JSON list of lists, too
+            for i, t in enumerate(triples):
+                if not (
+                    len(t) == 3
+                    and type(t[0]) is int
+                    and isinstance(t[1], str)
+                    and (t[2] is None or isinstance(t[2], str))
+                ):
+                    raise ParameterError(
+                        f"files[{i}] is (commitment, data path, tree path or None), or files "
+                        "is the path of a provider files list"
+                    )
+            object.__setattr__(self, "files", triples)
+
+    def key_id(self) -> Hashable:
+        return ("epoch", self.m, self.k)
+
+    def srs_degree(self) -> int:
+        from bigfile_zk import epoch
+
+        return epoch.srs_degree((self.m, self.k))
+
+    def prepare(self, srs: SRS) -> Prepared:
+        from bigfile_zk import epoch
+
+        pk, _ = epoch.keys((self.m, self.k), srs)
+        path = epoch.key_path((self.m, self.k), srs)
+        return Prepared(pk.to_bytes(), os.fspath(path) if path.is_file() else None)
+
+    def prove(self, pk: _native.ProvingKey, context: Any) -> str:
+        from bigfile_zk import epoch, provider
+
+        cat = epoch.Catalogue.load(self.catalogue)
+        if isinstance(self.files, str):
+            where = {c.commitment: loc for c, loc in provider.load_files(self.files).items()}
+        else:
+            where = {c: (data, tree) for c, data, tree in self.files}
+        located: dict[int | FileCommitment, epoch.FileLocation] = {}
+        for slot in range(cat.count):
+            f = cat.file(slot)
+            if f is not None and f.commitment in where:
+                located[slot] = where[f.commitment]
+        params = (self.m, self.k)
+        proof = epoch.prove_epoch(
+            cat, located, self.seed, self.prover, params=params, pk=pk, progress=False
+        )
+        return proof.to_json()
+
+    @classmethod
+    def decode(cls, text: str) -> Any:
+        from bigfile_zk import epoch
+
+        return epoch.EpochProof.from_json(text)
+
+    @property
+    def label(self) -> str:
+        return self.id or f"epoch-{os.path.basename(self.catalogue)}"
+
+
+@dataclass(frozen=True)
+class CatalogueUpdateJob(Job):
+    """A catalogue-update proof (:func:`bigfile_zk.catalogue.prove_update`): the catalogue
+    saved at ``catalogue``, whose queue digest is ``head``, with ``changes`` applied, each
+    ``(slot, file commitment JSON)`` for an added file or ``(slot, None)`` for a removal."""
+
+    kind: ClassVar[str] = "catalogue-update"
+    path_fields: ClassVar[tuple[str, ...]] = ("catalogue",)
+    catalogue: str
+    head: int | str
+    changes: tuple[tuple[int, str | None], ...]
+    id: str | None = None
+
+    def __post_init__(self) -> None:
+        import json
+
+        changes = []
+        for i, change in enumerate(self.changes):
+            ok = isinstance(change, (tuple, list)) and len(change) == 2 and type(change[0]) is int
+            if ok and isinstance(change[1], dict):  # a jobs JSON may hold the object itself
+                change = (change[0], json.dumps(change[1]))
+            if not ok or not (change[1] is None or isinstance(change[1], str)):
+                raise ParameterError(
+                    f"changes[{i}] is (slot, file commitment JSON) or (slot, None)"
+                )
+            changes.append((change[0], change[1]))
+        object.__setattr__(self, "changes", tuple(changes))
+
+    def key_id(self) -> Hashable:
+        return ("catalogue-update",)
+
+    def srs_degree(self) -> int:
+        from bigfile_zk import catalogue
+
+        return catalogue.srs_degree()
+
+    def prepare(self, srs: SRS) -> Prepared:
+        from bigfile_zk import catalogue
+
+        pk, _ = catalogue.update_keys(srs)
+        path = catalogue.key_path(srs)
+        return Prepared(pk.to_bytes(), os.fspath(path) if path.is_file() else None)
+
+    def prove(self, pk: _native.ProvingKey, context: Any) -> str:
+        from bigfile_zk import catalogue, epoch
+
+        cat = epoch.Catalogue.load(self.catalogue)
+        ops = [
+            (slot, None if text is None else FileCommitment.from_json(text))
+            for slot, text in self.changes
+        ]
+        head = catalogue._field(self.head, "head")
+        update, _ = catalogue.prove_update(cat, head, ops, pk=pk, progress=False)
+        return update.to_json()
+
+    @classmethod
+    def decode(cls, text: str) -> Any:
+        from bigfile_zk import catalogue
+
+        return catalogue.CatalogueUpdate.from_json(text)
+
+    @property
+    def label(self) -> str:
+        return self.id or f"catalogue-update-{os.path.basename(self.catalogue)}"
+
+
 #: The job kinds :func:`load_jobs` knows, by their JSON ``kind``.
-JOB_KINDS: dict[str, type[Job]] = {"storage": StorageJob, "compute": ComputeJob}
+JOB_KINDS: dict[str, type[Job]] = {
+    cls.kind: cls for cls in (StorageJob, ComputeJob, EpochJob, CatalogueUpdateJob)
+}
 
 
 def load_jobs(path: str | os.PathLike[str], *, base: str | None = None) -> list[Job]:

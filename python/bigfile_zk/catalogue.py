@@ -39,6 +39,7 @@ __all__ = [
     "SLOTS",
     "CatalogueTree",
     "CatalogueUpdate",
+    "apply_changes",
     "key_path",
     "prove_update",
     "queue_next",
@@ -152,21 +153,13 @@ class CatalogueUpdate:
 Change = tuple[int, "FileCommitment | None"]
 
 
-def prove_update(
-    catalogue: Catalogue,
-    old_head: object,
-    changes: list[Change],
-    *,
-    srs: SRS | None = None,
-    progress: bool | None = None,
-) -> tuple[CatalogueUpdate, Catalogue]:
-    """Apply ``changes`` to ``catalogue``, whose queue digest is ``old_head``, and prove it.
-
-    ``changes`` are the registry's queued changes in order, at most :data:`OPS`: ``(slot,
-    FileCommitment)`` adds a file at slot ``count`` (the next slot), ``(slot, None)`` empties
-    a slot. Returns the update and the catalogue after (``catalogue`` is not changed). A change
-    the registry never queues (a slot other than the next for an add, an empty slot emptied)
-    raises :class:`~bigfile_zk.errors.ParameterError` before any proving."""
+def apply_changes(
+    catalogue: Catalogue, changes: list[Change]
+) -> tuple[Catalogue, list[tuple[int, int]]]:
+    """The catalogue after ``changes`` (as :func:`prove_update` takes them) and the changes as
+    the registry queues them, ``(slot, value)`` with ``0`` for a removal; ``catalogue`` is not
+    changed. A change the registry never queues raises
+    :class:`~bigfile_zk.errors.ParameterError` naming it."""
     if not isinstance(catalogue, Catalogue):
         raise TypeError(f"catalogue is an epoch.Catalogue, not {type(catalogue).__name__}")
     if len(changes) > OPS:
@@ -187,7 +180,31 @@ def prove_update(
         except (ParameterError, IndexError) as exc:
             raise ParameterError(f"changes[{j}] (slot {slot}): {exc}") from None
         values.append((slot, 0 if file is None else file.commitment))
-    pk, _ = update_keys(srs)
+    return after, values
+
+
+def prove_update(
+    catalogue: Catalogue,
+    old_head: object,
+    changes: list[Change],
+    *,
+    srs: SRS | None = None,
+    pk: ProvingKey | None = None,
+    progress: bool | None = None,
+) -> tuple[CatalogueUpdate, Catalogue]:
+    """Apply ``changes`` to ``catalogue``, whose queue digest is ``old_head``, and prove it.
+
+    ``changes`` are the registry's queued changes in order, at most :data:`OPS`: ``(slot,
+    FileCommitment)`` adds a file at slot ``count`` (the next slot), ``(slot, None)`` empties
+    a slot. Returns the update and the catalogue after (``catalogue`` is not changed). A change
+    the registry never queues (a slot other than the next for an add, an empty slot emptied)
+    raises :class:`~bigfile_zk.errors.ParameterError` before any proving. The proving key is
+    ``pk`` when given (a batch worker's), else :func:`update_keys` of ``srs``."""
+    after, values = apply_changes(catalogue, changes)
+    if pk is None:
+        pk, _ = update_keys(srs)
+    elif not isinstance(pk, ProvingKey):
+        raise TypeError(f"pk is a ProvingKey, not {type(pk).__name__}")
     tree = CatalogueTree(catalogue.leaves)
     with ProgressReporter(_native.PROVE_STEPS, "catalogue update", progress, unit="step") as bar:
         proof, tree_after = _native.catalogue_update_prove(pk, tree, old_head, values, bar)

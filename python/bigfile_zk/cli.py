@@ -1031,7 +1031,9 @@ def _add_batch_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[
         description='Prove every job of JOBS.json (a list of objects: {"kind": "storage", '
         '"file", "seed", "prover", "k", "commitment"?, "tree"?, "id"?} or '
         '{"kind": "compute", "model", "input" | "input_bytes", "job", "provider", '
-        '"id"?}; relative paths are relative to JOBS.json). Each proof is written to '
+        '"id"?}, {"kind": "epoch", "catalogue", "files", "seed", "prover", "m"?, "k"?, '
+        '"id"?} or {"kind": "catalogue-update", "catalogue", "head", "changes", "id"?}; '
+        "relative paths are relative to JOBS.json). Each proof is written to "
         "OUT/ID.proof.json as it finishes, and OUT/summary.json lists every job's status. A "
         "job that fails does not stop the others; the exit status is 1 if any failed.",
     )
@@ -1141,6 +1143,210 @@ def _cmd_batch_prove(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+# -- storage provider ------------------------------------------------------------------------
+
+
+def _read_account(args: argparse.Namespace) -> Any:
+    """The provider's signing account from ``--key-file``: a 0x-hex private key on one line,
+    or an encrypted keystore (JSON) with its password in ``--password-file``."""
+    from eth_account import Account
+
+    text = _io.read_text(args.key_file, 2**20, "--key-file").strip()
+    if os.name == "posix" and os.stat(args.key_file).st_mode & 0o077:
+        print(
+            f"bigfile-zk: warning: --key-file {args.key_file} is readable by other users "
+            "(chmod 600 it)",
+            file=sys.stderr,
+        )
+    if text.startswith("{"):
+        if not args.password_file:
+            raise ParameterError("--key-file is an encrypted keystore: give --password-file")
+        password = _io.read_text(args.password_file, 2**16, "--password-file").rstrip("\r\n")
+        try:
+            key = Account.decrypt(_io.json_object(text, "keystore"), password)
+        except ValueError as exc:
+            raise ParameterError(f"--key-file {args.key_file}: cannot decrypt ({exc})") from None
+    else:
+        body = text[2:] if text[:2] in ("0x", "0X") else text
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", body):
+            raise ParameterError(
+                f"--key-file {args.key_file} holds neither a 0x-hex private key (64 hex digits) "
+                "nor a keystore JSON"
+            )
+        key = bytes.fromhex(body)
+    try:
+        return Account.from_key(key)
+    except (ValueError, TypeError) as exc:  # e.g. zero or >= the curve order
+        raise ParameterError(f"--key-file {args.key_file}: not a valid private key") from exc
+
+
+def _rpc_provider(url: str) -> Any:
+    """The web3 provider for ``--rpc`` (the tests put py-evm behind this)."""
+    from web3 import HTTPProvider, IPCProvider
+
+    if re.match(r"https?://", url):
+        return HTTPProvider(url, request_kwargs={"timeout": 60})
+    if url.endswith(".ipc"):
+        return IPCProvider(url)
+    raise ParameterError(f"--rpc {url!r} is neither an http(s):// URL nor a .ipc path")
+
+
+def _connect(args: argparse.Namespace, account: Any) -> tuple[Any, Any]:
+    """web3 on ``--rpc`` signing as ``account``, and the registry contract at ``--registry``."""
+    from bigfile_zk import evm
+
+    evm._web3()  # a clear MissingDependencyError without the evm extra
+    from web3 import Web3
+    from web3.middleware import SignAndSendRawMiddlewareBuilder
+
+    url = args.rpc
+    provider = _rpc_provider(url)
+    w3 = Web3(provider)
+    try:
+        w3.eth.chain_id  # noqa: B018  # fails here, clearly, when the node is unreachable
+    except Exception as exc:  # the transport's own errors (requests, OSError, RPC errors)
+        raise ParameterError(f"--rpc {url}: no Ethereum node answers ({exc})") from None
+    w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(account), layer=0)
+    w3.eth.default_account = account.address
+    if not Web3.is_address(args.registry):
+        raise ParameterError(f"--registry {args.registry!r} is not an address")
+    address = Web3.to_checksum_address(args.registry)
+    if not w3.eth.get_code(address):
+        raise ParameterError(f"--registry {address}: no contract there on this chain")
+    registry = w3.eth.contract(address=address, abi=evm.epoch_registry_abi())
+    try:
+        registry.functions.currentEpoch().call()
+        registry.functions.latestCatalogue(account.address).call()
+    except Exception as exc:
+        raise ParameterError(f"--registry {address} does not answer as an EpochRegistry") from exc
+    return w3, registry
+
+
+def _cmd_provider_epoch(args: argparse.Namespace) -> int:
+    from bigfile_zk import catalogue, epoch, provider
+    from bigfile_zk.errors import TransactionFailedError
+
+    if not args.ptau and not args.insecure_test_srs:
+        raise _insecure_refused("provider epoch without --ptau")
+    inputs = [("--key-file", args.key_file), ("--files", args.files), ("--ptau", args.ptau)]
+    inputs += [("--password-file", args.password_file)]
+    outputs = [("--report", args.report), ("--catalogue", args.catalogue)]
+    _io.check_outputs([(n, v) for n, v in inputs if v], [(n, v) for n, v in outputs if v])
+    if args.report and os.path.abspath(args.report) == os.path.abspath(args.catalogue):
+        raise ParameterError("--report would overwrite --catalogue")
+    account = _read_account(args)
+    files = provider.load_files(args.files)
+    srs = _proving_srs(args, max(epoch.srs_degree(), catalogue.srs_degree()))
+    w3, registry = _connect(args, account)
+    quiet = args.quiet
+
+    def say(line: str) -> None:
+        if not quiet:
+            print(f"bigfile-zk: {line}", file=sys.stderr, flush=True)
+
+    say(f"provider {account.address}, {len(files)} file(s), registry {registry.address}")
+    backend = "ray" if args.ray is not None else ("local" if args.workers else None)
+    with warnings.catch_warnings():
+        if args.insecure_test_srs:  # opted in on the command line: said once, not per proof
+            warnings.simplefilter("ignore", InsecureSRSWarning)
+        try:
+            report = provider.run_epoch(
+                w3,
+                registry,
+                account.address,
+                args.catalogue,
+                files,
+                srs=srs,
+                allow_insecure_srs=args.insecure_test_srs,
+                backend=backend,  # type: ignore[arg-type]
+                address=_ray_address(args.ray),
+                workers=args.workers,
+                from_block=args.from_block,
+                progress=_progress_flag(args),
+                log=say,
+            )
+        except TransactionFailedError as exc:
+            print(f"bigfile-zk: {exc}", file=sys.stderr)
+            return 1
+    if args.report:
+        _write_output(args.report, json.dumps(report.to_dict(), indent=2) + "\n")
+    rows = [("epoch", str(report.epoch)), ("proof due", "yes" if report.due else "no")]
+    if report.due:
+        rows += [("catalogue in force", f"0x{report.catalogue:064x}"), ("seed", str(report.seed))]
+        verdict = {True: "ACCEPTED", False: "REJECTED", None: "not submitted"}[report.accepted]
+        gas = report.gas.get("submitEpochProof")
+        rows.append(("epoch proof", verdict + ("" if gas is None else f" ({gas:,} gas)")))
+    if report.missing:
+        rows.append(("missing files", f"{len(report.missing)} slot(s): {report.missing[:8]}"))
+    for to_index, gas in report.updates:
+        rows.append(("catalogue update", f"queue to index {to_index} ({gas:,} gas)"))
+    if not report.updates:
+        rows.append(("catalogue update", "none queued"))
+    for label, seconds in report.seconds.items():
+        rows.append((label, f"{seconds:.1f} s"))
+    for label, value in rows:
+        print(f"{label:<19} {value}")
+    return 1 if report.accepted is False else 0
+
+
+def _add_provider_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    provider_parser = sub.add_parser(
+        "provider", help="a storage provider's side of an EpochRegistry"
+    )
+    psub = provider_parser.add_subparsers(dest="provider_command", required=True)
+    p = psub.add_parser(
+        "epoch",
+        help="run one epoch: prove and submit if due, apply queued catalogue changes",
+        description="One epoch of a storage provider against an EpochRegistry: if the "
+        "epoch's proof is due, fix its randomness, prove the catalogue in force and submit "
+        "the proof; then prove and submit the catalogue updates for the changes clients "
+        "queued (docs/spec/storage-catalogue.md). --catalogue is the provider's state: it is "
+        "replaced (atomically) after each accepted update, and every catalogue is kept in "
+        "CATALOGUE.history/. Exit status: 0 done (proof accepted, or nothing due), 1 the "
+        "proof was rejected or a transaction reverted, 2 bad input (checked before anything "
+        "is sent, except a missing file that the epoch happens to sample).",
+    )
+    p.add_argument("--rpc", required=True, help="the chain's JSON-RPC endpoint (http(s) or .ipc)")
+    p.add_argument("--registry", required=True, help="the EpochRegistry's address")
+    p.add_argument(
+        "--key-file",
+        required=True,
+        help="the provider's private key: 0x-hex on one line, or a keystore JSON",
+    )
+    p.add_argument("--password-file", help="the keystore's password (with a keystore JSON)")
+    p.add_argument(
+        "--catalogue",
+        required=True,
+        help="the provider's catalogue JSON (created empty for a new provider)",
+    )
+    p.add_argument(
+        "--files",
+        required=True,
+        help="where the files are: a directory of FILE + FILE.commitment.json (+ FILE.bfzt), "
+        'or a JSON list of paths or {"file", "commitment"?, "tree"?}',
+    )
+    _add_parallel_args(
+        p, "prove on N local worker processes (default: in this process; with --ray: in flight)"
+    )
+    p.add_argument(
+        "--from-block",
+        type=int,
+        default=0,
+        help="first block to scan for queued changes (the registry's deployment block); "
+        "later runs go on from the last scan",
+    )
+    p.add_argument("--report", help="also write the run's report as JSON here")
+    srs = p.add_mutually_exclusive_group()
+    srs.add_argument("--ptau", help="the snarkjs .ptau ceremony file to prove with")
+    srs.add_argument(
+        "--insecure-test-srs",
+        action="store_true",
+        help="prove with the insecure test SRS (the registry's verifiers must be its too)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or step lines")
+    p.set_defaults(func=_cmd_provider_epoch)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bigfile-zk", description="BigFile zero-knowledge tooling (bigfile_zk)."
@@ -1159,6 +1365,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_commit)
 
     _add_batch_parser(sub)
+    _add_provider_parser(sub)
 
     p = sub.add_parser("open", help="open one chunk of a committed file with its Merkle proof")
     p.add_argument("file")

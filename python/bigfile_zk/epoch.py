@@ -333,10 +333,14 @@ def prove_epoch(
     *,
     params: tuple[int, int] = DEFAULT_PARAMS,
     srs: SRS | None = None,
+    pk: ProvingKey | None = None,
     progress: bool | None = None,
     on_progress: Callable[[int], object] | None = None,
 ) -> EpochProof:
     """Prove the epoch statement ``(catalogue.commitment, seed, prover)``.
+
+    The proving key is ``pk`` when given (a batch worker's, checked to be this parameter
+    set's circuit), else that of ``(params, srs)`` (:func:`keys`).
 
     ``files`` maps a slot (``int``) or a :class:`FileCommitment` (every slot holding it) to
     ``(data path, tree path or None)``; only the sampled files' challenged chunks are read
@@ -371,7 +375,10 @@ def prove_epoch(
             c = catalogue.file(slot)
             assert c is not None
             by_slot[slot] = (data, c, tree)
-    pk, _ = keys((m, k), srs)
+    if pk is None:
+        pk, _ = keys((m, k), srs)
+    elif not isinstance(pk, ProvingKey):
+        raise TypeError(f"pk is a ProvingKey, not {type(pk).__name__}")
     bars = False if on_progress is not None else progress
     with ProgressReporter(_native.PROVE_STEPS, "proving", bars, unit="step") as proving:
         proof = _native.epoch_prove(

@@ -23,6 +23,7 @@ __all__ = [
     "NotARegularFileError",
     "ParameterError",
     "QuantizationError",
+    "TransactionFailedError",
     "UnsatisfiedError",
     "UnsupportedModelError",
     "WorkerDiedError",
@@ -123,3 +124,8 @@ class BackendFallbackWarning(UserWarning):
 class WorkerDiedError(BigFileZkError, RuntimeError):
     """A worker process (local or on a Ray cluster) died while it ran a job, as many times as
     the batch allowed retries (``bigfile_zk.batch.prove_batch``'s ``max_retries``)."""
+
+
+class TransactionFailedError(BigFileZkError, RuntimeError):
+    """A transaction this library sent was mined and reverted (``bigfile_zk.provider``); the
+    message names the call and the transaction hash."""

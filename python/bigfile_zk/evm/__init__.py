@@ -640,6 +640,15 @@ def epoch_registry_source() -> str:
     return (_HERE / "EpochRegistry.sol").read_text(encoding="utf-8")
 
 
+def epoch_registry_abi() -> list[dict[str, Any]]:
+    """``EpochRegistry``'s ABI as shipped with the package (``EpochRegistry.abi.json``, checked
+    against a fresh compile by the tests): a provider talks to a registry without a compiler."""
+    import json
+
+    abi: list[dict[str, Any]] = json.loads((_HERE / "EpochRegistry.abi.json").read_text("utf-8"))
+    return abi
+
+
 def epoch_registry_libraries() -> dict[str, str]:
     """The source files ``EpochRegistry.sol`` imports, by the names it imports them with."""
     return {"StorageRegistry.sol": registry_source(), "PoseidonT3.sol": poseidon_source()}
