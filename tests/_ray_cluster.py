@@ -20,6 +20,9 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).resolve().parent
+# One token for every cluster of the session: the driver (this pytest process) reads Ray's
+# auth settings once, so a second module's cluster with a new token would refuse it.
+_TOKEN = secrets.token_hex(32)
 
 
 def _session_processes(sid: int) -> dict[int, int]:
@@ -70,7 +73,7 @@ def ray_cluster() -> Iterator[str]:
     path = os.pathsep.join([str(TESTS), *filter(None, [os.environ.get("PYTHONPATH")])])
     # A token of its own (Ray >= 2.5x authenticates clients; without one set, ray.init and
     # ray start read or write ~/.ray/auth_token): the head, its workers and this driver.
-    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": _TOKEN}
     saved = {name: os.environ.get(name) for name in auth}
     os.environ.update(auth)
     import ray  # after the token is set: Ray reads its auth settings once

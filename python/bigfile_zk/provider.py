@@ -134,6 +134,8 @@ def load_files(path: str | os.PathLike[str]) -> dict[FileCommitment, FileLocatio
                         entries.append((data, os.path.join(folder, name), None))
     else:
         text = _io.read_text(root, 256 * 2**20, "provider files list")
+        if _io._too_deep(text, _io.MAX_JSON_DEPTH):
+            raise DecodeError(f"{root}: nested deeper than {_io.MAX_JSON_DEPTH} levels")
         try:
             items = json.loads(text)
         except ValueError as exc:
