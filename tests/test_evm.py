@@ -415,3 +415,22 @@ def test_poseidon_known_answer_and_range(solc: Path) -> None:
     for bad in ([R, 0], [0, R], [2**256 - 1, 1]):
         with pytest.raises(Exception, match=r"revert|NonCanonical|0x"):
             contract.functions.poseidon(bad).call()
+
+
+def test_a_cached_compiler_other_than_the_pinned_one_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, solc: Path
+) -> None:
+    """The cached solcjs is checked against SOLJSON_SHA256 before any use; the real one
+    (installed for these tests) passes."""
+    if (solc / "soljson.js").is_file():
+        import hashlib
+
+        assert hashlib.sha256((solc / "soljson.js").read_bytes()).hexdigest() == evm.SOLJSON_SHA256
+    monkeypatch.setenv("BIGFILE_ZK_CACHE", str(tmp_path))
+    monkeypatch.delenv("BIGFILE_ZK_SOLC", raising=False)
+    monkeypatch.setattr(evm.shutil, "which", lambda name: None)  # no native solc on PATH
+    fake = tmp_path / f"solc-{evm.SOLC_VERSION}" / "node_modules" / "solc" / "soljson.js"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("/* not the compiler */")
+    with pytest.raises(ParameterError, match=f"not the solc {evm.SOLC_VERSION} compiler"):
+        evm.compile("contract C {}", "C")

@@ -95,6 +95,13 @@ def test_input_errors() -> None:
         storage.parse_seed("twelve")
     with pytest.raises(ParameterError):
         storage.parse_seed(bigfile_zk.MODULUS)
+    # Digits of other scripts are digits to str.isdigit and int(), never to a parser here.
+    for text in ("\u0663", "1\u0662", "\uff11"):
+        with pytest.raises(ParameterError, match="neither decimal nor 0x-hex"):
+            storage.parse_commitment(text)
+        with pytest.raises(ParameterError, match="neither decimal nor 0x-hex"):
+            storage.parse_seed(text)
+    assert storage.parse_commitment(" 12 ") == 12
     with pytest.raises(DecodeError):
         storage.StorageProof.from_json("{}")
 

@@ -222,7 +222,7 @@ def _expected_commitment(text: str) -> int:
     from bigfile_zk import storage
 
     value = text.strip()
-    if value.startswith("0x") or value.isdigit():
+    if value.startswith("0x") or (value.isascii() and value.isdigit()):
         return storage.parse_commitment(value)
     return _read_commitment(text).commitment
 

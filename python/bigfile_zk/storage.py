@@ -190,7 +190,7 @@ def parse_commitment(commitment: object) -> int:
         text = commitment.strip()
         if text.startswith("0x"):
             value = from_hex(text)
-        elif text.isdigit():
+        elif text.isascii() and text.isdigit():  # not "٣": str.isdigit takes any script's
             value = int(text)
         else:
             raise ParameterError(f"commitment {commitment!r} is neither decimal nor 0x-hex")
