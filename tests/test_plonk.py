@@ -392,3 +392,45 @@ def test_mul_add_is_one_row_and_sound() -> None:
     pk = plonk.setup(general, srs())
     proof = plonk.prove(pk, general, {"p": 6, "q": 10, "out": want})
     assert plonk.verify(pk.vk, proof, [want], allow_insecure_srs=True)
+
+
+def test_lean_keys_prove_the_same_statement_with_no_stored_cosets(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """BIGFILE_ZK_LEAN_KEYS=1 (read by the core when a key is made): the key keeps no coset
+    values (its cache says eight zeros and is smaller) and its proofs verify under the same
+    verifying key as a normal key's. Byte-identical proofs are checked in Rust
+    (rust/core/tests/key_cache.rs), where the blinding can be fixed."""
+    import os
+    import subprocess
+    import sys
+
+    script = f"""
+import warnings
+import bigfile_zk
+from bigfile_zk import SRS, plonk
+warnings.simplefilter("ignore")
+def circuit(b):
+    s = b.private_input("s")
+    acc = b.mul_add(s, s, constant=7)
+    b.range_check(s, 12)
+    b.assert_equal(b.poseidon([acc, s]), b.public_input("out"))
+out = bigfile_zk.poseidon([1234 * 1234 + 7, 1234])
+srs = SRS.insecure_for_testing(5 * 256 + 10)
+pk = plonk.setup(circuit, srs)
+pk.save_cache({str(tmp_path)!r} + "/k.pkc")
+proof = plonk.prove(pk, circuit, {{"s": 1234, "out": out}}, progress=False)
+assert plonk.verify(pk.vk, proof, [out], allow_insecure_srs=True)
+assert not plonk.verify(pk.vk, proof, [out + 1], allow_insecure_srs=True)
+print(pk.vk.to_bytes().hex())
+"""
+    out = {}
+    for mode in ("0", "1"):
+        env = {**os.environ, "BIGFILE_ZK_LEAN_KEYS": mode}
+        run = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert run.returncode == 0, run.stderr
+        data = (tmp_path / "k.pkc").read_bytes()
+        out[mode] = (run.stdout.strip(), data[7:15], len(data))
+    assert out["0"][0] == out["1"][0]  # the same verifying key
+    assert out["1"][1] == bytes(8) and out["0"][1] != bytes(8)
+    assert out["1"][2] < out["0"][2]

@@ -111,6 +111,46 @@ fn a_loaded_key_is_the_setup_key_and_proves_the_same_bytes() {
 }
 
 #[test]
+fn a_key_without_stored_cosets_proves_the_same_bytes_and_caches_lean() {
+    for (poseidon, lookup, k) in [(false, false, 0), (true, false, 11), (true, true, 11)] {
+        let (c, w) = circuit(poseidon, lookup, k);
+        let (pk, vk) = plonk::setup(&c, srs()).unwrap();
+        assert!(pk.stores_cosets()); // a small key keeps them
+        let mut lean = plonk::setup(&c, srs()).unwrap().0;
+        lean.drop_cosets();
+        assert!(!lean.stores_cosets());
+        let blinding: Vec<Fr> = (0..plonk::prover::blinding_len(lookup) as u64)
+            .map(|i| Fr::from(7 + i))
+            .collect();
+        let a = plonk::prove_with_blinding(&pk, &w, &blinding).unwrap();
+        let b = plonk::prove_with_blinding(&lean, &w, &blinding).unwrap();
+        assert_eq!(
+            a.to_bytes(),
+            b.to_bytes(),
+            "poseidon {poseidon}, lookup {lookup}"
+        );
+        // The lean cache: header layout all zeros, no coset columns; loads lean, same proofs.
+        let full = cache_bytes(&pk);
+        let bytes = cache_bytes(&lean);
+        assert_eq!(&bytes[7..15], &[0u8; 8]);
+        assert!(bytes.len() < full.len());
+        let loaded = load(&bytes, &c, srs()).unwrap();
+        assert!(!loaded.stores_cosets());
+        assert_eq!(loaded.vk, vk);
+        let d = plonk::prove_with_blinding(&loaded, &w, &blinding).unwrap();
+        assert_eq!(a.to_bytes(), d.to_bytes());
+        // A full cache whose header claims no cosets (its coset columns then trail), and a
+        // lean one whose header claims them (truncated), are refused.
+        let mut claims_lean = full.clone();
+        claims_lean[7..15].copy_from_slice(&[0; 8]);
+        assert!(load(&claims_lean, &c, srs()).is_err());
+        let mut claims_full = bytes.clone();
+        claims_full[7..15].copy_from_slice(&full[7..15]);
+        assert!(load(&claims_full, &c, srs()).is_err());
+    }
+}
+
+#[test]
 fn every_damaged_byte_is_refused() {
     let (c, _) = circuit(true, true, 11);
     let (pk, _) = plonk::setup(&c, srs()).unwrap();

@@ -30,7 +30,8 @@ const ODD_COSET_COLUMNS: usize = 7;
 
 /// How many columns the key keeps on each of the eight quotient cosets (`keys::fixed_cosets`):
 /// all `m + 3` on the cosets of the whole numerator, the seven selectors on the others when the
-/// circuit has a Poseidon round (none without one).
+/// circuit has a Poseidon round (none without one). A key may also keep none at all (above
+/// `keys::STORED_COSETS_MAX_N` rows: the prover computes them), stored as eight zeros.
 pub(crate) fn coset_layout(n: usize, m: usize, round_gates: bool) -> [usize; 8] {
     std::array::from_fn(|j| {
         if j % coset_stride(n) == 0 {
@@ -119,7 +120,12 @@ impl ProvingKey {
 
     /// The cache encoding (module docs), written to `w`.
     pub fn write_cache(&self, w: &mut impl Write) -> Result<()> {
-        let (m, layout) = circuit_layout(&self.circuit);
+        let (m, full) = circuit_layout(&self.circuit);
+        let layout = if self.cosets.iter().all(Vec::is_empty) {
+            [0; 8]
+        } else {
+            full
+        };
         let io = |e: std::io::Error| Error::param(format!("writing the proving key: {e}"));
         let vk = self.vk.to_bytes();
         let mut head = PK_CACHE_MAGIC.to_vec();
@@ -181,7 +187,7 @@ impl ProvingKey {
     /// secret τ). A key that passes is the one [`setup`](super::setup) makes (`plonk.md`
     /// §3.1).
     pub fn read_cache(r: &mut impl Read, circuit: &Circuit, srs: &Srs) -> Result<ProvingKey> {
-        let trace = super::prover::Trace::named("key cache");
+        let trace = crate::progress::Trace::named("key cache");
         circuit.check()?;
         let n = circuit.n();
         let (m, layout) = circuit_layout(circuit);
@@ -197,6 +203,12 @@ impl ProvingKey {
                 head[4]
             )));
         }
+        // The cosets are stored in full or not at all (computed by the prover).
+        let layout = if head[7..15] == [0; 8] {
+            [0; 8]
+        } else {
+            layout
+        };
         if head[5] as u32 != circuit.k
             || head[6] as usize != m
             || head[7..15] != layout.map(|c| c as u8)
@@ -273,7 +285,7 @@ impl ProvingKey {
         &self,
         srs: &Srs,
         opening: &G1Affine,
-        trace: &super::prover::Trace,
+        trace: &crate::progress::Trace,
     ) -> Result<()> {
         use ark_ec::{pairing::Pairing, AffineRepr, CurveGroup, VariableBaseMSM};
         use ark_std::UniformRand;
@@ -339,7 +351,12 @@ impl ProvingKey {
         trace.mark("check: commitments (one opening)");
         // Each coset holds the coefficients' values there.
         let big = Radix2EvaluationDomain::<Fr>::new(8 * n).expect("8n within the 2-adicity");
-        let (m, layout) = circuit_layout(&self.circuit);
+        let (m, full) = circuit_layout(&self.circuit);
+        let layout = if self.cosets.iter().all(Vec::is_empty) {
+            [0; 8] // none kept: the prover computes them
+        } else {
+            full
+        };
         if self.cosets.len() != 8 || self.cosets.iter().zip(layout).any(|(c, l)| c.len() != l) {
             return wrong("its cosets have the wrong shape");
         }

@@ -227,6 +227,19 @@ pub struct ProvingKey {
 }
 
 impl ProvingKey {
+    /// Whether the key keeps its fixed columns on the quotient's cosets (setup does up to
+    /// [`STORED_COSETS_MAX_N`] rows); without them the prover computes each coset's columns
+    /// when it visits it: the same proofs, less memory, more FFTs per proof.
+    pub fn stores_cosets(&self) -> bool {
+        !self.cosets.iter().all(Vec::is_empty)
+    }
+
+    /// Drop the stored coset values (see [`stores_cosets`](Self::stores_cosets)): ≈ 2–2.8 KB
+    /// per row less, for ≈ 60–90 more size-`n` FFTs per proof.
+    pub fn drop_cosets(&mut self) {
+        self.cosets = vec![Vec::new(); 8];
+    }
+
     pub fn n(&self) -> usize {
         self.vk.n()
     }
@@ -500,9 +513,11 @@ pub fn setup(circuit: &Circuit, srs: &Srs) -> Result<(ProvingKey, VerifyingKey)>
             srs.max_degree()
         )));
     }
+    let trace = crate::progress::Trace::named("setup");
     let d = domain::domain(n)?;
     let g1 = srs.g1[..need].to_vec();
     let sigma_evals = circuit.sigmas(d.group_gen());
+    trace.mark("SRS powers copied, σ");
     let cols: Vec<&Vec<Fr>> = circuit
         .fixed
         .named()
@@ -515,6 +530,7 @@ pub fn setup(circuit: &Circuit, srs: &Srs) -> Result<(ProvingKey, VerifyingKey)>
         .iter()
         .map(|c| commit(&g1, c))
         .collect::<Result<_>>()?;
+    trace.mark("columns interpolated and committed");
     let nf = coeffs.len() - 3;
     let nsel = 6 + circuit.version() as usize;
     let mut selectors = [G1Affine::zero(); 8];
@@ -537,9 +553,11 @@ pub fn setup(circuit: &Circuit, srs: &Srs) -> Result<(ProvingKey, VerifyingKey)>
     }
     let mut fixed = coeffs;
     let sigma: [Vec<Fr>; 3] = fixed.split_off(nf).try_into().expect("3");
+    let cosets = fixed_cosets(n, &fixed, &sigma);
+    trace.mark("cosets");
     Ok((
         ProvingKey {
-            cosets: fixed_cosets(n, &fixed, &sigma),
+            cosets,
             vk: vk.clone(),
             circuit: circuit.clone(),
             fixed,
@@ -588,31 +606,62 @@ pub(crate) fn has_round_gates(fixed: &[Vec<Fr>]) -> bool {
     fixed[5..7].iter().any(|c| c.iter().any(|x| !x.is_zero()))
 }
 
-/// The fixed columns on the quotient's cosets `g·ω_{8n}^j·H`, computed once per proving key:
-/// for every coset the five columns of the Poseidon part (`q_M … q_P`, in VK order, are all
-/// kept on the cosets that also carry the rest, with `σ` after them). About 2.4 KB per row;
-/// it saves two thirds of the quotient's FFTs on every proof.
+/// The largest circuit (rows) whose proving key keeps its fixed columns on the quotient's
+/// cosets by default. They cost ≈ 1.5–2.8 KB per row and save ≈ 30–90 size-`n` FFTs per proof
+/// (at 2^20 rows, a chain of `x·x + c`: 32.4 s and 4.5 KiB per row with them, 38.5 s and
+/// 2.9 KiB without): kept up to 2^20, where prove time is the target; above, memory binds.
+/// `BIGFILE_ZK_LEAN_KEYS=1` makes every new key lean (the same proofs, less memory).
+pub const STORED_COSETS_MAX_N: usize = 1 << 20;
+
+/// Whether a key of `n` rows made now keeps its coset values ([`STORED_COSETS_MAX_N`],
+/// `BIGFILE_ZK_LEAN_KEYS`).
+fn stores_cosets(n: usize) -> bool {
+    let lean = std::env::var_os("BIGFILE_ZK_LEAN_KEYS").is_some_and(|v| !v.is_empty() && v != "0");
+    n <= STORED_COSETS_MAX_N && !lean
+}
+
+/// The fixed columns on the quotient's cosets `g·ω_{8n}^j·H`, computed once per proving key
+/// (none above [`STORED_COSETS_MAX_N`] rows: see [`fixed_coset`]).
 pub(crate) fn fixed_cosets(n: usize, fixed: &[Vec<Fr>], sigma: &[Vec<Fr>; 3]) -> Vec<Vec<Vec<Fr>>> {
-    let big = Radix2EvaluationDomain::<Fr>::new(8 * n).expect("8n within the 2-adicity");
-    let stride = coset_stride(n);
-    let high = has_round_gates(fixed);
+    if !stores_cosets(n) {
+        return vec![Vec::new(); 8];
+    }
     (0..8)
-        .map(|j| {
-            let shift = Fr::GENERATOR * big.element(j);
-            let polys: Vec<&Vec<Fr>> = if j % stride == 0 {
-                fixed.iter().chain(sigma.iter()).collect()
-            } else if !high {
-                // No degree-6 part: the quotient never visits this coset.
+        .map(|j| fixed_coset(n, j, fixed, sigma, false))
+        .collect()
+}
+
+/// The fixed columns on coset `j`: for the cosets that carry the whole numerator every fixed
+/// column with `σ` after them; on the others (the Poseidon round's part only) the seven
+/// selectors `q_M … q_P` in VK order, or nothing without a round gate. With `skip_zero` an
+/// all-zero column is left empty (its values are all zero) instead of transformed.
+pub(crate) fn fixed_coset(
+    n: usize,
+    j: usize,
+    fixed: &[Vec<Fr>],
+    sigma: &[Vec<Fr>; 3],
+    skip_zero: bool,
+) -> Vec<Vec<Fr>> {
+    let big = Radix2EvaluationDomain::<Fr>::new(8 * n).expect("8n within the 2-adicity");
+    let shift = Fr::GENERATOR * big.element(j);
+    let polys: Vec<&Vec<Fr>> = if j.is_multiple_of(coset_stride(n)) {
+        fixed.iter().chain(sigma.iter()).collect()
+    } else if !has_round_gates(fixed) {
+        // No degree-6 part: the quotient never visits this coset.
+        Vec::new()
+    } else {
+        // Only the Poseidon round's q_L, q_R, q_C, q_F, q_P are read on the other cosets; the
+        // seven selectors are kept so that the indices stay the same.
+        fixed.iter().take(7).collect()
+    };
+    polys
+        .par_iter()
+        .map(|c| {
+            if skip_zero && c.iter().all(Zero::is_zero) {
                 Vec::new()
             } else {
-                // Only the Poseidon round's q_L, q_R, q_C, q_F, q_P are read on the other
-                // cosets; the seven selectors are kept so that the indices stay the same.
-                fixed.iter().take(7).collect()
-            };
-            polys
-                .par_iter()
-                .map(|c| domain::on_coset(n, shift, c))
-                .collect()
+                domain::on_coset(n, shift, c)
+            }
         })
         .collect()
 }

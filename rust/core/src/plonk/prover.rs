@@ -17,7 +17,7 @@ use super::transcript::Transcript;
 use crate::domain;
 use crate::error::{Error, Result};
 use crate::kzg::evaluate;
-use crate::progress::Progress;
+use crate::progress::{Progress, Trace};
 use ark_bn254::Fr;
 use ark_ff::{batch_inversion, FftField, Field, One, UniformRand, Zero};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
@@ -262,10 +262,10 @@ fn prove_inner(
         nu_i *= nu;
     }
     trace.mark("round 5: linearisation");
-    let w_zeta = commit(g1, &divide_by_linear(&r, zeta))?;
+    let w_zeta = commit(g1, &divide_by_linear(r, zeta))?;
     trace.mark("round 5: W_ζ committed");
     progress(13)?;
-    let w_zeta_omega = commit(g1, &divide_by_linear(&r_next, zeta_w))?;
+    let w_zeta_omega = commit(g1, &divide_by_linear(r_next, zeta_w))?;
     trace.mark("round 5: W_ζω committed");
     let proof = Proof {
         a: round1[0],
@@ -286,40 +286,19 @@ fn prove_inner(
     Ok(proof)
 }
 
-/// Phase timings on stderr when `BIGFILE_ZK_TRACE` is set (for profiling the prover).
-pub(crate) struct Trace(Option<std::time::Instant>, &'static str);
-
-impl Trace {
-    fn new() -> Self {
-        Self::named("prover")
-    }
-
-    /// Timings on stderr when `BIGFILE_ZK_TRACE` is set.
-    pub(crate) fn named(name: &'static str) -> Self {
-        let start = std::env::var_os("BIGFILE_ZK_TRACE").map(|_| std::time::Instant::now());
-        Trace(start, name)
-    }
-
-    pub(crate) fn mark(&self, what: &str) {
-        if let Some(t) = self.0 {
-            eprintln!(
-                "[bigfile_zk {}] {:>9.3} s  {what}",
-                self.1,
-                t.elapsed().as_secs_f64()
-            );
-        }
-    }
-}
-
 /// `(p(X) − p(z)) / (X − z)` by synthetic division.
-fn divide_by_linear(p: &[Fr], z: Fr) -> Vec<Fr> {
-    let mut q = vec![Fr::zero(); p.len().saturating_sub(1)];
+/// `(p(X) − p(z)) / (X − z)` by synthetic division, in `p`'s own buffer (at 2^20 rows a
+/// second 5n-coefficient vector would be the prover's peak).
+fn divide_by_linear(mut p: Vec<Fr>, z: Fr) -> Vec<Fr> {
     let mut acc = Fr::zero();
     for i in (1..p.len()).rev() {
         acc = acc * z + p[i];
-        q[i - 1] = acc;
+        p[i] = acc; // the quotient's coefficient i − 1
     }
-    q
+    if !p.is_empty() {
+        p.remove(0); // the remainder p(z)
+    }
+    p
 }
 
 /// `m_i`: how often table tuple `i` is looked up, all counted at its first row (§2.3).
@@ -478,6 +457,9 @@ fn quotient(
         .each_ref()
         .map(|p| p.at(alpha));
     let lo_off = pk.lookup_offset();
+    let trace = Trace::named("prover");
+    let lean = pk.cosets.iter().all(Vec::is_empty);
+    let zeros = vec![Fr::zero(); if lean { n } else { 0 }];
 
     // PI(X) = −Σ x_i L_i(X), as a polynomial.
     let mut pi_evals = vec![Fr::zero(); n];
@@ -517,7 +499,20 @@ fn quotient(
             .par_iter()
             .map(|c| domain::on_coset(n, shift, c))
             .collect();
-        let cached = &pk.cosets[j];
+        // A lean key (keys::STORED_COSETS_MAX_N, BIGFILE_ZK_LEAN_KEYS) keeps no coset values:
+        // this coset's are computed here and dropped after it; an all-zero column (a selector
+        // this circuit never sets) is not transformed but reads the shared zeros.
+        let computed;
+        let stored = if pk.cosets[j].is_empty() {
+            computed = super::keys::fixed_coset(n, j, fixed, &pk.sigma, true);
+            &computed
+        } else {
+            &pk.cosets[j]
+        };
+        let cached: Vec<&[Fr]> = stored
+            .iter()
+            .map(|c| if c.is_empty() { &zeros[..] } else { &c[..] })
+            .collect();
         let (a, b, c) = (&ev[0], &ev[1], &ev[2]);
         // The gate table's atoms on this coset (selectors: the key's first seven columns).
         let load = |atom: Atom, i: usize| match atom {
@@ -580,18 +575,27 @@ fn quotient(
                 low[(8 * i + j) / stride] = v;
             }
         }
+        trace.mark(&format!("quotient: coset {j}"));
         progress(3 + j as u64)?;
     }
+    // Interpolated in place: no second copy of the 8n (or 4n) values at the peak.
     let low_domain = Radix2EvaluationDomain::<Fr>::new(8 * n / stride).expect("2-adicity");
-    let low = low_domain.get_coset(g).expect("nonzero").ifft(&low);
+    low_domain
+        .get_coset(g)
+        .expect("nonzero")
+        .ifft_in_place(&mut low);
     let mut t = if with_high {
-        big.get_coset(g).expect("nonzero").ifft(&high)
+        big.get_coset(g).expect("nonzero").ifft_in_place(&mut high);
+        for (acc, x) in high.iter_mut().zip(&low) {
+            *acc += x;
+        }
+        drop(low);
+        high
     } else {
-        vec![Fr::zero(); 8 * n]
+        // Degree ≤ 3n + 8 < 4n: padded up to the bound, never to 8n.
+        low.resize(srs_powers_needed(n).max(low.len()), Fr::zero());
+        low
     };
-    for (acc, x) in t.iter_mut().zip(&low) {
-        *acc += x;
-    }
     let deg_bound = srs_powers_needed(n);
     // With a checked witness a remainder is a bug; unchecked (tests) it makes a false proof.
     if checked && t[deg_bound..].iter().any(|x| !x.is_zero()) {
