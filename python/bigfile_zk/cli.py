@@ -817,6 +817,14 @@ def _add_insecure_flag(p: argparse.ArgumentParser | argparse._MutuallyExclusiveG
     )
 
 
+def _add_proving_srs_args(p: argparse.ArgumentParser, insecure_help: str) -> None:
+    """``--ptau`` or the explicit ``--insecure-test-srs``, one of them required at run time (for
+    commands that prove many proofs or send them on chain: no silent default)."""
+    srs = p.add_mutually_exclusive_group()
+    srs.add_argument("--ptau", help="the snarkjs .ptau ceremony file to prove with")
+    srs.add_argument("--insecure-test-srs", action="store_true", help=insecure_help)
+
+
 def _add_srs_args(p: argparse.ArgumentParser, *, verifying: bool) -> None:
     """``--ptau`` (a prover defaults to the insecure test SRS, with a warning); a verifier
     needs ``--ptau`` or the explicit ``--insecure-test-srs``."""
@@ -1046,12 +1054,8 @@ def _add_batch_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[
         default=2,
         help="resubmit a job whose worker died up to this many times (%(default)s)",
     )
-    srs = p.add_mutually_exclusive_group()
-    srs.add_argument("--ptau", help="the snarkjs .ptau ceremony file to prove with")
-    srs.add_argument(
-        "--insecure-test-srs",
-        action="store_true",
-        help="prove with the insecure test SRS (anyone can forge such proofs): tests and demos",
+    _add_proving_srs_args(
+        p, "prove with the insecure test SRS (anyone can forge such proofs): tests and demos"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_batch_prove)
@@ -1336,12 +1340,8 @@ def _add_provider_parser(sub: argparse._SubParsersAction) -> None:  # type: igno
         "later runs go on from the last scan",
     )
     p.add_argument("--report", help="also write the run's report as JSON here")
-    srs = p.add_mutually_exclusive_group()
-    srs.add_argument("--ptau", help="the snarkjs .ptau ceremony file to prove with")
-    srs.add_argument(
-        "--insecure-test-srs",
-        action="store_true",
-        help="prove with the insecure test SRS (the registry's verifiers must be its too)",
+    _add_proving_srs_args(
+        p, "prove with the insecure test SRS (the registry's verifiers must be its too)"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or step lines")
     p.set_defaults(func=_cmd_provider_epoch)
