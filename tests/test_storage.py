@@ -593,3 +593,20 @@ def test_from_json_of_deep_nesting_after_py_ecc_does_not_crash() -> None:
 def test_from_json_of_malformed_input_is_a_decode_error(text: str) -> None:
     with pytest.raises(DecodeError, match="malformed storage proof JSON"):
         storage.StorageProof.from_json(text)
+
+
+def test_a_new_key_cache_replaces_the_old_format_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing FILE.pkc removes the same key's FILE.pk of the format before (hundreds of MB at
+    2^18, never read again); other files in the key directory stay."""
+    monkeypatch.setenv("BIGFILE_ZK_CACHE", str(tmp_path))
+    monkeypatch.setattr(storage, "_KEYS", {})
+    path = storage.key_path(4, srs())
+    assert path.suffix == ".pkc"
+    path.parent.mkdir(parents=True)
+    old, other = path.with_suffix(".pk"), path.with_name("compute-x.pk")
+    old.write_bytes(b"BFPK old")
+    other.write_bytes(b"BFPK other")
+    storage.keys(4, srs())
+    assert path.is_file() and not old.exists() and other.exists()

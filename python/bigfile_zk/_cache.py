@@ -3,6 +3,7 @@ the SRS digests that name cached keys."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import warnings
@@ -76,6 +77,10 @@ def cached_keys(
         pk = setup()
         if cache:
             save_key(path, pk)
+            if path.suffix == ".pkc":
+                # The same key in the format before the cache encoding: never read again.
+                with contextlib.suppress(OSError):
+                    path.with_suffix(".pk").unlink(missing_ok=True)
     memo[tag] = (pk, pk.vk)
     return memo[tag]
 
