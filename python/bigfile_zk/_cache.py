@@ -51,6 +51,11 @@ def save_key(path: Path, pk: ProvingKey) -> None:
         pk.save_cache(path)
     except OSError as exc:
         warnings.warn(f"cannot write the cache file {path}: {exc}", RuntimeWarning, stacklevel=3)
+        return
+    if path.suffix == ".pkc":
+        # The same key in the format before the cache encoding: never read again.
+        with contextlib.suppress(OSError):
+            path.with_suffix(".pk").unlink(missing_ok=True)
 
 
 def cached_keys(
@@ -77,10 +82,6 @@ def cached_keys(
         pk = setup()
         if cache:
             save_key(path, pk)
-            if path.suffix == ".pkc":
-                # The same key in the format before the cache encoding: never read again.
-                with contextlib.suppress(OSError):
-                    path.with_suffix(".pk").unlink(missing_ok=True)
     memo[tag] = (pk, pk.vk)
     return memo[tag]
 
