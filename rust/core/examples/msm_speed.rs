@@ -4,7 +4,7 @@
 //! `cargo run --release --example msm_speed -p bigfile-zk [-- 16 18 20] [reps=5]`
 //!
 //! Tuning sweeps (comma lists, every combination is timed against the same arkworks run):
-//! `... -- 18 c=13,14,15 batch=512,1024,2048 splits=1,2 parts=1,2 sorted=0,1`
+//! `... -- 18 c=13,14,15 batch=512,1024,2048 splits=1,2 parts=1,2 sorted=0,1 simd=0,1`
 use ark_bn254::{Fr, G1Projective};
 use ark_ec::{CurveGroup, PrimeGroup, VariableBaseMSM};
 use ark_ff::UniformRand;
@@ -64,6 +64,7 @@ fn main() {
         list(&args, "parts="),
         list(&args, "sorted="),
     );
+    let simds = list(&args, "simd=");
     let max = 1usize << logs.iter().max().copied().unwrap_or(16);
     let mut rng = StdRng::seed_from_u64(1);
     // Random bases without a full scalar multiplication each: a running sum of a random point.
@@ -98,13 +99,22 @@ fn main() {
             for batch in or(&batches, default.batch) {
                 for sp in or(&splits, default.splits) {
                     for pa in or(&parts, default.bucket_splits) {
-                        for so in or(&sorteds, default.sorted as usize) {
+                        for (so, si) in
+                            or(&sorteds, default.sorted as usize)
+                                .into_iter()
+                                .flat_map(|so| {
+                                    or(&simds, default.simd as usize)
+                                        .into_iter()
+                                        .map(move |si| (so, si))
+                                })
+                        {
                             variants.push(Params {
                                 c: c as u32,
                                 batch,
                                 splits: sp,
                                 bucket_splits: pa,
                                 sorted: so != 0,
+                                simd: si != 0,
                             });
                         }
                     }
@@ -133,7 +143,7 @@ fn main() {
         }
         for (t, p) in t_ours.iter().zip(&variants) {
             println!(
-                "| 2^{log} | {:.1} | {:.1} | {:.2}x | {:.0} / {:.0} ({:.2}x) | c={} batch={} splits={} parts={} sorted={} |",
+                "| 2^{log} | {:.1} | {:.1} | {:.2}x | {:.0} / {:.0} ({:.2}x) | c={} batch={} splits={} parts={} sorted={} simd={} |",
                 t.0 * 1e3,
                 t_ark.0 * 1e3,
                 t_ark.0 / t.0,
@@ -144,7 +154,8 @@ fn main() {
                 p.batch,
                 p.splits,
                 p.bucket_splits,
-                p.sorted as u8
+                p.sorted as u8,
+                p.simd as u8
             );
         }
     }

@@ -60,31 +60,56 @@ pub const fn from_radix52(l: Limbs) -> [u64; 4] {
     ]
 }
 
-/// `r` in radix 2^52.
-pub const P: Limbs = to_radix52(MODULUS_LIMBS);
-
-/// `2r` in radix 2^52 (`2r < 2^255`).
-const TWO_P: Limbs = {
-    let m = MODULUS_LIMBS;
+/// `2m` in radix 2^52 (`2m < 2^255`).
+const fn twice(m: [u64; 4]) -> Limbs {
     to_radix52([
         m[0] << 1,
         m[1] << 1 | m[0] >> 63,
         m[2] << 1 | m[1] >> 63,
         m[3] << 1 | m[2] >> 63,
     ])
-};
+}
 
-/// `−r⁻¹ mod 2^52` (Newton's iteration: each step doubles the correct low bits).
-const N0: u64 = {
-    let p0 = MODULUS_LIMBS[0];
-    let mut inv = 1u64; // r is odd: correct to 1 bit
+/// `−m⁻¹ mod 2^52` for odd `m` (Newton's iteration: each step doubles the correct low bits).
+const fn neg_inv52(m0: u64) -> u64 {
+    let mut inv = 1u64; // m is odd: correct to 1 bit
     let mut i = 0;
     while i < 6 {
-        inv = inv.wrapping_mul(2u64.wrapping_sub(p0.wrapping_mul(inv)));
+        inv = inv.wrapping_mul(2u64.wrapping_sub(m0.wrapping_mul(inv)));
         i += 1;
     }
     inv.wrapping_neg() & MASK
-};
+}
+
+/// A BN254 prime below `2^255` (so that `R = 2^260 > 32·m`) for the vector arithmetic: the
+/// scalar field `r` ([`FrMod`]) or the base field `q` ([`FqMod`], the MSM's coordinates).
+pub trait Modulus: Copy + 'static {
+    /// The modulus, canonical 4×64 limbs.
+    const LIMBS: [u64; 4];
+    /// The modulus in radix 2^52.
+    const P: Limbs = to_radix52(Self::LIMBS);
+    /// Twice the modulus in radix 2^52.
+    const TWO_P: Limbs = twice(Self::LIMBS);
+    /// `−m⁻¹ mod 2^52`.
+    const N0: u64 = neg_inv52(Self::LIMBS[0]);
+}
+
+/// The scalar field `F_r`.
+#[derive(Clone, Copy, Debug)]
+pub struct FrMod;
+impl Modulus for FrMod {
+    const LIMBS: [u64; 4] = MODULUS_LIMBS;
+}
+
+/// The base field `F_q` (G1 coordinates).
+#[derive(Clone, Copy, Debug)]
+pub struct FqMod;
+impl Modulus for FqMod {
+    const LIMBS: [u64; 4] = <ark_bn254::Fq as PrimeField>::MODULUS.0;
+}
+
+/// `r` in radix 2^52.
+pub const P: Limbs = FrMod::P;
 
 /// `2^520 mod r`: multiplying a canonical integer by it enters Montgomery form.
 fn r2() -> &'static Limbs {
@@ -154,12 +179,23 @@ pub(crate) mod avx {
     //! [`super::detect`]) said the CPU has both features, which every `unsafe` entry point
     //! below checks or documents.
     use super::Fr;
-    use super::{from_reduced_limbs, r2, Limbs, MASK, N0, P, TWO_P};
+    use super::{from_reduced_limbs, r2, FqMod, FrMod, Limbs, Modulus, MASK};
     use core::arch::x86_64::*;
+    use core::marker::PhantomData;
 
-    /// Eight field elements: limb `i` of every lane in `self.0[i]` (see the module docs).
+    /// Eight elements of `F_m`: limb `i` of every lane in `self.0[i]` (see the module docs).
     #[derive(Clone, Copy)]
-    pub struct V(pub [__m512i; 5]);
+    pub struct Vm<M>(pub [__m512i; 5], PhantomData<M>);
+
+    /// Eight scalar-field elements.
+    pub type V = Vm<FrMod>;
+    /// Eight base-field elements (G1 coordinates).
+    pub type Vq = Vm<FqMod>;
+
+    #[inline(always)]
+    fn v<M>(limbs: [__m512i; 5]) -> Vm<M> {
+        Vm(limbs, PhantomData)
+    }
 
     #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
@@ -183,15 +219,15 @@ pub(crate) mod avx {
     /// `< 2^63`): returns `t/R mod r` as a value `< t/R + r`, limbs normalised.
     #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
-    fn reduce(mut t: [__m512i; 10]) -> V {
+    fn reduce<M: Modulus>(mut t: [__m512i; 10]) -> Vm<M> {
         let zero = _mm512_setzero_si512();
-        let n0 = splat(N0);
+        let n0 = splat(M::N0);
         let mask = splat(MASK);
         for i in 0..5 {
             // m = t_i·(−r⁻¹) mod 2^52 (only the low 52 bits of t_i matter), so that
             // t + m·r·2^{52i} is divisible by 2^{52(i+1)}; move t_i's carry up.
             let m = lo(zero, t[i], n0);
-            for (j, &pj) in P.iter().enumerate() {
+            for (j, &pj) in M::P.iter().enumerate() {
                 let pj = splat(pj);
                 t[i + j] = lo(t[i + j], m, pj);
                 t[i + j + 1] = hi(t[i + j + 1], m, pj);
@@ -202,13 +238,13 @@ pub(crate) mod avx {
             t[k + 1] = _mm512_add_epi64(t[k + 1], _mm512_srli_epi64::<52>(t[k]));
             t[k] = _mm512_and_si512(t[k], mask);
         }
-        V([t[5], t[6], t[7], t[8], t[9]])
+        v([t[5], t[6], t[7], t[8], t[9]])
     }
 
     /// Add the 10-column product `a·b` into `t` (each product adds < 10·2^52 to a column).
     #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
-    fn mul_acc(t: &mut [__m512i; 10], a: &V, b: &V) {
+    fn mul_acc<M>(t: &mut [__m512i; 10], a: &Vm<M>, b: &Vm<M>) {
         for i in 0..5 {
             for j in 0..5 {
                 t[i + j] = lo(t[i + j], a.0[i], b.0[j]);
@@ -217,19 +253,19 @@ pub(crate) mod avx {
         }
     }
 
-    impl V {
+    impl<M: Modulus> Vm<M> {
         /// The same limbs in every lane.
         #[inline]
         #[target_feature(enable = "avx512f,avx512ifma")]
-        pub fn splat(l: &Limbs) -> V {
-            V(l.map(|x| splat(x)))
+        pub fn splat(l: &Limbs) -> Self {
+            v(l.map(|x| splat(x)))
         }
 
         /// Lanes from normalised limbs (`lanes[k]` = lane `k`), unconverted.
         #[inline]
         #[target_feature(enable = "avx512f,avx512ifma")]
-        pub fn from_lanes(lanes: &[Limbs; 8]) -> V {
-            V(core::array::from_fn(|i| {
+        pub fn from_lanes(lanes: &[Limbs; 8]) -> Self {
+            v(core::array::from_fn(|i| {
                 let col: [u64; 8] = core::array::from_fn(|k| lanes[k][i]);
                 // SAFETY: `col` is 64 readable bytes; loadu has no alignment requirement.
                 unsafe { _mm512_loadu_si512(col.as_ptr().cast()) }
@@ -248,33 +284,9 @@ pub(crate) mod avx {
             core::array::from_fn(|k| core::array::from_fn(|i| cols[i][k]))
         }
 
-        /// Canonical integers (normalised limbs, `< 2^256`) into Montgomery form (`< 2r`).
         #[inline]
         #[target_feature(enable = "avx512f,avx512ifma")]
-        pub fn from_canonical(lanes: &[Limbs; 8]) -> V {
-            V::from_lanes(lanes).mul(&V::splat(r2()))
-        }
-
-        /// Eight arkworks elements.
-        #[inline]
-        #[target_feature(enable = "avx512f,avx512ifma")]
-        pub fn from_fr(x: &[Fr; 8]) -> V {
-            V::from_canonical(&x.each_ref().map(super::to_canonical_limbs))
-        }
-
-        /// Back to arkworks elements (leaves Montgomery form, reduces fully).
-        #[inline]
-        #[target_feature(enable = "avx512f,avx512ifma")]
-        pub fn to_fr(self) -> [Fr; 8] {
-            let mut one = [_mm512_setzero_si512(); 10];
-            one[..5].copy_from_slice(&self.0);
-            // t = x < 2^260 ≤ R·r: the result is < x/R + r < r + 1, i.e. at most r.
-            reduce(one).to_lanes().map(from_reduced_limbs)
-        }
-
-        #[inline]
-        #[target_feature(enable = "avx512f,avx512ifma")]
-        pub fn mul(&self, b: &V) -> V {
+        pub fn mul(&self, b: &Self) -> Self {
             let mut t = [_mm512_setzero_si512(); 10];
             mul_acc(&mut t, self, b);
             reduce(t)
@@ -283,7 +295,7 @@ pub(crate) mod avx {
         /// Squaring: the ten cross products once, doubled, then the five squares.
         #[inline]
         #[target_feature(enable = "avx512f,avx512ifma")]
-        pub fn square(&self) -> V {
+        pub fn square(&self) -> Self {
             let a = &self.0;
             let mut t = [_mm512_setzero_si512(); 10];
             for i in 0..5 {
@@ -306,7 +318,7 @@ pub(crate) mod avx {
         /// `17·10·2^52 + 11·2^52 < 2^60`); the sum of the products must be `< R·r`.
         #[inline]
         #[target_feature(enable = "avx512f,avx512ifma")]
-        pub fn dot<const N: usize>(c: &[V; N], x: &[V; N]) -> V {
+        pub fn dot<const N: usize>(c: &[Self; N], x: &[Self; N]) -> Self {
             let mut t = [_mm512_setzero_si512(); 10];
             for (c, x) in c.iter().zip(x) {
                 mul_acc(&mut t, c, x);
@@ -317,30 +329,30 @@ pub(crate) mod avx {
         /// Limb-wise sum with carries propagated, no reduction.
         #[inline]
         #[target_feature(enable = "avx512f,avx512ifma")]
-        pub fn add_lazy(&self, b: &V) -> V {
+        pub fn add_lazy(&self, b: &Self) -> Self {
             let mask = splat(MASK);
             let mut c: [__m512i; 5] = core::array::from_fn(|i| _mm512_add_epi64(self.0[i], b.0[i]));
             for k in 0..4 {
                 c[k + 1] = _mm512_add_epi64(c[k + 1], _mm512_srli_epi64::<52>(c[k]));
                 c[k] = _mm512_and_si512(c[k], mask);
             }
-            V(c)
+            v(c)
         }
 
         /// `x − 2r` if that is non-negative, else `x` (normalised `x < 4r` → `< 2r`).
         #[inline]
         #[target_feature(enable = "avx512f,avx512ifma")]
-        fn sub_2p_if_ge(c: V) -> V {
+        fn sub_2p_if_ge(c: Self) -> Self {
             let mask = splat(MASK);
             let mut d: [__m512i; 5] =
-                core::array::from_fn(|i| _mm512_sub_epi64(c.0[i], splat(TWO_P[i])));
+                core::array::from_fn(|i| _mm512_sub_epi64(c.0[i], splat(M::TWO_P[i])));
             for k in 0..4 {
                 // Each d_k is in (−2^52, 2^53): the arithmetic shift is its signed carry.
                 d[k + 1] = _mm512_add_epi64(d[k + 1], _mm512_srai_epi64::<52>(d[k]));
                 d[k] = _mm512_and_si512(d[k], mask);
             }
             let negative = _mm512_cmplt_epi64_mask(d[4], _mm512_setzero_si512());
-            V(core::array::from_fn(|i| {
+            v(core::array::from_fn(|i| {
                 _mm512_mask_blend_epi64(negative, d[i], c.0[i])
             }))
         }
@@ -348,22 +360,112 @@ pub(crate) mod avx {
         /// `a + b` for `a, b < 2r`, result `< 2r`.
         #[inline]
         #[target_feature(enable = "avx512f,avx512ifma")]
-        pub fn add(&self, b: &V) -> V {
-            V::sub_2p_if_ge(self.add_lazy(b))
+        pub fn add(&self, b: &Self) -> Self {
+            Self::sub_2p_if_ge(self.add_lazy(b))
         }
 
         /// `a − b` for `a, b < 2r`, result `< 2r`: `a + (2r − b)` with `0 < 2r − b ≤ 2r`.
         #[inline]
         #[target_feature(enable = "avx512f,avx512ifma")]
-        pub fn sub(&self, b: &V) -> V {
+        pub fn sub(&self, b: &Self) -> Self {
             let mask = splat(MASK);
             let mut d: [__m512i; 5] =
-                core::array::from_fn(|i| _mm512_sub_epi64(splat(TWO_P[i]), b.0[i]));
+                core::array::from_fn(|i| _mm512_sub_epi64(splat(M::TWO_P[i]), b.0[i]));
             for k in 0..4 {
                 d[k + 1] = _mm512_add_epi64(d[k + 1], _mm512_srai_epi64::<52>(d[k]));
                 d[k] = _mm512_and_si512(d[k], mask);
             }
-            V::sub_2p_if_ge(self.add_lazy(&V(d)))
+            Self::sub_2p_if_ge(self.add_lazy(&v(d)))
+        }
+    }
+
+    impl<M: Modulus> Vm<M> {
+        /// `x − m` if that is non-negative, else `x` (normalised `x < 2m` → canonical `< m`).
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512ifma")]
+        pub fn canonical(&self) -> Self {
+            let mask = splat(MASK);
+            let mut d: [__m512i; 5] =
+                core::array::from_fn(|i| _mm512_sub_epi64(self.0[i], splat(M::P[i])));
+            for k in 0..4 {
+                d[k + 1] = _mm512_add_epi64(d[k + 1], _mm512_srai_epi64::<52>(d[k]));
+                d[k] = _mm512_and_si512(d[k], mask);
+            }
+            let negative = _mm512_cmplt_epi64_mask(d[4], _mm512_setzero_si512());
+            v(core::array::from_fn(|i| {
+                _mm512_mask_blend_epi64(negative, d[i], self.0[i])
+            }))
+        }
+
+        /// Lanes from 4×64 limbs (`cols[k]` = limb `k` of the eight lanes; values `< 2^256`),
+        /// unconverted: the inverse of [`Self::to_packed`].
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512ifma")]
+        pub fn from_packed(cols: &[[u64; 8]; 4]) -> Self {
+            // SAFETY: each row is 64 readable bytes; loadu has no alignment requirement.
+            let x: [__m512i; 4] =
+                core::array::from_fn(|k| unsafe { _mm512_loadu_si512(cols[k].as_ptr().cast()) });
+            let mask = splat(MASK);
+            v([
+                _mm512_and_si512(x[0], mask),
+                _mm512_and_si512(
+                    _mm512_or_si512(_mm512_srli_epi64::<52>(x[0]), _mm512_slli_epi64::<12>(x[1])),
+                    mask,
+                ),
+                _mm512_and_si512(
+                    _mm512_or_si512(_mm512_srli_epi64::<40>(x[1]), _mm512_slli_epi64::<24>(x[2])),
+                    mask,
+                ),
+                _mm512_and_si512(
+                    _mm512_or_si512(_mm512_srli_epi64::<28>(x[2]), _mm512_slli_epi64::<36>(x[3])),
+                    mask,
+                ),
+                _mm512_srli_epi64::<16>(x[3]),
+            ])
+        }
+
+        /// The lanes as 4×64 limbs (`cols[k]` = limb `k` of the eight lanes); normalised limbs
+        /// of values `< 2^256` (e.g. after [`Self::canonical`]).
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512ifma")]
+        pub fn to_packed(self, cols: &mut [[u64; 8]; 4]) {
+            let l = &self.0;
+            let x = [
+                _mm512_or_si512(l[0], _mm512_slli_epi64::<52>(l[1])),
+                _mm512_or_si512(_mm512_srli_epi64::<12>(l[1]), _mm512_slli_epi64::<40>(l[2])),
+                _mm512_or_si512(_mm512_srli_epi64::<24>(l[2]), _mm512_slli_epi64::<28>(l[3])),
+                _mm512_or_si512(_mm512_srli_epi64::<36>(l[3]), _mm512_slli_epi64::<16>(l[4])),
+            ];
+            for (col, x) in cols.iter_mut().zip(x) {
+                // SAFETY: `col` is 64 writable bytes; storeu has no alignment requirement.
+                unsafe { _mm512_storeu_si512(col.as_mut_ptr().cast(), x) }
+            }
+        }
+    }
+
+    impl Vm<FrMod> {
+        /// Canonical integers (normalised limbs, `< 2^256`) into Montgomery form (`< 2r`).
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512ifma")]
+        pub fn from_canonical(lanes: &[Limbs; 8]) -> V {
+            V::from_lanes(lanes).mul(&V::splat(r2()))
+        }
+
+        /// Eight arkworks elements.
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512ifma")]
+        pub fn from_fr(x: &[Fr; 8]) -> V {
+            V::from_canonical(&x.each_ref().map(super::to_canonical_limbs))
+        }
+
+        /// Back to arkworks elements (leaves Montgomery form, reduces fully).
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512ifma")]
+        pub fn to_fr(self) -> [Fr; 8] {
+            let mut one = [_mm512_setzero_si512(); 10];
+            one[..5].copy_from_slice(&self.0);
+            // t = x < 2^260 ≤ R·r: the result is < x/R + r < r + 1, i.e. at most r.
+            reduce::<FrMod>(one).to_lanes().map(from_reduced_limbs)
         }
     }
 }
@@ -735,12 +837,14 @@ mod tests {
     fn constants() {
         assert_eq!(from_radix52(P), MODULUS_LIMBS);
         // N0·r ≡ −1 (mod 2^52)
-        assert_eq!(N0.wrapping_mul(P[0]) & MASK, MASK);
+        assert_eq!(FrMod::N0.wrapping_mul(P[0]) & MASK, MASK);
+        assert_eq!(FqMod::N0.wrapping_mul(FqMod::P[0]) & MASK, MASK);
+        assert_eq!(from_radix52(FqMod::P), FqMod::LIMBS);
         assert!(P.iter().all(|&l| l <= MASK));
-        assert!(TWO_P.iter().all(|&l| l <= MASK));
+        assert!(FrMod::TWO_P.iter().all(|&l| l <= MASK));
         // 2r as an integer, limb by limb with carries
         let mut carry = 0u64;
-        for (tp, p) in TWO_P.iter().zip(P) {
+        for (tp, p) in FrMod::TWO_P.iter().zip(P) {
             let s = 2 * p + carry;
             assert_eq!(*tp, s & MASK);
             carry = s >> 52;

@@ -240,6 +240,7 @@ fn param_sets(n: usize) -> Vec<Params> {
             splits: 2,
             bucket_splits: 1,
             sorted: false,
+            simd: false,
         });
         for (batch, sorted) in [
             (1, false),
@@ -253,13 +254,17 @@ fn param_sets(n: usize) -> Vec<Params> {
             (8192, true),
         ] {
             for (splits, bucket_splits) in [(1, 1), (3, 1), (1, 2), (2, 4)] {
-                v.push(Params {
-                    c,
-                    batch,
-                    splits,
-                    bucket_splits,
-                    sorted,
-                });
+                // The sorted path with and without the vector arithmetic.
+                for simd in [false, sorted] {
+                    v.push(Params {
+                        c,
+                        batch,
+                        splits,
+                        bucket_splits,
+                        sorted,
+                        simd,
+                    });
+                }
             }
         }
     }
@@ -307,6 +312,7 @@ fn random_inputs_at_many_sizes() {
                     splits: 2,
                     bucket_splits: 2,
                     sorted: false,
+                    simd: false,
                 },
                 Params {
                     c: 9,
@@ -314,6 +320,7 @@ fn random_inputs_at_many_sizes() {
                     splits: 2,
                     bucket_splits: 2,
                     sorted: true,
+                    simd: true,
                 },
                 Params {
                     c: 7,
@@ -321,6 +328,7 @@ fn random_inputs_at_many_sizes() {
                     splits: 2,
                     bucket_splits: 1,
                     sorted: false,
+                    simd: false,
                 },
             ] {
                 let got = pippenger::msm_with_params(&b, &s, p, &|_, _| true);
@@ -355,6 +363,7 @@ fn special_scalars_on_random_points() {
                 splits: 2,
                 bucket_splits: 4,
                 sorted,
+                simd: sorted,
             };
             let got = pippenger::msm_with_params(&b, &s, p, &|_, _| true).unwrap();
             assert_eq!(got, oracle(&b, &s), "all scalars = {k}, {p:?}");
@@ -481,6 +490,7 @@ fn sorted_trees_double_and_cancel_at_every_level() {
                     splits: 1,
                     bucket_splits: 1,
                     sorted: true,
+                    simd: true,
                 };
                 let got = pippenger::msm_with_params(b, &s, p, &|_, _| true).unwrap();
                 assert_eq!(got, expected, "{what}: {p:?}");
@@ -509,6 +519,7 @@ fn sorted_blocks_cut_large_buckets() {
                 splits,
                 bucket_splits,
                 sorted: true,
+                simd: true,
             };
             let got = pippenger::msm_with_params(&b, &s, p, &|_, _| true).unwrap();
             assert_eq!(got, expected, "{p:?}");
@@ -583,6 +594,7 @@ proptest! {
         splits in 1usize..4,
         bucket_splits in prop::sample::select(vec![1usize, 2, 4, 64]),
         sorted in any::<bool>(),
+        simd in any::<bool>(),
     ) {
         let pool = base_pool();
         let specials = special_scalars();
@@ -594,7 +606,7 @@ proptest! {
             _ => Fr::rand(&mut rng),
         }).collect();
         let expected = oracle(&bases, &scalars);
-        let p = Params { c, batch, splits, bucket_splits, sorted };
+        let p = Params { c, batch, splits, bucket_splits, sorted, simd };
         prop_assert_eq!(pippenger::msm_with_params(&bases, &scalars, p, &|_, _| true), Some(expected));
         prop_assert_eq!(pippenger::msm(&bases, &scalars), expected);
     }

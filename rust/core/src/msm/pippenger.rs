@@ -22,6 +22,8 @@
 pub mod batch_affine;
 pub mod digits;
 pub mod glv;
+#[cfg(target_arch = "x86_64")]
+pub mod simd;
 pub mod sorted;
 
 use ark_bn254::{g1::Config, Fr, G1Affine, G1Projective};
@@ -64,6 +66,9 @@ pub struct Params {
     pub bucket_splits: usize,
     /// Sorted-bucket accumulation ([`sorted`]) instead of the scheduled batch ([`batch_affine`]).
     pub sorted: bool,
+    /// The sorted path's field arithmetic on eight lanes of AVX-512 IFMA ([`simd`]) when the
+    /// CPU has it (ignored otherwise, and by the other paths).
+    pub simd: bool,
 }
 
 impl Params {
@@ -77,6 +82,7 @@ impl Params {
                 splits: 1,
                 bucket_splits: 1,
                 sorted: false,
+                simd: false,
             };
         }
         // Window width: the cost is (windows ≈ 127/c) × (2n − 2^(c−1) additions + 2^(c−1)
@@ -105,6 +111,7 @@ impl Params {
             },
             bucket_splits: 1,
             sorted: true,
+            simd: true,
         }
     }
 }
@@ -124,7 +131,12 @@ pub fn msm_with_params(
     progress: &(dyn Fn(u64, u64) -> bool + Sync),
 ) -> Option<G1Projective> {
     assert_eq!(bases.len(), scalars.len(), "as many scalars as points");
-    let (points, mags) = glv_expand(bases, scalars);
+    let simd = params.simd
+        && params.sorted
+        && params.batch != 0
+        && cfg!(target_arch = "x86_64")
+        && crate::field_simd::enabled();
+    let (points, mags) = glv_expand(bases, scalars, simd);
     let c = params.c;
     let w = digits::window_count(c);
     let n = points.len();
@@ -188,7 +200,7 @@ pub fn msm_with_params(
         tasks
             .par_iter()
             .map_init(
-                || Sorter::new(params.batch),
+                || Sorter::new(params.batch, simd),
                 |sorter, &(j, s, h)| {
                     let range = s * chunk..((s + 1) * chunk).min(n);
                     let lo = (h * part_len) as u32;
@@ -252,9 +264,10 @@ pub fn msm_with_params(
     Some(acc)
 }
 
-/// The GLV points `±P_i, ±φ(P_i)` (signs folded in) and the magnitudes of their half-scalars.
-/// Identity bases and zero halves get magnitude 0, whose digits are all 0.
-fn glv_expand(bases: &[G1Affine], scalars: &[Fr]) -> (Vec<Pt>, Vec<u128>) {
+/// The GLV points `±P_i, ±φ(P_i)` (signs folded in) and the magnitudes of their half-scalars,
+/// the points scaled for the vector path if `simd` ([`simd::scale`]). Identity bases and zero
+/// halves get magnitude 0, whose digits are all 0.
+fn glv_expand(bases: &[G1Affine], scalars: &[Fr], simd: bool) -> (Vec<Pt>, Vec<u128>) {
     const CHUNK: usize = 1 << 12;
     let n = bases.len();
     let mut points = vec![Pt::default(); 2 * n];
@@ -269,11 +282,15 @@ fn glv_expand(bases: &[G1Affine], scalars: &[Fr]) -> (Vec<Pt>, Vec<u128>) {
                     continue;
                 }
                 let ((neg1, k1), (neg2, k2)) = glv::decompose(s);
-                let p = Pt { x: b.x, y: b.y };
-                let phi = Pt {
+                let mut p = Pt { x: b.x, y: b.y };
+                let mut phi = Pt {
                     x: b.x * glv::BETA,
                     y: b.y,
                 };
+                #[cfg(target_arch = "x86_64")]
+                if simd {
+                    (p, phi) = (simd::scale(p), simd::scale(phi));
+                }
                 pts[2 * i] = if neg1 { -p } else { p };
                 pts[2 * i + 1] = if neg2 { -phi } else { phi };
                 ms[2 * i] = k1;

@@ -60,6 +60,9 @@ pub struct Sorter {
     /// The window's bucket values (pieces of a bucket separately), by descending bucket.
     found_k: Vec<u32>,
     found: Vec<Pt>,
+    /// The vector path's scratch: `Some` when the points are scaled for it ([`super::simd`]).
+    #[cfg(target_arch = "x86_64")]
+    simd: Option<super::simd::Scratch>,
 }
 
 /// Windows with fewer buckets take the plain running sum (see [`Sorter::weigh`]).
@@ -75,7 +78,7 @@ struct Running {
 
 impl Running {
     #[inline]
-    fn feed(&mut self, k: usize, p: &Pt) {
+    fn feed(&mut self, k: usize, p: Pt) {
         while self.open > k + 1 {
             self.sum += &self.running;
             self.open -= 1;
@@ -94,7 +97,11 @@ impl Running {
 
 impl Sorter {
     /// `block`: points reduced together (each tree level of a block shares one inversion).
-    pub fn new(block: usize) -> Self {
+    /// `simd`: the points will be scaled for the vector path ([`super::simd::scale`]), which
+    /// the caller has checked the CPU for ([`crate::field_simd::hardware_available`]).
+    pub fn new(block: usize, simd: bool) -> Self {
+        #[cfg(not(target_arch = "x86_64"))]
+        assert!(!simd, "the vector path is x86-64 only");
         Sorter {
             block: block.max(2),
             offsets: Vec::new(),
@@ -109,7 +116,19 @@ impl Sorter {
             pairs: Vec::new(),
             found_k: Vec::new(),
             found: Vec::new(),
+            #[cfg(target_arch = "x86_64")]
+            simd: simd.then(super::simd::Scratch::default),
         }
+    }
+
+    /// A bucket value leaving the tree, unscaled if the points were scaled.
+    #[inline]
+    fn point(&self, p: Pt) -> Pt {
+        #[cfg(target_arch = "x86_64")]
+        if self.simd.is_some() {
+            return super::simd::unscale(p);
+        }
+        p
     }
 
     /// Window `j` (width `c`) of `Σ m_i·P_i`, restricted to the digits with
@@ -242,7 +261,7 @@ impl Sorter {
         };
         for (s, &g) in self.seg_bucket.iter().enumerate() {
             if self.segs[s + 1] > self.segs[s] {
-                acc.feed(g as usize, &self.cur[self.segs[s] as usize]);
+                acc.feed(g as usize, self.point(self.cur[self.segs[s] as usize]));
             }
         }
         acc.finish()
@@ -314,6 +333,26 @@ impl Sorter {
         }
         let mut len = n;
         loop {
+            #[cfg(target_arch = "x86_64")]
+            if let Some(scratch) = self.simd.as_mut() {
+                // SAFETY: `new`'s caller checked the CPU for the vector path.
+                let (out, more) = unsafe {
+                    super::simd::level(
+                        &self.cur[..len],
+                        &self.segs,
+                        &mut self.next,
+                        &mut self.next_segs,
+                        scratch,
+                    )
+                };
+                std::mem::swap(&mut self.cur, &mut self.next);
+                std::mem::swap(&mut self.segs, &mut self.next_segs);
+                len = out;
+                if !more {
+                    return;
+                }
+                continue;
+            }
             let (out, more) = level(
                 &self.cur[..len],
                 &self.segs,
