@@ -140,7 +140,7 @@ def test_compile_prints_the_report_and_writes_the_model_file(
     assert c == compute.compile(compute.QuantizedModel.from_dict(PROGRAMS["cnn"]["model"]))
     f = fields(out)
     assert f["rows"] == f"{c.rows} of 2^{c.k} = {2**c.k} ({100 * c.rows / 2**c.k:.0f} % used)"
-    assert f["SRS"] == f"max degree {c.srs_max_degree} (5n + 9): a .ptau of power 14 or more"
+    assert f["SRS"] == f"max degree {c.srs_max_degree} ({c.srs_rule}): a .ptau of power 14 or more"
     assert 2 ** (14 + 1) - 2 >= c.srs_max_degree > 2 ** (13 + 1) - 2  # power 13 is too small
     assert f["model digest"] == c.digest
     assert f["public inputs"] == "6: C_x, job, provider, 3 outputs"

@@ -439,9 +439,17 @@ def test_prove_refuses_bad_blinding() -> None:
 
 
 def test_setup_refuses_a_small_srs() -> None:
+    # 3n + 9 without the Poseidon round gate (8 rows: 33), 5n + 9 with it (§3).
     circuit = arith().circuit
-    with pytest.raises(ValueError, match="5n \\+ 9 = 49"):
-        plonk.setup(circuit, Srs.insecure(48, SEED))
+    assert not circuit.has_round_gates
+    with pytest.raises(ValueError, match="3n \\+ 9 = 33"):
+        plonk.setup(circuit, Srs.insecure(32, SEED))
+    plonk.setup(circuit, Srs.insecure(33, SEED))
+    poseidon = poseidon_case().circuit
+    assert poseidon.has_round_gates
+    need = 5 * poseidon.n + 9
+    with pytest.raises(ValueError, match=f"5n \\+ 9 = {need}"):
+        plonk.setup(poseidon, Srs.insecure(need - 1, SEED))
 
 
 # --- structure -------------------------------------------------------------------------------

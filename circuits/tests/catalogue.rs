@@ -195,7 +195,8 @@ fn the_shape_is_fixed_and_a_proof_verifies() {
     assert!(!shape.has_lookups());
     eprintln!("catalogue update: {} rows, n = {}", b.num_rows(), shape.n());
 
-    let srs = Srs::insecure_for_testing(plonk::keys::srs_powers_needed(shape.n()), 7).unwrap();
+    let srs =
+        Srs::insecure_for_testing(plonk::keys::srs_powers_needed(shape.n(), true), 7).unwrap();
     let (pk, vk) = catalogue::setup(&srs).unwrap();
     let mut rng = StdRng::seed_from_u64(1);
     let blinding = plonk::random_blinding(&pk, &mut rng);

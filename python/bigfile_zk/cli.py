@@ -415,7 +415,7 @@ def _model_rows(c: compute.CompiledModel) -> list[tuple[str, str]]:
         ("public inputs", f"{c.num_public}: C_x, job, provider, {statement}"),
         (
             "SRS",
-            f"max degree {c.srs_max_degree} (5n + 9): a .ptau of power "
+            f"max degree {c.srs_max_degree} ({c.srs_rule}): a .ptau of power "
             f"{_ptau_power(c.srs_max_degree)} or more",
         ),
         (

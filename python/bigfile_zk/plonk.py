@@ -137,7 +137,8 @@ def build(circuit: CircuitFn, assignment: Mapping[str, Any] | None = None) -> Ci
 def setup(circuit: CircuitFn, srs: SRS) -> ProvingKey:
     """Keys from the circuit's shape alone (no values); the verifying key is ``pk.vk``.
 
-    The SRS must hold ``5n + 10`` powers for a circuit of ``n`` rows.
+    The SRS must hold ``5n + 10`` powers for a circuit of ``n`` rows, ``3n + 10`` if no row
+    uses the Poseidon round gate (``plonk.md`` §3).
     """
     pk, _ = _native.plonk_setup(build(circuit), srs)
     return pk

@@ -329,8 +329,15 @@ class CompiledModel:
 
     @property
     def srs_max_degree(self) -> int:
-        """The SRS degree setup needs (``5n + 9``)."""
-        return 5 * 2**self.k + 9
+        """The SRS degree setup needs: ``5n + 9`` with the Poseidon round gate, ``3n + 9``
+        without it (``plonk.md`` §3)."""
+        n = 2**self.k
+        return 5 * n + 9 if self.poseidon_gate else 3 * n + 9
+
+    @property
+    def srs_rule(self) -> str:
+        """:attr:`srs_max_degree` as a formula (for messages)."""
+        return "5n + 9" if self.poseidon_gate else "3n + 9"
 
     @property
     def params(self) -> tuple[int, int, int, bool]:
@@ -438,9 +445,10 @@ class CompiledModel:
     # -- keys ------------------------------------------------------------------------------
 
     def default_srs(self, *, cache: bool = True) -> SRS:
-        """The embedded insecure test SRS, just large enough for this model (``5n + 9``). Its
-        τ is public: proofs against it prove nothing (it warns). Kept in memory and, with
-        ``cache``, on disk (shared with ``storage.default_srs`` for the same size)."""
+        """The embedded insecure test SRS, just large enough for this model
+        (:attr:`srs_max_degree`). Its τ is public: proofs against it prove nothing (it warns).
+        Kept in memory and, with ``cache``, on disk (shared with ``storage.default_srs`` for the
+        same size)."""
         return self._default_srs(cache, stacklevel=3)
 
     def _default_srs(self, cache: bool, stacklevel: int) -> SRS:
@@ -455,14 +463,14 @@ class CompiledModel:
 
     def srs_digest(self, srs: SRS) -> str:
         """SHA-256 (hex) of the part of ``srs`` this model's keys depend on (its first
-        ``5n + 10`` powers); ``ParameterError`` if ``srs`` is too small."""
+        :attr:`srs_max_degree` ``+ 1`` powers); ``ParameterError`` if ``srs`` is too small."""
         if not isinstance(srs, SRS):
             raise TypeError(f"srs must be an SRS, got {type(srs).__name__}")
         degree = self.srs_max_degree
         if srs.max_degree < degree:
             raise ParameterError(
                 f"the SRS is too small for this model: it has max degree {srs.max_degree}, the "
-                f"circuit needs {degree} (5n + 9 for n = 2^{self.k} rows; a .ptau of "
+                f"circuit needs {degree} ({self.srs_rule} for n = 2^{self.k} rows; a .ptau of "
                 f"2^{(degree - 1).bit_length()} powers or more)"
             )
         return _cache.srs_digest(srs, degree)

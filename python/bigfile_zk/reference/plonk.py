@@ -106,10 +106,12 @@ def _check_k(k: object) -> int:
     return value
 
 
-def required_max_degree(k: int) -> int:
-    """``5n + 9``: the quotient's degree bound, the SRS degree every circuit of size ``2^k``
-    needs (§3)."""
-    return 5 * (1 << _check_k(k)) + 9
+def required_max_degree(k: int, round_gates: bool = True) -> int:
+    """The SRS degree a circuit of size ``2^k`` needs (§3): ``5n + 9`` if a row has the degree-6
+    Poseidon round gate (the quotient's degree bound), else ``3n + 9`` (the quotient has degree
+    at most ``3n + 8``). The default is the larger, enough for every circuit of that size."""
+    n = 1 << _check_k(k)
+    return 5 * n + 9 if round_gates else 3 * n + 9
 
 
 # --- polynomial arithmetic (coefficient lists, lowest degree first) ------------------------
@@ -329,6 +331,12 @@ class Circuit:
     def version(self) -> int:
         """2 iff the circuit has the ``q_N`` column (§3), else 1."""
         return 1 if self.q_n is None else 2
+
+    @property
+    def has_round_gates(self) -> bool:
+        """Whether some row is a Poseidon round (``q_F`` or ``q_P`` set): the quotient's degree,
+        and so the SRS the circuit needs, depend on it (§3)."""
+        return any(self.q_f) or any(self.q_p)
 
     def fixed_names(self) -> tuple[str, ...]:
         """The fixed columns the circuit has, in key (and §7) order, sigma excluded."""
@@ -945,9 +953,10 @@ class ProvingKey:
 
 def setup(circuit: Circuit, srs: Srs) -> tuple[ProvingKey, VerifyingKey]:
     """Interpolate every fixed column on ``H`` and commit to it (§3)."""
-    need = required_max_degree(circuit.k)
+    need = required_max_degree(circuit.k, circuit.has_round_gates)
     if srs.max_degree < need:
-        raise ValueError(f"the SRS max_degree {srs.max_degree} is below 5n + 9 = {need}")
+        rule = "5n + 9" if circuit.has_round_gates else "3n + 9"
+        raise ValueError(f"the SRS max_degree {srs.max_degree} is below {rule} = {need}")
     sigma = circuit.sigma()
     evals: dict[str, list[int]] = {name: getattr(circuit, name) for name in circuit.fixed_names()}
     evals.update(zip(SIGMA_COLUMNS, sigma, strict=True))

@@ -383,9 +383,30 @@ fn setup_is_deterministic_and_checks_the_srs() {
     let (_, vk1) = plonk::setup(&c, srs()).unwrap();
     let (_, vk2) = plonk::setup(&c, srs()).unwrap();
     assert_eq!(vk1.to_bytes(), vk2.to_bytes());
-    let small = Srs::insecure_for_testing(20, 1).unwrap();
+    // 8 rows without the Poseidon round gate: 3n + 9 = 33; with it, 5n + 9 = 49.
+    let small = Srs::insecure_for_testing(32, 1).unwrap();
     let err = plonk::setup(&c, &small).unwrap_err().to_string();
-    assert!(err.contains("max degree 49"), "{err}");
+    assert!(err.contains("max degree 33 (3n + 9)"), "{err}");
+    assert!(plonk::setup(&c, &Srs::insecure_for_testing(33, 1).unwrap()).is_ok());
+    let (pc, pw, _) = poseidon_circuit();
+    assert!(pc.has_round_gates() && !c.has_round_gates());
+    let need = 5 * pc.n() + 9;
+    let err = plonk::setup(&pc, &Srs::insecure_for_testing(need - 1, 1).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("max degree {need} (5n + 9)")),
+        "{err}"
+    );
+    // Both prove at their bound exactly (the quotient and W_ζ fit the powers).
+    for (c, w) in [(c, arithmetic().1), (pc, pw)] {
+        let need = plonk::keys::srs_powers_for(&c);
+        let exact = Srs::insecure_for_testing(need - 1, 4).unwrap();
+        let (pk, vk) = plonk::setup(&c, &exact).unwrap();
+        let proof = plonk::prove(&pk, &w, &mut rng()).unwrap();
+        let public: Vec<Fr> = (0..c.num_public).map(|i| w[0][i]).collect();
+        assert!(plonk::verify(&vk, &proof, &public).unwrap());
+    }
 }
 
 #[test]
@@ -454,4 +475,41 @@ fn check_srs_pins_a_key_to_its_srs() {
         bad.vk.g2[1] = other.g2[1];
         assert!(bad.check_srs(srs()).is_err(), "[τ]G2 planted");
     }
+}
+
+#[test]
+fn bfpk_keys_carry_the_powers_their_circuit_needs_and_older_ones_still_decode() {
+    use sha3::{Digest, Keccak256};
+    let (c, w) = arithmetic();
+    let (pk, _) = plonk::setup(&c, srs()).unwrap();
+    let need = plonk::keys::srs_powers_for(&c);
+    assert_eq!(need, 3 * c.n() + 10);
+    let bytes = pk.to_bytes();
+    // Before the 3n + 10 bound, a key without the round gate carried 5n + 10 powers: rewrite
+    // this one so (count, the extra powers, the checksum), as such a file would be.
+    let body = &bytes[..bytes.len() - 32];
+    let at = body.len() - 64 * need - 4;
+    assert_eq!(&body[at..at + 4], &(need as u32).to_be_bytes());
+    let old = 5 * c.n() + 10;
+    let mut legacy = body.to_vec();
+    legacy[at..at + 4].copy_from_slice(&(old as u32).to_be_bytes());
+    for p in &srs().g1[need..old] {
+        legacy.extend_from_slice(&bigfile_zk::encoding::g1_to_bytes(p));
+    }
+    let sum = Keccak256::digest(&legacy);
+    legacy.extend_from_slice(&sum);
+    let decoded = plonk::ProvingKey::from_bytes(&legacy).unwrap();
+    assert_eq!(decoded.to_bytes(), bytes, "read, the extra powers dropped");
+    let blinding = vec![Fr::from(3u64); 12];
+    assert_eq!(
+        plonk::prove_with_blinding(&decoded, &w, &blinding).unwrap(),
+        plonk::prove_with_blinding(&pk, &w, &blinding).unwrap()
+    );
+    // Any other count is refused.
+    let mut odd = body.to_vec();
+    odd[at..at + 4].copy_from_slice(&((need + 1) as u32).to_be_bytes());
+    odd.extend_from_slice(&bigfile_zk::encoding::g1_to_bytes(&srs().g1[need]));
+    let sum = Keccak256::digest(&odd);
+    odd.extend_from_slice(&sum);
+    assert!(plonk::ProvingKey::from_bytes(&odd).is_err());
 }

@@ -83,6 +83,15 @@ impl Circuit {
         self.fixed.lookup.is_some()
     }
 
+    /// Whether some row has the degree-6 Poseidon round gate (`q_F` or `q_P`), which sets the
+    /// quotient's degree and so the SRS size (`keys::srs_powers_needed`).
+    pub fn has_round_gates(&self) -> bool {
+        use ark_ff::Zero;
+        [&self.fixed.q_f, &self.fixed.q_p]
+            .iter()
+            .any(|c| c.iter().any(|x| !x.is_zero()))
+    }
+
     /// The spec version the circuit needs: 2 when it uses `q_N`, else 1.
     pub fn version(&self) -> u8 {
         if self.fixed.q_n.is_some() {

@@ -9,7 +9,7 @@
 //! stored data is checked against them before it is used.
 
 use super::circuit::Circuit;
-use super::keys::{coset_stride, srs_powers_needed, ProvingKey, VerifyingKey};
+use super::keys::{coset_stride, srs_powers_for, srs_rule, ProvingKey, VerifyingKey};
 use crate::domain;
 use crate::encoding::{g1_from_bytes, g1_to_bytes};
 use crate::error::{Error, Result};
@@ -254,12 +254,13 @@ impl ProvingKey {
             return Err(bad("trailing bytes"));
         }
         trace.mark("read");
-        let need = srs_powers_needed(n);
+        let need = srs_powers_for(circuit);
         if srs.g1.len() < need {
             return Err(Error::param(format!(
-                "a circuit of 2^{} rows needs an SRS of max degree {} (5n + 9), this one has {}",
+                "a circuit of 2^{} rows needs an SRS of max degree {} ({}), this one has {}",
                 circuit.k,
                 need - 1,
+                srs_rule(circuit.has_round_gates()),
                 srs.max_degree()
             )));
         }

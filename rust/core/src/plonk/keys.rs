@@ -19,9 +19,29 @@ pub const PK_MAGIC: &[u8; 4] = b"BFPK";
 /// so version-1 circuits keep their keys, digests and proofs.
 pub const VERSION: u8 = 2;
 
-/// Powers of τ the SRS must hold for a circuit of `n` rows (the quotient has degree `5n + 9`).
-pub fn srs_powers_needed(n: usize) -> usize {
-    5 * n + 10
+/// Powers of τ the SRS must hold for a circuit of `n` rows: the quotient has degree `5n + 9`
+/// with the degree-6 Poseidon round gate (`round_gates`), `3n + 8` without it (spec §3); the
+/// linearised opening `W_ζ` then needs one power fewer than `t` has coefficients.
+pub fn srs_powers_needed(n: usize, round_gates: bool) -> usize {
+    if round_gates {
+        5 * n + 10
+    } else {
+        3 * n + 10
+    }
+}
+
+/// The SRS powers `circuit` needs ([`srs_powers_needed`]).
+pub fn srs_powers_for(circuit: &Circuit) -> usize {
+    srs_powers_needed(circuit.n(), circuit.has_round_gates())
+}
+
+/// The SRS degree bound as the error messages state it.
+pub(crate) fn srs_rule(round_gates: bool) -> &'static str {
+    if round_gates {
+        "5n + 9"
+    } else {
+        "3n + 9"
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -262,7 +282,7 @@ impl ProvingKey {
                 "this proving key was not made with this SRS ({what})"
             )))
         };
-        let need = srs_powers_needed(self.n());
+        let need = srs_powers_for(&self.circuit);
         if srs.g1.len() < need || self.g1.len() != need || self.g1[..] != srs.g1[..need] {
             return wrong("its G1 powers differ");
         }
@@ -420,15 +440,20 @@ impl ProvingKey {
             labels.push((row, text.to_string()));
         }
         let np = r.u32()? as usize;
-        if np != srs_powers_needed(n) {
+        let round_gates = cols[5..7].iter().any(|c| c.iter().any(|x| !x.is_zero()));
+        let need = srs_powers_needed(n, round_gates);
+        // Keys written before circuits without the round gate needed only 3n + 10 powers carry
+        // 5n + 10: still read, the powers past `need` dropped.
+        if np != need && np != srs_powers_needed(n, true) {
             return Err(bad("wrong number of SRS powers for the circuit size"));
         }
         // Decoding checks every point (on the curve): 1.3M points at 2^18 rows, in parallel.
-        let g1: Vec<G1Affine> = r
+        let mut g1: Vec<G1Affine> = r
             .take(np.checked_mul(64).ok_or_else(|| bad("truncated"))?)?
             .par_chunks(64)
             .map(g1_from_bytes)
             .collect::<Result<_>>()?;
+        g1.truncate(need);
         if r.at != body.len() {
             return Err(bad("trailing bytes"));
         }
@@ -504,12 +529,13 @@ impl<'a> Reader<'a> {
 pub fn setup(circuit: &Circuit, srs: &Srs) -> Result<(ProvingKey, VerifyingKey)> {
     circuit.check()?;
     let n = circuit.n();
-    let need = srs_powers_needed(n);
+    let need = srs_powers_for(circuit);
     if srs.g1.len() < need {
         return Err(Error::param(format!(
-            "a circuit of 2^{} rows needs an SRS of max degree {} (5n + 9), this one has {}",
+            "a circuit of 2^{} rows needs an SRS of max degree {} ({}), this one has {}",
             circuit.k,
             need - 1,
+            srs_rule(circuit.has_round_gates()),
             srs.max_degree()
         )));
     }

@@ -10,7 +10,7 @@
 
 use super::circuit::shifts;
 use super::gates::{Leaf, Selector};
-use super::keys::{commit, coset_stride, has_round_gates, srs_powers_needed, ProvingKey};
+use super::keys::{commit, coset_stride, has_round_gates, srs_powers_needed, srs_rule, ProvingKey};
 use super::proof::{linearisation, Challenges, Evaluations, Proof, Term};
 use super::relation::{self, Atom, RowProgram, BLOCK};
 use super::transcript::Transcript;
@@ -37,6 +37,11 @@ pub fn blinding_len(lookups: bool) -> usize {
 /// Progress steps a proof reports (`progress(done)` with `done = 1..=PROVE_STEPS`): the
 /// commitments of each round, and each of the quotient's eight coset passes.
 pub const PROVE_STEPS: u64 = 14;
+
+/// Up to this many public inputs the quotient evaluates `PI` on each coset directly (`ℓ`
+/// products per row) instead of by a size-`n` FFT (≈ `log2(n)/2` butterflies per row plus a
+/// pass over memory).
+const PI_DIRECT_MAX: usize = 8;
 
 /// Prove with blinding drawn from `rng`.
 pub fn prove<R: RngCore>(pk: &ProvingKey, witness: &[Vec<Fr>; 3], rng: &mut R) -> Result<Proof> {
@@ -218,7 +223,7 @@ fn prove_inner(
     // Round 5: the linearisation and the two opening proofs.
     let ch = Challenges { zeta, nu, ..ch };
     let (_, terms) = linearisation(&pk.vk, public, &ch, &evals);
-    let mut r = vec![Fr::zero(); srs_powers_needed(n)];
+    let mut r = vec![Fr::zero(); srs_powers_needed(n, has_round_gates(fixed))];
     let mut add = |p: &[Fr], s: Fr| {
         for (acc, c) in r.iter_mut().zip(p) {
             *acc += s * c;
@@ -461,12 +466,19 @@ fn quotient(
     let lean = pk.cosets.iter().all(Vec::is_empty);
     let zeros = vec![Fr::zero(); if lean { n } else { 0 }];
 
-    // PI(X) = −Σ x_i L_i(X), as a polynomial.
-    let mut pi_evals = vec![Fr::zero(); n];
-    for (i, x) in public.iter().enumerate() {
-        pi_evals[i] = -*x;
-    }
-    let pi = d.ifft(&pi_evals);
+    // PI(X) = −Σ x_i L_i(X). With few public inputs it is evaluated on each coset from the
+    // L_0 values computed there anyway (below), which saves one size-n FFT per coset; with many,
+    // as a polynomial, transformed like the witness columns.
+    let pi_direct = public.len() <= PI_DIRECT_MAX;
+    let pi = if pi_direct {
+        Vec::new()
+    } else {
+        let mut pi_evals = vec![Fr::zero(); n];
+        for (i, x) in public.iter().enumerate() {
+            pi_evals[i] = -*x;
+        }
+        d.ifft(&pi_evals)
+    };
 
     // The numerator splits into two parts that each vanish on H, since every gate does: the
     // gates of degree > 4 (the Poseidon round, degree 6 → quotient 5n + 9, eight cosets) and
@@ -497,7 +509,13 @@ fn quotient(
         }
         let ev: Vec<Vec<Fr>> = sources
             .par_iter()
-            .map(|c| domain::on_coset(n, shift, c))
+            .map(|c| {
+                if c.is_empty() {
+                    Vec::new() // PI, evaluated directly below
+                } else {
+                    domain::on_coset(n, shift, c)
+                }
+            })
             .collect();
         // A lean key (keys::STORED_COSETS_MAX_N, BIGFILE_ZK_LEAN_KEYS) keeps no coset values:
         // this coset's are computed here and dropped after it; an all-zero column (a selector
@@ -542,6 +560,27 @@ fn quotient(
             let xs: Vec<Fr> = powers(d.group_gen(), n).iter().map(|w| shift * w).collect();
             let mut l0: Vec<Fr> = xs.iter().map(|x| n_f * (*x - Fr::one())).collect();
             batch_inversion(&mut l0);
+            // L_j(x_i) = ω^j (x^n − 1)/(n (x_i − ω^j)) = (shift^n − 1)/(n (shift·ω^(i−j) − 1))
+            // for x_i = shift·ω^i: the L_0 inverse of row i − j, times shift^n − 1.
+            let pi_direct_ev: Vec<Fr> = if pi_direct {
+                let scaled: Vec<Fr> = public
+                    .iter()
+                    .map(|x| -(*x) * (shift_n - Fr::one()))
+                    .collect();
+                (0..n)
+                    .into_par_iter()
+                    .map(|i| {
+                        let mut acc = Fr::zero();
+                        for (j, x) in scaled.iter().enumerate() {
+                            acc += *x * l0[(i + n - j) % n];
+                        }
+                        acc
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let pi_ev = if pi_direct { &pi_direct_ev } else { pi_ev };
             let lo: Vec<Fr> = (0..n)
                 .into_par_iter()
                 .map(|i| {
@@ -593,17 +632,17 @@ fn quotient(
         high
     } else {
         // Degree ≤ 3n + 8 < 4n: padded up to the bound, never to 8n.
-        low.resize(srs_powers_needed(n).max(low.len()), Fr::zero());
+        low.resize(srs_powers_needed(n, false).max(low.len()), Fr::zero());
         low
     };
-    let deg_bound = srs_powers_needed(n);
+    let deg_bound = srs_powers_needed(n, with_high);
     // With a checked witness a remainder is a bug; unchecked (tests) it makes a false proof.
     if checked && t[deg_bound..].iter().any(|x| !x.is_zero()) {
-        return Err(Error::Unsatisfied(
-            "internal: the constraints do not vanish on the domain (the quotient is not a polynomial of \
-             degree ≤ 5n + 9)"
-                .into(),
-        ));
+        return Err(Error::Unsatisfied(format!(
+            "internal: the constraints do not vanish on the domain (the quotient is not a \
+             polynomial of degree ≤ {})",
+            srs_rule(with_high)
+        )));
     }
     t.truncate(deg_bound);
     Ok(t)
