@@ -67,10 +67,13 @@ PROOF_FORMAT_VERSION = 1
 
 _R = _native.MODULUS
 
-# The report's predictions (fit on the 2-core machine, 2026-12-06: MLP 2^14 0.89 s / 179 MiB,
-# CNN 2^15 1.7 s / 289 MiB, LeNet-5 2^18 13 s / 1,877 MiB; benches/README.md).
-_PROVE_SECONDS_PER_ROW = 50e-6
-_MEMORY_PER_ROW = 7270
+# The report's predictions, per row of n = 2^k, with the Poseidon round gate (8 quotient cosets,
+# 5n + 10 SRS powers) and without it. Fit on the 2-core machine, 2026-12-06 evening (the vector
+# MSM; through this API, keys set up in process; benches/README.md): with the gate MLP 2^14
+# 0.70 s / 177 MiB, CNN 2^15 1.21 s / 281 MiB; without it LeNet-5 2^18 6.74 s / 1,401 MiB, the
+# dense 784-1024-256-10 model 2^20 29.6 s / 5,014 MiB. Every one within 12 % of the fit.
+_PROVE_SECONDS_PER_ROW = {True: 38e-6, False: 27e-6}
+_MEMORY_PER_ROW = {True: 8000, False: 5200}
 _BASE_MEMORY = 40 * 2**20
 
 # Keys derived (or loaded and checked) in this process, by (model digest, SRS digest); the most
@@ -413,16 +416,17 @@ class CompiledModel:
         and peak memory (before any setup).
 
         The predictions are a fit to measurements on the 2-core reference machine
-        (``benches/README.md``): proving costs about 50 µs per row of ``n = 2^k`` (the padded
-        size, not the used rows) and the proving key plus the prover's work about 7.1 KiB per
-        row, plus the interpreter. Time scales roughly with ``2 / cores``; memory does not."""
+        (``benches/README.md``): per row of ``n = 2^k`` (the padded size, not the used rows),
+        proving costs about 38 µs and the proving key plus the prover's work about 7.8 KiB
+        with the Poseidon round gate, 27 µs and 5.1 KiB without it, plus the interpreter. Time
+        scales roughly with ``2 / cores``; memory does not."""
         bounds = self.model.bounds
         n = 2**self.k
         return {
             "rows": self.rows,
             "k": self.k,
-            "predicted_prove_seconds": round(_PROVE_SECONDS_PER_ROW * n, 2),
-            "predicted_peak_memory_bytes": _BASE_MEMORY + _MEMORY_PER_ROW * n,
+            "predicted_prove_seconds": round(_PROVE_SECONDS_PER_ROW[self.poseidon_gate] * n, 2),
+            "predicted_peak_memory_bytes": _BASE_MEMORY + _MEMORY_PER_ROW[self.poseidon_gate] * n,
             "srs_max_degree": self.srs_max_degree,
             "spec_version": self.version,
             "lookups": self.lookups,
