@@ -97,11 +97,14 @@ impl Running {
 
 impl Sorter {
     /// `block`: points reduced together (each tree level of a block shares one inversion).
-    /// `simd`: the points will be scaled for the vector path ([`super::simd::scale`]), which
-    /// the caller has checked the CPU for ([`crate::field_simd::hardware_available`]).
+    /// `simd`: the points will be scaled for the vector path ([`super::simd::scale`]); panics
+    /// if the CPU lacks it ([`crate::field_simd::hardware_available`]), since the scaled
+    /// points would then be summed wrongly.
     pub fn new(block: usize, simd: bool) -> Self {
-        #[cfg(not(target_arch = "x86_64"))]
-        assert!(!simd, "the vector path is x86-64 only");
+        assert!(
+            !simd || crate::field_simd::hardware_available(),
+            "the vector MSM path needs AVX-512 IFMA"
+        );
         Sorter {
             block: block.max(2),
             offsets: Vec::new(),
@@ -335,7 +338,7 @@ impl Sorter {
         loop {
             #[cfg(target_arch = "x86_64")]
             if let Some(scratch) = self.simd.as_mut() {
-                // SAFETY: `new`'s caller checked the CPU for the vector path.
+                // SAFETY: `new` checked that the CPU has the vector path's features.
                 let (out, more) = unsafe {
                     super::simd::level(
                         &self.cur[..len],
