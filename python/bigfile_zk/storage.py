@@ -125,8 +125,8 @@ def keys(
     SRS). Derived once per ``(k, SRS)``: kept in memory and, with ``cache``, on disk under
     :func:`cache_dir` as ``keys/storage-k{k}-{srs digest}.pkc`` (the prover's columns as
     stored by ``ProvingKey.save_cache``), written atomically. A cached key is not trusted: every
-    column is checked against this version's circuit and ``srs`` (random linear combinations:
-    FFTs and one MSM); otherwise it is replaced, with a warning."""
+    column is checked against this version's circuit and ``srs`` (random linear combinations
+    and a random evaluation; ``plonk.md`` §3.1); otherwise it is replaced, with a warning."""
     k = _check_k(k)
     srs = srs if srs is not None else default_srs(k, cache=cache)
     return _cache.cached_keys(

@@ -190,6 +190,18 @@ fn every_damaged_byte_is_refused() {
     longer.push(0);
     let err = load(&longer, &c, srs()).unwrap_err().to_string();
     assert!(err.contains("trailing"), "{err}");
+    // Whole columns moved: the last two stored columns (both on the last coset) swapped, and
+    // the last column replaced by its neighbour's values. Each is some polynomial's values,
+    // just not this one's at these points.
+    let col = 32 * c.n();
+    let end = bytes.len();
+    let mut swapped = bytes.clone();
+    let (left, right) = swapped[end - 2 * col..].split_at_mut(col);
+    left.swap_with_slice(right);
+    assert!(load(&swapped, &c, srs()).is_err(), "columns swapped");
+    let mut copied = bytes.clone();
+    copied.copy_within(end - 2 * col..end - col, end - col);
+    assert!(load(&copied, &c, srs()).is_err(), "column copied");
     // An element that is not below the modulus (the last coset value).
     let mut big = bytes.clone();
     let end = big.len();

@@ -15,7 +15,7 @@ use crate::encoding::{g1_from_bytes, g1_to_bytes};
 use crate::error::{Error, Result};
 use crate::srs::Srs;
 use ark_bn254::{Fr, G1Affine};
-use ark_ff::{BigInt, FftField, PrimeField, Zero};
+use ark_ff::{BigInt, FftField, Field, One, PrimeField, Zero};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use rayon::prelude::*;
 use sha3::{Digest, Keccak256};
@@ -180,8 +180,9 @@ impl ProvingKey {
     /// Decode the cache encoding from `r` for `circuit` and `srs`, and check it: the key's
     /// circuit is `circuit` itself (the file holds none), its SRS powers are `srs`'s, and
     /// every stored column is checked with one random linear combination each (`ρ` fresh from
-    /// the OS): the coefficients against the circuit's columns and `σ` (one FFT), each coset's
-    /// columns against the coefficients (one FFT per coset); and the verifying key's
+    /// the OS): the coefficients against the circuit's columns and `σ`, and each coset's
+    /// columns against the coefficients, all by one random evaluation (`μ`, no FFT); and the
+    /// verifying key's
     /// commitments against the coefficients under `srs` by the stored KZG opening of a
     /// combination the verifying key fixes (two pairings; binding as KZG is, given `srs`'s
     /// secret τ). A key that passes is the one [`setup`](super::setup) makes (`plonk.md`
@@ -320,9 +321,16 @@ impl ProvingKey {
         let mut p_all = combine(n, &coeffs[ODD_COSET_COLUMNS..], &rho[ODD_COSET_COLUMNS..]);
         p_all.par_iter_mut().zip(&p_odd).for_each(|(a, b)| *a += b);
         trace.mark("check: coefficients combined");
-        // The coefficients are the circuit's columns interpolated.
+        // Values against coefficients without FFTs (§3.1): for x_r = s·ω^r and μ fresh from the
+        // OS, Σ_r μ^r·P(x_r) = (1 − μ^n)·Σ_k p_k·s^k/(1 − μ·ω^k) = (1 − μ^n)·E(s) with
+        // e_k = p_k/(1 − μ·ω^k); values differing from P's on a coset make the left side a
+        // non-zero polynomial in μ of degree < n, which μ misses but with probability < n/r.
         let d = domain::domain(n)?;
-        if d.fft(&p_all) != combine(n, &evals, &rho) {
+        let probe = Probe::new(n, d.group_gen(), &mut rng);
+        let (e_all, e_odd) = (probe.weigh(&p_all), probe.weigh(&p_odd));
+        // The coefficients are the circuit's columns interpolated (the coset s = 1, i.e. H).
+        let circuit_sum = probe.sum(|r| evals.iter().zip(&rho).map(|(c, w)| *w * c[r]).sum());
+        if circuit_sum != probe.expected(&e_all, Fr::one()) {
             return wrong("its coefficients are not the circuit's columns");
         }
         trace.mark("check: coefficients against the circuit");
@@ -361,19 +369,16 @@ impl ProvingKey {
         if self.cosets.len() != 8 || self.cosets.iter().zip(layout).any(|(c, l)| c.len() != l) {
             return wrong("its cosets have the wrong shape");
         }
-        let ok = (0..8).into_par_iter().all(|j| {
+        let ok = (0..8).all(|j| {
             let cols: Vec<&Vec<Fr>> = self.cosets[j].iter().collect();
-            let p = match cols.len() {
+            let e = match cols.len() {
                 0 => return true,
-                c if c == m + 3 => &p_all,
-                _ => &p_odd,
+                c if c == m + 3 => &e_all,
+                _ => &e_odd,
             };
             cols.iter().all(|c| c.len() == n)
-                && matches_combination(
-                    &cols,
-                    &rho_small,
-                    &domain::on_coset(n, Fr::GENERATOR * big.element(j), p),
-                )
+                && probe.sum(|r| combination_at(&cols, &rho_small, r))
+                    == probe.expected(e, Fr::GENERATOR * big.element(j))
         });
         if !ok {
             return wrong("its coset values are not its polynomials'");
@@ -397,15 +402,98 @@ fn combine(n: usize, cols: &[&Vec<Fr>], rs: &[Fr]) -> Vec<Fr> {
     acc
 }
 
-/// Whether `Σ_i rs[i]·cols[i] = expected` element by element, without field multiplications:
-/// an element's Montgomery limbs `a = x·R mod r` are linear in `x`, so the integer
-/// `S = Σ rs[i]·a_i` (< 2^324 for up to 16 columns, six limbs) reduced mod r must equal
-/// `expected`'s limbs. `S = lo + hi·2^256` and `hi·2^256 ≡ hi·R` is the Montgomery form of `hi`.
-fn matches_combination(cols: &[&Vec<Fr>], rs: &[u64], expected: &[Fr]) -> bool {
+/// The random evaluation that checks values against coefficients (see `check_derived`):
+/// `μ`'s powers and the inverses `1/(1 − μ·ω^k)`.
+struct Probe {
+    mu_pows: Vec<Fr>,
+    inv: Vec<Fr>,
+    /// `1 − μ^n`.
+    scale: Fr,
+}
+
+impl Probe {
+    fn new(n: usize, omega: Fr, rng: &mut impl ark_std::rand::RngCore) -> Probe {
+        use ark_std::UniformRand;
+        loop {
+            let mu = Fr::rand(rng);
+            let mu_pows = par_powers(mu, n);
+            let mut inv: Vec<Fr> = par_powers(omega, n)
+                .into_par_iter()
+                .map(|w| Fr::one() - mu * w)
+                .collect();
+            // μ ∈ H (probability n/r) would divide by zero: draw again.
+            if inv.iter().any(Fr::is_zero) {
+                continue;
+            }
+            ark_ff::batch_inversion(&mut inv);
+            let scale = Fr::one() - mu.pow([n as u64]);
+            return Probe {
+                mu_pows,
+                inv,
+                scale,
+            };
+        }
+    }
+
+    /// `e_k = p_k/(1 − μ·ω^k)`.
+    fn weigh(&self, p: &[Fr]) -> Vec<Fr> {
+        p.par_iter().zip(&self.inv).map(|(a, b)| *a * b).collect()
+    }
+
+    /// `Σ_r μ^r·P(s·ω^r) = (1 − μ^n)·E(s)` for `e = weigh(P)`.
+    fn expected(&self, e: &[Fr], s: Fr) -> Fr {
+        const BLOCK: usize = 1 << 12;
+        let s_block = s.pow([BLOCK as u64]);
+        // Horner per block, the blocks weighted by s^(block start).
+        let parts: Vec<Fr> = e
+            .par_chunks(BLOCK)
+            .map(|c| c.iter().rev().fold(Fr::zero(), |acc, x| acc * s + x))
+            .collect();
+        parts
+            .iter()
+            .rev()
+            .fold(Fr::zero(), |acc, x| acc * s_block + x)
+            * self.scale
+    }
+
+    /// `Σ_r μ^r·v(r)`.
+    fn sum(&self, v: impl Fn(usize) -> Fr + Sync) -> Fr {
+        self.mu_pows
+            .par_iter()
+            .enumerate()
+            .map(|(r, m)| *m * v(r))
+            .sum()
+    }
+}
+
+/// `1, x, …, x^(n−1)`, computed in parallel blocks.
+fn par_powers(x: Fr, n: usize) -> Vec<Fr> {
+    const BLOCK: usize = 1 << 12;
+    let step = x.pow([BLOCK as u64]);
+    let starts: Vec<Fr> = std::iter::successors(Some(Fr::one()), |p| Some(*p * step))
+        .take(n.div_ceil(BLOCK))
+        .collect();
+    let mut out = vec![Fr::zero(); n];
+    out.par_chunks_mut(BLOCK)
+        .zip(starts)
+        .for_each(|(chunk, mut p)| {
+            for o in chunk {
+                *o = p;
+                p *= x;
+            }
+        });
+    out
+}
+
+/// `Σ_i rs[i]·cols[i][row]` without field multiplications: an element's Montgomery limbs
+/// `a = x·R mod r` are linear in `x`, so the integer `S = Σ rs[i]·a_i` (< 2^324 for up to 16
+/// columns, six limbs) reduced mod r is the combination's Montgomery form.
+/// `S = lo + hi·2^256` and `hi·2^256 ≡ hi·R` is the Montgomery form of `hi`.
+fn combination_at(cols: &[&Vec<Fr>], rs: &[u64], row: usize) -> Fr {
     use ark_ff::BigInteger;
     assert!(cols.len() <= 16 && cols.len() <= rs.len());
     let modulus = <Fr as PrimeField>::MODULUS;
-    expected.par_iter().enumerate().all(|(row, e)| {
+    {
         let mut acc = [0u64; 6];
         for (col, &r) in cols.iter().zip(rs) {
             let limbs = col[row].0 .0;
@@ -428,8 +516,8 @@ fn matches_combination(cols: &[&Vec<Fr>], rs: &[u64], expected: &[Fr]) -> bool {
         if carried || lo >= modulus {
             lo.sub_with_borrow(&modulus);
         }
-        lo == e.0
-    })
+        Fr::new_unchecked(lo)
+    }
 }
 
 #[cfg(test)]
@@ -468,10 +556,10 @@ mod tests {
                     .collect();
                 let refs: Vec<&Vec<Fr>> = cols.iter().collect();
                 let field: Vec<Fr> = rs.iter().map(|&r| Fr::from(r)).collect();
-                let mut expected = combine(n, &refs, &field);
-                assert!(matches_combination(&refs, &rs, &expected));
-                expected[n - 1] += Fr::from(1u64);
-                assert!(!matches_combination(&refs, &rs, &expected));
+                let expected = combine(n, &refs, &field);
+                for (row, e) in expected.iter().enumerate() {
+                    assert_eq!(combination_at(&refs, &rs, row), *e);
+                }
             }
         }
     }
