@@ -77,37 +77,17 @@ pub unsafe fn level(
     next_segs: &mut Vec<u32>,
     s: &mut Scratch,
 ) -> (usize, bool) {
-    next_segs.clear();
     s.pairs.clear();
     s.doublings.clear();
-    let mut more = false;
-    let mut out = 0usize;
-    for w in segs.windows(2) {
-        let (lo, hi) = (w[0] as usize, w[1] as usize);
-        let first = out;
-        next_segs.push(first as u32);
-        let mut i = lo;
-        while i + 1 < hi {
-            let (p, q) = (&cur[i], &cur[i + 1]);
-            if p.x != q.x {
-                s.pairs.push((i as u32, out as u32));
-            } else if p.y == q.y {
-                s.doublings.push((i as u32, out as u32));
-            } else {
-                // q == −p: both go.
-                i += 2;
-                continue;
-            }
-            out += 1;
-            i += 2;
-        }
-        if i < hi {
-            next[out] = cur[i];
-            out += 1;
-        }
-        more |= out - first > 1;
-    }
-    next_segs.push(out as u32);
+    let (pairs, doublings) = (&mut s.pairs, &mut s.doublings);
+    let (out, more) = super::sorted::walk_level(cur, segs, next, next_segs, |i, dst, doubling| {
+        let list = if doubling {
+            &mut *doublings
+        } else {
+            &mut *pairs
+        };
+        list.push((i as u32, dst as u32));
+    });
     for &(src, dst) in &s.doublings {
         let p = unscale(cur[src as usize]);
         let xx = p.x.square();

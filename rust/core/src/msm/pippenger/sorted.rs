@@ -374,21 +374,22 @@ impl Sorter {
     }
 }
 
-/// One tree level: the points `0+1, 2+3, …` of every segment of `cur` (`segs`: starts, then the
-/// end) are added into `next`, an odd last point copied; `next_segs` gets the new segments.
-/// Returns the number of points in `next` and whether a segment still has two or more.
-fn level(
+/// Walks one tree level: the points `0+1, 2+3, …` of every segment of `cur` (`segs`: starts,
+/// then the end) pair up into `next`, an odd last point copied, `next_segs` the new segments.
+/// `pair(i, dst, doubling)` is called for each pair that makes a point (`cur[i] + cur[i + 1]`
+/// into `next[dst]`; `doubling` when the two are equal); `P + (−P)` drops both. Returns the
+/// number of points in `next` and whether a segment still has two or more. Shared by the
+/// scalar level below and the vector one ([`super::simd`]).
+pub(super) fn walk_level(
     cur: &[Pt],
     segs: &[u32],
     next: &mut [Pt],
     next_segs: &mut Vec<u32>,
-    prods: &mut [Fq],
-    pairs: &mut [(u32, u32)],
+    mut pair: impl FnMut(usize, usize, bool),
 ) -> (usize, bool) {
     next_segs.clear();
     let mut more = false;
-    let mut acc = Fq::one();
-    let (mut out, mut k) = (0usize, 0usize);
+    let mut out = 0usize;
     for w in segs.windows(2) {
         let (lo, hi) = (w[0] as usize, w[1] as usize);
         let first = out;
@@ -396,19 +397,15 @@ fn level(
         let mut i = lo;
         while i + 1 < hi {
             let (p, q) = (&cur[i], &cur[i + 1]);
-            let den = if p.x != q.x {
-                q.x - p.x
+            if p.x != q.x {
+                pair(i, out, false);
             } else if p.y == q.y {
-                p.y.double()
+                pair(i, out, true);
             } else {
                 // q == −p: both go.
                 i += 2;
                 continue;
-            };
-            prods[k] = acc;
-            acc *= den;
-            pairs[k] = (i as u32, out as u32);
-            k += 1;
+            }
             out += 1;
             i += 2;
         }
@@ -419,6 +416,29 @@ fn level(
         more |= out - first > 1;
     }
     next_segs.push(out as u32);
+    (out, more)
+}
+
+/// One tree level ([`walk_level`]) in arkworks arithmetic, the pairs' denominators sharing one
+/// inversion.
+fn level(
+    cur: &[Pt],
+    segs: &[u32],
+    next: &mut [Pt],
+    next_segs: &mut Vec<u32>,
+    prods: &mut [Fq],
+    pairs: &mut [(u32, u32)],
+) -> (usize, bool) {
+    let mut acc = Fq::one();
+    let mut k = 0usize;
+    let (out, more) = walk_level(cur, segs, next, next_segs, |i, dst, doubling| {
+        let (p, q) = (&cur[i], &cur[i + 1]);
+        let den = if doubling { p.y.double() } else { q.x - p.x };
+        prods[k] = acc;
+        acc *= den;
+        pairs[k] = (i as u32, dst as u32);
+        k += 1;
+    });
     if k > 0 {
         // Every denominator is non-zero, so is their product.
         let mut inv = acc.inverse().expect("non-zero product");
