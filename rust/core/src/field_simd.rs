@@ -339,22 +339,30 @@ pub(crate) mod avx {
             v(c)
         }
 
-        /// `x − 2r` if that is non-negative, else `x` (normalised `x < 4r` → `< 2r`).
+        /// `x − k` if that is non-negative, else `x` (normalised limbs, `x < 2k`; `k` is `2r`
+        /// for the lazy `< 2r` form, `r` for the canonical one).
         #[inline]
         #[target_feature(enable = "avx512f,avx512ifma")]
-        fn sub_2p_if_ge(c: Self) -> Self {
+        fn sub_if_ge(c: Self, k: &Limbs) -> Self {
             let mask = splat(MASK);
             let mut d: [__m512i; 5] =
-                core::array::from_fn(|i| _mm512_sub_epi64(c.0[i], splat(M::TWO_P[i])));
-            for k in 0..4 {
-                // Each d_k is in (−2^52, 2^53): the arithmetic shift is its signed carry.
-                d[k + 1] = _mm512_add_epi64(d[k + 1], _mm512_srai_epi64::<52>(d[k]));
-                d[k] = _mm512_and_si512(d[k], mask);
+                core::array::from_fn(|i| _mm512_sub_epi64(c.0[i], splat(k[i])));
+            for j in 0..4 {
+                // Each d_j is in (−2^52, 2^53): the arithmetic shift is its signed carry.
+                d[j + 1] = _mm512_add_epi64(d[j + 1], _mm512_srai_epi64::<52>(d[j]));
+                d[j] = _mm512_and_si512(d[j], mask);
             }
             let negative = _mm512_cmplt_epi64_mask(d[4], _mm512_setzero_si512());
             v(core::array::from_fn(|i| {
                 _mm512_mask_blend_epi64(negative, d[i], c.0[i])
             }))
+        }
+
+        /// `x − 2r` if that is non-negative, else `x` (normalised `x < 4r` → `< 2r`).
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512ifma")]
+        fn sub_2p_if_ge(c: Self) -> Self {
+            Self::sub_if_ge(c, &M::TWO_P)
         }
 
         /// `a + b` for `a, b < 2r`, result `< 2r`.
@@ -384,17 +392,7 @@ pub(crate) mod avx {
         #[inline]
         #[target_feature(enable = "avx512f,avx512ifma")]
         pub fn canonical(&self) -> Self {
-            let mask = splat(MASK);
-            let mut d: [__m512i; 5] =
-                core::array::from_fn(|i| _mm512_sub_epi64(self.0[i], splat(M::P[i])));
-            for k in 0..4 {
-                d[k + 1] = _mm512_add_epi64(d[k + 1], _mm512_srai_epi64::<52>(d[k]));
-                d[k] = _mm512_and_si512(d[k], mask);
-            }
-            let negative = _mm512_cmplt_epi64_mask(d[4], _mm512_setzero_si512());
-            v(core::array::from_fn(|i| {
-                _mm512_mask_blend_epi64(negative, d[i], self.0[i])
-            }))
+            Self::sub_if_ge(*self, &M::P)
         }
 
         /// Lanes from 4×64 limbs (`cols[k]` = limb `k` of the eight lanes; values `< 2^256`),
