@@ -2,6 +2,7 @@
 //! on it, and evaluation on a coset of it, shared by the SRS (Lagrange bases), KZG and PLONK.
 
 use crate::error::{Error, Result};
+use crate::fft;
 use ark_bn254::Fr;
 use ark_ff::{Field, One, Zero};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
@@ -21,24 +22,25 @@ pub fn domain(n: usize) -> Result<Radix2EvaluationDomain<Fr>> {
 
 /// Coefficients of the polynomial with these values on the domain of size `evals.len()`.
 pub fn interpolate(evals: &[Fr]) -> Result<Vec<Fr>> {
-    Ok(domain(evals.len())?.ifft(evals))
+    domain(evals.len())?;
+    let mut c = evals.to_vec();
+    fft::ifft_in_place(&mut c);
+    Ok(c)
 }
 
 /// The polynomial with coefficients `c` (any length) on the coset `shift·H`, `|H| = n` a power
 /// of two: fold `X^n = shift^n` first, so one size-`n` FFT serves a polynomial of any degree.
 pub fn on_coset(n: usize, shift: Fr, c: &[Fr]) -> Vec<Fr> {
     let shift_n = shift.pow([n as u64]);
-    let mut folded = vec![Fr::zero(); n];
+    let mut folded = c[..c.len().min(n)].to_vec();
+    folded.resize(n, Fr::zero());
     let mut s = Fr::one();
-    for chunk in c.chunks(n) {
+    for chunk in c.chunks(n).skip(1) {
+        s *= shift_n;
         for (f, x) in folded.iter_mut().zip(chunk) {
             *f += s * x;
         }
-        s *= shift_n;
     }
-    Radix2EvaluationDomain::<Fr>::new(n)
-        .expect("power of two")
-        .get_coset(shift)
-        .expect("nonzero shift")
-        .fft(&folded)
+    fft::coset_fft_in_place(&mut folded, shift);
+    folded
 }

@@ -19,6 +19,7 @@ pub mod commitment;
 pub mod domain;
 pub mod encoding;
 pub mod error;
+pub mod fft;
 pub mod field;
 pub mod field_simd;
 pub mod files;

@@ -9,6 +9,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("error", 0),
     ("field", 1),
     ("field_simd", 1),
+    ("fft", 2),
     ("files", 1),
     ("progress", 1),
     ("encoding", 2),

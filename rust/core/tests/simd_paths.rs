@@ -114,3 +114,23 @@ fn merkle_trees_agree() {
         }
     }
 }
+
+#[test]
+fn ffts_agree_on_every_coset() {
+    use ark_ff::{FftField, UniformRand};
+    use ark_std::rand::{rngs::StdRng, SeedableRng};
+    use bigfile_zk::fft;
+    let mut rng = StdRng::seed_from_u64(3);
+    for log in [6u32, 7, 10, 13] {
+        let x: Vec<Fr> = (0..1usize << log).map(|_| Fr::rand(&mut rng)).collect();
+        for shift in [Fr::from(1u64), Fr::GENERATOR, Fr::rand(&mut rng)] {
+            let (s, v) = both(|| {
+                let (mut f, mut i) = (x.clone(), x.clone());
+                fft::coset_fft_in_place(&mut f, shift);
+                fft::coset_ifft_in_place(&mut i, shift);
+                (f, i)
+            });
+            assert!(s == v, "2^{log}: the paths differ");
+        }
+    }
+}

@@ -487,9 +487,9 @@ impl ProvingKey {
             .fixed
             .named()
             .par_iter()
-            .map(|(_, c)| d.ifft(c))
+            .map(|(_, c)| interpolate(c))
             .collect();
-        let sigma: [Vec<Fr>; 3] = std::array::from_fn(|i| d.ifft(&sigma_evals[i]));
+        let sigma: [Vec<Fr>; 3] = std::array::from_fn(|i| interpolate(&sigma_evals[i]));
         let cosets = fixed_cosets(n, &fixed, &sigma);
         Ok(ProvingKey {
             vk,
@@ -551,7 +551,7 @@ pub fn setup(circuit: &Circuit, srs: &Srs) -> Result<(ProvingKey, VerifyingKey)>
         .map(|(_, c)| c)
         .chain(sigma_evals.iter())
         .collect();
-    let coeffs: Vec<Vec<Fr>> = cols.par_iter().map(|c| d.ifft(c)).collect();
+    let coeffs: Vec<Vec<Fr>> = cols.par_iter().map(|c| interpolate(c)).collect();
     let comms: Vec<G1Affine> = coeffs
         .iter()
         .map(|c| commit(&g1, c))
@@ -690,4 +690,11 @@ pub(crate) fn fixed_coset(
             }
         })
         .collect()
+}
+
+/// Coefficients from values on `H` (`|c|` a power of two, as every column here).
+fn interpolate(c: &[Fr]) -> Vec<Fr> {
+    let mut v = c.to_vec();
+    crate::fft::ifft_in_place(&mut v);
+    v
 }

@@ -16,6 +16,7 @@ use super::relation::{self, Atom, RowProgram, BLOCK};
 use super::transcript::Transcript;
 use crate::domain;
 use crate::error::{Error, Result};
+use crate::fft;
 use crate::kzg::evaluate;
 use crate::progress::{Progress, Trace};
 use ark_bn254::Fr;
@@ -116,7 +117,8 @@ fn prove_inner(
 
     // Round 1: wires (and multiplicities).
     let blinded = |evals: &[Fr], rho: &[Fr]| -> Vec<Fr> {
-        let mut c = d.ifft(evals);
+        let mut c = evals.to_vec();
+        fft::ifft_in_place(&mut c);
         c.resize(n + BLINDS_PER_POLY, Fr::zero());
         for (i, r) in rho.iter().enumerate() {
             c[i] -= r;
@@ -477,7 +479,8 @@ fn quotient(
         for (i, x) in public.iter().enumerate() {
             pi_evals[i] = -*x;
         }
-        d.ifft(&pi_evals)
+        fft::ifft_in_place(&mut pi_evals);
+        pi_evals
     };
 
     // The numerator splits into two parts that each vanish on H, since every gate does: the
@@ -618,13 +621,9 @@ fn quotient(
         progress(3 + j as u64)?;
     }
     // Interpolated in place: no second copy of the 8n (or 4n) values at the peak.
-    let low_domain = Radix2EvaluationDomain::<Fr>::new(8 * n / stride).expect("2-adicity");
-    low_domain
-        .get_coset(g)
-        .expect("nonzero")
-        .ifft_in_place(&mut low);
+    fft::coset_ifft_in_place(&mut low, g);
     let mut t = if with_high {
-        big.get_coset(g).expect("nonzero").ifft_in_place(&mut high);
+        fft::coset_ifft_in_place(&mut high, g);
         for (acc, x) in high.iter_mut().zip(&low) {
             *acc += x;
         }
