@@ -60,8 +60,35 @@ fn cache_bytes(pk: &ProvingKey) -> Vec<u8> {
     out
 }
 
+/// Both loaders: `read_cache` from the bytes and `load_cache` from a file of them (memory
+/// mapped, the coset columns used in place). They must agree: the same key, or both refusing
+/// with the same reason (the file's path prefixed). Returns the mapped one's answer.
 fn load(bytes: &[u8], c: &Circuit, srs: &Srs) -> Result<ProvingKey, Error> {
-    ProvingKey::read_cache(&mut &bytes[..], c, srs)
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static SEQ: AtomicUsize = AtomicUsize::new(0);
+    let streamed = ProvingKey::read_cache(&mut &bytes[..], c, srs);
+    let path = std::env::temp_dir().join(format!(
+        "bfzk-key-load-{}-{}.pkc",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&path, bytes).unwrap();
+    let mapped = ProvingKey::load_cache(&path, c, srs);
+    std::fs::remove_file(&path).unwrap();
+    match (&streamed, &mapped) {
+        (Ok(a), Ok(b)) => assert_eq!(cache_bytes(a), cache_bytes(b)),
+        (Err(a), Err(b)) => {
+            let (a, b) = (a.to_string(), b.to_string());
+            let unnamed = b.replace(&format!("{}: ", path.display()), "");
+            assert_eq!(a, unnamed, "the loaders disagree");
+        }
+        _ => panic!(
+            "one loader accepted, the other refused: {:?} / {:?}",
+            streamed.as_ref().err().map(|e| e.to_string()),
+            mapped.as_ref().err().map(|e| e.to_string())
+        ),
+    }
+    mapped
 }
 
 #[test]
@@ -202,6 +229,19 @@ fn every_damaged_byte_is_refused() {
     let mut copied = bytes.clone();
     copied.copy_within(end - 2 * col..end - col, end - col);
     assert!(load(&copied, &c, srs()).is_err(), "column copied");
+    // The padding before the columns (zeros up to a multiple of 64 bytes) is checked.
+    let vk_len = u32::from_le_bytes(bytes[15..19].try_into().unwrap()) as usize;
+    let pad = 19 + vk_len + 64;
+    assert!(!pad.is_multiple_of(64), "this key has padding to damage");
+    let mut padded = bytes.clone();
+    padded[pad] = 1;
+    let err = load(&padded, &c, srs()).unwrap_err().to_string();
+    assert!(err.contains("padding"), "{err}");
+    // The previous format (1, no padding) is refused by its format byte.
+    let mut old = bytes.clone();
+    old[4] = 1;
+    let err = load(&old, &c, srs()).unwrap_err().to_string();
+    assert!(err.contains("format 1"), "{err}");
     // An element that is not below the modulus (the last coset value).
     let mut big = bytes.clone();
     let end = big.len();

@@ -26,6 +26,7 @@ const LAYERS: &[(&str, u32)] = &[
 /// Inside `plonk`, the same rule by sub-module.
 const PLONK_LAYERS: &[(&str, u32)] = &[
     ("gates", 0),
+    ("column", 0),
     ("transcript", 0),
     ("relation", 1),
     ("circuit", 1),

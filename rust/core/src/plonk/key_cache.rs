@@ -1,14 +1,17 @@
 //! The proving-key cache encoding (`docs/spec/plonk.md` §3.1): what the prover uses, stored in
 //! the form it uses it, and checked against the circuit and the SRS on load.
 //!
-//! `"BFPC" ‖ u8 format (1) ‖ u8 k ‖ u8 m (fixed columns) ‖ u8[8] columns on each quotient
-//! coset ‖ u32 LE vk length ‖ vk bytes ‖ a KZG opening (64 bytes) ‖ the fixed columns' and σ's
-//! coefficients (m + 3 columns) ‖ every coset's columns`, each column `n` field elements of four little-endian
-//! `u64` limbs in Montgomery form (arkworks' in-memory form; a local cache, not an interchange
-//! format). The key holds no SRS powers and no circuit: both come from the caller, and the
-//! stored data is checked against them before it is used.
+//! `"BFPC" ‖ u8 format (2) ‖ u8 k ‖ u8 m (fixed columns) ‖ u8[8] columns on each quotient
+//! coset ‖ u32 LE vk length ‖ vk bytes ‖ a KZG opening (64 bytes) ‖ zeros up to a multiple of 64
+//! bytes ‖ the fixed columns' and σ's coefficients (m + 3 columns) ‖ every coset's columns`,
+//! each column `n` field elements of four little-endian `u64` limbs in Montgomery form
+//! (arkworks' in-memory form; a local cache, not an interchange format). The columns are
+//! aligned so that [`ProvingKey::load_cache`] can use the cosets in place from a memory map
+//! (they are most of the file). The key holds no SRS powers and no circuit: both come from the
+//! caller, and the stored data is checked against them before it is used.
 
 use super::circuit::Circuit;
+use super::column::Column;
 use super::keys::{coset_stride, srs_powers_for, srs_rule, ProvingKey, VerifyingKey};
 use crate::domain;
 use crate::encoding::{g1_from_bytes, g1_to_bytes};
@@ -21,9 +24,14 @@ use rayon::prelude::*;
 use sha3::{Digest, Keccak256};
 use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 pub const PK_CACHE_MAGIC: &[u8; 4] = b"BFPC";
-pub const PK_CACHE_FORMAT: u8 = 1;
+/// 2 since the columns are 64-byte aligned (format 1 had no padding; such files are refused,
+/// and the key cache makes the key again).
+pub const PK_CACHE_FORMAT: u8 = 2;
+/// The columns start at a multiple of this (a cache line; `Fr` needs 8).
+const ALIGN: usize = 64;
 const WHAT: &str = "cached proving key";
 /// Selectors read on the quotient's odd cosets (the Poseidon part): `q_M … q_P`.
 const ODD_COSET_COLUMNS: usize = 7;
@@ -79,7 +87,7 @@ fn read_column(r: &mut impl Read, buf: &mut [u8]) -> Result<Vec<Fr>> {
             (!x.is_geq_modulus()).then_some(x)
         })
         .collect::<Option<Vec<Fr>>>()
-        .ok_or_else(|| bad("an element is not below the modulus"))
+        .ok_or_else(|| bad(BAD_ELEMENT))
 }
 
 /// `(ρ'_0 … ρ'_{count-1}, z)` from `keccak256(tag ‖ vk_bytes ‖ i)`: the combination of the
@@ -100,97 +108,21 @@ fn evaluate(p: &[Fr], x: Fr) -> Fr {
     p.iter().rev().fold(Fr::zero(), |acc, c| acc * x + c)
 }
 
-impl ProvingKey {
-    /// `[(P'(X) − P'(z))/(X − z)]` for the combination `P' = Σ ρ'_i·p_i` of the fixed and σ
-    /// polynomials and the point of [`opening_challenge`]: stored in the cache so that loading
-    /// checks the verifying key with two pairings instead of an MSM.
-    fn opening(&self) -> Result<G1Affine> {
-        let cols: Vec<&Vec<Fr>> = self.fixed.iter().chain(&self.sigma).collect();
-        let (rho, z) = opening_challenge(&self.vk, cols.len());
-        let p = combine(self.n(), &cols, &rho);
-        // Synthetic division by (X − z); the remainder is P'(z).
-        let mut q = vec![Fr::zero(); p.len() - 1];
-        let mut acc = Fr::zero();
-        for i in (1..p.len()).rev() {
-            acc = acc * z + p[i];
-            q[i - 1] = acc;
-        }
-        super::keys::commit(&self.g1, &q)
-    }
+const BAD_ELEMENT: &str = "an element is not below the modulus";
 
-    /// The cache encoding (module docs), written to `w`.
-    pub fn write_cache(&self, w: &mut impl Write) -> Result<()> {
-        let (m, full) = circuit_layout(&self.circuit);
-        let layout = if self.cosets.iter().all(Vec::is_empty) {
-            [0; 8]
-        } else {
-            full
-        };
-        let io = |e: std::io::Error| Error::param(format!("writing the proving key: {e}"));
-        let vk = self.vk.to_bytes();
-        let mut head = PK_CACHE_MAGIC.to_vec();
-        head.extend_from_slice(&[PK_CACHE_FORMAT, self.vk.k as u8, m as u8]);
-        head.extend(layout.iter().map(|&c| c as u8));
-        head.extend_from_slice(&(vk.len() as u32).to_le_bytes());
-        head.extend_from_slice(&vk);
-        head.extend_from_slice(&g1_to_bytes(&self.opening()?));
-        w.write_all(&head).map_err(io)?;
-        for col in self
-            .fixed
-            .iter()
-            .chain(&self.sigma)
-            .chain(self.cosets.iter().flatten())
-        {
-            w.write_all(&column_bytes(col)).map_err(io)?;
-        }
-        Ok(())
-    }
+/// What precedes the columns, read and checked against the circuit.
+struct Header {
+    vk: VerifyingKey,
+    opening: G1Affine,
+    /// Fixed columns.
+    m: usize,
+    /// Columns kept on each coset (all zero: none kept).
+    layout: [usize; 8],
+}
 
-    /// [`write_cache`](Self::write_cache) to `path`, atomically (a temporary file, synced, then
-    /// renamed): readers see the old file or the whole new one.
-    pub fn save_cache(&self, path: &Path) -> Result<()> {
-        let (tmp, file) = crate::files::create_temp_beside(path)?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-        let result = self.write_cache(&mut w).and_then(|_| {
-            w.into_inner()
-                .map_err(|e| e.into_error())
-                .and_then(|f| f.sync_all())
-                .and_then(|_| std::fs::rename(&tmp, path))
-                .map_err(|e| Error::io(path, e))
-        });
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
-    }
-
-    /// Read a cache file written by [`save_cache`](Self::save_cache) for `circuit` and `srs`,
-    /// and check it before it is used ([`read_cache`](Self::read_cache)).
-    pub fn load_cache(path: &Path, circuit: &Circuit, srs: &Srs) -> Result<ProvingKey> {
-        let file = crate::files::open_regular(path)?;
-        let mut r = std::io::BufReader::with_capacity(1 << 16, file);
-        Self::read_cache(&mut r, circuit, srs).map_err(|e| match e {
-            Error::Decode { what, reason } => {
-                Error::decode(what, format!("{}: {reason}", path.display()))
-            }
-            other => other,
-        })
-    }
-
-    /// Decode the cache encoding from `r` for `circuit` and `srs`, and check it: the key's
-    /// circuit is `circuit` itself (the file holds none), its SRS powers are `srs`'s, and
-    /// every stored column is checked with one random linear combination each (`ρ` fresh from
-    /// the OS): the coefficients against the circuit's columns and `σ`, and each coset's
-    /// columns against the coefficients, all by one random evaluation (`μ`, no FFT); and the
-    /// verifying key's
-    /// commitments against the coefficients under `srs` by the stored KZG opening of a
-    /// combination the verifying key fixes (two pairings; binding as KZG is, given `srs`'s
-    /// secret τ). A key that passes is the one [`setup`](super::setup) makes (`plonk.md`
-    /// §3.1).
-    pub fn read_cache(r: &mut impl Read, circuit: &Circuit, srs: &Srs) -> Result<ProvingKey> {
-        let trace = crate::progress::Trace::named("key cache");
+impl Header {
+    fn read(r: &mut impl Read, circuit: &Circuit) -> Result<Header> {
         circuit.check()?;
-        let n = circuit.n();
         let (m, layout) = circuit_layout(circuit);
         let mut head = [0u8; 19];
         r.read_exact(&mut head)
@@ -230,6 +162,12 @@ impl ProvingKey {
         let mut pi = [0u8; 64];
         r.read_exact(&mut pi).map_err(|_| bad("truncated"))?;
         let opening = g1_from_bytes(&pi).map_err(|e| bad(format!("its opening: {e}")))?;
+        let read = 19 + vk_len + 64;
+        let mut pad = vec![0u8; read.next_multiple_of(ALIGN) - read];
+        r.read_exact(&mut pad).map_err(|_| bad("truncated"))?;
+        if pad.iter().any(|&b| b != 0) {
+            return Err(bad("its padding is not zero"));
+        }
         if vk.k != circuit.k
             || vk.num_public != circuit.num_public
             || vk.version() != circuit.version()
@@ -239,22 +177,29 @@ impl ProvingKey {
                 "this proving key is not the circuit's (its verifying key's shape differs)".into(),
             ));
         }
-        let mut buf = vec![0u8; 32 * n];
-        let mut column = || read_column(r, &mut buf);
-        let fixed: Vec<Vec<Fr>> = (0..m).map(|_| column()).collect::<Result<_>>()?;
-        let sigma: [Vec<Fr>; 3] = [column()?, column()?, column()?];
-        let cosets: Vec<Vec<Vec<Fr>>> = layout
-            .iter()
-            .map(|&c| (0..c).map(|_| column()).collect::<Result<_>>())
-            .collect::<Result<_>>()?;
-        let mut one = [0u8; 1];
-        if r.read(&mut one)
-            .map_err(|e| bad(format!("read failed: {e}")))?
-            != 0
-        {
-            return Err(bad("trailing bytes"));
-        }
-        trace.mark("read");
+        Ok(Header {
+            vk,
+            opening,
+            m,
+            layout,
+        })
+    }
+
+    /// Columns after the header: the fixed ones, σ, the cosets'.
+    fn columns(&self) -> usize {
+        self.m + 3 + self.layout.iter().sum::<usize>()
+    }
+
+    /// The key from the decoded columns, once [`ProvingKey::check_derived`] accepts it.
+    fn finish(
+        self,
+        circuit: &Circuit,
+        srs: &Srs,
+        fixed: Vec<Vec<Fr>>,
+        sigma: [Vec<Fr>; 3],
+        cosets: Vec<Vec<Column>>,
+        trace: &crate::progress::Trace,
+    ) -> Result<ProvingKey> {
         let need = srs_powers_for(circuit);
         if srs.g1.len() < need {
             return Err(Error::param(format!(
@@ -265,9 +210,9 @@ impl ProvingKey {
                 srs.max_degree()
             )));
         }
-        let d = domain::domain(n)?;
+        let d = domain::domain(circuit.n())?;
         let pk = ProvingKey {
-            vk,
+            vk: self.vk,
             sigma_evals: circuit.sigmas(d.group_gen()),
             circuit: circuit.clone(),
             fixed,
@@ -276,9 +221,173 @@ impl ProvingKey {
             cosets,
         };
         trace.mark("σ, SRS powers copied");
-        pk.check_derived(srs, &opening, &trace)?;
+        pk.check_derived(srs, &self.opening, trace)?;
         trace.mark("checked");
         Ok(pk)
+    }
+}
+
+impl ProvingKey {
+    /// `[(P'(X) − P'(z))/(X − z)]` for the combination `P' = Σ ρ'_i·p_i` of the fixed and σ
+    /// polynomials and the point of [`opening_challenge`]: stored in the cache so that loading
+    /// checks the verifying key with two pairings instead of an MSM.
+    fn opening(&self) -> Result<G1Affine> {
+        let cols: Vec<&[Fr]> = self
+            .fixed
+            .iter()
+            .chain(&self.sigma)
+            .map(|c| &c[..])
+            .collect();
+        let (rho, z) = opening_challenge(&self.vk, cols.len());
+        let p = combine(self.n(), &cols, &rho);
+        // Synthetic division by (X − z); the remainder is P'(z).
+        let mut q = vec![Fr::zero(); p.len() - 1];
+        let mut acc = Fr::zero();
+        for i in (1..p.len()).rev() {
+            acc = acc * z + p[i];
+            q[i - 1] = acc;
+        }
+        super::keys::commit(&self.g1, &q)
+    }
+
+    /// The cache encoding (module docs), written to `w`.
+    pub fn write_cache(&self, w: &mut impl Write) -> Result<()> {
+        let (m, full) = circuit_layout(&self.circuit);
+        let layout = if self.cosets.iter().all(Vec::is_empty) {
+            [0; 8]
+        } else {
+            full
+        };
+        let io = |e: std::io::Error| Error::param(format!("writing the proving key: {e}"));
+        let vk = self.vk.to_bytes();
+        let mut head = PK_CACHE_MAGIC.to_vec();
+        head.extend_from_slice(&[PK_CACHE_FORMAT, self.vk.k as u8, m as u8]);
+        head.extend(layout.iter().map(|&c| c as u8));
+        head.extend_from_slice(&(vk.len() as u32).to_le_bytes());
+        head.extend_from_slice(&vk);
+        head.extend_from_slice(&g1_to_bytes(&self.opening()?));
+        head.resize(head.len().next_multiple_of(ALIGN), 0);
+        w.write_all(&head).map_err(io)?;
+        for col in self
+            .fixed
+            .iter()
+            .chain(&self.sigma)
+            .map(|c| &c[..])
+            .chain(self.cosets.iter().flatten().map(|c| &c[..]))
+        {
+            w.write_all(&column_bytes(col)).map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// [`write_cache`](Self::write_cache) to `path`, atomically (a temporary file, synced, then
+    /// renamed): readers see the old file or the whole new one.
+    pub fn save_cache(&self, path: &Path) -> Result<()> {
+        let (tmp, file) = crate::files::create_temp_beside(path)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        let result = self.write_cache(&mut w).and_then(|_| {
+            w.into_inner()
+                .map_err(|e| e.into_error())
+                .and_then(|f| f.sync_all())
+                .and_then(|_| std::fs::rename(&tmp, path))
+                .map_err(|e| Error::io(path, e))
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    /// Read a cache file written by [`save_cache`](Self::save_cache) for `circuit` and `srs`,
+    /// and check it before it is used (as [`read_cache`](Self::read_cache)). The file is
+    /// memory-mapped and the coset values (most of it) are used in place, not copied: the map
+    /// is private and read-only, and the cache writes files only by renaming a finished
+    /// temporary over them, so a mapped file never changes (something that rewrote it in place
+    /// would change what the prover reads after the check: a failed proof, not a false one).
+    pub fn load_cache(path: &Path, circuit: &Circuit, srs: &Srs) -> Result<ProvingKey> {
+        let file = crate::files::open_regular(path)?;
+        let named = |e: Error| match e {
+            Error::Decode { what, reason } => {
+                Error::decode(what, format!("{}: {reason}", path.display()))
+            }
+            other => other,
+        };
+        // SAFETY: see above; the map is only read, through `Column::mapped`'s checks.
+        match unsafe { memmap2::Mmap::map(&file) } {
+            Ok(map) => Self::from_map(Arc::new(map), circuit, srs).map_err(named),
+            // No mapping (e.g. a file system without mmap): read it.
+            Err(_) => {
+                let mut r = std::io::BufReader::with_capacity(1 << 16, file);
+                Self::read_cache(&mut r, circuit, srs).map_err(named)
+            }
+        }
+    }
+
+    fn from_map(map: Arc<memmap2::Mmap>, circuit: &Circuit, srs: &Srs) -> Result<ProvingKey> {
+        let trace = crate::progress::Trace::named("key cache");
+        let mut r: &[u8] = &map;
+        let head = Header::read(&mut r, circuit)?;
+        let n = circuit.n();
+        let mut at = map.len() - r.len();
+        let total = head.columns() * 32 * n;
+        if map.len() - at < total {
+            return Err(bad("truncated"));
+        }
+        if map.len() - at > total {
+            return Err(bad("trailing bytes"));
+        }
+        let mut column = || {
+            let c = Column::mapped(&map, at, n).ok_or_else(|| bad(BAD_ELEMENT));
+            at += 32 * n;
+            c
+        };
+        let fixed: Vec<Vec<Fr>> = (0..head.m)
+            .map(|_| column().map(|c| c.to_vec()))
+            .collect::<Result<_>>()?;
+        let sigma: [Vec<Fr>; 3] = [column()?.to_vec(), column()?.to_vec(), column()?.to_vec()];
+        let cosets: Vec<Vec<Column>> = head
+            .layout
+            .iter()
+            .map(|&c| (0..c).map(|_| column()).collect::<Result<_>>())
+            .collect::<Result<_>>()?;
+        trace.mark("mapped");
+        head.finish(circuit, srs, fixed, sigma, cosets, &trace)
+    }
+
+    /// Decode the cache encoding from `r` for `circuit` and `srs`, and check it: the key's
+    /// circuit is `circuit` itself (the file holds none), its SRS powers are `srs`'s, and
+    /// every stored column is checked with one random linear combination each (`ρ` fresh from
+    /// the OS): the coefficients against the circuit's columns and `σ`, and each coset's
+    /// columns against the coefficients, all by one random evaluation (`μ`, no FFT); and the
+    /// verifying key's commitments against the coefficients under `srs` by the stored KZG
+    /// opening of a combination the verifying key fixes (two pairings; binding as KZG is, given
+    /// `srs`'s secret τ). A key that passes is the one [`setup`](super::setup) makes
+    /// (`plonk.md` §3.1).
+    pub fn read_cache(r: &mut impl Read, circuit: &Circuit, srs: &Srs) -> Result<ProvingKey> {
+        let trace = crate::progress::Trace::named("key cache");
+        let head = Header::read(r, circuit)?;
+        let mut buf = vec![0u8; 32 * circuit.n()];
+        let mut column = || read_column(r, &mut buf);
+        let fixed: Vec<Vec<Fr>> = (0..head.m).map(|_| column()).collect::<Result<_>>()?;
+        let sigma: [Vec<Fr>; 3] = [column()?, column()?, column()?];
+        let cosets: Vec<Vec<Column>> = head
+            .layout
+            .iter()
+            .map(|&c| {
+                (0..c)
+                    .map(|_| column().map(Column::from))
+                    .collect::<Result<_>>()
+            })
+            .collect::<Result<_>>()?;
+        let mut one = [0u8; 1];
+        if r.read(&mut one)
+            .map_err(|e| bad(format!("read failed: {e}")))?
+            != 0
+        {
+            return Err(bad("trailing bytes"));
+        }
+        trace.mark("read");
+        head.finish(circuit, srs, fixed, sigma, cosets, &trace)
     }
 
     /// Whether the coefficients, cosets and verifying key are those of `self.circuit` under
@@ -300,14 +409,19 @@ impl ProvingKey {
             return wrong("its [τ]G2 differs");
         }
         let n = self.n();
-        let coeffs: Vec<&Vec<Fr>> = self.fixed.iter().chain(&self.sigma).collect();
-        let evals: Vec<&Vec<Fr>> = self
+        let coeffs: Vec<&[Fr]> = self
+            .fixed
+            .iter()
+            .chain(&self.sigma)
+            .map(|c| &c[..])
+            .collect();
+        let evals: Vec<&[Fr]> = self
             .circuit
             .fixed
             .named()
             .into_iter()
-            .map(|(_, c)| c)
-            .chain(&self.sigma_evals)
+            .map(|(_, c)| &c[..])
+            .chain(self.sigma_evals.iter().map(|c| &c[..]))
             .collect();
         if coeffs.len() != evals.len() || coeffs.iter().chain(&evals).any(|c| c.len() != n) {
             return wrong("its columns have the wrong shape");
@@ -370,7 +484,7 @@ impl ProvingKey {
             return wrong("its cosets have the wrong shape");
         }
         let ok = (0..8).all(|j| {
-            let cols: Vec<&Vec<Fr>> = self.cosets[j].iter().collect();
+            let cols: Vec<&[Fr]> = self.cosets[j].iter().map(|c| &c[..]).collect();
             let e = match cols.len() {
                 0 => return true,
                 c if c == m + 3 => &e_all,
@@ -388,7 +502,7 @@ impl ProvingKey {
 }
 
 /// `Σ_i rs[i]·cols[i]`, element by element (blocks in parallel).
-fn combine(n: usize, cols: &[&Vec<Fr>], rs: &[Fr]) -> Vec<Fr> {
+fn combine(n: usize, cols: &[&[Fr]], rs: &[Fr]) -> Vec<Fr> {
     const BLOCK: usize = 1 << 12;
     let mut acc = vec![Fr::zero(); n];
     acc.par_chunks_mut(BLOCK).enumerate().for_each(|(b, out)| {
@@ -489,7 +603,7 @@ fn par_powers(x: Fr, n: usize) -> Vec<Fr> {
 /// `a = x·R mod r` are linear in `x`, so the integer `S = Σ rs[i]·a_i` (< 2^324 for up to 16
 /// columns, six limbs) reduced mod r is the combination's Montgomery form.
 /// `S = lo + hi·2^256` and `hi·2^256 ≡ hi·R` is the Montgomery form of `hi`.
-fn combination_at(cols: &[&Vec<Fr>], rs: &[u64], row: usize) -> Fr {
+fn combination_at(cols: &[&[Fr]], rs: &[u64], row: usize) -> Fr {
     use ark_ff::BigInteger;
     assert!(cols.len() <= 16 && cols.len() <= rs.len());
     let modulus = <Fr as PrimeField>::MODULUS;
@@ -554,7 +668,7 @@ mod tests {
                         }
                     })
                     .collect();
-                let refs: Vec<&Vec<Fr>> = cols.iter().collect();
+                let refs: Vec<&[Fr]> = cols.iter().map(|c| &c[..]).collect();
                 let field: Vec<Fr> = rs.iter().map(|&r| Fr::from(r)).collect();
                 let expected = combine(n, &refs, &field);
                 for (row, e) in expected.iter().enumerate() {

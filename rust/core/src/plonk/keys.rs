@@ -1,6 +1,7 @@
 //! Setup (`docs/spec/plonk.md` §3): keys from the circuit's shape alone, deterministically.
 
 use super::circuit::Circuit;
+use super::column::Column;
 use crate::domain;
 use crate::encoding::{g1_from_bytes, g1_to_bytes, g2_from_bytes, g2_to_bytes};
 use crate::error::{Error, Result};
@@ -243,7 +244,8 @@ pub struct ProvingKey {
     pub(crate) sigma: [Vec<Fr>; 3],
     pub(crate) g1: Vec<G1Affine>,
     /// The fixed columns on the quotient's eight cosets (`prover::fixed_cosets`).
-    pub(crate) cosets: Vec<Vec<Vec<Fr>>>,
+    /// Owned, or read in place from a key cache file ([`Column`]).
+    pub(crate) cosets: Vec<Vec<Column>>,
 }
 
 impl ProvingKey {
@@ -648,7 +650,7 @@ fn stores_cosets(n: usize) -> bool {
 
 /// The fixed columns on the quotient's cosets `g·ω_{8n}^j·H`, computed once per proving key
 /// (none above [`STORED_COSETS_MAX_N`] rows: see [`fixed_coset`]).
-pub(crate) fn fixed_cosets(n: usize, fixed: &[Vec<Fr>], sigma: &[Vec<Fr>; 3]) -> Vec<Vec<Vec<Fr>>> {
+pub(crate) fn fixed_cosets(n: usize, fixed: &[Vec<Fr>], sigma: &[Vec<Fr>; 3]) -> Vec<Vec<Column>> {
     if !stores_cosets(n) {
         return vec![Vec::new(); 8];
     }
@@ -667,7 +669,7 @@ pub(crate) fn fixed_coset(
     fixed: &[Vec<Fr>],
     sigma: &[Vec<Fr>; 3],
     skip_zero: bool,
-) -> Vec<Vec<Fr>> {
+) -> Vec<Column> {
     let big = Radix2EvaluationDomain::<Fr>::new(8 * n).expect("8n within the 2-adicity");
     let shift = Fr::GENERATOR * big.element(j);
     let polys: Vec<&Vec<Fr>> = if j.is_multiple_of(coset_stride(n)) {
@@ -683,11 +685,11 @@ pub(crate) fn fixed_coset(
     polys
         .par_iter()
         .map(|c| {
-            if skip_zero && c.iter().all(Zero::is_zero) {
+            Column::from(if skip_zero && c.iter().all(Zero::is_zero) {
                 Vec::new()
             } else {
                 domain::on_coset(n, shift, c)
-            }
+            })
         })
         .collect()
 }

@@ -12,6 +12,7 @@
 
 pub mod builder;
 pub mod circuit;
+pub mod column;
 pub mod gates;
 pub mod key_cache;
 pub mod keys;
