@@ -20,7 +20,7 @@ use crate::fft;
 use crate::kzg::evaluate;
 use crate::progress::{Progress, Trace};
 use ark_bn254::Fr;
-use ark_ff::{batch_inversion, FftField, Field, One, UniformRand, Zero};
+use ark_ff::{batch_inversion, AdditiveGroup, FftField, Field, One, UniformRand, Zero};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use ark_std::rand::RngCore;
 use rayon::prelude::*;
@@ -408,6 +408,22 @@ fn powers(x: Fr, n: usize) -> Vec<Fr> {
         .collect()
 }
 
+/// `c·x^i` for `i < n`, in parallel blocks.
+fn par_powers(c: Fr, x: Fr, n: usize) -> Vec<Fr> {
+    const BLOCK: usize = 1 << 12;
+    let mut out = vec![Fr::zero(); n];
+    out.par_chunks_mut(BLOCK)
+        .enumerate()
+        .for_each(|(b, chunk)| {
+            let mut p = c * x.pow([(b * BLOCK) as u64]);
+            for o in chunk {
+                *o = p;
+                p *= x;
+            }
+        });
+    out
+}
+
 struct Polys<'a> {
     wires: &'a [Vec<Fr>],
     z: &'a [Fr],
@@ -560,9 +576,9 @@ fn quotient(
             };
             let gates_lo = on_rows(&low_gates, n, &load);
             // L_0(x) = (x^n − 1)/(n(x − 1)) with x^n = shift^n on the whole coset.
-            let xs: Vec<Fr> = powers(d.group_gen(), n).iter().map(|w| shift * w).collect();
-            let mut l0: Vec<Fr> = xs.iter().map(|x| n_f * (*x - Fr::one())).collect();
-            batch_inversion(&mut l0);
+            let xs = par_powers(shift, d.group_gen(), n);
+            let mut l0: Vec<Fr> = xs.par_iter().map(|x| n_f * (*x - Fr::one())).collect();
+            l0.par_chunks_mut(1 << 12).for_each(batch_inversion);
             // L_j(x_i) = ω^j (x^n − 1)/(n (x_i − ω^j)) = (shift^n − 1)/(n (shift·ω^(i−j) − 1))
             // for x_i = shift·ω^i: the L_0 inverse of row i − j, times shift^n − 1.
             let pi_direct_ev: Vec<Fr> = if pi_direct {
@@ -584,6 +600,9 @@ fn quotient(
                 Vec::new()
             };
             let pi_ev = if pi_direct { &pi_direct_ev } else { pi_ev };
+            debug_assert_eq!(ks[1..], [Fr::from(5u64), Fr::from(25u64)]);
+            // α⁴·L_0(x)·(z − 1) with L_0(x) = (shift^n − 1)·l0: the constant factors once.
+            let alpha4_zh = alphas[4] * (shift_n - Fr::one());
             let lo: Vec<Fr> = (0..n)
                 .into_par_iter()
                 .map(|i| {
@@ -591,16 +610,17 @@ fn quotient(
                     let x = xs[i];
                     let (ai, bi, ci) = (a[i], b[i], c[i]);
                     let c0 = gates_lo[i] + pi_ev[i];
-                    let c3 = z[i]
-                        * (ai + beta * x + gamma)
-                        * (bi + beta * ks[1] * x + gamma)
-                        * (ci + beta * ks[2] * x + gamma)
+                    // k_1 = 5, k_2 = 25 (circuit::shifts): ×5 by additions, not products.
+                    let bx = beta * x;
+                    let times5 = |v: Fr| v.double().double() + v;
+                    let (bx5, bx25) = (times5(bx), times5(times5(bx)));
+                    let c3 = z[i] * (ai + bx + gamma) * (bi + bx5 + gamma) * (ci + bx25 + gamma)
                         - z[nx]
                             * (ai + beta * s[0][i] + gamma)
                             * (bi + beta * s[1][i] + gamma)
                             * (ci + beta * s[2][i] + gamma);
-                    let c4 = (shift_n - Fr::one()) * l0[i] * (z[i] - Fr::one());
-                    let mut acc = c0 + alphas[3] * c3 + alphas[4] * c4;
+                    let acc4 = alpha4_zh * l0[i] * (z[i] - Fr::one());
+                    let mut acc = c0 + alphas[3] * c3 + acc4;
                     if let (Some(m), Some(phi)) = (m_ev, phi_ev) {
                         let fv = ai + eta * bi + eta2 * ci;
                         let t = &f[lo_off + 1..lo_off + 4];
