@@ -447,8 +447,25 @@ fn gate_programs(version: u8) -> &'static [relation::Program; 2] {
 }
 
 /// A program's output on every row of a coset, block by block in parallel.
-fn on_rows(program: &RowProgram, n: usize, load: &(impl Fn(Atom, usize) -> Fr + Sync)) -> Vec<Fr> {
+/// The program's first output on every row; `load8(atom, row, dst)` reads rows `row..row + 8`
+/// for the vector path (`RowProgram::eval_simd`), used where the CPU has IFMA.
+fn on_rows(
+    program: &RowProgram,
+    n: usize,
+    load: &(impl Fn(Atom, usize) -> Fr + Sync),
+    load8: &(impl Fn(Atom, usize, &mut [Fr; 8]) + Sync),
+) -> Vec<Fr> {
     let mut out = vec![Fr::zero(); n];
+    #[cfg(target_arch = "x86_64")]
+    if crate::field_simd::enabled() && n.is_multiple_of(8) {
+        out.par_chunks_mut(BLOCK).enumerate().for_each_init(
+            || program.scratch_simd(),
+            // SAFETY: `enabled` checked the CPU features; chunks are multiples of 8 rows.
+            |scratch, (b, chunk)| unsafe { program.eval_simd(0, b * BLOCK, chunk, scratch, load8) },
+        );
+        return out;
+    }
+    let _ = load8;
     out.par_chunks_mut(BLOCK).enumerate().for_each_init(
         || program.scratch(),
         |scratch, (b, chunk)| program.eval(0, b * BLOCK, chunk, scratch, load),
@@ -558,9 +575,20 @@ fn quotient(
             Atom::Leaf(Leaf::Next(k)) | Atom::Pow5(Leaf::Next(k)) => ev[k][(i + 1) % n],
             Atom::Leaf(Leaf::QPos) | Atom::Pow5(Leaf::QPos) => cached[5][i] + cached[6][i],
         };
+        let load8 = |atom: Atom, row: usize, dst: &mut [Fr; 8]| match atom {
+            Atom::Selector(s) => dst.copy_from_slice(&cached[s.index()][row..row + 8]),
+            Atom::Leaf(Leaf::Wire(k)) | Atom::Pow5(Leaf::Wire(k)) => {
+                dst.copy_from_slice(&ev[k][row..row + 8])
+            }
+            _ => {
+                for (l, d) in dst.iter_mut().enumerate() {
+                    *d = load(atom, row + l);
+                }
+            }
+        };
         let zh_inv = (shift_n - Fr::one()).inverse().expect("coset avoids H");
         if with_high {
-            let hi = on_rows(&high_gates, n, &load);
+            let hi = on_rows(&high_gates, n, &load, &load8);
             for (i, v) in hi.into_iter().enumerate() {
                 high[8 * i + j] = v * zh_inv;
             }
@@ -574,7 +602,7 @@ fn quotient(
             } else {
                 (None, None)
             };
-            let gates_lo = on_rows(&low_gates, n, &load);
+            let gates_lo = on_rows(&low_gates, n, &load, &load8);
             // L_0(x) = (x^n − 1)/(n(x − 1)) with x^n = shift^n on the whole coset.
             let xs = par_powers(shift, d.group_gen(), n);
             let mut l0: Vec<Fr> = xs.par_iter().map(|x| n_f * (*x - Fr::one())).collect();

@@ -596,19 +596,33 @@ impl Program {
             Val::Coef(p) => RowVal::Const(p.eval(alpha)),
             Val::Reg(r) => RowVal::Reg(*r),
         };
+        let ops: Vec<RowOp> = self
+            .ops
+            .iter()
+            .map(|op| match op {
+                Op::Load(a) => RowOp::Load(*a),
+                Op::Mul(x, y) => RowOp::Mul(val(x), val(y)),
+                Op::Add(x, y) => RowOp::Add(val(x), val(y)),
+                Op::Sub(x, y) => RowOp::Sub(val(x), val(y)),
+                Op::Neg(x) => RowOp::Neg(val(x)),
+            })
+            .collect();
+        let limbs = |v: &RowVal| match v {
+            RowVal::Const(c) => crate::field_simd::to_mont_limbs(c),
+            RowVal::Reg(_) => [0; 5],
+        };
+        let vconst = ops
+            .iter()
+            .map(|op| match op {
+                RowOp::Load(_) => [[0; 5]; 2],
+                RowOp::Neg(x) => [limbs(x), [0; 5]],
+                RowOp::Mul(x, y) | RowOp::Add(x, y) | RowOp::Sub(x, y) => [limbs(x), limbs(y)],
+            })
+            .collect();
         RowProgram {
-            ops: self
-                .ops
-                .iter()
-                .map(|op| match op {
-                    Op::Load(a) => RowOp::Load(*a),
-                    Op::Mul(x, y) => RowOp::Mul(val(x), val(y)),
-                    Op::Add(x, y) => RowOp::Add(val(x), val(y)),
-                    Op::Sub(x, y) => RowOp::Sub(val(x), val(y)),
-                    Op::Neg(x) => RowOp::Neg(val(x)),
-                })
-                .collect(),
+            ops,
             outputs: self.outputs.iter().map(val).collect(),
+            vconst,
         }
     }
 }
@@ -633,6 +647,8 @@ pub enum RowOp {
 pub struct RowProgram {
     pub ops: Vec<RowOp>,
     pub outputs: Vec<RowVal>,
+    /// Each op's constant operands in `field_simd`'s vector form (`[0; 5]` for registers).
+    vconst: Vec<[crate::field_simd::Limbs; 2]>,
 }
 
 /// Rows per block: each op is a loop over this many rows, so dispatch costs little and a
@@ -710,6 +726,119 @@ impl RowProgram {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+impl RowProgram {
+    /// Registers of [`RowProgram::eval_simd`] (vectors of eight rows).
+    pub fn scratch_simd(&self) -> Vec<crate::field_simd::avx::V> {
+        Vec::with_capacity(self.ops.len() * BLOCK / 8)
+    }
+
+    /// [`RowProgram::eval`] on eight rows per vector (`field_simd`'s IFMA lanes); `out.len()`
+    /// a multiple of 8, at most [`BLOCK`]. `load(atom, row, dst)` writes the atom's values on
+    /// rows `row .. row + 8`. The same field elements as `eval`.
+    ///
+    /// Values enter as arkworks' stored integers (`x·2^256`), times 16 is the vector form
+    /// `x·2^260` (four doublings), and leave times 1/16 (one product), so every product in
+    /// between is a plain Montgomery product of vector forms.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F and IFMA.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub unsafe fn eval_simd(
+        &self,
+        k: usize,
+        start: usize,
+        out: &mut [Fr],
+        scratch: &mut Vec<crate::field_simd::avx::V>,
+        load: &impl Fn(Atom, usize, &mut [Fr; 8]),
+    ) {
+        use crate::field_simd::avx::V;
+        let vecs = out.len() / 8;
+        debug_assert!(out.len().is_multiple_of(8) && out.len() <= BLOCK);
+        let per = BLOCK / 8;
+        let zero = V::splat(&[0; 5]);
+        scratch.clear();
+        scratch.resize(self.ops.len() * per, zero);
+        let mut buf = [Fr::zero(); 8];
+        let mut load_v = |a: Atom, row: usize| -> V {
+            load(a, row, &mut buf);
+            let mut cols = [[0u64; 8]; 4];
+            for (l, x) in buf.iter().enumerate() {
+                for (c, limb) in cols.iter_mut().zip(x.0 .0) {
+                    c[l] = limb;
+                }
+            }
+            let v = V::from_packed(&cols);
+            let v = v.add(&v);
+            let v = v.add(&v);
+            let v = v.add(&v);
+            v.add(&v)
+        };
+        for (r, op) in self.ops.iter().enumerate() {
+            let (done, rest) = scratch.split_at_mut(r * per);
+            let dst = &mut rest[..vecs];
+            let [c0, c1] = &self.vconst[r];
+            let get = |v: &RowVal, c: &crate::field_simd::Limbs, i: usize| match v {
+                RowVal::Const(_) => V::splat(c),
+                RowVal::Reg(s) => done[s * per + i],
+            };
+            match op {
+                RowOp::Load(Atom::Pow5(l)) => {
+                    for (i, d) in dst.iter_mut().enumerate() {
+                        let x = load_v(Atom::Leaf(*l), start + 8 * i);
+                        *d = x.square().square().mul(&x);
+                    }
+                }
+                RowOp::Load(a) => {
+                    for (i, d) in dst.iter_mut().enumerate() {
+                        *d = load_v(*a, start + 8 * i);
+                    }
+                }
+                RowOp::Mul(x, y) => {
+                    for (i, d) in dst.iter_mut().enumerate() {
+                        *d = get(x, c0, i).mul(&get(y, c1, i));
+                    }
+                }
+                RowOp::Add(x, y) => {
+                    for (i, d) in dst.iter_mut().enumerate() {
+                        *d = get(x, c0, i).add(&get(y, c1, i));
+                    }
+                }
+                RowOp::Sub(x, y) => {
+                    for (i, d) in dst.iter_mut().enumerate() {
+                        *d = get(x, c0, i).sub(&get(y, c1, i));
+                    }
+                }
+                RowOp::Neg(x) => {
+                    for (i, d) in dst.iter_mut().enumerate() {
+                        *d = zero.sub(&get(x, c0, i));
+                    }
+                }
+            }
+        }
+        match self.outputs[k] {
+            RowVal::Const(c) => out.fill(c),
+            RowVal::Reg(reg) => {
+                static INV16: std::sync::OnceLock<crate::field_simd::Limbs> =
+                    std::sync::OnceLock::new();
+                let inv16 = V::splat(INV16.get_or_init(|| {
+                    crate::field_simd::to_mont_limbs(&Fr::from(16u64).inverse().expect("nonzero"))
+                }));
+                for (i, chunk) in out.chunks_exact_mut(8).enumerate() {
+                    let mut cols = [[0u64; 8]; 4];
+                    scratch[reg * per + i]
+                        .mul(&inv16)
+                        .canonical()
+                        .to_packed(&mut cols);
+                    for (l, o) in chunk.iter_mut().enumerate() {
+                        *o = Fr::new_unchecked(ark_ff::BigInt(std::array::from_fn(|j| cols[j][l])));
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -777,6 +906,72 @@ mod tests {
                 *part = out[0];
             }
             assert_eq!(parts[0] + parts[1], total);
+        }
+    }
+
+    /// The vector evaluation gives the scalar one's field elements on every row, for every
+    /// program the prover and verifier use, with random and edge values per row.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn vector_evaluation_equals_scalar() {
+        if !crate::field_simd::hardware_available() {
+            return; // no vector path on this CPU: nothing to compare
+        }
+        let mut rng = ark_std::test_rng();
+        let all = |_: Selector| true;
+        let forms: Vec<NormalForm> = Selector::ALL.iter().map(|s| selector_scalar(*s)).collect();
+        let num = [
+            numerator(|g| gate_degree(g) <= LOW_DEGREE, all),
+            numerator(|g| gate_degree(g) > LOW_DEGREE, all),
+        ];
+        let edge = [
+            Fr::zero(),
+            Fr::one(),
+            -Fr::one(),
+            Fr::from(16u64),
+            -Fr::from(2u64),
+        ];
+        // 15 leaves × BLOCK rows, every fifth row an edge value.
+        let vals: Vec<Vec<Fr>> = (0..15)
+            .map(|j| {
+                (0..BLOCK)
+                    .map(|r| {
+                        if (r + j) % 5 == 0 {
+                            edge[(r / 5 + j) % edge.len()]
+                        } else {
+                            Fr::rand(&mut rng)
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let index = |a: Atom| match a {
+            Atom::Selector(Selector::QN) => 14,
+            Atom::Selector(s) => s.index(),
+            Atom::Leaf(Leaf::Wire(k)) => 7 + k,
+            Atom::Leaf(Leaf::Next(k)) => 10 + k,
+            Atom::Leaf(Leaf::QPos) => 13,
+            Atom::Pow5(_) => unreachable!("loaded from the leaf"),
+        };
+        let load = |a: Atom, row: usize| vals[index(a)][row];
+        let load8 = |a: Atom, row: usize, dst: &mut [Fr; 8]| {
+            dst.copy_from_slice(&vals[index(a)][row..row + 8])
+        };
+        for alpha in [Fr::rand(&mut rng), Fr::one(), -Fr::one()] {
+            for program in [Program::new(&forms), Program::new(&num)] {
+                let p = program.at(alpha);
+                for k in 0..p.outputs.len() {
+                    let (mut want, mut got) = ([Fr::zero(); BLOCK], [Fr::zero(); BLOCK]);
+                    p.eval(k, 0, &mut want, &mut p.scratch(), &load);
+                    // SAFETY: the CPU has the features (checked above).
+                    unsafe { p.eval_simd(k, 0, &mut got, &mut p.scratch_simd(), &load8) };
+                    assert_eq!(got, want, "output {k}");
+                    // A partial block (a multiple of eight rows) too.
+                    let mut part = [Fr::zero(); 24];
+                    unsafe { p.eval_simd(k, 0, &mut part, &mut p.scratch_simd(), &load8) };
+                    assert_eq!(part[..], want[..24], "output {k}, 24 rows");
+                }
+            }
         }
     }
 
