@@ -128,7 +128,10 @@ mod simd {
         let mut cols = [[0u64; 8]; 4];
         v.canonical().to_packed(&mut cols);
         for l in 0..8 {
-            *p.add(l) = Fr::new_unchecked(BigInt([cols[0][l], cols[1][l], cols[2][l], cols[3][l]]));
+            // `write`: pass 2's destination is not initialised yet.
+            p.add(l).write(Fr::new_unchecked(BigInt([
+                cols[0][l], cols[1][l], cols[2][l], cols[3][l],
+            ])));
         }
     }
 
