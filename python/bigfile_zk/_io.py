@@ -41,7 +41,7 @@ MAX_JSON_DEPTH = 64
 MAX_PROVING_KEY = 2**30
 #: A compiled-model file (``.bfm``) or a quantized program's JSON: parameters are JSON integers,
 #: ~3.5 bytes each; 64 MiB holds ~18M of them, more than this prover handles (a 1.07M-parameter
-#: network is 2^20 rows and 5.6 GiB to prove).
+#: network is 2^20 rows and 3.3 GiB to prove).
 MAX_MODEL_FILE = 64 * 2**20
 
 

@@ -67,13 +67,26 @@ PROOF_FORMAT_VERSION = 1
 
 _R = _native.MODULUS
 
-# The report's predictions, per row of n = 2^k, with the Poseidon round gate (8 quotient cosets,
-# 5n + 10 SRS powers) and without it. Fit on the 2-core machine, 2026-12-06 evening (the vector
-# MSM; through this API, keys set up in process; benches/README.md): with the gate MLP 2^14
-# 0.70 s / 177 MiB, CNN 2^15 1.21 s / 281 MiB; without it LeNet-5 2^18 6.74 s / 1,401 MiB, the
-# dense 784-1024-256-10 model 2^20 29.6 s / 5,014 MiB. Every one within 12 % of the fit.
-_PROVE_SECONDS_PER_ROW = {True: 38e-6, False: 27e-6}
-_MEMORY_PER_ROW = {True: 8000, False: 5200}
+# The report's predictions, per row of n = 2^k, by (Poseidon round gate: 8 quotient cosets and
+# 5n + 10 SRS powers; the key keeps its coset values: up to 2^19 rows, keys::STORED_COSETS_MAX_N,
+# unless BIGFILE_ZK_LEAN_KEYS). Fit on the 2-core machine, 2026-12-06 21:00 UTC (vector MSM, FFT
+# and row programs; through this API, keys set up in process; benches/README.md): with the gate
+# MLP 2^14 0.51 s / 178 MiB, CNN 2^15 0.96 s / 288 MiB; without it LeNet-5 2^18 5.11 s /
+# 1,390 MiB, and with a lean key the dense 784-1024-256-10 model 2^20 23.1 s / 3,340 MiB. Every
+# one within 5 % of the fit; the gate with a lean key is scaled from the others (not measured).
+_STORED_COSETS_MAX_N = 2**19
+_PROVE_SECONDS_PER_ROW = {
+    (True, True): 30e-6,
+    (False, True): 19.5e-6,
+    (True, False): 34e-6,
+    (False, False): 22e-6,
+}
+_MEMORY_PER_ROW = {
+    (True, True): 8300,
+    (False, True): 5400,
+    (True, False): 5100,
+    (False, False): 3300,
+}
 _BASE_MEMORY = 40 * 2**20
 
 # Keys derived (or loaded and checked) in this process, by (model digest, SRS digest); the most
@@ -417,16 +430,20 @@ class CompiledModel:
 
         The predictions are a fit to measurements on the 2-core reference machine
         (``benches/README.md``): per row of ``n = 2^k`` (the padded size, not the used rows),
-        proving costs about 38 µs and the proving key plus the prover's work about 7.8 KiB
-        with the Poseidon round gate, 27 µs and 5.1 KiB without it, plus the interpreter. Time
-        scales roughly with ``2 / cores``; memory does not."""
+        proving costs about 30 µs and the proving key plus the prover's work about 8.1 KiB
+        with the Poseidon round gate, 19.5 µs and 5.3 KiB without it, plus the interpreter;
+        above 2^19 rows (or with ``BIGFILE_ZK_LEAN_KEYS=1``) the key keeps no coset values:
+        about 13 % more time, 40 % less memory. Time scales roughly with ``2 / cores``;
+        memory does not."""
         bounds = self.model.bounds
         n = 2**self.k
+        lean = os.environ.get("BIGFILE_ZK_LEAN_KEYS", "") not in ("", "0")
+        fit = (self.poseidon_gate, n <= _STORED_COSETS_MAX_N and not lean)
         return {
             "rows": self.rows,
             "k": self.k,
-            "predicted_prove_seconds": round(_PROVE_SECONDS_PER_ROW[self.poseidon_gate] * n, 2),
-            "predicted_peak_memory_bytes": _BASE_MEMORY + _MEMORY_PER_ROW[self.poseidon_gate] * n,
+            "predicted_prove_seconds": round(_PROVE_SECONDS_PER_ROW[fit] * n, 2),
+            "predicted_peak_memory_bytes": _BASE_MEMORY + _MEMORY_PER_ROW[fit] * n,
             "srs_max_degree": self.srs_max_degree,
             "spec_version": self.version,
             "lookups": self.lookups,

@@ -635,11 +635,12 @@ pub(crate) fn has_round_gates(fixed: &[Vec<Fr>]) -> bool {
 }
 
 /// The largest circuit (rows) whose proving key keeps its fixed columns on the quotient's
-/// cosets by default. They cost ≈ 1.5–2.8 KB per row and save ≈ 30–90 size-`n` FFTs per proof
-/// (at 2^20 rows, a chain of `x·x + c`: 32.4 s and 4.5 KiB per row with them, 38.5 s and
-/// 2.9 KiB without): kept up to 2^20, where prove time is the target; above, memory binds.
+/// cosets by default. They cost ≈ 1.2–2.8 KB per row and save ≈ 30–90 size-`n` FFTs per proof;
+/// with the vector FFT those are cheap (at 2^20 rows, a chain of `x·x + c`: 16.4 s and 3.8 KiB
+/// per row with them, 18.9 s and 2.6 KiB without), so keys keep them up to 2^19 rows and
+/// memory wins from 2^20 (issue 15: ≤ 3 KiB per row there, so that 2^22 rows fit in 24 GiB).
 /// `BIGFILE_ZK_LEAN_KEYS=1` makes every new key lean (the same proofs, less memory).
-pub const STORED_COSETS_MAX_N: usize = 1 << 20;
+pub const STORED_COSETS_MAX_N: usize = 1 << 19;
 
 /// Whether a key of `n` rows made now keeps its coset values ([`STORED_COSETS_MAX_N`],
 /// `BIGFILE_ZK_LEAN_KEYS`).
