@@ -12,7 +12,7 @@
 
 use super::circuit::Circuit;
 use super::column::Column;
-use super::keys::{coset_stride, srs_powers_for, srs_rule, ProvingKey, VerifyingKey};
+use super::keys::{coset_stride, srs_powers_checked, ProvingKey, VerifyingKey};
 use crate::domain;
 use crate::encoding::{g1_from_bytes, g1_to_bytes};
 use crate::error::{Error, Result};
@@ -200,16 +200,7 @@ impl Header {
         cosets: Vec<Vec<Column>>,
         trace: &crate::progress::Trace,
     ) -> Result<ProvingKey> {
-        let need = srs_powers_for(circuit);
-        if srs.g1.len() < need {
-            return Err(Error::param(format!(
-                "a circuit of 2^{} rows needs an SRS of max degree {} ({}), this one has {}",
-                circuit.k,
-                need - 1,
-                srs_rule(circuit.has_round_gates()),
-                srs.max_degree()
-            )));
-        }
+        let need = srs_powers_checked(circuit, srs)?;
         let d = domain::domain(circuit.n())?;
         let pk = ProvingKey {
             vk: self.vk,

@@ -36,6 +36,21 @@ pub fn srs_powers_for(circuit: &Circuit) -> usize {
     srs_powers_needed(circuit.n(), circuit.has_round_gates())
 }
 
+/// [`srs_powers_for`] `circuit`, or the error naming both sizes when `srs` has fewer.
+pub(crate) fn srs_powers_checked(circuit: &Circuit, srs: &Srs) -> Result<usize> {
+    let need = srs_powers_for(circuit);
+    if srs.g1.len() < need {
+        return Err(Error::param(format!(
+            "a circuit of 2^{} rows needs an SRS of max degree {} ({}), this one has {}",
+            circuit.k,
+            need - 1,
+            srs_rule(circuit.has_round_gates()),
+            srs.max_degree()
+        )));
+    }
+    Ok(need)
+}
+
 /// The SRS degree bound as the error messages state it.
 pub(crate) fn srs_rule(round_gates: bool) -> &'static str {
     if round_gates {
@@ -531,16 +546,7 @@ impl<'a> Reader<'a> {
 pub fn setup(circuit: &Circuit, srs: &Srs) -> Result<(ProvingKey, VerifyingKey)> {
     circuit.check()?;
     let n = circuit.n();
-    let need = srs_powers_for(circuit);
-    if srs.g1.len() < need {
-        return Err(Error::param(format!(
-            "a circuit of 2^{} rows needs an SRS of max degree {} ({}), this one has {}",
-            circuit.k,
-            need - 1,
-            srs_rule(circuit.has_round_gates()),
-            srs.max_degree()
-        )));
-    }
+    let need = srs_powers_checked(circuit, srs)?;
     let trace = crate::progress::Trace::named("setup");
     let d = domain::domain(n)?;
     let g1 = srs.g1[..need].to_vec();
