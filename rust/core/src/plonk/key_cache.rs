@@ -219,16 +219,20 @@ impl Header {
 }
 
 impl ProvingKey {
+    /// The fixed columns' and σ's coefficients, in the cache's (and the opening's) order.
+    fn coefficient_columns(&self) -> Vec<&[Fr]> {
+        self.fixed
+            .iter()
+            .chain(&self.sigma)
+            .map(|c| &c[..])
+            .collect()
+    }
+
     /// `[(P'(X) − P'(z))/(X − z)]` for the combination `P' = Σ ρ'_i·p_i` of the fixed and σ
     /// polynomials and the point of [`opening_challenge`]: stored in the cache so that loading
     /// checks the verifying key with two pairings instead of an MSM.
     fn opening(&self) -> Result<G1Affine> {
-        let cols: Vec<&[Fr]> = self
-            .fixed
-            .iter()
-            .chain(&self.sigma)
-            .map(|c| &c[..])
-            .collect();
+        let cols = self.coefficient_columns();
         let (rho, z) = opening_challenge(&self.vk, cols.len());
         let p = combine(self.n(), &cols, &rho);
         // Synthetic division by (X − z); the remainder is P'(z).
@@ -400,12 +404,7 @@ impl ProvingKey {
             return wrong("its [τ]G2 differs");
         }
         let n = self.n();
-        let coeffs: Vec<&[Fr]> = self
-            .fixed
-            .iter()
-            .chain(&self.sigma)
-            .map(|c| &c[..])
-            .collect();
+        let coeffs = self.coefficient_columns();
         let evals: Vec<&[Fr]> = self
             .circuit
             .fixed
