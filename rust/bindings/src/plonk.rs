@@ -3,7 +3,9 @@
 use crate::convert::{fr_from_py, fr_to_py, frs_from_py, frs_to_py, json_arg, text_arg};
 use crate::errors::{detached, py_error, run_detached, to_py_err, IntoPy};
 use crate::srs::PySrs;
-use bigfile_zk::plonk::{self, Builder, Circuit, Proof, ProvingKey, TableId, Var, VerifyingKey};
+use bigfile_zk::plonk::{
+    self, AnyProof, Builder, Circuit, Proof, ProvingKey, TableId, Var, VerifyingKey,
+};
 use bigfile_zk::{field, Error, Fr};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -290,6 +292,14 @@ impl PyBuilder {
         Ok(())
     }
 
+    /// Make the circuit spec version 3 (`plonk.md` §8: packed commitments, one multi-point
+    /// opening; five EVM scalar multiplications fewer). `build` refuses it unless the circuit
+    /// uses a dot product (`q_N`) and lookups. Call it in the circuit function, so that setup and
+    /// proving lay out the same circuit.
+    fn set_packed(&mut self, on: bool) {
+        self.inner.set_packed(on);
+    }
+
     /// Rows made until the matching `pop_label` carry `label` in error messages.
     fn push_label(&mut self, label: &Bound<'_, PyAny>) -> PyResult<()> {
         self.inner
@@ -524,13 +534,16 @@ impl PyProvingKey {
 #[pyclass(name = "Proof", module = "bigfile_zk.plonk", frozen, eq)]
 #[derive(PartialEq)]
 pub struct PyProof {
-    proof: Proof,
+    proof: AnyProof,
     public: Vec<Fr>,
 }
 
 impl PyProof {
     pub(crate) fn new(proof: Proof, public: Vec<Fr>) -> Self {
-        PyProof { proof, public }
+        PyProof {
+            proof: AnyProof::TwoPoint(proof),
+            public,
+        }
     }
 }
 
@@ -554,7 +567,7 @@ impl PyProof {
             Some(p) => frs_from_py(p, "public_inputs")?,
             None => vec![],
         };
-        let proof = Proof::from_json(&json_arg(text)?).py(py)?;
+        let proof = AnyProof::from_json(&json_arg(text)?).py(py)?;
         Ok(PyProof { proof, public })
     }
     /// ABI-encoded `verifyProof(proof, public_inputs)` call data (selector included): the
@@ -582,7 +595,7 @@ impl PyProof {
             Some(p) => frs_from_py(p, "public_inputs")?,
             None => vec![],
         };
-        let proof = Proof::from_bytes(&data).py(py)?;
+        let proof = AnyProof::from_bytes(&data).py(py)?;
         Ok(PyProof { proof, public })
     }
     /// The public inputs of the run that made the proof (a convenience: a verifier must use
@@ -594,6 +607,11 @@ impl PyProof {
     #[getter]
     fn lookups(&self) -> bool {
         self.proof.has_lookups()
+    }
+    /// The encoding's version: 1 (keys of spec versions 1 and 2) or 3 (a version-3 key).
+    #[getter]
+    fn version(&self) -> u8 {
+        self.proof.version()
     }
     fn __len__(&self) -> usize {
         self.proof.to_evm_bytes().len()
@@ -675,7 +693,7 @@ pub fn plonk_prove(
         None => plonk::random_blinding(&pk, &mut ark_std::rand::rngs::OsRng),
     };
     let proof = run_detached(py, on_progress, |report| {
-        plonk::prove_with_progress(&pk, w, &blinding, report)
+        plonk::prove_any_with_progress(&pk, w, &blinding, report)
     })?;
     Ok(PyProof {
         proof,
@@ -701,7 +719,7 @@ pub fn plonk_verify(
     if vk.is_insecure() && !allow_insecure_srs {
         return Err(to_py_err(py, insecure_key_error()));
     }
-    detached(py, || plonk::verify(vk, p, &public))
+    detached(py, || plonk::verify_any(vk, p, &public))
 }
 
 /// Verifying against a test-SRS key without the opt-in.

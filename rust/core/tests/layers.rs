@@ -33,11 +33,13 @@ const PLONK_LAYERS: &[(&str, u32)] = &[
     ("builder", 2),
     ("keys", 2),
     ("proof", 3),
-    ("prover", 4),
-    ("verifier", 4),
-    ("solidity", 4),
+    // Spec version 3 (packed commitments): its proof, linearisation and verifier.
+    ("packed", 4),
+    ("prover", 5),
+    ("verifier", 5),
+    ("solidity", 5),
     // Reads and checks cached proving keys; times its checks with the prover's trace.
-    ("key_cache", 5),
+    ("key_cache", 6),
 ];
 
 fn rank(table: &[(&str, u32)], name: &str) -> Option<u32> {

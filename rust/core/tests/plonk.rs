@@ -47,6 +47,7 @@ fn empty(k: u32, num_public: usize, lookups: bool) -> Circuit {
         },
         copies: vec![],
         labels: vec![],
+        packed: false,
     }
 }
 

@@ -147,12 +147,16 @@ fn plonk_vectors() {
         );
         assert_eq!(VerifyingKey::from_bytes(&unhex(&case["vk"])).unwrap(), vk);
         let blinding = frs(&case["blinding"]);
+        let public = frs(&case["public_inputs"]);
+        let c = &case["challenges"];
+        if vk.packed {
+            packed_vector(name, case, &pk, &vk, &witness, &blinding, &public);
+            continue;
+        }
         let proof = plonk::prove_with_blinding(&pk, &witness, &blinding).unwrap();
         assert_eq!(proof.to_evm_bytes(), unhex(&case["proof"]), "{name}: proof");
         assert_eq!(proof.to_bytes(), unhex(&case["proof_bfpf"]), "{name}: BFPF");
-        let public = frs(&case["public_inputs"]);
         let ch = challenges(&vk, &public, &proof);
-        let c = &case["challenges"];
         for (key, got) in [
             ("beta", ch.beta),
             ("gamma", ch.gamma),
@@ -169,6 +173,44 @@ fn plonk_vectors() {
             "{name}: reference proof rejected"
         );
     }
+}
+
+/// A version-3 case (plonk.md §8): the proof, its versioned encoding and every challenge.
+fn packed_vector(
+    name: &str,
+    case: &Value,
+    pk: &bigfile_zk::plonk::ProvingKey,
+    vk: &bigfile_zk::plonk::VerifyingKey,
+    witness: &[Vec<Fr>; 3],
+    blinding: &[Fr],
+    public: &[Fr],
+) {
+    use bigfile_zk::plonk::{self, packed, AnyProof};
+    let proof = plonk::prove_any_with_progress(pk, witness, blinding, &mut |_| Ok(())).unwrap();
+    assert_eq!(proof.to_evm_bytes(), unhex(&case["proof"]), "{name}: proof");
+    assert_eq!(proof.to_bytes(), unhex(&case["proof_bfpf"]), "{name}: BFPF");
+    let AnyProof::Packed(p) = &proof else {
+        panic!("{name}: a version-3 key gave a version-1 proof");
+    };
+    let ch = packed::challenges(vk, public, p);
+    let c = &case["challenges"];
+    for (key, got) in [
+        ("beta", ch.beta),
+        ("gamma", ch.gamma),
+        ("eta", ch.eta),
+        ("lambda", ch.lambda),
+        ("alpha", ch.alpha),
+        ("zeta", ch.zeta),
+        ("nu", ch.nu),
+        ("xi", ch.xi),
+    ] {
+        assert_eq!(got, fr(&c[key]), "{name}: {key}");
+    }
+    let decoded = AnyProof::from_evm_bytes(&unhex(&case["proof"]), vk).unwrap();
+    assert!(
+        plonk::verify_any(vk, &decoded, public).unwrap(),
+        "{name}: reference proof rejected"
+    );
 }
 
 /// The circuits the spec allows (docs/spec/vectors/plonk_circuits.json, written from the spec's

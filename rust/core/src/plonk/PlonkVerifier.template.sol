@@ -5,7 +5,7 @@ pragma solidity 0.8.28;
 
 /// @title {{CONTRACT_NAME}}: verifier of bigfile_zk PLONK proofs for one circuit
 /// @notice `verifyProof` returns true iff `proof` (the 768- or 960-byte EVM encoding of
-/// plonk.md §5) proves the circuit of the key below for `publicInputs`. Any malformed or wrong
+/// plonk.md §5, or the 832-byte one of a version-3 key, §8) proves the circuit of the key below for `publicInputs`. Any malformed or wrong
 /// input gives false without reverting (only a malformed ABI encoding reverts, in Solidity's
 /// decoder). No state is read or written.
 contract {{CONTRACT_NAME}} {
@@ -15,10 +15,14 @@ contract {{CONTRACT_NAME}} {
     /// True iff the key was made with bigfile_zk's insecure test SRS, whose τ is public: then
     /// anyone can forge proofs that this contract accepts. Never deploy such a contract for value.
     bool public constant INSECURE_TEST_SRS = {{INSECURE_TEST_SRS}};
+    //#if PACKED
+    uint256 public constant PROOF_LENGTH = 832;
+    //#else
     //#if LOOKUPS
     uint256 public constant PROOF_LENGTH = 960;
     //#else
     uint256 public constant PROOF_LENGTH = 768;
+    //#endif
     //#endif
 
     // BN254: scalar field r, base field q.
@@ -81,6 +85,33 @@ contract {{CONTRACT_NAME}} {
     uint256 internal constant TRANSCRIPT_TAG =
         0x62696766696c655f7a6b2f706c6f6e6b2f763100000000000000000000000000;
 
+    //#if PACKED
+    // Byte offsets in the proof (plonk.md §8): [C1] [C2] [t] [W] [W'], then 16 evaluations.
+    uint256 internal constant P_C1 = 0x000;
+    uint256 internal constant P_C2 = 0x040;
+    uint256 internal constant P_T = 0x080;
+    uint256 internal constant P_W = 0x0c0;
+    uint256 internal constant P_WP = 0x100;
+    uint256 internal constant E_A = 0x140;
+    uint256 internal constant EVALS_LEN = 0x200; // 16 scalars
+    // Evaluations, relative to E_A: C1's slots at ζ and ζω, C2's, then the fixed ones.
+    uint256 internal constant EV_A = 0x000;
+    uint256 internal constant EV_B = 0x020;
+    uint256 internal constant EV_C = 0x040;
+    uint256 internal constant EV_M = 0x060;
+    uint256 internal constant EV_AW = 0x080;
+    uint256 internal constant EV_BW = 0x0a0;
+    uint256 internal constant EV_CW = 0x0c0;
+    uint256 internal constant EV_MW = 0x0e0;
+    uint256 internal constant EV_Z = 0x100;
+    uint256 internal constant EV_PHI = 0x120;
+    uint256 internal constant EV_ZW = 0x140;
+    uint256 internal constant EV_PHIW = 0x160;
+    uint256 internal constant EV_S1 = 0x180;
+    uint256 internal constant EV_S2 = 0x1a0;
+    uint256 internal constant EV_QPOS = 0x1c0;
+    uint256 internal constant EV_T = 0x1e0;
+    //#else
     // Byte offsets in the proof (plonk.md §5): points, then evaluations.
     uint256 internal constant P_A = 0x000;
     //#if LOOKUPS
@@ -119,6 +150,7 @@ contract {{CONTRACT_NAME}} {
     uint256 internal constant EV_ZW = 0x120;
     uint256 internal constant EV_T = 0x140; // lookups only
     uint256 internal constant EV_PHIW = 0x160; // lookups only
+    //#endif
 
     // Memory (the function ends in assembly `return`, so it owns all of it).
     // Challenges and values at ζ:
@@ -129,7 +161,7 @@ contract {{CONTRACT_NAME}} {
     uint256 internal constant M_ALPHA = 0x100;
     uint256 internal constant M_ZETA = 0x120;
     uint256 internal constant M_NU = 0x140;
-    uint256 internal constant M_U = 0x160;
+    uint256 internal constant M_U = 0x160; // version 3: ξ
     uint256 internal constant M_ZH = 0x180; // Z_H(ζ)
     uint256 internal constant M_L0 = 0x1a0; // L_0(ζ)
     uint256 internal constant M_R0 = 0x1c0; // r_0 (starts as PI(ζ))
@@ -153,6 +185,12 @@ contract {{CONTRACT_NAME}} {
     uint256 internal constant M_ACC_A = 0x4a0;
     uint256 internal constant M_MODEXP = 0x540; // 6 words
     uint256 internal constant M_PAIRING = 0x600; // 12 words
+    // Version 3: Z_1(ξ), Z_2(ξ), ζω − ζ, then their product and its inverse.
+    uint256 internal constant M_Z1 = 0x4a0;
+    uint256 internal constant M_Z2 = 0x4c0;
+    uint256 internal constant M_DZ = 0x4e0;
+    uint256 internal constant M_EXT = 0x3a0;
+    uint256 internal constant M_EXT_INV = 0x3c0;
     // Transcript preimages, then the batch inversion's prefix products (grows with ℓ).
     uint256 internal constant M_BUF = 0x800;
     // gateScalars' shared values: M_BUF again, free once the transcript and lagrange are done.
@@ -188,6 +226,23 @@ contract {{CONTRACT_NAME}} {
                 mstore(add(M_BUF, 19), VK_DIGEST)
                 calldatacopy(add(M_BUF, 51), pi, shl(5, NUM_PUBLIC_INPUTS))
                 let h := keccak256(M_BUF, add(51, shl(5, NUM_PUBLIC_INPUTS)))
+                //#if PACKED
+                // §8: [C1] → β γ η λ; [C2] → α; [t] → ζ; evaluations → ν; [W] → ξ (in M_U).
+                h := absorb(h, add(p, P_C1), 0x40)
+                mstore(M_BETA, challenge(h, 0))
+                mstore(M_GAMMA, challenge(h, 1))
+                mstore(M_ETA, challenge(h, 2))
+                mstore(M_LAMBDA, challenge(h, 3))
+                h := absorb(h, add(p, P_C2), 0x40)
+                mstore(M_ALPHA, challenge(h, 0))
+                h := absorb(h, add(p, P_T), 0x40)
+                mstore(M_ZETA, challenge(h, 0))
+                h := absorb(h, add(p, E_A), EVALS_LEN)
+                mstore(M_NU, challenge(h, 0))
+                h := absorb(h, add(p, P_W), 0x40)
+                mstore(M_U, challenge(h, 0))
+            }
+            //#else
                 h := absorb(h, add(p, P_A), ROUND1_LEN)
                 mstore(M_BETA, challenge(h, 0))
                 mstore(M_GAMMA, challenge(h, 1))
@@ -204,6 +259,7 @@ contract {{CONTRACT_NAME}} {
                 h := absorb(h, add(p, P_WZ), 0x80)
                 mstore(M_U, challenge(h, 0))
             }
+            //#endif
 
             // ---- Z_H(ζ), L_0(ζ), PI(ζ) with one inversion ----
 
@@ -238,7 +294,15 @@ contract {{CONTRACT_NAME}} {
                     acc := mulmod(acc, addmod(zeta, sub(R, w), R), R)
                     w := mulmod(w, OMEGA, R)
                 }
+                //#if PACKED
+                // §8's three denominators share the inversion: 1/(acc·ext) gives both inverses.
+                let ext := mload(M_EXT)
+                let invAll := inverse(mulmod(acc, ext, R))
+                mstore(M_EXT_INV, mulmod(invAll, acc, R))
+                let inv := mulmod(invAll, ext, R)
+                //#else
                 let inv := inverse(acc)
+                //#endif
                 // Backward: 1/d_i = (1/(d_0⋯d_i))·(d_0⋯d_{i−1}); accumulate Σ x_i ω^i / d_i.
                 let sum := 0
                 let invD0 := 0
@@ -271,6 +335,35 @@ contract {{CONTRACT_NAME}} {
 {{GATE_SCALARS}}
             }
 
+            //#if PACKED
+            /// The copy argument (§8): the scalar of [σ_3], and its part of r_0 (z evaluated).
+            function permutationScalars(e) {
+                let beta := mload(M_BETA)
+                let gamma := mload(M_GAMMA)
+                let alpha := mload(M_ALPHA)
+                let alpha2 := mulmod(alpha, alpha, R)
+                let alpha3 := mulmod(alpha2, alpha, R)
+                let a := calldataload(add(e, EV_A))
+                let b := calldataload(add(e, EV_B))
+                let c := calldataload(add(e, EV_C))
+                let z := calldataload(add(e, EV_Z))
+                // α³ z̄_ω (ā + β σ̄_1 + γ)(b̄ + β σ̄_2 + γ)
+                let t := mulmod(alpha3, calldataload(add(e, EV_ZW)), R)
+                t := mulmod(t, addmod(a, addmod(mulmod(beta, calldataload(add(e, EV_S1)), R), gamma, R), R), R)
+                t := mulmod(t, addmod(b, addmod(mulmod(beta, calldataload(add(e, EV_S2)), R), gamma, R), R), R)
+                mstore(S_S3, sub(R, mulmod(t, beta, R)))
+                let r0 := addmod(mload(M_R0), sub(R, mulmod(t, addmod(c, gamma, R), R)), R)
+                // + α³ z̄ (ā + βζ + γ)(b̄ + β k_1 ζ + γ)(c̄ + β k_2 ζ + γ), k = 1, 5, 25
+                let bz := mulmod(beta, mload(M_ZETA), R)
+                let id := addmod(a, addmod(bz, gamma, R), R)
+                id := mulmod(id, addmod(b, addmod(mulmod(5, bz, R), gamma, R), R), R)
+                id := mulmod(id, addmod(c, addmod(mulmod(25, bz, R), gamma, R), R), R)
+                r0 := addmod(r0, mulmod(mulmod(alpha3, id, R), z, R), R)
+                // + α⁴ L_0(ζ) (z̄ − 1)
+                let l0 := mulmod(mulmod(alpha2, alpha2, R), mload(M_L0), R)
+                mstore(M_R0, addmod(r0, mulmod(l0, addmod(z, sub(R, 1), R), R), R))
+            }
+            //#else
             /// The copy argument: scalars of [z] and [σ_3], and its part of r_0.
             function permutationScalars(e) {
                 let beta := mload(M_BETA)
@@ -296,6 +389,7 @@ contract {{CONTRACT_NAME}} {
                 id := mulmod(id, addmod(c, addmod(mulmod(25, bz, R), gamma, R), R), R)
                 mstore(S_Z, addmod(mulmod(alpha3, id, R), alpha4L0, R))
             }
+            //#endif
 
             //#if LOOKUPS
             /// The log-derivative lookup: scalars of [φ], [m], [q_K], and its part of r_0.
@@ -314,13 +408,106 @@ contract {{CONTRACT_NAME}} {
                 let lamT := addmod(lambda, calldataload(add(e, EV_T)), R)
                 let a5F := mulmod(alpha5, lamF, R)
                 let a5FT := mulmod(a5F, lamT, R)
+                //#if PACKED
+                // §8: + α⁵ ((φ̄_ω − φ̄)(λ + f̄)(λ + t̄) − m̄ (λ + f̄)); φ and m evaluated.
+                let dphi := addmod(calldataload(add(e, EV_PHIW)), sub(R, calldataload(add(e, EV_PHI))), R)
+                let r0 := addmod(mload(M_R0), mulmod(a5FT, dphi, R), R)
+                mstore(M_R0, addmod(r0, sub(R, mulmod(a5F, calldataload(add(e, EV_M)), R)), R))
+                //#else
                 mstore(M_R0, addmod(mload(M_R0), mulmod(a5FT, calldataload(add(e, EV_PHIW)), R), R))
                 mstore(S_PHI, sub(R, a5FT))
                 mstore(S_M, sub(R, a5F))
+                //#endif
                 mstore(S_QK, mulmod(alpha5, lamT, R))
             }
             //#endif
 
+            //#if PACKED
+            // ---- The multi-point opening (plonk.md §8) ----
+
+            /// Z_1(ξ), Z_2(ξ) and ζω − ζ into M_Z1, M_Z2, M_DZ, their product into M_EXT (it is
+            /// inverted with the Lagrange denominators); fails if the product is 0 (ζ = 0 or ξ on
+            /// an opening point) or ξ = ζ.
+            function openingPoints() {
+                let zeta := mload(M_ZETA)
+                let xi := mload(M_U)
+                let nz := sub(R, zeta)
+                let nzw := sub(R, mulmod(zeta, OMEGA, R))
+                let xi2 := mulmod(xi, xi, R)
+                let xi4 := mulmod(xi2, xi2, R)
+                let z1 := mulmod(addmod(xi4, nz, R), addmod(xi4, nzw, R), R)
+                let z2 := mulmod(addmod(xi2, nz, R), addmod(xi2, nzw, R), R)
+                let dz := addmod(sub(R, nzw), nz, R)
+                mstore(M_Z1, z1)
+                mstore(M_Z2, z2)
+                mstore(M_DZ, dz)
+                let ext := mulmod(mulmod(z1, z2, R), dz, R)
+                if or(iszero(ext), eq(xi, zeta)) { fail() }
+                mstore(M_EXT, ext)
+            }
+
+            /// ν-terms of R (§8): returns the scalars of [T1], [T2], [T3]; adds ν³ to q_F's and
+            /// q_P's; leaves R(ζ) in S_G.
+            function openingScalars(e) -> t1, t2, t3 {
+                let nu := mload(M_NU)
+                let nu2 := mulmod(nu, nu, R)
+                let nu3 := mulmod(nu2, nu, R)
+                let nu4 := mulmod(nu2, nu2, R)
+                mstore(S_QF, addmod(mload(S_QF), nu3, R))
+                mstore(S_QP, addmod(mload(S_QP), nu3, R))
+                let eta := mload(M_ETA)
+                t1 := nu4
+                t2 := mulmod(nu4, eta, R)
+                t3 := mulmod(t2, eta, R)
+                // R(ζ) = −r_0 + ν σ̄_1 + ν² σ̄_2 + ν³ q̄_pos + ν⁴ t̄
+                let rz := sub(R, mload(M_R0))
+                rz := addmod(rz, mulmod(nu, calldataload(add(e, EV_S1)), R), R)
+                rz := addmod(rz, mulmod(nu2, calldataload(add(e, EV_S2)), R), R)
+                rz := addmod(rz, mulmod(nu3, calldataload(add(e, EV_QPOS)), R), R)
+                mstore(S_G, addmod(rz, mulmod(nu4, calldataload(add(e, EV_T)), R), R))
+            }
+
+            /// c_1 = ν⁵ (ξ − ζ)/Z_1(ξ) into S_M, c_2 = ν⁶ (ξ − ζ)/Z_2(ξ) into S_PHI (the version-2
+            /// slots of [m], [φ]), and d = 1/(ζω − ζ) over M_DZ, from 1/(Z_1 Z_2 (ζω − ζ)).
+            function openingCoefficients() {
+                let inv := mload(M_EXT_INV)
+                let z1 := mload(M_Z1)
+                let z2 := mload(M_Z2)
+                let dz := mload(M_DZ)
+                let nu := mload(M_NU)
+                let nu2 := mulmod(nu, nu, R)
+                let x := mulmod(mulmod(nu2, mulmod(nu2, nu, R), R), addmod(mload(M_U), sub(R, mload(M_ZETA)), R), R)
+                mstore(S_M, mulmod(x, mulmod(inv, mulmod(z2, dz, R), R), R))
+                mstore(S_PHI, mulmod(mulmod(x, nu, R), mulmod(inv, mulmod(z1, dz, R), R), R))
+                mstore(M_DZ, mulmod(inv, mulmod(z1, z2, R), R))
+            }
+
+            /// f + s·(f_ω − f) for the evaluations at `at` and `next` (a slot of r_1 or r_2).
+            function remainderTerm(e, at, next, s) -> v {
+                let f := calldataload(add(e, at))
+                v := addmod(f, mulmod(s, addmod(calldataload(add(e, next)), sub(R, f), R), R), R)
+            }
+
+            /// S_G = −(R(ζ) + c_1 r_1(ξ) + c_2 r_2(ξ)), with
+            /// r_1(ξ) = Σ_l ξ^l (f_l + (ξ⁴ − ζ) d (f_l,ω − f_l)) over a, b, c, m and r_2 over z, φ.
+            function openingRemainders(e) {
+                let xi := mload(M_U)
+                let zeta := mload(M_ZETA)
+                let d := mload(M_DZ)
+                let xi2 := mulmod(xi, xi, R)
+                let s := mulmod(addmod(mulmod(xi2, xi2, R), sub(R, zeta), R), d, R)
+                let r1 := remainderTerm(e, EV_M, EV_MW, s)
+                r1 := addmod(mulmod(r1, xi, R), remainderTerm(e, EV_C, EV_CW, s), R)
+                r1 := addmod(mulmod(r1, xi, R), remainderTerm(e, EV_B, EV_BW, s), R)
+                r1 := addmod(mulmod(r1, xi, R), remainderTerm(e, EV_A, EV_AW, s), R)
+                s := mulmod(addmod(xi2, sub(R, zeta), R), d, R)
+                let r2 := remainderTerm(e, EV_PHI, EV_PHIW, s)
+                r2 := addmod(mulmod(r2, xi, R), remainderTerm(e, EV_Z, EV_ZW, s), R)
+                let g := addmod(mload(S_G), mulmod(mload(S_M), r1, R), R)
+                g := addmod(g, mulmod(mload(S_PHI), r2, R), R)
+                mstore(S_G, sub(R, g))
+            }
+            //#else
             // ---- The batched opening (plonk.md §6 steps 4–5) ----
 
             /// Adds the opening's ν, u terms to the scalars; returns the scalars of [T1], [T2],
@@ -360,6 +547,7 @@ contract {{CONTRACT_NAME}} {
                 //#endif
                 mstore(S_G, sub(R, addmod(rz, mulmod(u, rw, R), R)))
             }
+            //#endif
 
             // ---- Elliptic-curve precompiles (0x06 ecAdd, 0x07 ecMul) ----
 
@@ -403,17 +591,35 @@ contract {{CONTRACT_NAME}} {
                 //#if V2
                 ok := and(ok, mulAddKey(QN_X, QN_Y, mload(S_QN)))
                 //#endif
+                //#if PACKED
+                ok := and(ok, mulAddKey(S1_X, S1_Y, nu))
+                ok := and(ok, mulAddKey(S2_X, S2_Y, nu2))
+                //#else
                 ok := and(ok, mulAddKey(S1_X, S1_Y, nu4))
                 ok := and(ok, mulAddKey(S2_X, S2_Y, mulmod(nu4, nu, R)))
+                //#endif
                 ok := and(ok, mulAddKey(S3_X, S3_Y, mload(S_S3)))
                 //#if LOOKUPS
                 ok := and(ok, mulAddKey(QK_X, QK_Y, mload(S_QK)))
                 ok := and(ok, mulAddKey(T1_X, T1_Y, t1))
                 ok := and(ok, mulAddKey(T2_X, T2_Y, t2))
                 ok := and(ok, mulAddKey(T3_X, T3_Y, t3))
+                //#if PACKED
+                // c_1·[C1] + c_2·[C2] − Z_H(ζ)·[t] − (ξ − ζ)·[W] + ξ·[W'] − (…)·G
+                ok := and(ok, mulAddProof(M_ACC_B, add(p, P_C1), mload(S_M)))
+                ok := and(ok, mulAddProof(M_ACC_B, add(p, P_C2), mload(S_PHI)))
+                ok := and(ok, mulAddProof(M_ACC_B, add(p, P_T), sub(R, mload(M_ZH))))
+                let xi := mload(M_U)
+                ok := and(ok, mulAddProof(M_ACC_B, add(p, P_W), addmod(mload(M_ZETA), sub(R, xi), R)))
+                ok := and(ok, mulAddProof(M_ACC_B, add(p, P_WP), xi))
+                ok := and(ok, mulAdd(M_ACC_B, 1, 2, mload(S_G)))
+                //#else
                 ok := and(ok, mulAddProof(M_ACC_B, add(p, P_M), mload(S_M)))
                 ok := and(ok, mulAddProof(M_ACC_B, add(p, P_PHI), mload(S_PHI)))
                 //#endif
+                //#endif
+                //#if PACKED
+                //#else
                 // [a], [b], [c]: ν^(i+1) from R, u·ν^i from R'.
                 ok := and(ok, mulAddProof(M_ACC_B, add(p, P_A), addmod(nu, u, R)))
                 ok := and(ok, mulAddProof(M_ACC_B, add(p, P_B), mulmod(nu, addmod(nu, u, R), R)))
@@ -427,14 +633,23 @@ contract {{CONTRACT_NAME}} {
                     mulAddProof(M_ACC_B, add(p, P_WZW), mulmod(u, mulmod(zeta, OMEGA, R), R))
                 )
                 ok := and(ok, mulAdd(M_ACC_B, 1, 2, mload(S_G)))
+                //#endif
             }
 
+            //#if PACKED
+            /// e(−W', [τ]G2) · e([B], [1]G2) = 1 (plonk.md §8 step 5).
+            function pairing(p) -> ok {
+                ok := 1
+                mstore(M_PAIRING, calldataload(add(p, P_WP)))
+                mstore(add(M_PAIRING, 0x20), mod(sub(Q, calldataload(add(p, add(P_WP, 0x20)))), Q))
+            //#else
             /// e(−(W_ζ + u·W_ζω), [τ]G2) · e([B], [1]G2) = 1 (plonk.md §6 step 5).
             function pairing(p) -> ok {
                 calldatacopy(M_ACC_A, add(p, P_WZ), 0x40)
                 ok := mulAddProof(M_ACC_A, add(p, P_WZW), mload(M_U))
                 mstore(M_PAIRING, mload(M_ACC_A))
                 mstore(add(M_PAIRING, 0x20), mod(sub(Q, mload(add(M_ACC_A, 0x20))), Q))
+            //#endif
                 mstore(add(M_PAIRING, 0x40), TAU_G2_X1)
                 mstore(add(M_PAIRING, 0x60), TAU_G2_X0)
                 mstore(add(M_PAIRING, 0x80), TAU_G2_Y1)
@@ -476,6 +691,9 @@ contract {{CONTRACT_NAME}} {
 
             transcript(p, pi)
             let e := add(p, E_A)
+            //#if PACKED
+            openingPoints()
+            //#endif
             lagrange(pi)
             gateScalars(e)
             permutationScalars(e)
@@ -483,6 +701,10 @@ contract {{CONTRACT_NAME}} {
             lookupScalars(e)
             //#endif
             let t1, t2, t3 := openingScalars(e)
+            //#if PACKED
+            openingCoefficients()
+            openingRemainders(e)
+            //#endif
             let ok := msmB(p, t1, t2, t3)
             ok := and(ok, pairing(p))
             mstore(0x00, ok)

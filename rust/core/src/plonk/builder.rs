@@ -86,6 +86,8 @@ pub struct Builder {
     /// `c` to a value the row before can read through `q_N`). One per circuit, so that no
     /// table's entries can match another table's lookups.
     tag_column: usize,
+    /// Spec version 3 (packed commitments, one multi-point opening; `set_packed`).
+    packed: bool,
 }
 
 impl Default for Builder {
@@ -113,6 +115,7 @@ impl Builder {
             known_bits: HashMap::new(),
             pending_c: None,
             tag_column: 2,
+            packed: false,
         }
     }
 
@@ -603,6 +606,14 @@ impl Builder {
     /// ≈ 570 rows per permutation do not cross a power of two.
     pub fn set_poseidon_gate(&mut self, on: bool) {
         self.poseidon_gate = on;
+    }
+
+    /// Build a spec-version-3 circuit (`plonk.md` §8): its witness polynomials are committed
+    /// packed and opened together, so its EVM verifier does five scalar multiplications fewer
+    /// (≈ 32k gas) for about `4n` more prover MSM points. `build` refuses it unless the circuit
+    /// uses `q_N` (a dot product) and lookups.
+    pub fn set_packed(&mut self, on: bool) {
+        self.packed = on;
     }
 
     /// Register a 2-column lookup table `(x, y)`; lookups of it are `(x, y, tag)`.
@@ -1126,7 +1137,11 @@ impl Builder {
             fixed,
             copies,
             labels,
+            packed: self.packed,
         };
+        if self.packed {
+            circuit.check()?;
+        }
         Ok((circuit, witness))
     }
 }

@@ -73,6 +73,10 @@ pub struct Circuit {
     /// `(first_row, label)`, sorted by row: rows from `first_row` up to the next entry belong to
     /// the gadget `label`.
     pub labels: Vec<(usize, String)>,
+    /// Spec version 3 (§8): the witness polynomials committed packed and opened at once, which
+    /// saves the EVM verifier five scalar multiplications. Only for circuits that use `q_N`
+    /// and lookups; the builder's choice, never inferred.
+    pub packed: bool,
 }
 
 impl Circuit {
@@ -93,9 +97,11 @@ impl Circuit {
             .any(|c| c.iter().any(|x| !x.is_zero()))
     }
 
-    /// The spec version the circuit needs: 2 when it uses `q_N`, else 1.
+    /// The spec version: 3 when packed (§8), else 2 when it uses `q_N`, else 1.
     pub fn version(&self) -> u8 {
-        if self.fixed.q_n.is_some() {
+        if self.packed {
+            3
+        } else if self.fixed.q_n.is_some() {
             2
         } else {
             1
@@ -154,12 +160,13 @@ impl Circuit {
     pub fn from_json(v: &serde_json::Value) -> Result<Circuit> {
         const WHAT: &str = "circuit JSON";
         let bad = |r: String| Error::decode(WHAT, r);
-        let v2 = match v["format"].as_str() {
-            Some("bigfile_zk/plonk-circuit/v1") => false,
-            Some("bigfile_zk/plonk-circuit/v2") => true,
+        let (v2, packed) = match v["format"].as_str() {
+            Some("bigfile_zk/plonk-circuit/v1") => (false, false),
+            Some("bigfile_zk/plonk-circuit/v2") => (true, false),
+            Some("bigfile_zk/plonk-circuit/v3") => (true, true),
             _ => {
                 return Err(bad(
-                    "format is not bigfile_zk/plonk-circuit/v1 or /v2".into()
+                    "format is not bigfile_zk/plonk-circuit/v1, /v2 or /v3".into()
                 ))
             }
         };
@@ -241,6 +248,7 @@ impl Circuit {
             fixed,
             copies,
             labels: vec![],
+            packed,
         };
         circuit.check()?;
         Ok(circuit)
@@ -256,7 +264,11 @@ impl Circuit {
         }
         let (mine, theirs) = (self.fixed.named(), other.fixed.named());
         if self.version() != other.version() {
-            return Some("one uses q_n (version 2) and the other does not".into());
+            return Some(format!(
+                "spec version {} vs {} (q_n, packed opening)",
+                self.version(),
+                other.version()
+            ));
         }
         if mine.len() != theirs.len() {
             return Some("one uses lookups and the other does not".into());
@@ -346,6 +358,11 @@ impl Circuit {
             // Canonical encoding: a version-2 circuit is one that uses q_n.
             return Err(Error::param(
                 "q_n is all zero: a circuit without q_n is version 1 (leave q_n out)",
+            ));
+        }
+        if self.packed && (f.q_n.is_none() || f.lookup.is_none()) {
+            return Err(Error::param(
+                "a packed (version-3) circuit must use q_n and lookups (spec §8)",
             ));
         }
         if let Some(l) = &f.lookup {

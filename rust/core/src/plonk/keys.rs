@@ -17,8 +17,9 @@ pub const VK_MAGIC: &[u8; 4] = b"BFVK";
 pub const PK_MAGIC: &[u8; 4] = b"BFPK";
 /// The newest spec version this library writes; keys of every version up to it are read.
 /// Version 2 adds `q_N`; a circuit (and so its keys) is version 2 exactly when it uses `q_N`,
-/// so version-1 circuits keep their keys, digests and proofs.
-pub const VERSION: u8 = 2;
+/// so version-1 circuits keep their keys, digests and proofs. Version 3 (§8) is version 2's
+/// columns with packed commitments and one multi-point opening, by the builder's choice.
+pub const VERSION: u8 = 3;
 
 /// Powers of τ the SRS must hold for a circuit of `n` rows: the quotient has degree `5n + 9`
 /// with the degree-6 Poseidon round gate (`round_gates`), `3n + 8` without it (spec §3); the
@@ -31,9 +32,20 @@ pub fn srs_powers_needed(n: usize, round_gates: bool) -> usize {
     }
 }
 
-/// The SRS powers `circuit` needs ([`srs_powers_needed`]).
+/// Powers the SRS must hold for a key: [`srs_powers_needed`], and in version 3 (`packed`)
+/// at least `4n + 12` for the packed `C1` of degree `4n + 11` (§8).
+pub fn srs_powers_required(n: usize, round_gates: bool, packed: bool) -> usize {
+    let quotient = srs_powers_needed(n, round_gates);
+    if packed {
+        quotient.max(4 * n + 12)
+    } else {
+        quotient
+    }
+}
+
+/// The SRS powers `circuit` needs ([`srs_powers_required`]).
 pub fn srs_powers_for(circuit: &Circuit) -> usize {
-    srs_powers_needed(circuit.n(), circuit.has_round_gates())
+    srs_powers_required(circuit.n(), circuit.has_round_gates(), circuit.packed)
 }
 
 /// [`srs_powers_for`] `circuit`, or the error naming both sizes when `srs` has fewer.
@@ -44,7 +56,7 @@ pub(crate) fn srs_powers_checked(circuit: &Circuit, srs: &Srs) -> Result<usize> 
             "a circuit of 2^{} rows needs an SRS of max degree {} ({}), this one has {}",
             circuit.k,
             need - 1,
-            srs_rule(circuit.has_round_gates()),
+            srs_rule(circuit.has_round_gates(), circuit.packed),
             srs.max_degree()
         )));
     }
@@ -52,11 +64,11 @@ pub(crate) fn srs_powers_checked(circuit: &Circuit, srs: &Srs) -> Result<usize> 
 }
 
 /// The SRS degree bound as the error messages state it.
-pub(crate) fn srs_rule(round_gates: bool) -> &'static str {
-    if round_gates {
-        "5n + 9"
-    } else {
-        "3n + 9"
+pub(crate) fn srs_rule(round_gates: bool, packed: bool) -> &'static str {
+    match (round_gates, packed) {
+        (true, _) => "5n + 9",
+        (false, true) => "4n + 11",
+        (false, false) => "3n + 9",
     }
 }
 
@@ -72,6 +84,8 @@ pub struct VerifyingKey {
     pub lookup: Option<[G1Affine; 4]>,
     /// `[1]G2, [τ]G2`.
     pub g2: [G2Affine; 2],
+    /// Version 3 (§8): packed commitments and one multi-point opening.
+    pub packed: bool,
 }
 
 impl VerifyingKey {
@@ -85,18 +99,29 @@ impl VerifyingKey {
             .group_gen()
     }
 
-    /// 2 when the key has `[q_N]`, else 1.
+    /// 3 when packed, else 2 when the key has `[q_N]`, else 1.
     pub fn version(&self) -> u8 {
-        if self.selectors[7].is_zero() {
+        if self.packed {
+            3
+        } else if self.selectors[7].is_zero() {
             1
         } else {
             2
         }
     }
 
-    /// How many selector commitments the encoding holds (7, or 8 in version 2).
+    /// How many selector commitments the encoding holds (7, or 8 from version 2 on).
     pub fn num_selectors(&self) -> usize {
-        6 + self.version() as usize
+        if self.version() == 1 {
+            7
+        } else {
+            8
+        }
+    }
+
+    /// The SRS powers a proof against this key needs.
+    pub fn srs_powers(&self, round_gates: bool) -> usize {
+        srs_powers_required(self.n(), round_gates, self.packed)
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -129,7 +154,7 @@ impl VerifyingKey {
                 "version {version} (this library reads 1..={VERSION})"
             )));
         }
-        let nsel = 6 + version as usize;
+        let nsel = if version == 1 { 7 } else { 8 };
         let k = b[5] as u32;
         if !(super::circuit::MIN_K..=super::circuit::MAX_K).contains(&k) {
             return Err(bad(format!("k = {k} is outside 3..=25")));
@@ -159,11 +184,15 @@ impl VerifyingKey {
         if g2.iter().any(|p| p.is_zero()) {
             return Err(bad("a G2 element is the identity".into()));
         }
-        // Canonical: version 2 is the version of keys with a q_N column.
-        if version == 2 && g1[7].is_zero() {
-            return Err(bad(
-                "version 2 with [q_N] the identity (that key is version 1)".into(),
-            ));
+        // Canonical: version 2 is the version of keys with a q_N column, and version 3 (§8)
+        // requires q_N and lookups.
+        if version >= 2 && g1[7].is_zero() {
+            return Err(bad(format!(
+                "version {version} with [q_N] the identity (a key without q_N is version 1)"
+            )));
+        }
+        if version == 3 && !lookups {
+            return Err(bad("version 3 without lookups".into()));
         }
         let mut selectors = [G1Affine::zero(); 8];
         selectors[..nsel].copy_from_slice(&g1[..nsel]);
@@ -174,6 +203,7 @@ impl VerifyingKey {
             sigma: g1[nsel..nsel + 3].try_into().expect("3"),
             lookup: lookups.then(|| g1[nsel + 3..nsel + 7].try_into().expect("4")),
             g2,
+            packed: version == 3,
         })
     }
 
@@ -458,10 +488,10 @@ impl ProvingKey {
         }
         let np = r.u32()? as usize;
         let round_gates = cols[5..7].iter().any(|c| c.iter().any(|x| !x.is_zero()));
-        let need = srs_powers_needed(n, round_gates);
+        let need = vk.srs_powers(round_gates);
         // Keys written before circuits without the round gate needed only 3n + 10 powers carry
         // 5n + 10: still read, the powers past `need` dropped.
-        if np != need && np != srs_powers_needed(n, true) {
+        if np != need && np != srs_powers_needed(n, true).max(need) {
             return Err(bad("wrong number of SRS powers for the circuit size"));
         }
         // Decoding checks every point (on the curve): 1.3M points at 2^18 rows, in parallel.
@@ -484,7 +514,7 @@ impl ProvingKey {
             q_c: next(),
             q_f: next(),
             q_p: next(),
-            q_n: (vk.version() == 2).then(&mut next),
+            q_n: (vk.version() >= 2).then(&mut next),
             lookup: vk
                 .lookup
                 .is_some()
@@ -496,6 +526,7 @@ impl ProvingKey {
             fixed,
             copies,
             labels,
+            packed: vk.packed,
         };
         circuit.check()?;
         let d = domain::domain(n)?;
@@ -566,7 +597,7 @@ pub fn setup(circuit: &Circuit, srs: &Srs) -> Result<(ProvingKey, VerifyingKey)>
         .collect::<Result<_>>()?;
     trace.mark("columns interpolated and committed");
     let nf = coeffs.len() - 3;
-    let nsel = 6 + circuit.version() as usize;
+    let nsel = if circuit.version() == 1 { 7 } else { 8 };
     let mut selectors = [G1Affine::zero(); 8];
     selectors[..nsel].copy_from_slice(&comms[..nsel]);
     let vk = VerifyingKey {
@@ -578,6 +609,7 @@ pub fn setup(circuit: &Circuit, srs: &Srs) -> Result<(ProvingKey, VerifyingKey)>
             .has_lookups()
             .then(|| comms[nsel..nsel + 4].try_into().expect("4")),
         g2: srs.g2,
+        packed: circuit.packed,
     };
     if vk.version() != circuit.version() {
         // [q_N] of a non-zero q_N column is the identity only if τ is a root of it.

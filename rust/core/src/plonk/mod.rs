@@ -16,6 +16,7 @@ pub mod column;
 pub mod gates;
 pub mod key_cache;
 pub mod keys;
+pub mod packed;
 pub mod proof;
 pub mod prover;
 pub mod relation;
@@ -27,6 +28,10 @@ pub use builder::{Builder, TableId, Var};
 pub use circuit::{Circuit, Fixed};
 pub use gates::Selector;
 pub use keys::{setup, ProvingKey, VerifyingKey};
+pub use packed::AnyProof;
 pub use proof::Proof;
-pub use prover::{prove, prove_with_blinding, prove_with_progress, random_blinding, PROVE_STEPS};
-pub use verifier::verify;
+pub use prover::{
+    prove, prove_any, prove_any_with_progress, prove_with_blinding, prove_with_progress,
+    random_blinding, PROVE_STEPS,
+};
+pub use verifier::{verify, verify_any};

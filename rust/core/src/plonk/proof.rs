@@ -197,7 +197,7 @@ impl Proof {
         if v["type"] != "bigfile_zk.plonk.Proof" || v["version"] != PROOF_VERSION {
             return Err(Error::decode(
                 WHAT,
-                "not a version-1 bigfile_zk.plonk.Proof",
+                "not a version-1 or version-3 bigfile_zk.plonk.Proof",
             ));
         }
         let lookups = v["lookups"]
@@ -220,7 +220,7 @@ impl Proof {
         if b[4] != PROOF_VERSION {
             return Err(Error::decode(
                 "PLONK proof",
-                format!("version {} (this library reads 1)", b[4]),
+                format!("version {} (this library reads 1 and 3)", b[4]),
             ));
         }
         let lookups = match b[5] {
@@ -235,6 +235,17 @@ impl Proof {
         };
         Self::from_evm_bytes(&b[6..], lookups)
     }
+}
+
+/// The statement's shape: `vk.num_public` public inputs.
+pub fn check_statement(vk: &VerifyingKey, num_public: usize) -> Result<()> {
+    if num_public != vk.num_public {
+        return Err(Error::param(format!(
+            "the verifying key takes {} public inputs, {num_public} were given",
+            vk.num_public
+        )));
+    }
+    Ok(())
 }
 
 /// The verifier's challenges.

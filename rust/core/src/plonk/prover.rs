@@ -11,6 +11,8 @@
 use super::circuit::shifts;
 use super::gates::{Leaf, Selector};
 use super::keys::{commit, coset_stride, has_round_gates, srs_powers_needed, srs_rule, ProvingKey};
+use super::packed;
+use super::packed::AnyProof;
 use super::proof::{linearisation, Challenges, Evaluations, Proof, Term};
 use super::relation::{self, Atom, RowProgram, BLOCK};
 use super::transcript::Transcript;
@@ -49,6 +51,15 @@ pub fn prove<R: RngCore>(pk: &ProvingKey, witness: &[Vec<Fr>; 3], rng: &mut R) -
     prove_with_progress(pk, witness, &random_blinding(pk, rng), &mut |_| Ok(()))
 }
 
+/// [`prove`] for a key of any spec version.
+pub fn prove_any<R: RngCore>(
+    pk: &ProvingKey,
+    witness: &[Vec<Fr>; 3],
+    rng: &mut R,
+) -> Result<AnyProof> {
+    prove_any_with_progress(pk, witness, &random_blinding(pk, rng), &mut |_| Ok(()))
+}
+
 /// Fresh blinding scalars for `pk`'s circuit.
 pub fn random_blinding<R: RngCore>(pk: &ProvingKey, rng: &mut R) -> Vec<Fr> {
     (0..blinding_len(pk.circuit.has_lookups()))
@@ -64,8 +75,29 @@ pub fn prove_with_progress(
     blinding: &[Fr],
     progress: Progress<'_>,
 ) -> Result<Proof> {
+    two_point(prove_any_with_progress(pk, witness, blinding, progress)?)
+}
+
+/// [`prove_with_progress`] for a key of any spec version (a version-3 key gives a
+/// [`AnyProof::Packed`] proof).
+pub fn prove_any_with_progress(
+    pk: &ProvingKey,
+    witness: &[Vec<Fr>; 3],
+    blinding: &[Fr],
+    progress: Progress<'_>,
+) -> Result<AnyProof> {
     pk.circuit.check_witness(witness)?;
     prove_inner(pk, witness, blinding, true, progress)
+}
+
+/// The version-1/2 proof, or the error that names the version-3 entry points.
+fn two_point(p: AnyProof) -> Result<Proof> {
+    match p {
+        AnyProof::TwoPoint(p) => Ok(p),
+        AnyProof::Packed(_) => Err(Error::param(
+            "this key is spec version 3 (packed): use prove_any_with_progress / prove_any_unchecked",
+        )),
+    }
 }
 
 /// Prove with the given blinding scalars (order `a, b, c, z, m, φ`, 3 each): deterministic, so
@@ -82,6 +114,16 @@ pub fn prove_with_blinding(
 /// unsatisfied witnesses. Never use it to make real proofs.
 #[doc(hidden)]
 pub fn prove_unchecked(pk: &ProvingKey, witness: &[Vec<Fr>; 3], blinding: &[Fr]) -> Result<Proof> {
+    two_point(prove_any_unchecked(pk, witness, blinding)?)
+}
+
+/// [`prove_unchecked`] for a key of any spec version.
+#[doc(hidden)]
+pub fn prove_any_unchecked(
+    pk: &ProvingKey,
+    witness: &[Vec<Fr>; 3],
+    blinding: &[Fr],
+) -> Result<AnyProof> {
     prove_inner(pk, witness, blinding, false, &mut |_| Ok(()))
 }
 
@@ -91,7 +133,7 @@ fn prove_inner(
     blinding: &[Fr],
     checked: bool,
     progress: Progress<'_>,
-) -> Result<Proof> {
+) -> Result<AnyProof> {
     let circuit = &pk.circuit;
     let lookups = circuit.has_lookups();
     let n = pk.n();
@@ -134,10 +176,23 @@ fn prove_inner(
     let mult = lookups.then(|| multiplicities(pk, witness));
     let m_poly = mult.as_ref().map(|m| blinded(m, blinds[4]));
     trace.mark("round 1: multiplicities");
-    let mut round1: Vec<_> = wires.iter().map(|p| commit(g1, p)).collect::<Result<_>>()?;
-    if let Some(m) = &m_poly {
-        round1.push(commit(g1, m)?);
-    }
+    let packed = pk.vk.packed;
+    // Version 3 (§8) commits a, b, c, m as one packed C1.
+    let c1_poly = match (&m_poly, packed) {
+        (Some(m), true) => Some(packed::pack(&[&wires[0], &wires[1], &wires[2], m])),
+        (None, true) => return Err(Error::param("a version-3 key needs lookups")),
+        _ => None,
+    };
+    let round1: Vec<_> = match &c1_poly {
+        Some(c1) => vec![commit(g1, c1)?],
+        None => {
+            let mut v: Vec<_> = wires.iter().map(|p| commit(g1, p)).collect::<Result<_>>()?;
+            if let Some(m) = &m_poly {
+                v.push(commit(g1, m)?);
+            }
+            v
+        }
+    };
     trace.mark("round 1: wires committed");
     progress(1)?;
     tr.absorb(&round1, &[]);
@@ -155,10 +210,20 @@ fn prove_inner(
         )),
         None => None,
     };
-    let mut round2 = vec![commit(g1, &z_poly)?];
-    if let Some(phi) = &phi_poly {
-        round2.push(commit(g1, phi)?);
-    }
+    let c2_poly = match (&phi_poly, packed) {
+        (Some(phi), true) => Some(packed::pack(&[&z_poly, phi])),
+        _ => None,
+    };
+    let round2 = match &c2_poly {
+        Some(c2) => vec![commit(g1, c2)?],
+        None => {
+            let mut v = vec![commit(g1, &z_poly)?];
+            if let Some(phi) = &phi_poly {
+                v.push(commit(g1, phi)?);
+            }
+            v
+        }
+    };
     trace.mark("round 2: accumulators committed");
     progress(2)?;
     tr.absorb(&round2, &[]);
@@ -192,6 +257,26 @@ fn prove_inner(
         return Err(Error::param(
             "the evaluation challenge fell in the domain (probability ~n/r); prove again",
         ));
+    }
+
+    if let (Some(c1), Some(c2), Some(m), Some(phi)) = (&c1_poly, &c2_poly, &m_poly, &phi_poly) {
+        let polys = PackedPolys {
+            wires: [&wires[0], &wires[1], &wires[2], m],
+            acc: [&z_poly, phi],
+            c1,
+            c2,
+            t: &t_poly,
+        };
+        let comms = [round1[0], round2[0], t_comm];
+        let ch = packed::PackedChallenges {
+            zeta,
+            xi: Fr::zero(),
+            ..packed::PackedChallenges::from_rounds(&ch)
+        };
+        let proof = packed_opening(pk, public, &polys, comms, ch, tr, progress)?;
+        trace.mark("rounds 4-6: packed opening");
+        progress(PROVE_STEPS)?;
+        return Ok(AnyProof::Packed(proof));
     }
 
     // Round 4: evaluations.
@@ -290,6 +375,124 @@ fn prove_inner(
         return Err(unlucky());
     }
     progress(PROVE_STEPS)?;
+    Ok(AnyProof::TwoPoint(proof))
+}
+
+/// A version-3 proof's polynomials (coefficients): `a, b, c, m`, `z, φ`, their packings, `t`.
+struct PackedPolys<'a> {
+    wires: [&'a [Fr]; 4],
+    acc: [&'a [Fr]; 2],
+    c1: &'a [Fr],
+    c2: &'a [Fr],
+    t: &'a [Fr],
+}
+
+/// Rounds 4–6 of version 3 (§8): the 16 evaluations, `W = [h]` and `W' = [L/(X − ξ)]`.
+fn packed_opening(
+    pk: &ProvingKey,
+    public: &[Fr],
+    polys: &PackedPolys<'_>,
+    [c1_comm, c2_comm, t_comm]: [ark_bn254::G1Affine; 3],
+    ch: packed::PackedChallenges,
+    mut tr: Transcript,
+    progress: Progress<'_>,
+) -> Result<packed::PackedProof> {
+    let g1 = &pk.g1;
+    let fixed = &pk.fixed;
+    let (zeta, eta) = (ch.zeta, ch.eta);
+    if zeta.is_zero() {
+        return Err(Error::param(
+            "the evaluation challenge is zero (probability 1/r); prove again",
+        ));
+    }
+    let zeta_w = zeta * pk.vk.omega();
+    let t_cols = &fixed[pk.lookup_offset() + 1..];
+    let at = |x: Fr| polys.wires.map(|p| evaluate(p, x));
+    let acc_at = |x: Fr| polys.acc.map(|p| evaluate(p, x));
+    let evals = packed::PackedEvaluations {
+        wires: at(zeta),
+        wires_next: at(zeta_w),
+        acc: acc_at(zeta),
+        acc_next: acc_at(zeta_w),
+        s1: evaluate(&pk.sigma[0], zeta),
+        s2: evaluate(&pk.sigma[1], zeta),
+        q_pos: evaluate(&fixed[5], zeta) + evaluate(&fixed[6], zeta),
+        t: evaluate(&t_cols[0], zeta)
+            + eta * evaluate(&t_cols[1], zeta)
+            + eta.square() * evaluate(&t_cols[2], zeta),
+    };
+    progress(12)?;
+    tr.absorb(&[], &evals.to_vec());
+    let nu = tr.challenge(0);
+    let ch = packed::PackedChallenges { nu, ..ch };
+
+    // R = D + ν σ1 + ν² σ2 + ν³ (q_F + q_P) + ν⁴ (T1 + η T2 + η² T3).
+    let (_, terms) = packed::linearisation(&pk.vk, public, &ch, &evals);
+    let len = srs_powers_needed(pk.n(), has_round_gates(fixed))
+        .max(polys.c1.len())
+        .max(polys.c2.len());
+    let mut r = vec![Fr::zero(); len];
+    let add = |acc: &mut [Fr], p: &[Fr], s: Fr| {
+        acc.par_iter_mut()
+            .zip(p.par_iter())
+            .for_each(|(a, c)| *a += s * c);
+    };
+    for (term, s) in terms {
+        let p: &[Fr] = match term {
+            Term::Selector(i) => &fixed[i],
+            Term::Sigma3 => &pk.sigma[2],
+            Term::QK => &fixed[pk.lookup_offset()],
+            Term::T => polys.t,
+            Term::Z | Term::Phi | Term::M => unreachable!("evaluated in version 3"),
+        };
+        add(&mut r, p, s);
+    }
+    let nu2 = nu.square();
+    let nu4 = nu2.square();
+    for (p, s) in [
+        (&pk.sigma[0][..], nu),
+        (&pk.sigma[1][..], nu2),
+        (&fixed[5][..], nu2 * nu),
+        (&fixed[6][..], nu2 * nu),
+        (&t_cols[0][..], nu4),
+        (&t_cols[1][..], nu4 * eta),
+        (&t_cols[2][..], nu4 * eta.square()),
+    ] {
+        add(&mut r, p, s);
+    }
+    // h = (R − R(ζ))/(X − ζ) + ν⁵ (C1 − r1)/Z1 + ν⁶ (C2 − r2)/Z2; the remainders have degree
+    // below the divisors', so the quotients are those of C1 and C2 themselves.
+    let (u, v) = (zeta + zeta_w, zeta * zeta_w);
+    let nu5 = nu4 * nu;
+    let mut h = divide_by_linear(r.clone(), zeta);
+    add(&mut h, &packed::divide_by_pair(polys.c1, 4, u, v), nu5);
+    add(&mut h, &packed::divide_by_pair(polys.c2, 2, u, v), nu5 * nu);
+    let w = commit(g1, &h)?;
+    progress(13)?;
+    tr.absorb(&[w], &[]);
+    let xi = tr.challenge(0);
+    let ch = packed::PackedChallenges { xi, ..ch };
+    let op = packed::opening(pk.vk.omega(), &ch, &evals).ok_or_else(|| {
+        Error::param(
+            "the opening challenge fell on an opening point (probability ~16/r); prove again",
+        )
+    })?;
+    // L = R + c1 C1 + c2 C2 − (ξ − ζ) h, constants aside: W' = [(L − L(ξ))/(X − ξ)].
+    add(&mut r, polys.c1, op.c1);
+    add(&mut r, polys.c2, op.c2);
+    add(&mut r, &h, zeta - xi);
+    let w_prime = commit(g1, &divide_by_linear(r, xi))?;
+    let proof = packed::PackedProof {
+        c1: c1_comm,
+        c2: c2_comm,
+        t: t_comm,
+        w,
+        w_prime,
+        evals,
+    };
+    if proof.points().iter().any(ark_ec::AffineRepr::is_zero) {
+        return Err(unlucky());
+    }
     Ok(proof)
 }
 
@@ -436,7 +639,7 @@ struct Polys<'a> {
 /// even cosets) and of the others.
 fn gate_programs(version: u8) -> &'static [relation::Program; 2] {
     static PROGRAMS: [OnceLock<[relation::Program; 2]>; 2] = [OnceLock::new(), OnceLock::new()];
-    PROGRAMS[version as usize - 1].get_or_init(|| {
+    PROGRAMS[version.min(2) as usize - 1].get_or_init(|| {
         let low = |g: &super::gates::Gate| relation::gate_degree(g) <= relation::LOW_DEGREE;
         let has = |s: Selector| version >= 2 || s != Selector::QN;
         [
@@ -688,7 +891,7 @@ fn quotient(
         return Err(Error::Unsatisfied(format!(
             "internal: the constraints do not vanish on the domain (the quotient is not a \
              polynomial of degree ≤ {})",
-            srs_rule(with_high)
+            srs_rule(with_high, false)
         )));
     }
     t.truncate(deg_bound);

@@ -137,26 +137,29 @@ fn word(b: &[u8]) -> String {
 /// `LOOKUPS` and `V2`); drop the directive lines themselves.
 fn select_blocks(template: &str, flags: &[(&str, bool)]) -> String {
     let mut out = String::with_capacity(template.len());
-    // `None` outside a block, else whether the current branch is kept.
-    let mut keep: Option<bool> = None;
+    // One entry per open `//#if`: whether its current branch is kept, given the blocks around.
+    let mut stack: Vec<(bool, bool)> = Vec::new(); // (this branch's flag value, outer kept)
+    let kept = |stack: &[(bool, bool)]| stack.last().is_none_or(|(on, outer)| *on && *outer);
     for line in template.lines() {
         let directive = line.trim();
         match directive {
             _ if directive.starts_with("//#if ") => {
-                assert!(keep.is_none(), "nested //#if in the verifier template");
                 let flag = &directive["//#if ".len()..];
                 let (_, on) = flags
                     .iter()
                     .find(|(name, _)| *name == flag)
                     .unwrap_or_else(|| panic!("unknown template flag {flag}"));
-                keep = Some(*on);
+                let outer = kept(&stack);
+                stack.push((*on, outer));
             }
-            "//#else" => keep = Some(!keep.expect("//#else outside //#if")),
+            "//#else" => {
+                let top = stack.last_mut().expect("//#else outside //#if");
+                top.0 = !top.0;
+            }
             "//#endif" => {
-                assert!(keep.is_some(), "//#endif outside //#if");
-                keep = None;
+                stack.pop().expect("//#endif outside //#if");
             }
-            _ if keep != Some(false) => {
+            _ if kept(&stack) => {
                 out.push_str(line);
                 out.push('\n');
             }
@@ -164,7 +167,7 @@ fn select_blocks(template: &str, flags: &[(&str, bool)]) -> String {
         }
     }
     assert!(
-        keep.is_none(),
+        stack.is_empty(),
         "unterminated //#if in the verifier template"
     );
     out
@@ -227,7 +230,8 @@ impl VerifyingKey {
 
         let flags = [
             ("LOOKUPS", self.lookup.is_some()),
-            ("V2", self.version() == 2),
+            ("V2", self.version() >= 2),
+            ("PACKED", self.packed),
         ];
         let mut out = select_blocks(TEMPLATE, &flags);
         for (name, value) in &values {
@@ -405,27 +409,38 @@ fn gate_scalars_yul(version: u8) -> String {
 /// The Solidity signature of the verifier's entry point.
 pub const VERIFY_SIGNATURE: &str = "verifyProof(bytes,uint256[])";
 
+/// ABI-encoded call data of `verifyProof(proof, public)` (selector included), in the canonical
+/// layout of `docs/spec/solidity.md`: selector ‖ 0x40 ‖ offset of the inputs ‖ proof length ‖
+/// proof ‖ ℓ ‖ inputs (the proof is a multiple of 32 bytes, so no padding).
+pub fn calldata(proof: &[u8], public: &[ark_bn254::Fr]) -> Vec<u8> {
+    let word = |v: usize| {
+        let mut w = [0u8; 32];
+        w[24..].copy_from_slice(&(v as u64).to_be_bytes());
+        w
+    };
+    let mut out = Keccak256::digest(VERIFY_SIGNATURE.as_bytes())[..4].to_vec();
+    out.extend(word(0x40));
+    out.extend(word(0x60 + proof.len()));
+    out.extend(word(proof.len()));
+    out.extend(proof);
+    out.extend(word(public.len()));
+    for x in public {
+        out.extend(field::to_be_bytes(x));
+    }
+    out
+}
+
 impl Proof {
-    /// ABI-encoded call data of `verifyProof(proof, public)` (selector included), in the
-    /// canonical layout of `docs/spec/solidity.md`: selector ‖ 0x40 ‖ offset of the inputs ‖
-    /// proof length ‖ proof ‖ ℓ ‖ inputs (the proof is a multiple of 32 bytes, so no padding).
+    /// [`calldata`] of this proof.
     pub fn to_calldata(&self, public: &[ark_bn254::Fr]) -> Vec<u8> {
-        let proof = self.to_evm_bytes();
-        let word = |v: usize| {
-            let mut w = [0u8; 32];
-            w[24..].copy_from_slice(&(v as u64).to_be_bytes());
-            w
-        };
-        let mut out = Keccak256::digest(VERIFY_SIGNATURE.as_bytes())[..4].to_vec();
-        out.extend(word(0x40));
-        out.extend(word(0x60 + proof.len()));
-        out.extend(word(proof.len()));
-        out.extend(&proof);
-        out.extend(word(public.len()));
-        for x in public {
-            out.extend(field::to_be_bytes(x));
-        }
-        out
+        calldata(&self.to_evm_bytes(), public)
+    }
+}
+
+impl super::packed::AnyProof {
+    /// [`calldata`] of this proof.
+    pub fn to_calldata(&self, public: &[ark_bn254::Fr]) -> Vec<u8> {
+        calldata(&self.to_evm_bytes(), public)
     }
 }
 
@@ -458,6 +473,12 @@ mod tests {
         assert_eq!(select_blocks(t, &on), "a\nb\nd\n");
         assert_eq!(select_blocks(t, &off), "a\nc\nd\n");
         assert_eq!(select_blocks("//#if LOOKUPS\nx\n//#endif\n", &off), "");
+        let nested = "//#if A\na\n//#if B\nab\n//#else\nanb\n//#endif\n//#else\nna\n//#if B\nnab\n//#endif\n//#endif\n";
+        let f = |a, b| select_blocks(nested, &[("A", a), ("B", b)]);
+        assert_eq!(f(true, true), "a\nab\n");
+        assert_eq!(f(true, false), "a\nanb\n");
+        assert_eq!(f(false, true), "na\nnab\n");
+        assert_eq!(f(false, false), "na\n");
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The verifier (`docs/spec/plonk.md` §6): one MSM and one two-pairing check.
 
 use super::keys::VerifyingKey;
+use super::packed::AnyProof;
+pub use super::proof::check_statement;
 use super::proof::{challenges, linearisation, Proof, Term};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective};
 use ark_ec::pairing::Pairing;
 use ark_ec::{AffineRepr, CurveGroup};
@@ -19,18 +21,32 @@ pub fn verify(vk: &VerifyingKey, proof: &Proof, public: &[Fr]) -> Result<bool> {
     Ok(verify_checked(vk, proof, public))
 }
 
-/// The statement's shape: `vk.num_public` public inputs.
-pub fn check_statement(vk: &VerifyingKey, num_public: usize) -> Result<()> {
-    if num_public != vk.num_public {
-        return Err(Error::param(format!(
-            "the verifying key takes {} public inputs, {num_public} were given",
-            vk.num_public
-        )));
+/// [`verify`] for a proof of any spec version; a proof whose version does not match the key's
+/// is `Ok(false)`.
+pub fn verify_any(vk: &VerifyingKey, proof: &AnyProof, public: &[Fr]) -> Result<bool> {
+    match proof {
+        AnyProof::TwoPoint(p) => Ok(!vk.packed && verify(vk, p, public)?),
+        AnyProof::Packed(p) => super::packed::verify(vk, p, public),
     }
-    Ok(())
+}
+
+/// [`verify_bytes`] for a key of any spec version.
+pub fn verify_any_bytes(vk: &VerifyingKey, proof: &[u8], public: &[[u8; 32]]) -> Result<bool> {
+    if !vk.packed {
+        return verify_bytes(vk, proof, public);
+    }
+    check_statement(vk, public.len())?;
+    let xs = public
+        .iter()
+        .map(|x| crate::field::from_be_slice(x, "public input"))
+        .collect::<Result<Vec<Fr>>>()?;
+    super::packed::verify_bytes(vk, proof, &xs)
 }
 
 fn verify_checked(vk: &VerifyingKey, proof: &Proof, public: &[Fr]) -> bool {
+    if vk.packed {
+        return false; // a version-3 key takes only version-3 proofs
+    }
     // The proof's lookup parts: all present for a lookup key, all absent otherwise. (Its fields
     // are public, so a hand-made `Proof` may mix them; it must not select a weaker check.)
     let lookup = match (vk.lookup, proof.m, proof.phi, proof.evals.lookup) {
