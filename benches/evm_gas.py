@@ -9,7 +9,8 @@ next to the ``gasUsed`` of a real transaction. Every circuit except "square" has
 hash, so all fixed commitments are non-zero and the verifier makes all its 18 (24 with
 lookups) scalar multiplications; "square" has no Poseidon rows, so [q_F] = [q_P] = identity
 and two are skipped. The "dot (v2)" rows are the same circuits with their sum as a dot product
-(spec version 2): one more scalar multiplication, by [q_N].
+(spec version 2): one more scalar multiplication, by [q_N]. The "packed (v3)" rows are those
+with lookups built as spec version 3 (plonk.md §8): five scalar multiplications fewer.
 """
 
 from __future__ import annotations
@@ -27,6 +28,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from evm_circuits import circuit_values, make_circuit, square
 
 SOLC = Path(__file__).resolve().parents[1] / "tests" / "js" / "node_modules" / "solc"
+
+
+def packed(fn: plonk.CircuitFn) -> plonk.CircuitFn:
+    """``fn`` built as spec version 3 (packed commitments, one multi-point opening)."""
+
+    def v3(b: plonk.Builder) -> None:
+        b.set_packed(True)
+        fn(b)
+
+    return v3
 
 
 def measure(w3: Web3, srs: SRS, name: str, fn: plonk.CircuitFn, vals: Any, public: Any) -> str:
@@ -67,6 +78,8 @@ def main() -> int:
                 vals, public = circuit_values(num_public, dot=dot)
                 fn = make_circuit(num_public, lookups, dot)
                 print(measure(w3, srs, name, fn, vals, public), flush=True)
+                if lookups and dot:  # the same circuit in spec version 3 (plonk.md §8)
+                    print(measure(w3, srs, name + " packed (v3)", packed(fn), vals, public))
 
     compiled = evm.compile(evm.poseidon_source(), "PoseidonT3Hasher", solc=SOLC)
     receipt = evm.deploy_transaction(w3, compiled)

@@ -17,6 +17,7 @@ deterministic.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +198,22 @@ def dot_poseidon_case() -> tuple[str, str, Circuit, Witness]:
     return "dot_poseidon", dot_poseidon_case.__doc__ or "", circuit, witness
 
 
-CASES = (arith_case, lookup_case, poseidon_case, dot_case, dot_lookup_case, dot_poseidon_case)
+def packed_case() -> tuple[str, str, Circuit, Witness]:
+    """Version 3 (section 8: packed commitments, one multi-point opening): the dot_lookup
+    circuit with packed = true, k = 4."""
+    _, _, circuit, witness = dot_lookup_case()
+    return "packed", packed_case.__doc__ or "", replace(circuit, packed=True), witness
+
+
+CASES = (
+    arith_case,
+    lookup_case,
+    poseidon_case,
+    dot_case,
+    dot_lookup_case,
+    dot_poseidon_case,
+    packed_case,
+)
 
 
 def blinding(case: str, lookups: bool) -> list[int]:

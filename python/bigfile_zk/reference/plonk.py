@@ -8,10 +8,15 @@ exact long division by ``X^n - 1``, commitments are one scalar multiplication pe
 with the insecure SRS whose τ is public, ``[p(τ)]G1``), and every pairing equation is written
 as in the spec.
 
-Both versions of the spec are implemented: a circuit is version 2 exactly when it has the
-fixed column ``q_N`` (the arithmetic gate's coefficient of the next row's ``c``), which changes
-the gate, the key bytes, the quotient and the linearisation and nothing else; version-1
-circuits give the same keys and proofs as before version 2 existed.
+All three versions of the spec are implemented: a circuit is version 2 exactly when it has
+the fixed column ``q_N`` (the arithmetic gate's coefficient of the next row's ``c``), which
+changes the gate, the key bytes, the quotient and the linearisation and nothing else; version-1
+circuits give the same keys and proofs as before version 2 existed. Version 3 (§8) is version 2
+with lookups whose witness is committed *packed* and opened by one multi-point opening: it is
+requested explicitly, ``Circuit(..., packed=True)`` or ``CircuitBuilder(k, ..., lookups=True,
+packed=True)``, and is accepted only for a circuit with ``q_N`` and lookups; its key is version
+2's with version byte 3, its proof has 5 points and 16 evaluations (832 bytes), and
+:func:`prove` / :func:`verify` dispatch on the key's version.
 
 Where the spec leaves a choice open, the reading taken here is marked ``SPEC-READING`` in a
 comment; those points are listed in the report that accompanied this module.
@@ -23,8 +28,8 @@ Contents:
   version 2's dot-product chains);
 * :class:`Srs`: the commitment key (the honest MSM path, or the insecure public-τ shortcut);
 * :func:`setup` → :class:`ProvingKey`, :class:`VerifyingKey` (bytes of §3, digest);
-* :func:`prove` → :class:`Proof` (bytes of §5, versioned ``BFPF`` encoding);
-* :func:`verify` (§6), :func:`transcript_challenges` (§4, for tests and vectors).
+* :func:`prove` → :class:`Proof` (bytes of §5 or §8, versioned ``BFPF`` encoding);
+* :func:`verify` (§6, §8), :func:`transcript_challenges` (§4, §8, for tests and vectors).
 """
 
 from __future__ import annotations
@@ -77,15 +82,20 @@ LOOKUP_COLUMNS: tuple[str, ...] = ("q_k", "t1", "t2", "t3")
 VK_MAGIC: bytes = b"BFVK"
 VK_VERSION: int = 1
 VK_VERSION_2: int = 2
+#: Version 3 (§8): version 2's key bytes (lookups and [q_N] required) with this version byte.
+VK_VERSION_3: int = 3
 PROOF_MAGIC: bytes = b"BFPF"
 PROOF_VERSION: int = 1
+#: The proof of a version-3 key (§8); proof version 1 covers keys of versions 1 and 2.
+PROOF_VERSION_3: int = 3
 FLAG_LOOKUPS: int = 0x01
 
 TRANSCRIPT_TAG: bytes = b"bigfile_zk/plonk/v1"
 
 CIRCUIT_FORMAT: str = "bigfile_zk/plonk-circuit/v1"
 CIRCUIT_FORMAT_V2: str = "bigfile_zk/plonk-circuit/v2"
-_CIRCUIT_FORMATS: dict[str, int] = {CIRCUIT_FORMAT: 1, CIRCUIT_FORMAT_V2: 2}
+CIRCUIT_FORMAT_V3: str = "bigfile_zk/plonk-circuit/v3"
+_CIRCUIT_FORMATS: dict[str, int] = {CIRCUIT_FORMAT: 1, CIRCUIT_FORMAT_V2: 2, CIRCUIT_FORMAT_V3: 3}
 # SPEC-READING: §7 names no format string for the witness; this one mirrors the circuit's.
 WITNESS_FORMAT: str = "bigfile_zk/plonk-witness/v1"
 
@@ -106,12 +116,16 @@ def _check_k(k: object) -> int:
     return value
 
 
-def required_max_degree(k: int, round_gates: bool = True) -> int:
+def required_max_degree(k: int, round_gates: bool = True, packed: bool = False) -> int:
     """The SRS degree a circuit of size ``2^k`` needs (§3): ``5n + 9`` if a row has the degree-6
     Poseidon round gate (the quotient's degree bound), else ``3n + 9`` (the quotient has degree
-    at most ``3n + 8``). The default is the larger, enough for every circuit of that size."""
+    at most ``3n + 8``), or ``4n + 11`` for a version-3 (``packed``) circuit, whose ``C1`` has
+    degree ``4n + 11`` (§8: ``max(5n + 10, 4n + 12)`` powers). The default is the largest,
+    enough for every circuit of that size."""
     n = 1 << _check_k(k)
-    return 5 * n + 9 if round_gates else 3 * n + 9
+    if round_gates:
+        return 5 * n + 9  # >= 4n + 11 for every n >= 2
+    return 4 * n + 11 if packed else 3 * n + 9
 
 
 # --- polynomial arithmetic (coefficient lists, lowest degree first) ------------------------
@@ -302,8 +316,10 @@ class Circuit:
     """A circuit's shape: the fixed columns (lists of ``n`` field elements) and the copy classes.
 
     ``copies`` holds the classes of more than one cell, each a sorted tuple of ``(col, row)``;
-    ``q_n`` is given exactly for a version-2 circuit. The constructor validates everything
-    (:meth:`__post_init__`).
+    ``q_n`` is given exactly for a version-2 (or 3) circuit. ``packed=True`` requests version 3
+    (§8: the same columns, packed witness commitments and one multi-point opening); it is the
+    builder's choice, accepted only with ``q_n`` and ``lookups``. The constructor validates
+    everything (:meth:`__post_init__`).
     """
 
     k: int
@@ -322,6 +338,7 @@ class Circuit:
     t2: list[int] | None = None
     t3: list[int] | None = None
     q_n: list[int] | None = None
+    packed: bool = False
 
     @property
     def n(self) -> int:
@@ -329,7 +346,9 @@ class Circuit:
 
     @property
     def version(self) -> int:
-        """2 iff the circuit has the ``q_N`` column (§3), else 1."""
+        """3 if ``packed`` (§8), else 2 iff the circuit has the ``q_N`` column (§3), else 1."""
+        if self.packed:
+            return VK_VERSION_3
         return 1 if self.q_n is None else 2
 
     @property
@@ -352,6 +371,19 @@ class Circuit:
             raise ValueError(f"num_public must be in 0..{n} (below n), got {num_public}")
         if not isinstance(self.lookups, bool):
             raise TypeError("lookups must be a bool")
+        if not isinstance(self.packed, bool):
+            raise TypeError("packed must be a bool")
+        # §8: "A circuit is version 3 only by the builder's choice, and only if it uses q_N
+        # and lookups".
+        if self.packed and (self.q_n is None or not self.lookups):
+            missing = " and ".join(
+                what
+                for what, absent in (("q_n", self.q_n is None), ("lookups", not self.lookups))
+                if absent
+            )
+            raise ValueError(
+                f"a version-3 (packed) circuit needs q_n and lookups; this one has no {missing}"
+            )
         for name in ARITH_COLUMNS:
             object.__setattr__(self, name, _column(getattr(self, name), n, name))
         for name in LOOKUP_COLUMNS:
@@ -433,8 +465,9 @@ class Circuit:
     # -- JSON (§7) --
 
     def to_json_dict(self) -> dict[str, Any]:
+        formats = {1: CIRCUIT_FORMAT, 2: CIRCUIT_FORMAT_V2, 3: CIRCUIT_FORMAT_V3}
         out: dict[str, Any] = {
-            "format": CIRCUIT_FORMAT if self.q_n is None else CIRCUIT_FORMAT_V2,
+            "format": formats[self.version],
             "k": self.k,
             "num_public": self.num_public,
             "lookups": self.lookups,
@@ -458,8 +491,10 @@ class Circuit:
         lookups = obj.get("lookups")
         if not isinstance(lookups, bool):
             raise ValueError("circuit 'lookups' must be true or false")
-        # §7: q_n exactly in /v2 (a /v1 circuit with q_n, or /v2 without, has the wrong keys).
-        v2 = (Q_N,) if version == 2 else ()
+        # §7: q_n exactly in /v2 and /v3 (a /v1 circuit with q_n, or /v2 without, has the
+        # wrong keys). §8: /v3 has the keys of /v2 and lookups true (the constructor refuses a
+        # /v3 circuit without lookups).
+        v2 = (Q_N,) if version in (2, 3) else ()
         names = ARITH_COLUMNS + v2 + (LOOKUP_COLUMNS if lookups else ())
         expected = {"format", "k", "num_public", "lookups", "copies", *names}
         if set(obj) != expected:
@@ -487,7 +522,14 @@ class Circuit:
                     raise ValueError(f"copy class {c}: each cell must be [col, row] integers")
                 parsed.append((cell[0], cell[1]))
             copies.append(tuple(parsed))
-        return cls(k=k, num_public=num_public, lookups=lookups, copies=copies, **columns)
+        return cls(
+            k=k,
+            num_public=num_public,
+            lookups=lookups,
+            copies=copies,
+            packed=version == 3,
+            **columns,
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Circuit:
@@ -642,14 +684,18 @@ class CircuitBuilder:
 
     Rows are addressed explicitly; unset rows are all-zero rows (every selector 0, wires 0),
     which satisfy every constraint. Copies are merged into classes (union-find). The circuit
-    is version 2 iff some row sets ``q_n`` (:meth:`gate`, :meth:`dot`).
+    is version 2 iff some row sets ``q_n`` (:meth:`gate`, :meth:`dot`); ``packed=True`` makes
+    it version 3 (§8), which :meth:`build` refuses unless it has lookups and some ``q_n``.
     """
 
-    def __init__(self, k: int, num_public: int = 0, lookups: bool = False) -> None:
+    def __init__(
+        self, k: int, num_public: int = 0, lookups: bool = False, packed: bool = False
+    ) -> None:
         self.k = _check_k(k)
         self.n = 1 << self.k
         self.num_public = num_public
         self.lookups = lookups
+        self.packed = packed
         names = ARITH_COLUMNS + (Q_N,) + (LOOKUP_COLUMNS if lookups else ())
         self.columns: dict[str, list[int]] = {name: [0] * self.n for name in names}
         self.wires: list[list[int]] = [[0] * self.n for _ in range(3)]
@@ -779,6 +825,7 @@ class CircuitBuilder:
             num_public=self.num_public,
             lookups=self.lookups,
             copies=copies,
+            packed=self.packed,
             **columns,
         )
         return circuit, Witness(*(list(w) for w in self.wires))
@@ -845,22 +892,29 @@ def check_witness(circuit: Circuit, witness: Witness) -> None:
 
 
 def _vk_column_names(lookups: bool, version: int = 1) -> tuple[str, ...]:
-    """The key's commitments in byte order (§3): ``[q_N]`` follows ``[q_P]`` in version 2."""
-    v2 = (Q_N,) if version == VK_VERSION_2 else ()
+    """The key's commitments in byte order (§3): ``[q_N]`` follows ``[q_P]`` in version 2 (and
+    in version 3, whose key bytes are version 2's, §8)."""
+    v2 = (Q_N,) if version in (VK_VERSION_2, VK_VERSION_3) else ()
     return ARITH_COLUMNS + v2 + SIGMA_COLUMNS + (LOOKUP_COLUMNS if lookups else ())
 
 
 @dataclass(frozen=True, eq=False)
 class VerifyingKey:
     """The circuit's size, public-input count, flags, fixed-column commitments and the two G2
-    points of the SRS (§3); version 2 iff ``commitments`` has ``q_n``. Compare keys through
-    :meth:`to_bytes`."""
+    points of the SRS (§3); version 3 iff ``packed`` (§8), else version 2 iff ``commitments``
+    has ``q_n``. Compare keys through :meth:`to_bytes`."""
 
     k: int
     num_public: int
     lookups: bool
     commitments: dict[str, G1Point]
     g2: tuple[G2Point, G2Point]
+    packed: bool = False
+
+    def __post_init__(self) -> None:
+        # §8: a version-3 key has the lookup flag and [q_N].
+        if self.packed and not (self.lookups and Q_N in self.commitments):
+            raise ValueError("a version-3 (packed) verifying key needs lookups and [q_N]")
 
     @property
     def n(self) -> int:
@@ -868,6 +922,8 @@ class VerifyingKey:
 
     @property
     def version(self) -> int:
+        if self.packed:
+            return VK_VERSION_3
         return VK_VERSION_2 if Q_N in self.commitments else VK_VERSION
 
     def to_bytes(self) -> bytes:
@@ -894,8 +950,8 @@ class VerifyingKey:
     @classmethod
     def from_bytes(cls, data: bytes) -> VerifyingKey:
         """Strict decoder: raises ``ValueError`` on any other magic, version, flag bit, length,
-        ``k`` outside ``3..=25``, non-canonical coordinate or off-curve point, or a version-2
-        key whose ``[q_N]`` is the identity."""
+        ``k`` outside ``3..=25``, non-canonical coordinate or off-curve point, a version-2 or 3
+        key whose ``[q_N]`` is the identity, or a version-3 key without the lookup flag (§8)."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError("verifying key must be bytes")
         raw = bytes(data)
@@ -904,7 +960,7 @@ class VerifyingKey:
         if raw[:4] != VK_MAGIC:
             raise ValueError("verifying key magic is not 'BFVK'")
         version = raw[4]
-        if version not in (VK_VERSION, VK_VERSION_2):
+        if version not in (VK_VERSION, VK_VERSION_2, VK_VERSION_3):
             raise ValueError(f"unsupported verifying key version {version}")
         k = raw[5]
         if not MIN_K <= k <= MAX_K:
@@ -917,6 +973,9 @@ class VerifyingKey:
         if flags & ~FLAG_LOOKUPS:
             raise ValueError(f"verifying key has unknown flag bits 0x{flags:02x}")
         lookups = bool(flags & FLAG_LOOKUPS)
+        # §8: a version-3 key has "flags bit 0 set".
+        if version == VK_VERSION_3 and not lookups:
+            raise ValueError("version-3 verifying key without the lookup flag")
         expected = cls.byte_length(lookups, version)
         if len(raw) != expected:
             raise ValueError(f"verifying key must be {expected} bytes, got {len(raw)}")
@@ -925,9 +984,10 @@ class VerifyingKey:
         for name in _vk_column_names(lookups, version):
             commitments[name] = g1_from_bytes(raw[offset : offset + G1_BYTES])
             offset += G1_BYTES
-        # §3: an all-zero q_N makes a version-1 circuit, so that encoding is not a key.
-        if version == VK_VERSION_2 and is_inf(commitments[Q_N]):
-            raise ValueError("version-2 verifying key has the identity as [q_N]")
+        # §3: an all-zero q_N makes a version-1 circuit, so that encoding is not a key; §8:
+        # version 3 has "[q_N] present and not the identity" too.
+        if version in (VK_VERSION_2, VK_VERSION_3) and is_inf(commitments[Q_N]):
+            raise ValueError(f"version-{version} verifying key has the identity as [q_N]")
         g2 = []
         for _ in range(2):
             point = g2_from_bytes(raw[offset : offset + G2_BYTES])
@@ -937,7 +997,9 @@ class VerifyingKey:
                 raise ValueError("verifying key G2 point is the identity")
             g2.append(point)
             offset += G2_BYTES
-        return cls(k, num_public, lookups, commitments, (g2[0], g2[1]))
+        return cls(
+            k, num_public, lookups, commitments, (g2[0], g2[1]), packed=version == VK_VERSION_3
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -953,9 +1015,11 @@ class ProvingKey:
 
 def setup(circuit: Circuit, srs: Srs) -> tuple[ProvingKey, VerifyingKey]:
     """Interpolate every fixed column on ``H`` and commit to it (§3)."""
-    need = required_max_degree(circuit.k, circuit.has_round_gates)
+    need = required_max_degree(circuit.k, circuit.has_round_gates, circuit.packed)
     if srs.max_degree < need:
-        rule = "5n + 9" if circuit.has_round_gates else "3n + 9"
+        rule = "4n + 11" if circuit.packed else "3n + 9"
+        if circuit.has_round_gates:
+            rule = "5n + 9"
         raise ValueError(f"the SRS max_degree {srs.max_degree} is below {rule} = {need}")
     sigma = circuit.sigma()
     evals: dict[str, list[int]] = {name: getattr(circuit, name) for name in circuit.fixed_names()}
@@ -963,7 +1027,9 @@ def setup(circuit: Circuit, srs: Srs) -> tuple[ProvingKey, VerifyingKey]:
     polys = {name: _interpolate(values) for name, values in evals.items()}
     names = _vk_column_names(circuit.lookups, circuit.version)
     commitments = {name: srs.commit(polys[name]) for name in names}
-    vk = VerifyingKey(circuit.k, circuit.num_public, circuit.lookups, commitments, srs.g2)
+    vk = VerifyingKey(
+        circuit.k, circuit.num_public, circuit.lookups, commitments, srs.g2, circuit.packed
+    )
     return ProvingKey(circuit, srs, vk, polys, sigma), vk
 
 
@@ -992,6 +1058,9 @@ class Transcript:
 
 @dataclass(frozen=True)
 class Challenges:
+    """The transcript's challenges; ``u`` exists in versions 1 and 2 (§4), ``xi`` in version 3
+    (§8), the other one is ``None``."""
+
     beta: int
     gamma: int
     eta: int | None
@@ -999,7 +1068,8 @@ class Challenges:
     alpha: int
     zeta: int
     nu: int
-    u: int
+    u: int | None
+    xi: int | None = None
 
     def as_dict(self) -> dict[str, int | None]:
         return {
@@ -1011,21 +1081,58 @@ class Challenges:
             "zeta": self.zeta,
             "nu": self.nu,
             "u": self.u,
+            "xi": self.xi,
         }
 
 
 # --- proofs --------------------------------------------------------------------------------
 
 
-def proof_point_names(lookups: bool) -> tuple[str, ...]:
-    """The proof's points in byte order (§5)."""
+def _check_proof_shape(lookups: bool, version: int) -> None:
+    if version not in (PROOF_VERSION, PROOF_VERSION_3):
+        raise ValueError(f"unsupported proof version {version}")
+    if version == PROOF_VERSION_3 and not lookups:
+        raise ValueError("a version-3 proof always has lookups (§8)")
+
+
+def proof_point_names(lookups: bool, version: int = PROOF_VERSION) -> tuple[str, ...]:
+    """The proof's points in byte order (§5; §8 for proof version 3: ``[C1] ‖ [C2] ‖ [t] ‖ [W]
+    ‖ [W']``)."""
+    _check_proof_shape(lookups, version)
+    if version == PROOF_VERSION_3:
+        return ("c1", "c2", "t", "w", "w_prime")
     if lookups:
         return ("a", "b", "c", "m", "z", "phi", "t", "w_zeta", "w_zeta_omega")
     return ("a", "b", "c", "z", "t", "w_zeta", "w_zeta_omega")
 
 
-def proof_eval_names(lookups: bool) -> tuple[str, ...]:
-    """The evaluations in byte (and transcript) order (§5)."""
+#: §8's 16 evaluations in proof order: a, b, c, m at ζ, then at ζω, then z, φ at ζ, then at
+#: ζω, then sigma_1, sigma_2, q_F + q_P and T1 + η T2 + η² T3 at ζ.
+PACKED_EVAL_NAMES: tuple[str, ...] = (
+    "a_bar",
+    "b_bar",
+    "c_bar",
+    "m_bar",
+    "a_omega",
+    "b_omega",
+    "c_omega",
+    "m_omega",
+    "z_bar",
+    "phi_bar",
+    "z_omega",
+    "phi_omega",
+    "sigma1_bar",
+    "sigma2_bar",
+    "q_pos_bar",
+    "t_bar",
+)
+
+
+def proof_eval_names(lookups: bool, version: int = PROOF_VERSION) -> tuple[str, ...]:
+    """The evaluations in byte (and transcript) order (§5; §8 for proof version 3)."""
+    _check_proof_shape(lookups, version)
+    if version == PROOF_VERSION_3:
+        return PACKED_EVAL_NAMES
     names = (
         "a_bar",
         "b_bar",
@@ -1041,70 +1148,85 @@ def proof_eval_names(lookups: bool) -> tuple[str, ...]:
     return names + (("t_bar", "phi_omega") if lookups else ())
 
 
-def proof_length(lookups: bool) -> int:
-    """768 bytes, or 960 with lookups."""
-    return len(proof_point_names(lookups)) * G1_BYTES + len(proof_eval_names(lookups)) * 32
+def proof_length(lookups: bool, version: int = PROOF_VERSION) -> int:
+    """768 bytes, or 960 with lookups; 832 for proof version 3 (§8)."""
+    points = proof_point_names(lookups, version)
+    return len(points) * G1_BYTES + len(proof_eval_names(lookups, version)) * SCALAR_BYTES
 
 
 @dataclass(frozen=True, eq=False)
 class Proof:
-    """The proof's points and evaluations, by name; compare proofs through :meth:`to_bytes`."""
+    """The proof's points and evaluations, by name; compare proofs through :meth:`to_bytes`.
+    Its shape tells its version: proof version 3 (§8) has the point ``c1``."""
 
     points: dict[str, G1Point]
     evals: dict[str, int]
 
     @property
+    def version(self) -> int:
+        """The proof version: 3 for a version-3 key's proof (§8), 1 for keys of versions 1
+        and 2."""
+        return PROOF_VERSION_3 if "c1" in self.points else PROOF_VERSION
+
+    @property
     def lookups(self) -> bool:
-        return "m" in self.points
+        return "m" in self.points or self.version == PROOF_VERSION_3
 
     def to_bytes(self) -> bytes:
-        """The EVM calldata: the points then the evaluations, in the order of §5."""
+        """The EVM calldata: the points then the evaluations, in the order of §5 (§8)."""
+        lookups, version = self.lookups, self.version
         return b"".join(
-            g1_to_bytes(self.points[name]) for name in proof_point_names(self.lookups)
-        ) + b"".join(scalar_to_bytes(self.evals[name]) for name in proof_eval_names(self.lookups))
+            g1_to_bytes(self.points[name]) for name in proof_point_names(lookups, version)
+        ) + b"".join(
+            scalar_to_bytes(self.evals[name]) for name in proof_eval_names(lookups, version)
+        )
 
     @classmethod
-    def from_bytes(cls, data: bytes, lookups: bool) -> Proof:
+    def from_bytes(cls, data: bytes, lookups: bool, version: int = PROOF_VERSION) -> Proof:
         """Strict decoder (§6 step 1): exact length, canonical scalars, points on the curve and
-        not the identity. Raises ``ValueError``."""
+        not the identity. ``version`` is the proof version: 1 (keys of versions 1 and 2) or 3
+        (a version-3 key, ``lookups`` true). Raises ``ValueError``."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError("proof must be bytes")
         raw = bytes(data)
-        expected = proof_length(lookups)
+        expected = proof_length(lookups, version)
         if len(raw) != expected:
             raise ValueError(f"proof must be {expected} bytes, got {len(raw)}")
         points = {}
         offset = 0
-        for name in proof_point_names(lookups):
+        for name in proof_point_names(lookups, version):
             point = g1_from_bytes(raw[offset : offset + G1_BYTES])
             if is_inf(point):
                 raise ValueError(f"proof point [{name}] is the identity")
             points[name] = point
             offset += G1_BYTES
         evals = {}
-        for name in proof_eval_names(lookups):
+        for name in proof_eval_names(lookups, version):
             evals[name] = scalar_from_bytes(raw[offset : offset + SCALAR_BYTES])
             offset += SCALAR_BYTES
         return cls(points, evals)
 
     def to_bfpf(self) -> bytes:
-        """The versioned encoding ``"BFPF" ‖ 1 ‖ flags ‖ bytes``.
+        """The versioned encoding ``"BFPF" ‖ version ‖ flags ‖ bytes``: version 1 (§5) or 3
+        with flags 1 (§8).
 
         SPEC-READING: §5 does not define the flags; bit 0 = lookups, as in the key's flags.
         """
         flags = FLAG_LOOKUPS if self.lookups else 0
-        return PROOF_MAGIC + bytes([PROOF_VERSION, flags]) + self.to_bytes()
+        return PROOF_MAGIC + bytes([self.version, flags]) + self.to_bytes()
 
     @classmethod
     def from_bfpf(cls, data: bytes) -> Proof:
         raw = bytes(data)
         if len(raw) < 6 or raw[:4] != PROOF_MAGIC:
             raise ValueError("proof magic is not 'BFPF'")
-        if raw[4] != PROOF_VERSION:
+        if raw[4] not in (PROOF_VERSION, PROOF_VERSION_3):
             raise ValueError(f"unsupported proof version {raw[4]}")
         if raw[5] & ~FLAG_LOOKUPS:
             raise ValueError(f"proof has unknown flag bits 0x{raw[5]:02x}")
-        return cls.from_bytes(raw[6:], bool(raw[5] & FLAG_LOOKUPS))
+        # §8: "u8 flags (1)": a version-3 proof without the lookup flag is refused (by
+        # from_bytes, through _check_proof_shape).
+        return cls.from_bytes(raw[6:], bool(raw[5] & FLAG_LOOKUPS), raw[4])
 
 
 # --- the linearisation (shared by prover and verifier) --------------------------------------
@@ -1120,6 +1242,24 @@ def _gate_terms(ev: dict[str, int]) -> tuple[list[int], list[int]]:
         [(full[j] - w_next[j]) % R for j in range(3)],
         [(partial[j] - w_next[j]) % R for j in range(3)],
     )
+
+
+def _selector_scalars(alpha: int, ev: dict[str, int]) -> dict[str, int]:
+    """The scalars of ``q_M … q_P`` in ``D`` (§5; §8 keeps them): the gate table's terms, and
+    ``q_C`` with ``(1 - q̄_pos) + q̄_pos = 1``."""
+    a, b, c, q_pos = ev["a_bar"], ev["b_bar"], ev["c_bar"], ev["q_pos_bar"]
+    alpha2 = alpha * alpha % R
+    p_full, p_partial = _gate_terms(ev)
+    one_minus = (1 - q_pos) % R
+    return {
+        "q_m": one_minus * a * b % R,
+        "q_l": (one_minus * a + alpha * q_pos) % R,
+        "q_r": (one_minus * b + alpha2 * q_pos) % R,
+        "q_o": one_minus * c % R,
+        "q_c": 1,
+        "q_f": (p_full[0] + alpha * p_full[1] + alpha2 * p_full[2]) % R,
+        "q_p": (p_partial[0] + alpha * p_partial[1] + alpha2 * p_partial[2]) % R,
+    }
 
 
 def _linearisation(
@@ -1138,7 +1278,7 @@ def _linearisation(
     beta, gamma, alpha, zeta = ch.beta, ch.gamma, ch.alpha, ch.zeta
     a, b, c = ev["a_bar"], ev["b_bar"], ev["c_bar"]
     s1, s2, q_pos, z_omega = ev["sigma1_bar"], ev["sigma2_bar"], ev["q_pos_bar"], ev["z_omega"]
-    alpha2, alpha3, alpha4, alpha5 = (pow(alpha, e, R) for e in (2, 3, 4, 5))
+    alpha3, alpha4, alpha5 = (pow(alpha, e, R) for e in (3, 4, 5))
 
     z_h = (pow(zeta, n, R) - 1) % R
     l0 = lagrange_at(0, n, zeta)
@@ -1147,18 +1287,11 @@ def _linearisation(
 
     r0 = (pi - alpha3 * z_omega * perm * (c + gamma) - alpha4 * l0) % R
 
-    p_full, p_partial = _gate_terms(ev)
     one_minus = (1 - q_pos) % R
     k1, k2 = K_SHIFTS[1], K_SHIFTS[2]
-    coeffs = {
-        "q_m": one_minus * a * b % R,
-        "q_l": (one_minus * a + alpha * q_pos) % R,
-        "q_r": (one_minus * b + alpha2 * q_pos) % R,
-        "q_o": one_minus * c % R,
-        "q_c": 1,
-        "q_f": (p_full[0] + alpha * p_full[1] + alpha2 * p_full[2]) % R,
-        "q_p": (p_partial[0] + alpha * p_partial[1] + alpha2 * p_partial[2]) % R,
-        "z": (
+    coeffs = _selector_scalars(alpha, ev)
+    coeffs.update(
+        z=(
             alpha3
             * (a + beta * zeta + gamma)
             * (b + beta * k1 * zeta + gamma)
@@ -1166,9 +1299,9 @@ def _linearisation(
             + alpha4 * l0
         )
         % R,
-        "sigma_3": -alpha3 * z_omega * beta * perm % R,
-        "t": -z_h % R,
-    }
+        sigma_3=-alpha3 * z_omega * beta * perm % R,
+        t=-z_h % R,
+    )
     if version == VK_VERSION_2:
         coeffs[Q_N] = one_minus * ev["c_omega"] % R  # (1 - q̄_pos)·c̄_ω
     if lookups:
@@ -1196,6 +1329,94 @@ def _opening_values(lookups: bool, ch: Challenges, ev: dict[str, int], r0: int) 
         at_omega.append(ev["phi_omega"])
     r_omega = sum(pow(nu, j, R) * v for j, v in enumerate(at_omega)) % R
     return r_zeta, r_omega
+
+
+# --- version 3 (§8): the linearisation and the packed polynomials' remainders ---------------
+
+
+def _linearisation_packed(
+    n: int, ch: Challenges, ev: dict[str, int], public_inputs: Sequence[int]
+) -> tuple[dict[str, int], int]:
+    """§8's ``D`` (the scalar of each fixed column and of ``t``) and ``r_0``: §5's ``D`` with
+    ``z``, ``φ``, ``m`` replaced by their evaluations, so that ``D(ζ) = -r_0`` for an honest
+    prover. Only fixed columns and ``t`` remain in ``D``."""
+    assert ch.eta is not None and ch.lam is not None
+    beta, gamma, eta, lam, alpha, zeta = ch.beta, ch.gamma, ch.eta, ch.lam, ch.alpha, ch.zeta
+    a, b, c, m = ev["a_bar"], ev["b_bar"], ev["c_bar"], ev["m_bar"]
+    z, phi, z_omega, phi_omega = ev["z_bar"], ev["phi_bar"], ev["z_omega"], ev["phi_omega"]
+    s1, s2, q_pos, t_bar = ev["sigma1_bar"], ev["sigma2_bar"], ev["q_pos_bar"], ev["t_bar"]
+    alpha3, alpha4, alpha5 = (pow(alpha, e, R) for e in (3, 4, 5))
+    k1, k2 = K_SHIFTS[1], K_SHIFTS[2]
+
+    z_h = (pow(zeta, n, R) - 1) % R
+    l0 = lagrange_at(0, n, zeta)
+    pi = public_input_eval(public_inputs, n, zeta)
+    f_bar = (a + eta * b + eta * eta * c) % R  # f̄ = ā + η b̄ + η² c̄
+    perm_a = (a + beta * s1 + gamma) % R  # perm_a = ā + β sigma_1(ζ) + gamma
+    perm_b = (b + beta * s2 + gamma) % R  # perm_b = b̄ + β sigma_2(ζ) + gamma
+    lf, lt = (lam + f_bar) % R, (lam + t_bar) % R
+
+    # r_0 = PI(ζ) - alpha³ z̄_ω perm_a perm_b (c̄ + gamma)
+    #     + alpha³ z̄ (ā + βζ + gamma)(b̄ + β k_1 ζ + gamma)(c̄ + β k_2 ζ + gamma)
+    #     + alpha⁴ L_0(ζ)(z̄ - 1) + alpha⁵ ((φ̄_ω - φ̄)(λ + f̄)(λ + t̄) - m̄ (λ + f̄))
+    r0 = (
+        pi
+        - alpha3 * z_omega * perm_a * perm_b * (c + gamma)
+        + alpha3
+        * z
+        * (a + beta * zeta + gamma)
+        * (b + beta * k1 * zeta + gamma)
+        * (c + beta * k2 * zeta + gamma)
+        + alpha4 * l0 * (z - 1)
+        + alpha5 * ((phi_omega - phi) * lf * lt - m * lf)
+    ) % R
+
+    # D = (the selector terms of §5, unchanged; with q_N) - alpha³ z̄_ω β perm_a perm_b·sigma_3
+    #   + alpha⁵ (λ + t̄)·q_K - Z_H(ζ)·t
+    coeffs = _selector_scalars(alpha, ev)
+    coeffs[Q_N] = (1 - q_pos) * ev["c_omega"] % R  # (1 - q̄_pos)·c̄_ω
+    coeffs["sigma_3"] = -alpha3 * z_omega * beta * perm_a * perm_b % R
+    coeffs["q_k"] = alpha5 * lt % R
+    coeffs["t"] = -z_h % R
+    return coeffs, r0
+
+
+def _opening_value_packed(ch: Challenges, ev: dict[str, int], r0: int) -> int:
+    """``R(ζ) = -r_0 + nu·sigma_1(ζ) + nu²·sigma_2(ζ) + nu³·q̄_pos + nu⁴·t̄`` (§8)."""
+    at_zeta = (ev["sigma1_bar"], ev["sigma2_bar"], ev["q_pos_bar"], ev["t_bar"])
+    return (-r0 + sum(pow(ch.nu, j + 1, R) * v for j, v in enumerate(at_zeta))) % R
+
+
+#: The polynomials packed into C1 (round 1) and C2 (round 2), in packing order (§8).
+PACKED_C1: tuple[str, ...] = ("a", "b", "c", "m")
+PACKED_C2: tuple[str, ...] = ("z", "phi")
+
+
+def _packed_values(ev: dict[str, int], names: Sequence[str]) -> tuple[list[int], list[int]]:
+    """The claimed values at ``ζ`` and ``ζω`` of the polynomials packed in ``C1`` or ``C2``."""
+    return [ev[f"{name}_bar"] for name in names], [ev[f"{name}_omega"] for name in names]
+
+
+def _packed_vanishing_at(x: int, width: int, zeta: int, zeta_omega: int) -> int:
+    """``Z(x) = (x^w - ζ)(x^w - ζω)``: ``Z_1`` for ``w = 4``, ``Z_2`` for ``w = 2`` (§8)."""
+    xw = pow(x, width, R)
+    return (xw - zeta) * (xw - zeta_omega) % R
+
+
+def _packed_remainder_at(
+    x: int, at_zeta: Sequence[int], at_zeta_omega: Sequence[int], zeta: int, d: int
+) -> int:
+    """``r(x) = Σ_{l<w} x^l·(f_l + (x^w - ζ)·d·(f_{l,ω} - f_l))`` with ``w = len(at_zeta)`` and
+    ``d = 1/(ζω - ζ)``: ``r_1(x)`` for ``(ā, b̄, c̄, m̄)``, ``r_2(x)`` for ``(z̄, φ̄)`` (§8)."""
+    width = len(at_zeta)
+    shift = (pow(x, width, R) - zeta) * d % R  # (x^w - ζ)·d
+    return (
+        sum(
+            pow(x, j, R) * (f + shift * (f_omega - f))
+            for j, (f, f_omega) in enumerate(zip(at_zeta, at_zeta_omega, strict=True))
+        )
+        % R
+    )
 
 
 # --- the prover ----------------------------------------------------------------------------
@@ -1227,8 +1448,9 @@ def _batch_checked_inverse(value: int, what: str) -> int:
 def prove(
     pk: ProvingKey, witness: Witness, blinding: Sequence[int], *, check: bool = True
 ) -> Proof:
-    """The proof of §5 for ``witness``, with the given blinding scalars (order ``a, b, c, z``
-    (``, m, φ``), ``rho_0, rho_1, rho_2`` each).
+    """The proof of §5 (or §8 for a version-3 key) for ``witness``, with the given blinding
+    scalars (order ``a, b, c, z`` (``, m, φ``), ``rho_0, rho_1, rho_2`` each; version 3 takes
+    the same 18 as version 2 with lookups).
 
     The witness is first checked against every gate, copy and lookup (``ValueError`` naming
     the first failure). ``check=False`` skips that, *for tests only*: the quotient is then the
@@ -1239,42 +1461,23 @@ def prove(
     return proof
 
 
-def _prove(
-    pk: ProvingKey, witness: Witness, blinding: Sequence[int], check: bool
-) -> tuple[Proof, Challenges]:
-    circuit, srs = pk.circuit, pk.srs
-    n, lookups = circuit.n, circuit.lookups
-    omega = root_of_unity(n)
+def _blinding_scalars(circuit: Circuit, blinding: Sequence[int]) -> list[list[int]]:
+    """The blinding scalars in threes, one triple per polynomial in the order ``a, b, c, z``
+    (``, m, φ``) (§5; the same in §8)."""
     rho_all = check_elements(blinding, "blinding scalar")
-    need = 18 if lookups else 12
+    need = 18 if circuit.lookups else 12
     if len(rho_all) != need:
         raise ValueError(f"prove needs {need} blinding scalars, got {len(rho_all)}")
-    rho = [rho_all[3 * j : 3 * j + 3] for j in range(need // 3)]
-    if len(witness.a) != n:
-        raise ValueError(f"witness has {len(witness.a)} rows, the circuit {n}")
-    if check:
-        check_witness(circuit, witness)
-    public_inputs = witness.public_inputs(circuit.num_public)
-    transcript = Transcript(pk.vk.digest(), public_inputs)
-    P = pk.polys
-    wires = (witness.a, witness.b, witness.c)
+    return [rho_all[3 * j : 3 * j + 3] for j in range(need // 3)]
 
-    # Round 1: the wires (and the multiplicities).
-    a_p, b_p, c_p = (_blind(w, rho[j], n) for j, w in enumerate(wires))
-    points: dict[str, G1Point] = {"a": srs.commit(a_p), "b": srs.commit(b_p), "c": srs.commit(c_p)}
-    round1 = [points["a"], points["b"], points["c"]]
-    if lookups:
-        m_evals = _multiplicities(circuit, witness)
-        m_p = _blind(m_evals, rho[4], n)
-        points["m"] = srs.commit(m_p)
-        round1.append(points["m"])
-    transcript.absorb_points(*round1)
-    beta, gamma = transcript.challenge(0), transcript.challenge(1)
-    eta = lam = None
-    if lookups:
-        eta, lam = transcript.challenge(2), transcript.challenge(3)
 
-    # Round 2: the permutation accumulator (and the log-derivative accumulator).
+def _permutation_evals(
+    pk: ProvingKey, wires: Sequence[Sequence[int]], beta: int, gamma: int
+) -> list[int]:
+    """``z`` on ``H``: ``z(ω^0) = 1`` and ``z(ω^{i+1})`` is ``z(ω^i)`` times the product over the
+    wires of ``(w + β k ω^i + gamma)/(w + β sigma + gamma)`` (§2.2)."""
+    n = pk.circuit.n
+    omega = root_of_unity(n)
     z_evals = [1]
     for i in range(n - 1):
         x = pow(omega, i, R)
@@ -1283,27 +1486,50 @@ def _prove(
             num = num * (wires[col][i] + beta * K_SHIFTS[col] * x + gamma) % R
             den = den * (wires[col][i] + beta * pk.sigma_evals[col][i] + gamma) % R
         z_evals.append(z_evals[-1] * num * _batch_checked_inverse(den, f"row {i} denominator") % R)
-    z_p = _blind(z_evals, rho[3], n)
-    points["z"] = srs.commit(z_p)
-    round2 = [points["z"]]
-    if lookups:
-        assert eta is not None and lam is not None and circuit.q_k is not None
-        t_evals = [(x + eta * y + eta * eta * w) % R for x, y, w in circuit.table()]
-        f_evals = [(x + eta * y + eta * eta * w) % R for x, y, w in zip(*wires, strict=True)]
-        # SPEC-READING: every λ + t_i and λ + f_i must be invertible (negligible failure).
-        inv_t = [_batch_checked_inverse(lam + t, f"lambda + t_{i}") for i, t in enumerate(t_evals)]
-        inv_f = [_batch_checked_inverse(lam + f, f"lambda + f_{i}") for i, f in enumerate(f_evals)]
-        phi_evals = [0]
-        for i in range(n - 1):
-            step = m_evals[i] * inv_t[i] - circuit.q_k[i] * inv_f[i]
-            phi_evals.append((phi_evals[-1] + step) % R)
-        phi_p = _blind(phi_evals, rho[5], n)
-        points["phi"] = srs.commit(phi_p)
-        round2.append(points["phi"])
-    transcript.absorb_points(*round2)
-    alpha = transcript.challenge(0)
+    return z_evals
 
-    # Round 3: the quotient t = (Σ alpha^j C_j) / Z_H, committed whole.
+
+def _logup_evals(
+    circuit: Circuit, wires: Sequence[Sequence[int]], m_evals: Sequence[int], eta: int, lam: int
+) -> list[int]:
+    """``φ`` on ``H``: ``φ(ω^0) = 0``, ``φ(ω^{i+1}) = φ(ω^i) + m_i/(λ + t_i) - q_K,i/(λ + f_i)``
+    (§2.3)."""
+    assert circuit.q_k is not None
+    n = circuit.n
+    t_evals = [(x + eta * y + eta * eta * w) % R for x, y, w in circuit.table()]
+    f_evals = [(x + eta * y + eta * eta * w) % R for x, y, w in zip(*wires, strict=True)]
+    # SPEC-READING: every λ + t_i and λ + f_i must be invertible (negligible failure).
+    inv_t = [_batch_checked_inverse(lam + t, f"lambda + t_{i}") for i, t in enumerate(t_evals)]
+    inv_f = [_batch_checked_inverse(lam + f, f"lambda + f_{i}") for i, f in enumerate(f_evals)]
+    phi_evals = [0]
+    for i in range(n - 1):
+        step = m_evals[i] * inv_t[i] - circuit.q_k[i] * inv_f[i]
+        phi_evals.append((phi_evals[-1] + step) % R)
+    return phi_evals
+
+
+def _table_poly(P: dict[str, Poly], eta: int) -> Poly:
+    """``T1 + η T2 + η² T3``."""
+    return _padd(P["t1"], _pscale(P["t2"], eta), _pscale(P["t3"], eta * eta % R))
+
+
+def _quotient(
+    pk: ProvingKey,
+    public_inputs: Sequence[int],
+    wire_polys: tuple[Poly, Poly, Poly],
+    z_p: Poly,
+    lookup_polys: tuple[Poly, Poly] | None,
+    ch: Challenges,
+    check: bool,
+) -> Poly:
+    """``t = (Σ alpha^j C_j) / Z_H`` (§5; unchanged in §8), with ``lookup_polys = (m, φ)`` for a
+    lookup circuit. With ``check`` an inexact division is an error; without it, the remainder
+    is dropped (what a cheating prover would commit to)."""
+    circuit, P = pk.circuit, pk.polys
+    n = circuit.n
+    omega = root_of_unity(n)
+    a_p, b_p, c_p = wire_polys
+    beta, gamma, alpha = ch.beta, ch.gamma, ch.alpha
     X = [0, 1]
     q_pos = _padd(P["q_f"], P["q_p"])
     a_w, b_w, c_w = (_pshift(p, omega) for p in (a_p, b_p, c_p))
@@ -1351,13 +1577,13 @@ def _prove(
     c4 = _pmul(l0_p, _psub(z_p, _pconst(1)))
     alpha_powers = [pow(alpha, e, R) for e in range(6)]
     numerator = _padd(gates, _pscale(c3, alpha_powers[3]), _pscale(c4, alpha_powers[4]))
-    if lookups:
-        assert eta is not None and lam is not None
-        eta2 = eta * eta % R
-        f_p = _padd(a_p, _pscale(b_p, eta), _pscale(c_p, eta2))
-        t_comb = _padd(P["t1"], _pscale(P["t2"], eta), _pscale(P["t3"], eta2))
+    if lookup_polys is not None:
+        assert ch.eta is not None and ch.lam is not None
+        m_p, phi_p = lookup_polys
+        eta, lam = ch.eta, ch.lam
+        f_p = _padd(a_p, _pscale(b_p, eta), _pscale(c_p, eta * eta % R))
         lf = _padd(f_p, _pconst(lam))
-        lt = _padd(t_comb, _pconst(lam))
+        lt = _padd(_table_poly(P, eta), _pconst(lam))
         c5 = _padd(
             _pmul(_pmul(_psub(_pshift(phi_p, omega), phi_p), lf), lt),
             _pscale(_pmul(m_p, lf), R - 1),
@@ -1367,6 +1593,69 @@ def _prove(
     t_p, remainder = _divide_vanishing(numerator, n)
     if check and remainder:
         raise AssertionError("the quotient is not exact although the witness checked out")
+    return t_p
+
+
+def _checked_points(points: dict[str, G1Point], names: Sequence[str]) -> dict[str, G1Point]:
+    """The proof's points in byte order, refusing the identity."""
+    ordered = {name: points[name] for name in names}
+    for name, point in ordered.items():
+        # SPEC-READING: a proof with an identity point would be rejected (§6), so the prover
+        # fails instead of emitting it (probability ~2^-254 with random blinding).
+        if is_inf(point):
+            raise ValueError(f"proof point [{name}] is the identity: choose other blinding")
+    return ordered
+
+
+def _prove(
+    pk: ProvingKey, witness: Witness, blinding: Sequence[int], check: bool
+) -> tuple[Proof, Challenges]:
+    circuit, srs = pk.circuit, pk.srs
+    n, lookups = circuit.n, circuit.lookups
+    omega = root_of_unity(n)
+    rho = _blinding_scalars(circuit, blinding)
+    if len(witness.a) != n:
+        raise ValueError(f"witness has {len(witness.a)} rows, the circuit {n}")
+    if check:
+        check_witness(circuit, witness)
+    if circuit.packed:
+        return _prove_packed(pk, witness, rho, check)
+    public_inputs = witness.public_inputs(circuit.num_public)
+    transcript = Transcript(pk.vk.digest(), public_inputs)
+    P = pk.polys
+    wires = (witness.a, witness.b, witness.c)
+
+    # Round 1: the wires (and the multiplicities).
+    a_p, b_p, c_p = (_blind(w, rho[j], n) for j, w in enumerate(wires))
+    points: dict[str, G1Point] = {"a": srs.commit(a_p), "b": srs.commit(b_p), "c": srs.commit(c_p)}
+    round1 = [points["a"], points["b"], points["c"]]
+    if lookups:
+        m_evals = _multiplicities(circuit, witness)
+        m_p = _blind(m_evals, rho[4], n)
+        points["m"] = srs.commit(m_p)
+        round1.append(points["m"])
+    transcript.absorb_points(*round1)
+    beta, gamma = transcript.challenge(0), transcript.challenge(1)
+    eta = lam = None
+    if lookups:
+        eta, lam = transcript.challenge(2), transcript.challenge(3)
+
+    # Round 2: the permutation accumulator (and the log-derivative accumulator).
+    z_p = _blind(_permutation_evals(pk, wires, beta, gamma), rho[3], n)
+    points["z"] = srs.commit(z_p)
+    round2 = [points["z"]]
+    if lookups:
+        assert eta is not None and lam is not None
+        phi_p = _blind(_logup_evals(circuit, wires, m_evals, eta, lam), rho[5], n)
+        points["phi"] = srs.commit(phi_p)
+        round2.append(points["phi"])
+    transcript.absorb_points(*round2)
+    alpha = transcript.challenge(0)
+
+    # Round 3: the quotient t = (Σ alpha^j C_j) / Z_H, committed whole.
+    so_far = Challenges(beta, gamma, eta, lam, alpha, 0, 0, 0)
+    lookup_polys = (m_p, phi_p) if lookups else None
+    t_p = _quotient(pk, public_inputs, (a_p, b_p, c_p), z_p, lookup_polys, so_far, check)
     points["t"] = srs.commit(t_p)
     transcript.absorb_points(points["t"])
     zeta = transcript.challenge(0)
@@ -1375,6 +1664,7 @@ def _prove(
 
     # Round 4: the evaluations.
     zeta_omega = zeta * omega % R
+    q_pos = _padd(P["q_f"], P["q_p"])
     evals = {
         "a_bar": _peval(a_p, zeta),
         "b_bar": _peval(b_p, zeta),
@@ -1388,6 +1678,8 @@ def _prove(
         "z_omega": _peval(z_p, zeta_omega),
     }
     if lookups:
+        assert eta is not None
+        t_comb = _table_poly(P, eta)
         evals["t_bar"] = _peval(t_comb, zeta)
         evals["phi_omega"] = _peval(phi_p, zeta_omega)
     transcript.absorb_scalars(*(evals[name] for name in proof_eval_names(lookups)))
@@ -1412,13 +1704,183 @@ def _prove(
     transcript.absorb_points(points["w_zeta"], points["w_zeta_omega"])
     u = transcript.challenge(0)
 
-    ordered = {name: points[name] for name in proof_point_names(lookups)}
-    for name, point in ordered.items():
-        # SPEC-READING: a proof with an identity point would be rejected (§6), so the prover
-        # fails instead of emitting it (probability ~2^-254 with random blinding).
-        if is_inf(point):
-            raise ValueError(f"proof point [{name}] is the identity: choose other blinding")
+    ordered = _checked_points(points, proof_point_names(lookups))
     return Proof(ordered, evals), Challenges(beta, gamma, eta, lam, alpha, zeta, nu, u)
+
+
+# --- the version-3 prover (§8) ---------------------------------------------------------------
+
+
+def _interleave(polys: Sequence[Sequence[int]]) -> Poly:
+    """``Σ_l X^l·p_l(X^w)`` for ``w = len(polys)``: coefficient ``w·j + l`` is coefficient ``j``
+    of ``p_l`` (§8's packing: ``C1`` for ``(a, b, c, m)``, ``C2`` for ``(z, φ)``)."""
+    width = len(polys)
+    out = [0] * (width * max(len(p) for p in polys))
+    for l_index, p in enumerate(polys):
+        for j, coeff in enumerate(p):
+            out[width * j + l_index] = coeff
+    return _trim(out)
+
+
+def _packed_vanishing(width: int, zeta: int, zeta_omega: int) -> Poly:
+    """``(X^w - ζ)(X^w - ζω)`` as coefficients: ``Z_1`` (``w = 4``), ``Z_2`` (``w = 2``)."""
+    return _pmul([-zeta % R] + [0] * (width - 1) + [1], [-zeta_omega % R] + [0] * (width - 1) + [1])
+
+
+def _packed_remainder(
+    at_zeta: Sequence[int], at_zeta_omega: Sequence[int], zeta: int, d: int
+) -> Poly:
+    """§8's ``r(X) = Σ_{l<w} X^l·(f_l + (X^w - ζ)·d·(f_{l,ω} - f_l))`` as coefficients (degree
+    ``< 2w``): coefficient ``l`` is ``f_l - ζ·s_l`` and coefficient ``w + l`` is ``s_l``, with
+    ``s_l = d·(f_{l,ω} - f_l)``."""
+    width = len(at_zeta)
+    out = [0] * (2 * width)
+    for j, (f, f_omega) in enumerate(zip(at_zeta, at_zeta_omega, strict=True)):
+        slope = d * (f_omega - f) % R
+        out[j] = (f - zeta * slope) % R
+        out[width + j] = slope
+    return out
+
+
+def _divide_exact(p: Sequence[int], divisor: Sequence[int]) -> Poly:
+    """``p / divisor`` for a monic ``divisor`` that divides ``p`` (long division); an inexact
+    division is an error (the prover's own claims are inconsistent)."""
+    work = [c % R for c in p]
+    deg = len(divisor) - 1
+    assert divisor[-1] == 1, "the divisor must be monic"
+    if len(work) <= deg:
+        if any(work):
+            raise AssertionError("the packed polynomial's remainder does not vanish")
+        return []
+    quotient = [0] * (len(work) - deg)
+    for i in range(len(work) - 1, deg - 1, -1):
+        c = work[i]
+        if c:
+            quotient[i - deg] = c
+            for j, dj in enumerate(divisor):
+                work[i - deg + j] = (work[i - deg + j] - c * dj) % R
+    if any(work[:deg]):
+        raise AssertionError("the packed polynomial's remainder does not vanish")
+    return _trim(quotient)
+
+
+def _prove_packed(
+    pk: ProvingKey, witness: Witness, rho: list[list[int]], check: bool
+) -> tuple[Proof, Challenges]:
+    """§8: the same polynomials as version 2 with lookups (blinding included), committed as
+    ``C1``, ``C2`` and ``t``, evaluated at ``ζ`` and ``ζω``, and opened by ``W`` and ``W'``."""
+    circuit, srs, P = pk.circuit, pk.srs, pk.polys
+    n = circuit.n
+    omega = root_of_unity(n)
+    public_inputs = witness.public_inputs(circuit.num_public)
+    transcript = Transcript(pk.vk.digest(), public_inputs)
+    wires = (witness.a, witness.b, witness.c)
+    points: dict[str, G1Point] = {}
+
+    # Round 1 (§8): [C1] with C1(X) = a(X⁴) + X·b(X⁴) + X²·c(X⁴) + X³·m(X⁴); blinding as in §5
+    # (scalars in the order a, b, c, z, m, φ: m's are rho[4]).
+    a_p, b_p, c_p = (_blind(w, rho[j], n) for j, w in enumerate(wires))
+    m_evals = _multiplicities(circuit, witness)
+    m_p = _blind(m_evals, rho[4], n)
+    c1_p = _interleave([a_p, b_p, c_p, m_p])
+    points["c1"] = srs.commit(c1_p)
+    transcript.absorb_points(points["c1"])
+    beta, gamma = transcript.challenge(0), transcript.challenge(1)
+    eta, lam = transcript.challenge(2), transcript.challenge(3)
+
+    # Round 2 (§8): [C2] with C2(X) = z(X²) + X·φ(X²).
+    z_p = _blind(_permutation_evals(pk, wires, beta, gamma), rho[3], n)
+    phi_p = _blind(_logup_evals(circuit, wires, m_evals, eta, lam), rho[5], n)
+    c2_p = _interleave([z_p, phi_p])
+    points["c2"] = srs.commit(c2_p)
+    transcript.absorb_points(points["c2"])
+    alpha = transcript.challenge(0)
+
+    # Round 3: the quotient t of §5, unchanged, committed whole.
+    so_far = Challenges(beta, gamma, eta, lam, alpha, 0, 0, None)
+    t_p = _quotient(pk, public_inputs, (a_p, b_p, c_p), z_p, (m_p, phi_p), so_far, check)
+    points["t"] = srs.commit(t_p)
+    transcript.absorb_points(points["t"])
+    zeta = transcript.challenge(0)
+    # §8: "The prover fails ... if ζ^n = 1, if ζ = 0".
+    if pow(zeta, n, R) == 1:
+        raise ValueError("zeta is in H (zeta^n = 1): the prover fails")
+    if zeta == 0:
+        raise ValueError("zeta = 0: the prover fails")
+
+    # Round 4 (§8): the 16 evaluations, in proof order.
+    zeta_omega = zeta * omega % R
+    q_pos = _padd(P["q_f"], P["q_p"])
+    t_comb = _table_poly(P, eta)
+    own = {"a": a_p, "b": b_p, "c": c_p, "m": m_p, "z": z_p, "phi": phi_p}
+    evals: dict[str, int] = {}
+    for name in PACKED_C1:
+        evals[f"{name}_bar"] = _peval(own[name], zeta)
+    for name in PACKED_C1:
+        evals[f"{name}_omega"] = _peval(own[name], zeta_omega)
+    for name in PACKED_C2:
+        evals[f"{name}_bar"] = _peval(own[name], zeta)
+    for name in PACKED_C2:
+        evals[f"{name}_omega"] = _peval(own[name], zeta_omega)
+    evals["sigma1_bar"] = _peval(P["sigma_1"], zeta)
+    evals["sigma2_bar"] = _peval(P["sigma_2"], zeta)
+    evals["q_pos_bar"] = _peval(q_pos, zeta)
+    evals["t_bar"] = _peval(t_comb, zeta)
+    evals = {name: evals[name] for name in PACKED_EVAL_NAMES}
+    transcript.absorb_scalars(*evals.values())
+    nu = transcript.challenge(0)
+
+    # Round 5 (§8): D (fixed columns and t only), R, and h = (R - R(ζ))/(X - ζ)
+    # + nu⁵ (C1 - r_1)/Z_1 + nu⁶ (C2 - r_2)/Z_2; W = [h].
+    partial = Challenges(beta, gamma, eta, lam, alpha, zeta, nu, None)
+    coeffs, r0 = _linearisation_packed(n, partial, evals, public_inputs)
+    d_p = _padd(*(_pscale(t_p if name == "t" else P[name], s) for name, s in coeffs.items()))
+    if check and _peval(d_p, zeta) != (-r0) % R:
+        raise AssertionError("D(zeta) != -r_0 for an honest witness")
+    nu_powers = [pow(nu, e, R) for e in range(7)]
+    # R = D + nu sigma_1 + nu² sigma_2 + nu³ (q_F + q_P) + nu⁴ (T1 + η T2 + η² T3)
+    r_terms = [P["sigma_1"], P["sigma_2"], q_pos, t_comb]
+    r_p = _padd(d_p, *(_pscale(p, nu_powers[j + 1]) for j, p in enumerate(r_terms)))
+    # R(ζ): the polynomial's own value (for an honest prover -r_0 + nu·sigma_1(ζ) + …, §8), so that
+    # R - R(ζ) is divisible by X - ζ even for the unchecked test prover.
+    r_zeta = _peval(r_p, zeta)
+    if check and r_zeta != _opening_value_packed(partial, evals, r0):
+        raise AssertionError("R(zeta) differs from -r_0 + nu sigma_1 + ... for an honest witness")
+    d = inv(zeta_omega - zeta)  # d = 1/(ζω - ζ), ζ ≠ 0
+    r1_p = _packed_remainder(*_packed_values(evals, PACKED_C1), zeta, d)
+    r2_p = _packed_remainder(*_packed_values(evals, PACKED_C2), zeta, d)
+    z1_p = _packed_vanishing(4, zeta, zeta_omega)  # Z_1 = (X⁴ - ζ)(X⁴ - ζω)
+    z2_p = _packed_vanishing(2, zeta, zeta_omega)  # Z_2 = (X² - ζ)(X² - ζω)
+    h_p = _padd(
+        _divide_linear(r_p, zeta),
+        _pscale(_divide_exact(_psub(c1_p, r1_p), z1_p), nu_powers[5]),
+        _pscale(_divide_exact(_psub(c2_p, r2_p), z2_p), nu_powers[6]),
+    )
+    points["w"] = srs.commit(h_p)
+    transcript.absorb_points(points["w"])
+    xi = transcript.challenge(0)
+    # §8: the prover fails if (ξ - ζ)·Z_1(ξ)·Z_2(ξ) = 0.
+    z1_xi, z2_xi = _peval(z1_p, xi), _peval(z2_p, xi)
+    if (xi - zeta) * z1_xi * z2_xi % R == 0:
+        raise ValueError("(xi - zeta)·Z_1(xi)·Z_2(xi) = 0: the prover fails")
+
+    # Round 6 (§8): c_1 = nu⁵ (ξ - ζ)/Z_1(ξ), c_2 = nu⁶ (ξ - ζ)/Z_2(ξ),
+    # L = R - R(ζ) + c_1 (C1 - r_1(ξ)) + c_2 (C2 - r_2(ξ)) - (ξ - ζ) h, W' = [L/(X - ξ)].
+    c_1 = nu_powers[5] * (xi - zeta) * inv(z1_xi) % R
+    c_2 = nu_powers[6] * (xi - zeta) * inv(z2_xi) % R
+    l_p = _padd(
+        _psub(r_p, _pconst(r_zeta)),
+        _pscale(_psub(c1_p, _pconst(_peval(r1_p, xi))), c_1),
+        _pscale(_psub(c2_p, _pconst(_peval(r2_p, xi))), c_2),
+        _pscale(h_p, -(xi - zeta) % R),
+    )
+    if _peval(l_p, xi) != 0:
+        raise AssertionError("L(xi) != 0")
+    points["w_prime"] = srs.commit(_divide_linear(l_p, xi))
+
+    ordered = _checked_points(points, proof_point_names(True, PROOF_VERSION_3))
+    challenges = Challenges(beta, gamma, eta, lam, alpha, zeta, nu, None, xi)
+    return Proof(ordered, evals), challenges
 
 
 # --- the verifier --------------------------------------------------------------------------
@@ -1427,10 +1889,25 @@ def _prove(
 def transcript_challenges(
     vk: VerifyingKey, proof: Proof, public_inputs: Sequence[int]
 ) -> Challenges:
-    """Replay the transcript of §4 from the key, the public inputs and the proof."""
+    """Replay the transcript of §4 (§8 for a version-3 key) from the key, the public inputs and
+    the proof."""
     lookups = vk.lookups
     p = proof.points
     tr = Transcript(vk.digest(), public_inputs)
+    if vk.version == VK_VERSION_3:
+        # §8: [C1] → β, gamma, η, λ; [C2] → alpha; [t] → ζ; the 16 evaluations → nu; [W] → ξ.
+        tr.absorb_points(p["c1"])
+        beta, gamma = tr.challenge(0), tr.challenge(1)
+        eta3, lam3 = tr.challenge(2), tr.challenge(3)
+        tr.absorb_points(p["c2"])
+        alpha = tr.challenge(0)
+        tr.absorb_points(p["t"])
+        zeta = tr.challenge(0)
+        tr.absorb_scalars(*(proof.evals[name] for name in PACKED_EVAL_NAMES))
+        nu = tr.challenge(0)
+        tr.absorb_points(p["w"])
+        xi = tr.challenge(0)
+        return Challenges(beta, gamma, eta3, lam3, alpha, zeta, nu, None, xi)
     tr.absorb_points(*(p[name] for name in (("a", "b", "c", "m") if lookups else ("a", "b", "c"))))
     beta, gamma = tr.challenge(0), tr.challenge(1)
     eta, lam = (tr.challenge(2), tr.challenge(3)) if lookups else (None, None)
@@ -1461,15 +1938,20 @@ def verify(vk: VerifyingKey, proof: bytes | Proof, public_inputs: Sequence[int])
             raise TypeError(f"a public input is an int, not {type(x).__name__}")
         if not 0 <= x < R:
             raise ValueError(f"public input {x} is not a field element (0 <= x < r)")
+    # The proof version follows the key's: 3 for a version-3 key (§8), else 1.
+    proof_version = PROOF_VERSION_3 if vk.version == VK_VERSION_3 else PROOF_VERSION
     try:
         if isinstance(proof, Proof):
-            if proof.lookups != vk.lookups:
+            if proof.lookups != vk.lookups or proof.version != proof_version:
                 return False
-            proof = Proof.from_bytes(proof.to_bytes(), vk.lookups)  # the same checks as bytes
+            # the same checks as bytes
+            proof = Proof.from_bytes(proof.to_bytes(), vk.lookups, proof_version)
         else:
-            proof = Proof.from_bytes(proof, vk.lookups)
+            proof = Proof.from_bytes(proof, vk.lookups, proof_version)
     except (ValueError, TypeError, KeyError):
         return False
+    if proof_version == PROOF_VERSION_3:
+        return _verify_packed(vk, proof, xs)
 
     n, lookups = vk.n, vk.lookups
     ch = transcript_challenges(vk, proof, xs)
@@ -1483,6 +1965,7 @@ def verify(vk: VerifyingKey, proof: bytes | Proof, public_inputs: Sequence[int])
 
     # [R] + u·[R'] as one linear combination of named commitments.
     nu, u = ch.nu, ch.u
+    assert u is not None
     scalars: dict[str, int] = dict(coeffs)
 
     def add_scalar(name: str, s: int) -> None:
@@ -1517,9 +2000,72 @@ def verify(vk: VerifyingKey, proof: bytes | Proof, public_inputs: Sequence[int])
     return _pairing_product_is_one([(rhs, vk.g2[0]), (neg(lhs), vk.g2[1])])
 
 
+def _verify_packed(vk: VerifyingKey, proof: Proof, xs: Sequence[int]) -> bool:
+    """§8's verification, steps 2-5, of a decoded version-3 proof."""
+    n = vk.n
+    # Step 2: the transcript; reject if ζ^n = 1, ζ = 0 or (ξ - ζ)·Z_1(ξ)·Z_2(ξ) = 0.
+    ch = transcript_challenges(vk, proof, xs)
+    assert ch.eta is not None and ch.xi is not None
+    zeta, nu, xi, eta = ch.zeta, ch.nu, ch.xi, ch.eta
+    if zeta == 0 or pow(zeta, n, R) == 1:
+        return False
+    zeta_omega = zeta * root_of_unity(n) % R
+    z1_xi = _packed_vanishing_at(xi, 4, zeta, zeta_omega)  # Z_1(ξ) = (ξ⁴ - ζ)(ξ⁴ - ζω)
+    z2_xi = _packed_vanishing_at(xi, 2, zeta, zeta_omega)  # Z_2(ξ) = (ξ² - ζ)(ξ² - ζω)
+    if (xi - zeta) * z1_xi * z2_xi % R == 0:
+        return False
+    ev = proof.evals
+
+    # Step 3: r_0 and D's scalars; r_1(ξ), r_2(ξ) with d = 1/(ζω - ζ).
+    coeffs, r0 = _linearisation_packed(n, ch, ev, xs)
+    r_zeta = _opening_value_packed(ch, ev, r0)
+    d = inv(zeta_omega - zeta)
+    r1_xi = _packed_remainder_at(xi, *_packed_values(ev, PACKED_C1), zeta, d)
+    r2_xi = _packed_remainder_at(xi, *_packed_values(ev, PACKED_C2), zeta, d)
+    nu_powers = [pow(nu, e, R) for e in range(7)]
+    c_1 = nu_powers[5] * (xi - zeta) * inv(z1_xi) % R  # c_1 = nu⁵ (ξ - ζ)/Z_1(ξ)
+    c_2 = nu_powers[6] * (xi - zeta) * inv(z2_xi) % R  # c_2 = nu⁶ (ξ - ζ)/Z_2(ξ)
+
+    # Step 4: [F] = [D] + nu[sigma_1] + nu²[sigma_2] + nu³([q_F] + [q_P])
+    #   + nu⁴([T1] + η[T2] + η²[T3]) + c_1·[C1] + c_2·[C2] - (ξ - ζ)·[W]
+    #   - (R(ζ) + c_1 r_1(ξ) + c_2 r_2(ξ))·G.
+    scalars: dict[str, int] = dict(coeffs)
+
+    def add_scalar(name: str, s: int) -> None:
+        scalars[name] = (scalars.get(name, 0) + s) % R
+
+    add_scalar("sigma_1", nu_powers[1])
+    add_scalar("sigma_2", nu_powers[2])
+    add_scalar("q_f", nu_powers[3])
+    add_scalar("q_p", nu_powers[3])
+    add_scalar("t1", nu_powers[4])
+    add_scalar("t2", nu_powers[4] * eta)
+    add_scalar("t3", nu_powers[4] * eta * eta)
+    add_scalar("c1", c_1)
+    add_scalar("c2", c_2)
+    add_scalar("w", -(xi - zeta))
+
+    def commitment(name: str) -> G1Point:
+        return proof.points[name] if name in proof.points else vk.commitments[name]
+
+    f_point = Z1
+    for name, s in scalars.items():
+        if s:
+            f_point = add(f_point, multiply(commitment(name), s))
+    value = (r_zeta + c_1 * r1_xi + c_2 * r2_xi) % R
+    if value:
+        f_point = add(f_point, neg(multiply(G1, value)))
+
+    # Step 5: e(F + ξ·W', [1]G2) = e(W', [τ]G2), as e(-W', [τ]G2)·e(F + ξ·W', [1]G2) = 1.
+    w_prime = proof.points["w_prime"]
+    lhs = add(f_point, multiply(w_prime, xi))
+    return _pairing_product_is_one([(lhs, vk.g2[0]), (neg(w_prime), vk.g2[1])])
+
+
 __all__ = [
     "CIRCUIT_FORMAT",
     "CIRCUIT_FORMAT_V2",
+    "CIRCUIT_FORMAT_V3",
     "POSEIDON_ROWS",
     "WITNESS_FORMAT",
     "Challenges",
