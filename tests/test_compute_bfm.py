@@ -138,6 +138,18 @@ def test_forced_params_are_kept() -> None:
     assert loaded.rows == forced.rows and loaded.digest == forced.digest != c.digest
 
 
+def test_a_version_2_file_is_laid_out_as_version_2() -> None:
+    """Files written before spec version 3 record plonk_version 2: they load as version-2
+    circuits (the same keys as when they were written), not as the packed default."""
+    c = compiled("dense_relu")
+    assert c.version == 3 and c.packed
+    v2 = compute.compile(c.model, params=(*c.params[:4], False))
+    assert v2.version == 2 and not v2.packed and v2.rows == c.rows
+    loaded = compute.CompiledModel.from_bytes(v2.to_bytes())
+    assert loaded == v2 and loaded.version == 2 and loaded.params == v2.params
+    assert loaded.digest == v2.digest != c.digest
+
+
 def test_bytes_accepted_types() -> None:
     data = compiled("dense").to_bytes()
     assert compute.CompiledModel.from_bytes(bytearray(data)) == compiled("dense")

@@ -57,8 +57,8 @@ def test_circuit_outputs_are_the_oracles(name: str, seed: int) -> None:
     y = c.model.forward_int(x)
     commitment = bigfile_zk.commit_bytes(c.model.input_bytes(x)).commitment
     # The compiler's layout; buckets wherever they apply (spec §4.2); Poseidon the other way.
-    r, t, b, g = c.params
-    for params in (c.params, (r, t, 1, g), (r, t, b, not g)):
+    r, t, b, g, packed = c.params
+    for params in (c.params, (r, t, 1, g, packed), (r, t, b, not g, packed), (r, t, b, g, False)):
         circuit, statement, _ = _native.compute_circuit(
             c.program_json, [int(v) for v in x.ravel()], 5, 7, params
         )
@@ -71,7 +71,7 @@ def test_compile_reports_before_setup() -> None:
     c = compiled("cnn")
     r = c.report()
     assert r["rows"] <= 2 ** r["k"] and r["srs_max_degree"] == 5 * 2 ** r["k"] + 9
-    assert r["spec_version"] == 2 and r["lookups"]
+    assert r["spec_version"] == 3 and r["lookups"]
     assert r["macs"] == c.model.bounds.macs > 0
     n = 2 ** r["k"]
     assert 0 < r["predicted_prove_seconds"] < 1e-3 * n

@@ -1,6 +1,6 @@
 //! Proof-of-compute size and timing for a `QuantizedModel` JSON (as `to_dict()` writes it).
 //! `cargo run --release --example compute_speed -p bigfile-circuits -- model.json input.json
-//! [range_bits] [max_clamp_table] [poseidon_gate]`
+//! [range_bits] [max_clamp_table] [poseidon_gate] [packed]` (`packed`: spec version 3 or 2)
 use ark_bn254::Fr;
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use bigfile_circuits::compute::{self, program::Program};
@@ -25,6 +25,9 @@ fn main() {
     }
     if let Some(g) = args.get(5) {
         params.poseidon_gate = g.parse().unwrap();
+    }
+    if let Some(v) = args.get(6) {
+        params.packed = v.parse().unwrap();
     }
     let p = Program::from_json(&model).unwrap();
     let t = Instant::now();
@@ -56,16 +59,17 @@ fn main() {
         }
     }
     println!("rows by part: {per:?}");
-    // Just the powers the circuit needs (5n + 10 with the Poseidon round gate, 3n + 10 without).
+    // Just the powers the circuit needs (5n + 10 with the Poseidon round gate, else 4n + 12 in
+    // version 3, 3n + 10 in version 2).
     let srs = Srs::insecure_for_testing(plonk::keys::srs_powers_for(&circuit) - 1, 1).unwrap();
     let t = Instant::now();
     let (pk, vk) = plonk::setup(&circuit, &srs).unwrap();
     let t_setup = t.elapsed();
     let t = Instant::now();
-    let proof = plonk::prove(&pk, &witness, &mut StdRng::seed_from_u64(1)).unwrap();
+    let proof = plonk::prove_any(&pk, &witness, &mut StdRng::seed_from_u64(1)).unwrap();
     let t_prove = t.elapsed();
     let t = Instant::now();
-    let ok = plonk::verify(&vk, &proof, &st.public_inputs()).unwrap();
+    let ok = plonk::verify_any(&vk, &proof, &st.public_inputs()).unwrap();
     println!(
         "build {t_build:.2?}, setup {t_setup:.2?}, prove {t_prove:.2?}, verify {:.2?} ({ok}), proof {} bytes",
         t.elapsed(),

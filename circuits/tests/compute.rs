@@ -17,11 +17,13 @@ const BUCKETS: Params = Params {
     max_clamp_table: 1 << 13,
     bucket_min_outputs: 1,
     poseidon_gate: true,
+    packed: true,
 };
 
-/// Poseidon on arithmetic rows: no degree-6 gate in the circuit.
+/// Poseidon on arithmetic rows: no degree-6 gate in the circuit (and spec version 2).
 const ARITH: Params = Params {
     poseidon_gate: false,
+    packed: false,
     ..BUCKETS
 };
 
@@ -232,18 +234,18 @@ fn proofs_bind_the_statement_and_flips_fail() {
         assert_eq!(round_gates, params.poseidon_gate, "{name}: round-gate rows");
         assert_eq!(
             circuit.version(),
-            2,
-            "{name}: dot products make it version 2"
+            if params.packed { 3 } else { 2 },
+            "{name}: dot products make it version 2, packing version 3"
         );
         let (pk, vk) = plonk::setup(&circuit, &srs).unwrap();
-        let proof = plonk::prove(&pk, &witness, &mut StdRng::seed_from_u64(1)).unwrap();
+        let proof = plonk::prove_any(&pk, &witness, &mut StdRng::seed_from_u64(1)).unwrap();
         let public = st.public_inputs();
-        assert!(plonk::verify(&vk, &proof, &public).unwrap(), "{name}");
+        assert!(plonk::verify_any(&vk, &proof, &public).unwrap(), "{name}");
         for i in 0..public.len() {
             let mut other = public.clone();
             other[i] += Fr::one();
             assert!(
-                !plonk::verify(&vk, &proof, &other).unwrap(),
+                !plonk::verify_any(&vk, &proof, &other).unwrap(),
                 "{name}: public input {i} changed"
             );
         }
@@ -272,7 +274,7 @@ fn proofs_bind_the_statement_and_flips_fail() {
         let mut bad = witness.clone();
         let out_row = circuit.num_public - 1;
         bad[0][out_row] += Fr::one();
-        let forged = plonk::prover::prove_unchecked(
+        let forged = plonk::prover::prove_any_unchecked(
             &pk,
             &bad,
             &vec![Fr::from(3u64); plonk::prover::blinding_len(true)],
@@ -281,7 +283,7 @@ fn proofs_bind_the_statement_and_flips_fail() {
         let mut claimed = public.clone();
         claimed[out_row] += Fr::one();
         assert!(
-            !plonk::verify(&vk, &forged, &claimed).unwrap(),
+            !plonk::verify_any(&vk, &forged, &claimed).unwrap(),
             "{name}: forged output"
         );
     }

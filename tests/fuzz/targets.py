@@ -452,7 +452,7 @@ def run_qmodel_json(state: dict[str, Any], text: str) -> None:
     if again.to_dict() != q.to_dict():
         raise Finding("round-trip", "to_dict/from_dict changes the program")
     # The Rust program decoder must accept what the Python one accepts (one layout, no search).
-    _native.compute_circuit(json.dumps(q.to_dict()), None, 0, 0, (10, 1024, 2**32 - 1, True))
+    _native.compute_circuit(json.dumps(q.to_dict()), None, 0, 0, (10, 1024, 2**32 - 1, True, True))
 
 
 @target(

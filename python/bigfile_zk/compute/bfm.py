@@ -285,15 +285,18 @@ def decode(data: bytes) -> CompiledModel:
         if not isinstance(layout, dict) or layout.keys() != _LAYOUT_KEYS:
             have = sorted(layout) if isinstance(layout, dict) else type(layout).__name__
             raise DecodeError(f"layout: expected the keys {sorted(_LAYOUT_KEYS)}, got {have}")
-        params = (
-            *(_int_in(layout[name], lo, hi, name) for name, (lo, hi) in _PARAM_RANGES.items()),
-            _bool(layout["poseidon_gate"], "poseidon_gate"),
-        )
         recorded = (
             _int_in(layout["rows"], 1, 2**32, "rows"),
             _int_in(layout["k"], 1, 32, "k"),
             _int_in(layout["plonk_version"], 1, 255, "plonk_version"),
             _bool(layout["lookups"], "lookups"),
+        )
+        # The recorded PLONK version 3 is also a layout choice (packed commitments, plonk.md
+        # §8): files made before it existed record 2 and are laid out as version 2 again.
+        params = (
+            *(_int_in(layout[name], lo, hi, name) for name, (lo, hi) in _PARAM_RANGES.items()),
+            _bool(layout["poseidon_gate"], "poseidon_gate"),
+            recorded[2] == 3,
         )
         try:
             model = QuantizedModel.from_dict(body["program"])

@@ -95,7 +95,12 @@ _KEYS: OrderedDict[tuple[str, str], tuple[ProvingKey, VerifyingKey]] = OrderedDi
 _KEYS_IN_MEMORY = 4
 
 # The proof's EVM encoding (plonk.md): 9 points and 12 scalars with lookups, 7 and 10 without.
-_PROOF_LEN = {True: 9 * 64 + 12 * 32, False: 7 * 64 + 10 * 32}
+#: The proof encodings by their EVM length (plonk.md §5, §8): (encoding version, lookups).
+_PROOF_SHAPES = {
+    9 * 64 + 12 * 32: (1, True),
+    7 * 64 + 10 * 32: (1, False),
+    5 * 64 + 16 * 32: (3, True),
+}
 
 
 def _address(provider: object) -> int:
@@ -243,14 +248,15 @@ class ComputeProof:
             if not isinstance(raw, str) or _HEX.fullmatch(raw) is None or len(raw) % 2:
                 raise DecodeError("proof: not 0x followed by lower-case hex bytes")
             data = bytes.fromhex(raw[2:])
-            lookups = len(data) == _PROOF_LEN[True]
-            if not lookups and len(data) != _PROOF_LEN[False]:
+            shape = _PROOF_SHAPES.get(len(data))
+            if shape is None:
                 raise DecodeError(
-                    f"proof: {len(data)} bytes (a proof has {_PROOF_LEN[True]}, or "
-                    f"{_PROOF_LEN[False]} without lookups)"
+                    f"proof: {len(data)} bytes (a proof has 832 (spec version 3), 960, or 768 "
+                    "without lookups)"
                 )
+            version, lookups = shape
             try:
-                proof = Proof.from_bytes(b"BFPF\x01" + bytes([lookups]) + data, public)
+                proof = Proof.from_bytes(b"BFPF" + bytes([version, lookups]) + data, public)
             except DecodeError as exc:
                 raise DecodeError(f"proof: {exc}") from None
         except DecodeError as exc:
@@ -344,21 +350,38 @@ class CompiledModel:
         return json.dumps(self.model.to_dict())
 
     @property
+    def packed(self) -> bool:
+        """PLONK spec version 3 (``plonk.md`` §8: packed commitments, one multi-point
+        opening, five EVM scalar multiplications fewer) rather than version 2."""
+        return self.version == 3
+
+    @property
     def srs_max_degree(self) -> int:
-        """The SRS degree setup needs: ``5n + 9`` with the Poseidon round gate, ``3n + 9``
-        without it (``plonk.md`` §3)."""
+        """The SRS degree setup needs: ``5n + 9`` with the Poseidon round gate, else ``4n + 11``
+        in spec version 3 and ``3n + 9`` in version 2 (``plonk.md`` §3, §8)."""
         n = 2**self.k
-        return 5 * n + 9 if self.poseidon_gate else 3 * n + 9
+        if self.poseidon_gate:
+            return 5 * n + 9
+        return 4 * n + 11 if self.packed else 3 * n + 9
 
     @property
     def srs_rule(self) -> str:
         """:attr:`srs_max_degree` as a formula (for messages)."""
-        return "5n + 9" if self.poseidon_gate else "3n + 9"
+        if self.poseidon_gate:
+            return "5n + 9"
+        return "4n + 11" if self.packed else "3n + 9"
 
     @property
-    def params(self) -> tuple[int, int, int, bool]:
-        """The layout parameters, as ``_native.compute_params`` chose them."""
-        return (self.range_bits, self.max_clamp_table, self.bucket_min_outputs, self.poseidon_gate)
+    def params(self) -> tuple[int, int, int, bool, bool]:
+        """The layout parameters, as ``_native.compute_params`` chose them:
+        ``(range_bits, max_clamp_table, bucket_min_outputs, poseidon_gate, packed)``."""
+        return (
+            self.range_bits,
+            self.max_clamp_table,
+            self.bucket_min_outputs,
+            self.poseidon_gate,
+            self.packed,
+        )
 
     @property
     def num_outputs(self) -> int:
@@ -647,21 +670,27 @@ class CompiledModel:
 
 
 def compile(
-    model: QuantizedModel, *, params: tuple[int, int, int, bool] | None = None
+    model: QuantizedModel,
+    *,
+    params: tuple[int, int, int, bool] | tuple[int, int, int, bool, bool] | None = None,
 ) -> CompiledModel:
     """Lay out the model's circuit (shape only) with the parameters that make it smallest,
-    or with ``params`` (``(range_bits, max_clamp_table, bucket_min_outputs, poseidon_gate)``,
-    as :attr:`CompiledModel.params` gives them) to force a layout."""
+    or with ``params`` (``(range_bits, max_clamp_table, bucket_min_outputs, poseidon_gate,
+    packed)``, as :attr:`CompiledModel.params` gives them; without ``packed``, spec version
+    3's packed opening, the default) to force a layout."""
     if not isinstance(model, QuantizedModel):
         raise TypeError(f"compile takes a QuantizedModel, got {type(model).__name__}")
     text = json.dumps(model.to_dict())
     if params is None:
         params = _native.compute_params(text)
-    elif not (isinstance(params, tuple) and len(params) == 4):
+    elif not (isinstance(params, tuple) and len(params) in (4, 5)):
         raise TypeError(
-            "params is a tuple (range_bits, max_clamp_table, bucket_min_outputs, poseidon_gate)"
+            "params is a tuple (range_bits, max_clamp_table, bucket_min_outputs, poseidon_gate"
+            "[, packed])"
         )
-    range_bits, max_clamp_table, bucket_min_outputs, poseidon_gate = params
+    if len(params) == 4:
+        params = (*params, True)
+    range_bits, max_clamp_table, bucket_min_outputs, poseidon_gate, _ = params
     circuit, _, rows = _native.compute_circuit(text, None, 0, 0, params)
     return CompiledModel(
         model=model,

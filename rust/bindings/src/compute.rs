@@ -18,12 +18,12 @@ fn program(text: &str) -> Result<Program, Error> {
 }
 
 /// The layout parameters that give the smallest circuit:
-/// `(range_bits, max_clamp_table, bucket_min_outputs, poseidon_gate)`.
+/// `(range_bits, max_clamp_table, bucket_min_outputs, poseidon_gate, packed)`.
 #[pyfunction]
 pub fn compute_params(
     py: Python<'_>,
     program_json: &Bound<'_, PyAny>,
-) -> PyResult<(u32, u64, u32, bool)> {
+) -> PyResult<(u32, u64, u32, bool, bool)> {
     let text = text_arg(program_json, "program_json", "str")?;
     let p = detached(py, || {
         let p = program(&text)?;
@@ -34,6 +34,7 @@ pub fn compute_params(
         p.max_clamp_table,
         p.bucket_min_outputs,
         p.poseidon_gate,
+        p.packed,
     ))
 }
 
@@ -48,11 +49,11 @@ pub fn compute_circuit<'py>(
     input: Option<Vec<i64>>,
     job: u64,
     provider: &Bound<'py, PyAny>,
-    params: (u32, u64, u32, bool),
+    params: (u32, u64, u32, bool, bool),
 ) -> PyResult<(PyCircuit, Vec<Bound<'py, PyAny>>, usize)> {
     let text = text_arg(program_json, "program_json", "str")?;
     let provider = fr_from_py(provider, "provider")?;
-    let (range_bits, max_clamp_table, bucket_min_outputs, poseidon_gate) = params;
+    let (range_bits, max_clamp_table, bucket_min_outputs, poseidon_gate, packed) = params;
     if !(1..=20).contains(&range_bits)
         || max_clamp_table == 0
         || max_clamp_table > 1 << 24
@@ -68,6 +69,7 @@ pub fn compute_circuit<'py>(
         max_clamp_table,
         bucket_min_outputs,
         poseidon_gate,
+        packed,
     };
     let (circuit, witness, statement, rows) = detached(py, || {
         let p = program(&text)?;
