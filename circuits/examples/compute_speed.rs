@@ -1,6 +1,7 @@
 //! Proof-of-compute size and timing for a `QuantizedModel` JSON (as `to_dict()` writes it).
 //! `cargo run --release --example compute_speed -p bigfile-circuits -- model.json input.json
-//! [range_bits] [max_clamp_table] [poseidon_gate] [packed]` (`packed`: spec version 3 or 2)
+//! [range_bits] [max_clamp_table] [poseidon_gate] [packed]` (`packed`: spec version 3 or 2; `-`
+//! keeps the value `choose_params` picked)
 use ark_bn254::Fr;
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use bigfile_circuits::compute::{self, program::Program};
@@ -17,16 +18,18 @@ fn main() {
     let t = Instant::now();
     let mut params = compute::choose_params(&p0).unwrap();
     println!("choose_params: {params:?} in {:.2?}", t.elapsed());
-    if let Some(b) = args.get(3) {
+    // "-" keeps the chosen value.
+    let arg = |i: usize| args.get(i).filter(|a| *a != "-");
+    if let Some(b) = arg(3) {
         params.range_bits = b.parse().unwrap();
     }
-    if let Some(t) = args.get(4) {
+    if let Some(t) = arg(4) {
         params.max_clamp_table = t.parse().unwrap();
     }
-    if let Some(g) = args.get(5) {
+    if let Some(g) = arg(5) {
         params.poseidon_gate = g.parse().unwrap();
     }
-    if let Some(v) = args.get(6) {
+    if let Some(v) = arg(6) {
         params.packed = v.parse().unwrap();
     }
     let p = Program::from_json(&model).unwrap();

@@ -88,13 +88,22 @@ _MEMORY_PER_ROW = {
     (False, False): 3300,
 }
 _BASE_MEMORY = 40 * 2**20
+#: Spec version 3 (packed commitments) against version 2, same fit keys: about 4n more MSM
+#: points, relatively more without the round gate (its version-2 MSMs are smaller), and the
+#: packed copies of the witness (benches/README.md, "Spec version 3").
+_PACKED_TIME = {
+    (True, True): 1.10,
+    (False, True): 1.29,
+    (True, False): 1.10,
+    (False, False): 1.15,
+}
+_PACKED_MEMORY = 1.13
 
 # Keys derived (or loaded and checked) in this process, by (model digest, SRS digest); the most
 # recent few only: a proving key of a 2^16-row circuit holds ~100 MB.
 _KEYS: OrderedDict[tuple[str, str], tuple[ProvingKey, VerifyingKey]] = OrderedDict()
 _KEYS_IN_MEMORY = 4
 
-# The proof's EVM encoding (plonk.md): 9 points and 12 scalars with lookups, 7 and 10 without.
 #: The proof encodings by their EVM length (plonk.md §5, §8): (encoding version, lookups).
 _PROOF_SHAPES = {
     9 * 64 + 12 * 32: (1, True),
@@ -456,17 +465,21 @@ class CompiledModel:
         proving costs about 30 µs and the proving key plus the prover's work about 8.1 KiB
         with the Poseidon round gate, 19.5 µs and 5.3 KiB without it, plus the interpreter;
         above 2^19 rows (or with ``BIGFILE_ZK_LEAN_KEYS=1``) the key keeps no coset values:
-        about 13 % more time, 40 % less memory. Time scales roughly with ``2 / cores``;
-        memory does not."""
+        about 13 % more time, 40 % less memory. Spec version 3 (the default, packed
+        commitments) adds 10 to 30 % time and about 13 % memory. Time scales roughly with
+        ``2 / cores``; memory does not."""
         bounds = self.model.bounds
         n = 2**self.k
         lean = os.environ.get("BIGFILE_ZK_LEAN_KEYS", "") not in ("", "0")
         fit = (self.poseidon_gate, n <= _STORED_COSETS_MAX_N and not lean)
+        time_factor = _PACKED_TIME[fit] if self.packed else 1.0
+        mem_factor = _PACKED_MEMORY if self.packed else 1.0
         return {
             "rows": self.rows,
             "k": self.k,
-            "predicted_prove_seconds": round(_PROVE_SECONDS_PER_ROW[fit] * n, 2),
-            "predicted_peak_memory_bytes": _BASE_MEMORY + _MEMORY_PER_ROW[fit] * n,
+            "predicted_prove_seconds": round(_PROVE_SECONDS_PER_ROW[fit] * n * time_factor, 2),
+            "predicted_peak_memory_bytes": _BASE_MEMORY
+            + int(_MEMORY_PER_ROW[fit] * n * mem_factor),
             "srs_max_degree": self.srs_max_degree,
             "spec_version": self.version,
             "lookups": self.lookups,

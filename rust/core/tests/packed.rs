@@ -91,6 +91,13 @@ fn honest_version_3_proofs_verify_with_and_without_the_round_gate() {
         // Round trips of every encoding.
         assert_eq!(AnyProof::from_bytes(&proof.to_bytes()).unwrap(), proof);
         assert_eq!(AnyProof::from_json(&proof.to_json()).unwrap(), proof);
+        // The envelope is strict: a version-3 proof without lookups, or the version-1 decoder.
+        let json = proof
+            .to_json()
+            .replace("\"lookups\":true", "\"lookups\":false");
+        assert!(AnyProof::from_json(&json).is_err());
+        assert!(bigfile_zk::plonk::Proof::from_json(&proof.to_json()).is_err());
+        assert!(bigfile_zk::plonk::Proof::from_bytes(&proof.to_bytes()).is_err());
         assert_eq!(AnyProof::from_evm_bytes(&bytes, &vk).unwrap(), proof);
         assert_eq!(VerifyingKey::from_bytes(&vk.to_bytes()).unwrap(), vk);
         // Deterministic given the blinding.

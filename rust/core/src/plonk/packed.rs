@@ -193,30 +193,21 @@ impl AnyProof {
 
     /// `{"type": "bigfile_zk.plonk.Proof", "version", "lookups", "bytes"}` (version 1 or 3).
     pub fn to_json(&self) -> String {
-        serde_json::json!({
-            "type": "bigfile_zk.plonk.Proof",
-            "version": self.version(),
-            "lookups": self.has_lookups(),
-            "bytes": super::keys::hex(&self.to_evm_bytes()),
-        })
-        .to_string()
+        super::proof::proof_json(self.version(), self.has_lookups(), &self.to_evm_bytes())
     }
 
     pub fn from_json(text: &str) -> Result<Self> {
-        const WHAT: &str = "PLONK proof JSON";
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| Error::decode(WHAT, e.to_string()))?;
-        if v["type"] == "bigfile_zk.plonk.Proof" && v["version"] == PACKED_PROOF_VERSION {
-            if v["lookups"] != true {
-                return Err(Error::decode(WHAT, "a version-3 proof has lookups"));
+        let (version, lookups, bytes) = super::proof::parse_proof_json(text)?;
+        match (version, lookups) {
+            (PACKED_PROOF_VERSION, true) => {
+                PackedProof::from_evm_bytes(&bytes).map(AnyProof::Packed)
             }
-            let proof = PackedProof::from_evm_bytes(&super::keys::json_bytes(&v, WHAT)?)?;
-            if v.as_object().is_some_and(|o| o.len() != 4) {
-                return Err(Error::decode(WHAT, "unexpected fields"));
-            }
-            return Ok(AnyProof::Packed(proof));
+            (PACKED_PROOF_VERSION, false) => Err(Error::decode(
+                "PLONK proof JSON",
+                "a version-3 proof has lookups",
+            )),
+            _ => super::proof::Proof::from_json(text).map(AnyProof::TwoPoint),
         }
-        super::proof::Proof::from_json(text).map(AnyProof::TwoPoint)
     }
 }
 

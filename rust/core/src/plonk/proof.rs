@@ -181,33 +181,18 @@ impl Proof {
     /// `{"type": "bigfile_zk.plonk.Proof", "version": 1, "lookups", "bytes"}` with the EVM
     /// bytes in hex (what a contract call takes).
     pub fn to_json(&self) -> String {
-        serde_json::json!({
-            "type": "bigfile_zk.plonk.Proof",
-            "version": PROOF_VERSION,
-            "lookups": self.has_lookups(),
-            "bytes": super::keys::hex(&self.to_evm_bytes()),
-        })
-        .to_string()
+        proof_json(PROOF_VERSION, self.has_lookups(), &self.to_evm_bytes())
     }
 
     pub fn from_json(text: &str) -> Result<Self> {
-        const WHAT: &str = "PLONK proof JSON";
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| Error::decode(WHAT, e.to_string()))?;
-        if v["type"] != "bigfile_zk.plonk.Proof" || v["version"] != PROOF_VERSION {
+        let (version, lookups, bytes) = parse_proof_json(text)?;
+        if version != PROOF_VERSION {
             return Err(Error::decode(
-                WHAT,
-                "not a version-1 or version-3 bigfile_zk.plonk.Proof",
+                PROOF_JSON,
+                "not a version-1 bigfile_zk.plonk.Proof (a version-3 key's proof is an AnyProof)",
             ));
         }
-        let lookups = v["lookups"]
-            .as_bool()
-            .ok_or_else(|| Error::decode(WHAT, "lookups is not a boolean"))?;
-        let proof = Self::from_evm_bytes(&super::keys::json_bytes(&v, WHAT)?, lookups)?;
-        if v.as_object().is_some_and(|o| o.len() != 4) {
-            return Err(Error::decode(WHAT, "unexpected fields"));
-        }
-        Ok(proof)
+        Self::from_evm_bytes(&bytes, lookups)
     }
 
     pub fn from_bytes(b: &[u8]) -> Result<Self> {
@@ -235,6 +220,40 @@ impl Proof {
         };
         Self::from_evm_bytes(&b[6..], lookups)
     }
+}
+
+const PROOF_JSON: &str = "PLONK proof JSON";
+
+/// The JSON envelope of a proof of either encoding version (`AnyProof` writes version 3's).
+pub(crate) fn proof_json(version: u8, lookups: bool, evm_bytes: &[u8]) -> String {
+    serde_json::json!({
+        "type": "bigfile_zk.plonk.Proof",
+        "version": version,
+        "lookups": lookups,
+        "bytes": super::keys::hex(evm_bytes),
+    })
+    .to_string()
+}
+
+/// `(version, lookups, EVM bytes)` of [`proof_json`]'s envelope: exactly its four fields.
+pub(crate) fn parse_proof_json(text: &str) -> Result<(u8, bool, Vec<u8>)> {
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| Error::decode(PROOF_JSON, e.to_string()))?;
+    if v["type"] != "bigfile_zk.plonk.Proof" {
+        return Err(Error::decode(PROOF_JSON, "not a bigfile_zk.plonk.Proof"));
+    }
+    let version = v["version"]
+        .as_u64()
+        .and_then(|x| u8::try_from(x).ok())
+        .ok_or_else(|| Error::decode(PROOF_JSON, "version is not a small integer"))?;
+    let lookups = v["lookups"]
+        .as_bool()
+        .ok_or_else(|| Error::decode(PROOF_JSON, "lookups is not a boolean"))?;
+    let bytes = super::keys::json_bytes(&v, PROOF_JSON)?;
+    if v.as_object().is_some_and(|o| o.len() != 4) {
+        return Err(Error::decode(PROOF_JSON, "unexpected fields"));
+    }
+    Ok((version, lookups, bytes))
 }
 
 /// The statement's shape: `vk.num_public` public inputs.
