@@ -5,10 +5,9 @@
 //! commitment, so this saves it five. The proof, its encoding, the linearisation and the
 //! verifier are here; the prover shares rounds 1–3 with version 2 (`prover.rs`).
 
-use super::circuit::shifts;
-use super::gates::{self, Leaf};
+use super::gates::Leaf;
 use super::keys::VerifyingKey;
-use super::proof::{check_statement, lagrange_at, Term};
+use super::proof::{check_statement, shared, Shared, Term};
 use super::transcript::Transcript;
 use crate::encoding::{g1_from_bytes, g1_to_bytes, scalar_from_bytes};
 use crate::error::{Error, Result};
@@ -277,37 +276,35 @@ pub fn linearisation(
     ch: &PackedChallenges,
     e: &PackedEvaluations,
 ) -> (Fr, Vec<(Term, Fr)>) {
-    let (beta, gamma, alpha, zeta) = (ch.beta, ch.gamma, ch.alpha, ch.zeta);
-    let (zh, lag) = lagrange_at(vk.n(), vk.omega(), zeta, public.len());
-    let pi: Fr = -public.iter().zip(&lag).map(|(x, l)| *x * l).sum::<Fr>();
-    let [a, b, c, m] = e.wires;
-    let [z, phi] = e.acc;
-    let [z_next, phi_next] = e.acc_next;
-    let alpha2 = alpha.square();
-    let (alpha3, alpha4, alpha5) = (alpha2 * alpha, alpha2 * alpha2, alpha2 * alpha2 * alpha);
-    let ks = shifts();
-    let perm_a = a + beta * e.s1 + gamma;
-    let perm_b = b + beta * e.s2 + gamma;
-    let id = (a + beta * zeta + gamma)
-        * (b + beta * ks[1] * zeta + gamma)
-        * (c + beta * ks[2] * zeta + gamma);
-    let f_bar = a + ch.eta * b + ch.eta.square() * c;
-    let (lf, lt) = (ch.lambda + f_bar, ch.lambda + e.t);
-    let r0 = pi - alpha3 * z_next * perm_a * perm_b * (c + gamma)
-        + alpha3 * z * id
-        + alpha4 * lag[0] * (z - Fr::one())
-        + alpha5 * ((phi_next - phi) * lf * lt - m * lf);
     let opened = |l: Leaf| match l {
         Leaf::Wire(i) => e.wires[i],
         Leaf::Next(i) => e.wires_next[i],
         Leaf::QPos => e.q_pos,
     };
-    let selectors = gates::selector_scalars(alpha, &opened);
-    let mut terms: Vec<(Term, Fr)> = (0..vk.num_selectors())
-        .map(|i| (Term::Selector(i), selectors[i]))
-        .collect();
+    let rounds = [ch.beta, ch.gamma, ch.eta, ch.lambda, ch.alpha, ch.zeta];
+    let Shared {
+        zh,
+        l0,
+        pi,
+        alpha3,
+        alpha4,
+        alpha5,
+        perm_a,
+        perm_b,
+        id,
+        lf,
+        mut terms,
+    } = shared(vk, public, rounds, &opened, [e.s1, e.s2]);
+    let [c, m] = [e.wires[2], e.wires[3]];
+    let [z, phi] = e.acc;
+    let [z_next, phi_next] = e.acc_next;
+    let lt = ch.lambda + e.t;
+    let r0 = pi - alpha3 * z_next * perm_a * perm_b * (c + ch.gamma)
+        + alpha3 * z * id
+        + alpha4 * l0 * (z - Fr::one())
+        + alpha5 * ((phi_next - phi) * lf * lt - m * lf);
     terms.extend([
-        (Term::Sigma3, -alpha3 * z_next * beta * perm_a * perm_b),
+        (Term::Sigma3, -alpha3 * z_next * ch.beta * perm_a * perm_b),
         (Term::QK, alpha5 * lt),
         (Term::T, -zh),
     ]);

@@ -343,6 +343,61 @@ pub fn lagrange_at(n: usize, omega: Fr, zeta: Fr, count: usize) -> (Fr, Vec<Fr>)
     (zh, nums.iter().zip(&dens).map(|(a, b)| *a * b).collect())
 }
 
+/// What the linearisations of both proof shapes (§5, §8) share, from the challenges and the
+/// opened values at `ζ`: `Z_H(ζ)`, `L_0(ζ)`, `PI(ζ)`, `α³…α⁵`, the copy argument's
+/// `perm_a = ā + βσ̄_1 + γ`, `perm_b = b̄ + βσ̄_2 + γ` and identity product, the lookup's `λ + f̄`,
+/// and the selector terms of `D` (the gate table's scalars).
+pub(crate) struct Shared {
+    pub zh: Fr,
+    pub l0: Fr,
+    pub pi: Fr,
+    pub alpha3: Fr,
+    pub alpha4: Fr,
+    pub alpha5: Fr,
+    pub perm_a: Fr,
+    pub perm_b: Fr,
+    pub id: Fr,
+    pub lf: Fr,
+    pub terms: Vec<(Term, Fr)>,
+}
+
+/// The challenges [`Shared`] reads: `β, γ, η, λ, α, ζ`.
+pub(crate) type Rounds = [Fr; 6];
+
+/// [`Shared`] for `opened(leaf)` (wires at `ζ` and `ζω`, `q_pos`) and `σ̄_1, σ̄_2`.
+pub(crate) fn shared(
+    vk: &VerifyingKey,
+    public: &[Fr],
+    [beta, gamma, eta, lambda, alpha, zeta]: Rounds,
+    opened: &impl Fn(Leaf) -> Fr,
+    [s1, s2]: [Fr; 2],
+) -> Shared {
+    let (zh, lag) = lagrange_at(vk.n(), vk.omega(), zeta, public.len());
+    let pi: Fr = -public.iter().zip(&lag).map(|(x, l)| *x * l).sum::<Fr>();
+    let [a, b, c] = [0, 1, 2].map(|i| opened(Leaf::Wire(i)));
+    let alpha2 = alpha.square();
+    let ks = shifts();
+    let selectors = gates::selector_scalars(alpha, opened);
+    Shared {
+        zh,
+        l0: lag[0],
+        pi,
+        alpha3: alpha2 * alpha,
+        alpha4: alpha2 * alpha2,
+        alpha5: alpha2 * alpha2 * alpha,
+        perm_a: a + beta * s1 + gamma,
+        perm_b: b + beta * s2 + gamma,
+        id: (a + beta * zeta + gamma)
+            * (b + beta * ks[1] * zeta + gamma)
+            * (c + beta * ks[2] * zeta + gamma),
+        lf: lambda + a + eta * b + eta.square() * c,
+        // Only the selectors the key has (version 1: no q_N).
+        terms: (0..vk.num_selectors())
+            .map(|i| (Term::Selector(i), selectors[i]))
+            .collect(),
+    }
+}
+
 /// The constant `r_0` and the scalars of `D(X) = Σ s_i·P_i` (§5), from the evaluations alone.
 /// Requires `ζ^n ≠ 1`.
 pub fn linearisation(
@@ -351,38 +406,32 @@ pub fn linearisation(
     ch: &Challenges,
     e: &Evaluations,
 ) -> (Fr, Vec<(Term, Fr)>) {
-    let (beta, gamma, alpha, zeta) = (ch.beta, ch.gamma, ch.alpha, ch.zeta);
-    let (zh, lag) = lagrange_at(vk.n(), vk.omega(), zeta, public.len());
-    let pi: Fr = -public.iter().zip(&lag).map(|(x, l)| *x * l).sum::<Fr>();
-    let l0 = lag[0];
-    let alpha2 = alpha.square();
-    let (alpha3, alpha4, alpha5) = (alpha2 * alpha, alpha2 * alpha2, alpha2 * alpha2 * alpha);
-    let ks = shifts();
-    let perm_a = e.a + beta * e.s1 + gamma;
-    let perm_b = e.b + beta * e.s2 + gamma;
-
-    let mut r0 = pi - alpha3 * e.z_next * perm_a * perm_b * (e.c + gamma) - alpha4 * l0;
-    let id = (e.a + beta * zeta + gamma)
-        * (e.b + beta * ks[1] * zeta + gamma)
-        * (e.c + beta * ks[2] * zeta + gamma);
-    // The gates' part of D: each selector's scalar from the gate table (gates.rs).
     let opened = |l: Leaf| match l {
         Leaf::Wire(i) => [e.a, e.b, e.c][i],
         Leaf::Next(i) => [e.a_next, e.b_next, e.c_next][i],
         Leaf::QPos => e.q_pos,
     };
-    let selectors = gates::selector_scalars(alpha, &opened);
-    // Only the selectors the key has (version 1: no q_N).
-    let mut terms: Vec<(Term, Fr)> = (0..vk.num_selectors())
-        .map(|i| (Term::Selector(i), selectors[i]))
-        .collect();
+    let rounds = [ch.beta, ch.gamma, ch.eta, ch.lambda, ch.alpha, ch.zeta];
+    let Shared {
+        zh,
+        l0,
+        pi,
+        alpha3,
+        alpha4,
+        alpha5,
+        perm_a,
+        perm_b,
+        id,
+        lf,
+        mut terms,
+    } = shared(vk, public, rounds, &opened, [e.s1, e.s2]);
+    let mut r0 = pi - alpha3 * e.z_next * perm_a * perm_b * (e.c + ch.gamma) - alpha4 * l0;
     terms.extend([
         (Term::Z, alpha3 * id + alpha4 * l0),
-        (Term::Sigma3, -alpha3 * e.z_next * beta * perm_a * perm_b),
+        (Term::Sigma3, -alpha3 * e.z_next * ch.beta * perm_a * perm_b),
     ]);
     if let Some((t_bar, phi_next)) = e.lookup {
-        let f_bar = e.a + ch.eta * e.b + ch.eta.square() * e.c;
-        let (lf, lt) = (ch.lambda + f_bar, ch.lambda + t_bar);
+        let lt = ch.lambda + t_bar;
         r0 += alpha5 * phi_next * lf * lt;
         terms.extend([
             (Term::Phi, -alpha5 * lf * lt),
